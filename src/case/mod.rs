@@ -1,0 +1,23 @@
+//! Data-driven cases: `cases/*.toml`, one file per area. A case names the requirement it
+//! verifies, the step that observes the target, preconditions (`given`, unmet = skip) and
+//! expectations (`expect`, broken = fail or warn by the requirement's level).
+
+mod load;
+mod model;
+mod validate;
+
+pub use load::{CaseSet, load_dir, load_embedded};
+pub use model::{
+    Alternative, Case, Expectation, Predicate, Property, RequestTemplate, Step, Subject,
+};
+
+pub(crate) use validate::subject_name as subject_display;
+
+/// Replaces `{name}` placeholders with their values; unknown names stay as written.
+pub fn expand_placeholders(s: &str, vars: &std::collections::BTreeMap<String, String>) -> String {
+    let mut out = s.to_owned();
+    for (name, value) in vars {
+        out = out.replace(&format!("{{{name}}}"), value);
+    }
+    out
+}

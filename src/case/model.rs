@@ -1,0 +1,182 @@
+//! The validated case model the engine runs. Built from the TOML shapes in `validate.rs`.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::spec::SpecVersion;
+
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub requirement: String,
+    /// Restricts the case to some of the requirement's versions (None: all of them).
+    pub versions: Option<Vec<SpecVersion>>,
+    pub given: Vec<Expectation>,
+    pub expect: Vec<Expectation>,
+    pub alternative: Option<Alternative>,
+    /// `cases/rs-challenge.toml:12`, for messages.
+    pub origin: String,
+}
+
+impl Case {
+    /// Every step the case observes, each once, in order of first use.
+    pub fn steps(&self) -> Vec<Step> {
+        let mut steps: Vec<Step> = Vec::new();
+        let alternative = self.alternative.iter().flat_map(|a| a.expect.iter());
+        for e in self.given.iter().chain(&self.expect).chain(alternative) {
+            if !steps.contains(&e.step) {
+                steps.push(e.step.clone());
+            }
+        }
+        steps
+    }
+}
+
+/// "MUST implement one of": when the case's expectations are broken but these hold, the
+/// requirement is met by the other mechanism and the verdict is `skip` with `reason`.
+#[derive(Debug, Clone)]
+pub struct Alternative {
+    pub expect: Vec<Expectation>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Expectation {
+    pub step: Step,
+    pub subject: Subject,
+    pub predicate: Predicate,
+    /// Judge only when the subject is present (e.g. an optional metadata member).
+    pub optional: bool,
+}
+
+/// How the target is observed. Built-in steps are performed once per run and shared.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// POST the MCP endpoint with the version's first request and no credentials.
+    McpUnauthenticated,
+    /// Protected resource metadata, found by the version's discovery order.
+    Prm,
+    /// GET the `resource_metadata` URL from the 401 challenge.
+    PrmFromHeader,
+    /// The RFC 9728 well-known locations (path-inserted, then the version's fallbacks).
+    PrmWellKnown,
+    /// AS metadata for each issuer, by the version's probe order (one observation each).
+    AsMetadata,
+    /// A raw request of the case's own.
+    Http(Arc<RequestTemplate>),
+}
+
+impl Step {
+    pub const BUILT_IN: [(&'static str, Step); 5] = [
+        ("mcp_unauthenticated", Step::McpUnauthenticated),
+        ("prm", Step::Prm),
+        ("prm_from_header", Step::PrmFromHeader),
+        ("prm_well_known", Step::PrmWellKnown),
+        ("as_metadata", Step::AsMetadata),
+    ];
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Step::Http(_) => "http",
+            built_in => Step::BUILT_IN
+                .iter()
+                .find(|(_, s)| s == built_in)
+                .map(|(n, _)| *n)
+                .unwrap_or("http"),
+        }
+    }
+}
+
+/// A raw request; `{target}` and `{origin}` in the URL are replaced at run time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestTemplate {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+}
+
+/// What an expectation looks at in an observed response.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Subject {
+    Status,
+    /// All values of a header field (case-insensitive name).
+    Header(String),
+    Body,
+    /// A JSON pointer into the body (RFC 6901).
+    Json(String),
+    /// All `WWW-Authenticate` lines as one challenge list.
+    WwwAuthenticate,
+    /// A challenge by scheme (`None`: any challenge), or one of its parameters.
+    Challenge {
+        scheme: Option<String>,
+        param: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub enum Predicate {
+    Present(bool),
+    /// Exact equality; strings may hold placeholders such as `{target}` or `{issuer}`.
+    Equals(Value),
+    OneOf(Vec<Value>),
+    /// A JSON array has this string as an element.
+    Contains(String),
+    /// A JSON array does not have this string as an element.
+    Excludes(String),
+    Is(Property),
+    /// The media type of a header value (parameters such as charset ignored).
+    MediaType(String),
+    Schema {
+        name: String,
+        validator: Arc<jsonschema::Validator>,
+    },
+}
+
+/// Named properties, each a small rule from an RFC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Property {
+    /// An absolute `http`/`https` URL.
+    AbsoluteUrl,
+    /// `https`, or `http` on a loopback host (development deployments).
+    HttpsOrLoopbackUrl,
+    /// An issuer identifier (RFC 8414 §2): https (or loopback http), no query, no fragment.
+    IssuerUrl,
+    NonEmptyArray,
+    /// An array whose every element is an absolute http(s) URL.
+    ArrayOfUrls,
+    JsonObject,
+    String,
+    /// `WWW-Authenticate` parses under the RFC 9110 grammar.
+    Parsable,
+    /// The challenge has at least one auth-param (RFC 6750 §3).
+    WithParams,
+    /// No challenge repeats a parameter name (RFC 9110 §11.2).
+    UniqueParams,
+    /// A space-separated list of RFC 6749 §3.3 scope tokens.
+    ScopeTokens,
+}
+
+impl Property {
+    pub const ALL: [(&'static str, Property); 11] = [
+        ("absolute-url", Property::AbsoluteUrl),
+        ("https-or-loopback-url", Property::HttpsOrLoopbackUrl),
+        ("issuer-url", Property::IssuerUrl),
+        ("non-empty-array", Property::NonEmptyArray),
+        ("array-of-urls", Property::ArrayOfUrls),
+        ("json-object", Property::JsonObject),
+        ("string", Property::String),
+        ("parsable", Property::Parsable),
+        ("with-params", Property::WithParams),
+        ("unique-params", Property::UniqueParams),
+        ("scope-tokens", Property::ScopeTokens),
+    ];
+
+    pub fn name(self) -> &'static str {
+        Property::ALL
+            .iter()
+            .find(|(_, p)| *p == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("?")
+    }
+}

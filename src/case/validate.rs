@@ -1,0 +1,438 @@
+//! The TOML shapes of a case file and their conversion into the case model. Every problem
+//! becomes a [`FileError`] at its span; all of a file's problems are reported together.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::model::{
+    Alternative, Case, Expectation, Predicate, Property, RequestTemplate, Step, Subject,
+};
+use crate::check::schema::Schemas;
+use crate::diagnostic::{FileError, SourceFile};
+use crate::requirement::Registry;
+use crate::spec::SpecVersion;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CaseFileSpec {
+    #[serde(default)]
+    case: Vec<Spanned<CaseSpec>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaseSpec {
+    requirement: Spanned<String>,
+    versions: Option<Spanned<Vec<SpecVersion>>>,
+    step: Spanned<String>,
+    request: Option<Spanned<RequestSpec>>,
+    #[serde(default)]
+    given: Vec<Spanned<ExpectSpec>>,
+    expect: Spanned<Vec<Spanned<ExpectSpec>>>,
+    alternative: Option<AlternativeSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestSpec {
+    #[serde(default = "default_method")]
+    method: String,
+    url: String,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    body: Option<String>,
+}
+
+fn default_method() -> String {
+    "GET".to_owned()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AlternativeSpec {
+    expect: Vec<Spanned<ExpectSpec>>,
+    reason: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectSpec {
+    step: Option<Spanned<String>>,
+    subject: Spanned<String>,
+    equals: Option<toml::Value>,
+    one_of: Option<Vec<toml::Value>>,
+    contains: Option<String>,
+    excludes: Option<String>,
+    present: Option<bool>,
+    is: Option<Spanned<String>>,
+    media_type: Option<String>,
+    schema: Option<Spanned<String>>,
+    #[serde(default)]
+    optional: bool,
+}
+
+pub(super) struct Converter<'a> {
+    pub file: &'a SourceFile,
+    pub registry: &'a Registry,
+    pub schemas: &'a Schemas,
+    pub errors: Vec<FileError>,
+}
+
+impl Converter<'_> {
+    fn error(&mut self, span: std::ops::Range<usize>, message: impl Into<String>) -> FileError {
+        FileError::new(self.file, span, message)
+    }
+
+    pub fn file(&mut self, spec: CaseFileSpec) -> Vec<(Case, std::ops::Range<usize>)> {
+        spec.case
+            .into_iter()
+            .filter_map(|c| {
+                let span = c.span();
+                self.case(c.into_inner(), span.clone())
+                    .map(|case| (case, span))
+            })
+            .collect()
+    }
+
+    fn case(&mut self, spec: CaseSpec, span: std::ops::Range<usize>) -> Option<Case> {
+        let errors_before = self.errors.len();
+        let id = spec.requirement.get_ref();
+        let requirement = self.registry.get(id);
+        if requirement.is_none() {
+            let e = self
+                .error(spec.requirement.span(), format!("unknown requirement id `{id}`"))
+                .with_label("not in cases/requirements.toml")
+                .with_help("add a row to cases/requirements.toml first; ids come from the requirement catalogue");
+            self.errors.push(e);
+        }
+        if let (Some(req), Some(versions)) = (requirement, &spec.versions) {
+            for v in versions.get_ref() {
+                if !req.applies_to(*v) {
+                    let e = self.error(
+                        versions.span(),
+                        format!("`{id}` does not apply to spec version {v}"),
+                    );
+                    self.errors.push(e.with_help(format!(
+                        "the requirement's versions: {}",
+                        req.versions.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
+                    )));
+                }
+            }
+        }
+        let case_step = self.case_step(&spec.step, spec.request.as_ref());
+        let given = self.expectations(&spec.given, case_step.as_ref());
+        if spec.expect.get_ref().is_empty() {
+            let e = self.error(
+                spec.expect.span(),
+                "`expect` is empty: a case must check something",
+            );
+            self.errors.push(e);
+        }
+        let expect = self.expectations(spec.expect.get_ref(), case_step.as_ref());
+        let alternative = spec.alternative.map(|a| Alternative {
+            expect: self.expectations(&a.expect, case_step.as_ref()),
+            reason: a.reason,
+        });
+        if self.errors.len() > errors_before {
+            return None;
+        }
+        Some(Case {
+            requirement: spec.requirement.into_inner(),
+            versions: spec.versions.map(Spanned::into_inner),
+            given,
+            expect,
+            alternative,
+            origin: format!(
+                "{}:{}",
+                self.file.name,
+                line_of(&self.file.text, span.start)
+            ),
+        })
+    }
+
+    fn case_step(
+        &mut self,
+        name: &Spanned<String>,
+        request: Option<&Spanned<RequestSpec>>,
+    ) -> Option<Step> {
+        match (name.get_ref().as_str(), request) {
+            ("http", Some(r)) => {
+                let r = r.get_ref();
+                Some(Step::Http(Arc::new(RequestTemplate {
+                    method: r.method.to_ascii_uppercase(),
+                    url: r.url.clone(),
+                    headers: r
+                        .headers
+                        .iter()
+                        .map(|(n, v)| (n.clone(), v.clone()))
+                        .collect(),
+                    body: r.body.clone(),
+                })))
+            }
+            ("http", None) => {
+                let e = self.error(name.span(), "step `http` needs a `[case.request]` table");
+                self.errors.push(e);
+                None
+            }
+            (_, Some(r)) => {
+                let e = self.error(r.span(), "`request` is only used by step `http`");
+                self.errors.push(e);
+                None
+            }
+            (other, None) => self.built_in_step(other, name.span()),
+        }
+    }
+
+    fn built_in_step(&mut self, name: &str, span: std::ops::Range<usize>) -> Option<Step> {
+        let step = Step::BUILT_IN
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, s)| s.clone());
+        if step.is_none() {
+            let known: Vec<&str> = Step::BUILT_IN
+                .iter()
+                .map(|(n, _)| *n)
+                .chain(["http"])
+                .collect();
+            let e = self
+                .error(span, format!("unknown step `{name}`"))
+                .with_help(format!("known steps: {}", known.join(", ")));
+            self.errors.push(e);
+        }
+        step
+    }
+
+    fn expectations(
+        &mut self,
+        specs: &[Spanned<ExpectSpec>],
+        case_step: Option<&Step>,
+    ) -> Vec<Expectation> {
+        specs
+            .iter()
+            .filter_map(|s| self.expectation(s, case_step))
+            .collect()
+    }
+
+    fn expectation(
+        &mut self,
+        spanned: &Spanned<ExpectSpec>,
+        case_step: Option<&Step>,
+    ) -> Option<Expectation> {
+        let spec = spanned.get_ref();
+        let step = match &spec.step {
+            // An expectation may look at another built-in step than its case's.
+            Some(name) => self.built_in_step(name.get_ref(), name.span())?,
+            None => case_step?.clone(),
+        };
+        let subject = match parse_subject(spec.subject.get_ref()) {
+            Ok(s) => s,
+            Err(msg) => {
+                let e = self.error(spec.subject.span(), msg).with_help(SUBJECT_HELP);
+                self.errors.push(e);
+                return None;
+            }
+        };
+        let mut predicates = Vec::new();
+        if let Some(v) = spec.present {
+            predicates.push(Predicate::Present(v));
+        }
+        if let Some(v) = &spec.equals {
+            predicates.push(Predicate::Equals(to_json(v)));
+        }
+        if let Some(v) = &spec.one_of {
+            predicates.push(Predicate::OneOf(v.iter().map(to_json).collect()));
+        }
+        if let Some(v) = &spec.contains {
+            predicates.push(Predicate::Contains(v.clone()));
+        }
+        if let Some(v) = &spec.excludes {
+            predicates.push(Predicate::Excludes(v.clone()));
+        }
+        if let Some(v) = &spec.media_type {
+            predicates.push(Predicate::MediaType(v.to_ascii_lowercase()));
+        }
+        if let Some(name) = &spec.is {
+            match Property::ALL.iter().find(|(n, _)| n == name.get_ref()) {
+                Some((_, p)) => predicates.push(Predicate::Is(*p)),
+                None => {
+                    let known: Vec<&str> = Property::ALL.iter().map(|(n, _)| *n).collect();
+                    let e = self
+                        .error(
+                            name.span(),
+                            format!("unknown property `{}`", name.get_ref()),
+                        )
+                        .with_help(format!("known properties: {}", known.join(", ")));
+                    self.errors.push(e);
+                    return None;
+                }
+            }
+        }
+        if let Some(name) = &spec.schema {
+            match self.schemas.get(name.get_ref()) {
+                Ok(validator) => predicates.push(Predicate::Schema {
+                    name: name.get_ref().clone(),
+                    validator,
+                }),
+                Err(msg) => {
+                    let e = self.error(name.span(), msg);
+                    self.errors.push(e);
+                    return None;
+                }
+            }
+        }
+        let predicate = match predicates.len() {
+            1 => predicates.remove(0),
+            n => {
+                let msg = format!("an expectation needs exactly one predicate, found {n}");
+                let e = self.error(spanned.span(), msg).with_help(
+                    "one of: present, equals, one_of, contains, excludes, is, media_type, schema",
+                );
+                self.errors.push(e);
+                return None;
+            }
+        };
+        if let Err(msg) = fits(&subject, &predicate) {
+            let e = self.error(spanned.span(), msg);
+            self.errors.push(e);
+            return None;
+        }
+        Some(Expectation {
+            step,
+            subject,
+            predicate,
+            optional: spec.optional,
+        })
+    }
+}
+
+const SUBJECT_HELP: &str = "subjects: status, body, header:<name>, json:<pointer>, www-authenticate, \
+challenge:<scheme|*>, challenge:<scheme|*>:<param>";
+
+fn parse_subject(s: &str) -> Result<Subject, String> {
+    let unknown = || format!("unknown subject `{s}`");
+    Ok(match s {
+        "status" => Subject::Status,
+        "body" => Subject::Body,
+        "www-authenticate" => Subject::WwwAuthenticate,
+        _ => match s.split_once(':') {
+            Some(("header", name)) if !name.is_empty() => Subject::Header(name.to_owned()),
+            Some(("json", pointer)) if pointer.is_empty() || pointer.starts_with('/') => {
+                Subject::Json(pointer.to_owned())
+            }
+            Some(("json", _)) => {
+                return Err(format!("`{s}`: a JSON pointer starts with `/` (RFC 6901)"));
+            }
+            Some(("challenge", rest)) => {
+                let (scheme, param) = match rest.split_once(':') {
+                    Some((scheme, param)) => (scheme, Some(param.to_owned())),
+                    None => (rest, None),
+                };
+                if scheme.is_empty() || param.as_deref() == Some("") {
+                    return Err(unknown());
+                }
+                let scheme = (scheme != "*").then(|| scheme.to_owned());
+                Subject::Challenge { scheme, param }
+            }
+            _ => return Err(unknown()),
+        },
+    })
+}
+
+/// Rejects predicates that cannot apply to a subject, so a case cannot silently never fail.
+fn fits(subject: &Subject, predicate: &Predicate) -> Result<(), String> {
+    use Property as P;
+    let ok = match (predicate, subject) {
+        (Predicate::Present(_), Subject::Status | Subject::Body) => false,
+        (Predicate::Present(_), _) => true,
+        (Predicate::Equals(_) | Predicate::OneOf(_), Subject::WwwAuthenticate | Subject::Body) => {
+            false
+        }
+        (Predicate::Equals(_) | Predicate::OneOf(_), Subject::Challenge { param, .. }) => {
+            param.is_some()
+        }
+        (Predicate::Equals(_) | Predicate::OneOf(_), _) => true,
+        (Predicate::Contains(_) | Predicate::Excludes(_), s) => matches!(s, Subject::Json(_)),
+        (Predicate::MediaType(_), s) => matches!(s, Subject::Header(_)),
+        (Predicate::Schema { .. }, s) => matches!(s, Subject::Body),
+        (Predicate::Is(p), s) => match p {
+            P::Parsable | P::UniqueParams => matches!(s, Subject::WwwAuthenticate),
+            P::WithParams => matches!(s, Subject::Challenge { param: None, .. }),
+            P::JsonObject => matches!(s, Subject::Body | Subject::Json(_)),
+            P::NonEmptyArray | P::ArrayOfUrls => matches!(s, Subject::Json(_)),
+            P::AbsoluteUrl | P::HttpsOrLoopbackUrl | P::IssuerUrl | P::String | P::ScopeTokens => {
+                matches!(
+                    s,
+                    Subject::Json(_)
+                        | Subject::Challenge { param: Some(_), .. }
+                        | Subject::Header(_)
+                )
+            }
+        },
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "this predicate does not apply to subject `{}`",
+            subject_name(subject)
+        ))
+    }
+}
+
+pub(crate) fn subject_name(subject: &Subject) -> String {
+    match subject {
+        Subject::Status => "status".to_owned(),
+        Subject::Body => "body".to_owned(),
+        Subject::WwwAuthenticate => "www-authenticate".to_owned(),
+        Subject::Header(n) => format!("header:{n}"),
+        Subject::Json(p) => format!("json:{p}"),
+        Subject::Challenge { scheme, param } => {
+            let scheme = scheme.as_deref().unwrap_or("*");
+            match param {
+                Some(p) => format!("challenge:{scheme}:{p}"),
+                None => format!("challenge:{scheme}"),
+            }
+        }
+    }
+}
+
+fn to_json(v: &toml::Value) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
+}
+
+pub(super) fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_parse() {
+        assert_eq!(
+            parse_subject("json:/issuer"),
+            Ok(Subject::Json("/issuer".into()))
+        );
+        assert_eq!(
+            parse_subject("challenge:*:resource_metadata"),
+            Ok(Subject::Challenge {
+                scheme: None,
+                param: Some("resource_metadata".into())
+            })
+        );
+        assert_eq!(
+            parse_subject("challenge:bearer"),
+            Ok(Subject::Challenge {
+                scheme: Some("bearer".into()),
+                param: None
+            })
+        );
+        assert!(parse_subject("json:issuer").is_err());
+        assert!(parse_subject("challenge::x").is_err());
+        assert!(parse_subject("headers").is_err());
+    }
+}

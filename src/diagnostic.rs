@@ -1,0 +1,70 @@
+//! Errors in the project's own data files (registry, cases), shown against their source with
+//! file, line and caret.
+
+use std::ops::Range;
+
+use miette::{Diagnostic, NamedSource, SourceSpan};
+
+/// One error in one data file. Several are collected and reported together.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[error("{message}")]
+pub struct FileError {
+    pub message: String,
+    #[source_code]
+    pub src: NamedSource<String>,
+    #[label("{label}")]
+    pub span: SourceSpan,
+    pub label: String,
+    #[help]
+    pub help: Option<String>,
+}
+
+impl FileError {
+    pub fn new(file: &SourceFile, span: Range<usize>, message: impl Into<String>) -> Self {
+        FileError {
+            message: message.into(),
+            src: NamedSource::new(&file.name, file.text.clone()),
+            span: clamp(span, file.text.len()).into(),
+            label: "here".to_owned(),
+            help: None,
+        }
+    }
+
+    pub fn with_label(mut self, label: impl Into<String>) -> Self {
+        self.label = label.into();
+        self
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// A TOML syntax or shape error, placed where the parser says.
+    pub fn from_toml(file: &SourceFile, err: &toml::de::Error) -> Self {
+        let span = err.span().unwrap_or(0..0);
+        FileError::new(file, span, err.message().to_owned()).with_label("invalid")
+    }
+}
+
+/// Every error found in the data files, reported at once (exit code 2).
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[error("{} error(s) in the suite's data files", errors.len())]
+pub struct DataErrors {
+    #[related]
+    pub errors: Vec<FileError>,
+}
+
+/// A data file's name (as shown to the user) and its text.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub name: String,
+    pub text: String,
+}
+
+/// miette needs a span inside the text, and a non-empty one to draw a caret.
+fn clamp(span: Range<usize>, len: usize) -> Range<usize> {
+    let start = span.start.min(len);
+    let end = span.end.clamp(start, len);
+    start..end
+}

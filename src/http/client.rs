@@ -1,0 +1,252 @@
+//! The one HTTP client: no automatic redirects, a deadline per exchange (headers and body),
+//! a body cap, and a redacted [`Exchange`] recorded for every request, answered or not.
+
+use std::time::{Duration, Instant};
+
+use super::exchange::{Exchange, RecordedRequest, RecordedResponse, body_text};
+use super::redact::Redactor;
+
+/// Bodies beyond this are refused: a metadata document or challenge is never this large.
+pub const DEFAULT_BODY_CAP: usize = 1024 * 1024;
+
+/// A request as a value: cases and actions build these; only the client sends them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+}
+
+impl Request {
+    pub fn get(url: impl Into<String>) -> Self {
+        Request {
+            method: "GET".to_owned(),
+            url: url.into(),
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    pub fn post(url: impl Into<String>, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+        Request {
+            method: "POST".to_owned(),
+            url: url.into(),
+            headers: vec![("Content-Type".to_owned(), content_type.to_owned())],
+            body: Some(body.into()),
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+}
+
+/// A complete response (body within the cap).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Response {
+    pub status: u16,
+    /// In arrival order; a field sent on several lines appears several times.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// Every value of a header field, in order (names compare case-insensitively).
+    pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The media type of `Content-Type`, lower-cased, without parameters.
+    pub fn media_type(&self) -> Option<String> {
+        let value = self.header_values("content-type").next()?;
+        let media = value.split(';').next().unwrap_or("").trim();
+        Some(media.to_ascii_lowercase())
+    }
+}
+
+/// Why an exchange gave no usable response. These become `error` verdicts, never `fail`.
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum HttpError {
+    #[error("invalid request URL `{url}`: {reason}")]
+    InvalidUrl { url: String, reason: String },
+    #[error("no complete response within {secs} s")]
+    Timeout { secs: u64 },
+    #[error("response body exceeds {limit} bytes")]
+    BodyTooLarge { limit: usize },
+    #[error("could not connect: {0}")]
+    Connect(String),
+    #[error("HTTP error: {0}")]
+    Other(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpClient {
+    inner: reqwest::Client,
+    timeout: Duration,
+    body_cap: usize,
+    redactor: Redactor,
+}
+
+impl HttpClient {
+    pub fn new(timeout: Duration, redactor: Redactor) -> Result<Self, HttpError> {
+        install_crypto_provider();
+        let inner = reqwest::Client::builder()
+            // Redirects are evidence, not something to follow silently (discovery rules
+            // and redirect-URI checks depend on seeing them).
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .connect_timeout(timeout)
+            .user_agent(concat!("mcp-auth-conformance/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| HttpError::Other(e.to_string()))?;
+        Ok(HttpClient {
+            inner,
+            timeout,
+            body_cap: DEFAULT_BODY_CAP,
+            redactor,
+        })
+    }
+
+    pub fn with_body_cap(mut self, cap: usize) -> Self {
+        self.body_cap = cap;
+        self
+    }
+
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
+    /// Sends one request. The exchange is always recorded, also when it failed.
+    pub async fn send(&self, request: &Request) -> (Exchange, Result<Response, HttpError>) {
+        let started = Instant::now();
+        let result = match tokio::time::timeout(self.timeout, self.send_inner(request)).await {
+            Ok(result) => result,
+            Err(_) => Err(HttpError::Timeout {
+                secs: self.timeout.as_secs(),
+            }),
+        };
+        let exchange = self.record(request, &result, started.elapsed());
+        (exchange, result)
+    }
+
+    async fn send_inner(&self, request: &Request) -> Result<Response, HttpError> {
+        let url = reqwest::Url::parse(&request.url).map_err(|e| HttpError::InvalidUrl {
+            url: request.url.clone(),
+            reason: e.to_string(),
+        })?;
+        let method = reqwest::Method::from_bytes(request.method.as_bytes())
+            .map_err(|e| HttpError::Other(e.to_string()))?;
+        let mut builder = self.inner.request(method, url);
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        if let Some(body) = &request.body {
+            builder = builder.body(body.clone());
+        }
+        let mut response = builder.send().await.map_err(classify)?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(classify)? {
+            if body.len() + chunk.len() > self.body_cap {
+                return Err(HttpError::BodyTooLarge {
+                    limit: self.body_cap,
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    fn record(
+        &self,
+        request: &Request,
+        result: &Result<Response, HttpError>,
+        elapsed: Duration,
+    ) -> Exchange {
+        let r = &self.redactor;
+        let content_type = |headers: &[(String, String)]| {
+            headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+                .map(|(_, v)| v.clone())
+        };
+        let request_body = request.body.as_ref().map(|b| {
+            let (text, _) = body_text(b);
+            r.body(&text, content_type(&request.headers).as_deref())
+        });
+        let redact_headers = |headers: &[(String, String)]| {
+            headers
+                .iter()
+                .map(|(n, v)| (n.clone(), r.header(n, v)))
+                .collect()
+        };
+        let (response, error) = match result {
+            Ok(resp) => {
+                let (text, truncated) = body_text(&resp.body);
+                let recorded = RecordedResponse {
+                    status: resp.status,
+                    headers: redact_headers(&resp.headers),
+                    body: r.body(&text, content_type(&resp.headers).as_deref()),
+                    body_truncated: truncated,
+                };
+                (Some(recorded), None)
+            }
+            Err(e) => (None, Some(r.text(&e.to_string()))),
+        };
+        Exchange {
+            request: RecordedRequest {
+                method: request.method.clone(),
+                url: r.url(&request.url),
+                headers: redact_headers(&request.headers),
+                body: request_body,
+            },
+            response,
+            error,
+            duration_ms: elapsed.as_millis() as u64,
+        }
+    }
+}
+
+fn classify(e: reqwest::Error) -> HttpError {
+    if e.is_timeout() {
+        HttpError::Timeout { secs: 0 }
+    } else if e.is_connect() {
+        // The innermost cause says why ("Connection refused"); reqwest's own text does not.
+        let mut source: &dyn std::error::Error = &e;
+        while let Some(inner) = source.source() {
+            source = inner;
+        }
+        HttpError::Connect(source.to_string())
+    } else {
+        HttpError::Other(e.to_string())
+    }
+}
+
+/// reqwest is built without a default TLS provider (no C toolchain for aws-lc needed);
+/// ring is installed once, process-wide.
+fn install_crypto_provider() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        // Err only means another provider is already installed, which is as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}

@@ -1,0 +1,93 @@
+//! The evidence record of one HTTP exchange, as it appears in reports. Built once, redacted,
+//! by the client; reports only print it.
+
+use serde::Serialize;
+
+/// Bodies in evidence are cut here; the checks see the whole (capped) body.
+pub const EVIDENCE_BODY_LIMIT: usize = 4096;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Exchange {
+    pub request: RecordedRequest,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response: Option<RecordedResponse>,
+    /// Why no (complete) response was recorded: timeout, connection refused, body too large.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub duration_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RecordedResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    /// The body was longer than [`EVIDENCE_BODY_LIMIT`] and is cut in `body`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub body_truncated: bool,
+}
+
+impl Exchange {
+    /// One line for messages: `POST http://h/mcp -> 401`.
+    pub fn summary(&self) -> String {
+        let outcome = match (&self.response, &self.error) {
+            (Some(r), _) => r.status.to_string(),
+            (None, Some(e)) => e.clone(),
+            (None, None) => "no response".to_owned(),
+        };
+        format!(
+            "{} {} -> {}",
+            self.request.method, self.request.url, outcome
+        )
+    }
+}
+
+/// Lossy text of a body, cut at a char boundary.
+pub(crate) fn body_text(body: &[u8]) -> (String, bool) {
+    let text = String::from_utf8_lossy(body);
+    if text.len() <= EVIDENCE_BODY_LIMIT {
+        return (text.into_owned(), false);
+    }
+    let mut end = EVIDENCE_BODY_LIMIT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    (text[..end].to_owned(), true)
+}
+
+impl Exchange {
+    /// HTTP-like text of the (already redacted) exchange, for consoles and JUnit.
+    pub fn to_text(&self) -> String {
+        let mut s = format!("> {} {}\n", self.request.method, self.request.url);
+        for (n, v) in &self.request.headers {
+            s.push_str(&format!("> {n}: {v}\n"));
+        }
+        if let Some(body) = &self.request.body {
+            s.push_str(&format!(">\n> {body}\n"));
+        }
+        match (&self.response, &self.error) {
+            (Some(r), _) => {
+                s.push_str(&format!("< {}\n", r.status));
+                for (n, v) in &r.headers {
+                    s.push_str(&format!("< {n}: {v}\n"));
+                }
+                if !r.body.is_empty() {
+                    let cut = if r.body_truncated { " [...]" } else { "" };
+                    s.push_str(&format!("<\n< {}{cut}\n", r.body.replace('\n', "\n< ")));
+                }
+            }
+            (None, Some(e)) => s.push_str(&format!("! {e}\n")),
+            (None, None) => s.push_str("! no response\n"),
+        }
+        s
+    }
+}

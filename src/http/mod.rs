@@ -1,0 +1,9 @@
+//! HTTP as the suite sees it: requests as values, one client that records every exchange
+//! (redacted) as evidence, and nothing about cases or requirements.
+
+mod client;
+mod exchange;
+pub mod redact;
+
+pub use client::{HttpClient, HttpError, Request, Response};
+pub use exchange::{Exchange, RecordedRequest, RecordedResponse};

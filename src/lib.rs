@@ -1,0 +1,22 @@
+//! `mcp-auth-conformance`: a conformance suite for MCP authorization. It acts as an MCP client
+//! from outside and gives one verdict per spec requirement.
+//!
+//! Data flows: registry + cases ([`case`]) -> observations ([`discovery`], [`http`]) ->
+//! judgement ([`check`]) -> [`verdict`] -> reports ([`report`]). [`run`] drives it;
+//! [`target`] is the embedded reference server with its fault switches.
+
+pub mod case;
+pub mod check;
+pub mod diagnostic;
+pub mod discovery;
+pub mod exit;
+pub mod http;
+pub mod report;
+pub mod requirement;
+pub mod run;
+pub mod spec;
+pub mod target;
+pub mod verdict;
+
+#[cfg(test)]
+mod testing;

@@ -1,0 +1,287 @@
+//! The command line: `run`, `requirements`, `reference`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use mcp_auth_conformance::case::{self, CaseSet};
+use mcp_auth_conformance::discovery::Target;
+use mcp_auth_conformance::http::{HttpClient, redact::Redactor};
+use mcp_auth_conformance::report::{self, ReportSpec, console};
+use mcp_auth_conformance::run::{self, Clock, Context, RunReport};
+use mcp_auth_conformance::spec::SpecVersion;
+use mcp_auth_conformance::target::{Fault, Reference};
+use mcp_auth_conformance::{exit, requirement::Requirement};
+
+const EXIT_CODES: &str = "Exit codes:
+  0  no MUST requirement failed (warnings and skips do not fail a run)
+  1  a MUST / MUST NOT requirement failed
+  2  usage, configuration or case-file error
+  3  the target could not be reached, a check could not be completed (error verdict),
+     or the harness itself failed";
+
+#[derive(Parser)]
+#[command(name = "mcp-auth-conformance", version, about = "Conformance suite for MCP authorization: one verdict per spec requirement", after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run every applicable case against a target (default: the embedded reference target).
+    #[command(after_help = EXIT_CODES)]
+    Run(RunArgs),
+    /// List the requirement registry.
+    Requirements {
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+        /// Directory with requirements.toml and case files (default: the built-in ones).
+        #[arg(long, value_name = "DIR")]
+        cases: Option<PathBuf>,
+    },
+    /// Serve the reference target on 127.0.0.1 until killed; the first stdout line is its MCP URL.
+    Reference {
+        /// Break the requirement(s) this fault names (repeatable; see --list-faults).
+        #[arg(long = "fault", value_name = "ID")]
+        faults: Vec<Fault>,
+        /// Print each fault id with the requirement ids it breaks, and exit.
+        #[arg(long)]
+        list_faults: bool,
+    },
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// The MCP endpoint URL of the server under test; omitted: start the reference target.
+    #[arg(long, value_name = "URL")]
+    target: Option<String>,
+    /// MCP spec version to check against (2025-03-26, 2025-06-18, 2025-11-25, 2026-07-28, draft).
+    #[arg(long, value_name = "VERSION", default_value_t = SpecVersion::LATEST)]
+    spec_version: SpecVersion,
+    /// Write a report: json=<path> or junit=<path> (repeatable).
+    #[arg(long = "report", value_name = "FORMAT=PATH")]
+    reports: Vec<ReportSpec>,
+    /// Only requirements whose id contains this substring.
+    #[arg(long, value_name = "SUBSTRING")]
+    filter: Option<String>,
+    /// Seconds allowed for each HTTP exchange (headers and body).
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    timeout: u64,
+    /// Directory with requirements.toml and case files (default: the built-in ones).
+    #[arg(long, value_name = "DIR")]
+    cases: Option<PathBuf>,
+    /// Print only failures and the summary.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ListFormat {
+    Text,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Run(args) => run_command(args),
+        Command::Requirements { format, cases } => requirements_command(format, cases),
+        Command::Reference {
+            faults,
+            list_faults,
+        } => reference_command(&faults, list_faults),
+    };
+    ExitCode::from(code)
+}
+
+fn usage_error(message: impl std::fmt::Display) -> u8 {
+    eprintln!("error: {message}");
+    exit::USAGE
+}
+
+fn load_cases(dir: Option<&PathBuf>) -> Result<CaseSet, u8> {
+    let loaded = match dir {
+        Some(dir) => case::load_dir(dir),
+        None => case::load_embedded(),
+    };
+    loaded.map_err(|errors| {
+        eprintln!("{:?}", miette::Report::new(errors));
+        exit::USAGE
+    })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, u8> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("error: cannot start the async runtime: {e}");
+            exit::UNREACHABLE
+        })
+}
+
+fn run_command(args: RunArgs) -> u8 {
+    let cases = match load_cases(args.cases.as_ref()) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let plan = run::plan(&cases, args.spec_version, args.filter.as_deref());
+    if plan.is_empty() {
+        let why = match &args.filter {
+            Some(f) => format!(
+                "no requirement of spec version {} with a check has an id containing `{f}`",
+                args.spec_version
+            ),
+            None => format!(
+                "no requirement of spec version {} has a check",
+                args.spec_version
+            ),
+        };
+        return usage_error(why);
+    }
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    // The reference target lives as long as this guard, on the run's runtime.
+    let (mcp_url, _reference) = match &args.target {
+        Some(url) => (url.clone(), None),
+        None => match rt.block_on(Reference::start(&[])) {
+            Ok(r) => (r.mcp_url.clone(), Some(r)),
+            Err(e) => {
+                eprintln!("error: cannot start the reference target: {e}");
+                return exit::UNREACHABLE;
+            }
+        },
+    };
+    let target = match Target::new(&mcp_url, args.spec_version) {
+        Ok(t) => t,
+        Err(e) => return usage_error(e),
+    };
+    let client = match HttpClient::new(Duration::from_secs(args.timeout), Redactor::default()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: cannot build the HTTP client: {e}");
+            return exit::UNREACHABLE;
+        }
+    };
+    let ctx = Arc::new(Context::new(client, target));
+    let clock = Clock::start();
+    let verdicts =
+        run::run_with_console(&rt, ctx.clone(), plan, &run::console_arguments(args.quiet));
+    let reachable = rt.block_on(ctx.reachability());
+    let report = RunReport::new(
+        mcp_url,
+        args.spec_version,
+        clock.started,
+        clock.elapsed_ms(),
+        verdicts,
+    );
+    for spec in &args.reports {
+        if let Err(e) = write_report(spec, &report) {
+            return usage_error(e);
+        }
+    }
+    println!("{}", console::summary_line(&report));
+    if let Err(e) = &reachable {
+        eprintln!("error: the target could not be reached: {e}");
+    }
+    exit::of_run(&report, reachable.is_ok())
+}
+
+fn write_report(spec: &ReportSpec, report: &RunReport) -> Result<(), String> {
+    let text = report::render(spec.format, report);
+    if let Some(parent) = spec.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    }
+    std::fs::write(&spec.path, text)
+        .map_err(|e| format!("cannot write {}: {e}", spec.path.display()))
+}
+
+fn requirements_command(format: ListFormat, dir: Option<PathBuf>) -> u8 {
+    let cases = match load_cases(dir.as_ref()) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let checked = |r: &Requirement| -> Vec<SpecVersion> {
+        r.versions
+            .iter()
+            .copied()
+            .filter(|v| cases.case_for(&r.id, *v).is_some())
+            .collect()
+    };
+    match format {
+        ListFormat::Json => {
+            let rows: Vec<serde_json::Value> = cases
+                .registry
+                .iter()
+                .map(|r| {
+                    let checked = checked(r);
+                    serde_json::json!({
+                        "id": r.id,
+                        "level": r.level,
+                        "levels": r.levels,
+                        "versions": r.versions,
+                        "title": r.title,
+                        "section": r.section,
+                        "url": r.url_for(SpecVersion::LATEST),
+                        "has_check": !checked.is_empty(),
+                        "checked_versions": checked,
+                    })
+                })
+                .collect();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&rows).unwrap_or_default()
+            );
+        }
+        ListFormat::Text => {
+            for r in cases.registry.iter() {
+                let versions: Vec<&str> = r.versions.iter().map(|v| v.as_str()).collect();
+                let check = if checked(r).is_empty() { "-" } else { "check" };
+                println!(
+                    "{:<52} {:<10} {:<5} {}  {} <{}>",
+                    r.id,
+                    r.level.as_str(),
+                    check,
+                    versions.join(","),
+                    r.section,
+                    r.url_for(SpecVersion::LATEST)
+                );
+            }
+        }
+    }
+    exit::OK
+}
+
+fn reference_command(faults: &[Fault], list: bool) -> u8 {
+    if list {
+        for f in Fault::ALL {
+            println!("{} {}", f.id(), f.requirements().join(","));
+        }
+        return exit::OK;
+    }
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async {
+        match Reference::start(faults).await {
+            Ok(reference) => {
+                println!("{}", reference.mcp_url);
+                eprintln!("authorization server issuer: {}", reference.issuer);
+                std::future::pending::<()>().await;
+                exit::OK
+            }
+            Err(e) => {
+                eprintln!("error: cannot start the reference target: {e}");
+                exit::UNREACHABLE
+            }
+        }
+    })
+}

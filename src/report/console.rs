@@ -1,0 +1,69 @@
+//! The console: each verdict as a libtest trial line (requirement id first), failures with
+//! the requirement's reference and the exchanges that prove them, and a closing summary.
+
+use libtest_mimic::{Completion, Failed};
+
+use crate::run::RunReport;
+use crate::spec::SpecVersion;
+use crate::verdict::{Outcome, Verdict};
+
+/// Pass is `ok`; skip and warn are `ignored (...)` with the reason (neither fails the run);
+/// fail and error are `FAILED`, with the full message printed by libtest at the end.
+pub fn trial_result(v: &Verdict, version: SpecVersion) -> Result<Completion, Failed> {
+    match v.outcome {
+        Outcome::Pass => Ok(Completion::Completed),
+        Outcome::Skip => Ok(Completion::ignored_with(format!(
+            "skip: {}",
+            first_line(&v.message)
+        ))),
+        Outcome::Warn => Ok(Completion::ignored_with(format!(
+            "warn, {} broken: {}",
+            v.level,
+            first_line(&v.message)
+        ))),
+        Outcome::Fail | Outcome::Error => Err(Failed::from(failure_block(v, version))),
+    }
+}
+
+/// The text shown for a failing or erroring verdict.
+pub fn failure_block(v: &Verdict, version: SpecVersion) -> String {
+    let word = if v.outcome == Outcome::Fail {
+        "FAIL"
+    } else {
+        "ERROR (could not tell)"
+    };
+    let mut s = format!(
+        "{word}: {}\n  requirement: {} ({})\n  {}\n",
+        v.title,
+        v.requirement,
+        v.reference(version.as_str()),
+        v.case
+    );
+    for line in v.message.lines() {
+        s.push_str("  ");
+        s.push_str(line);
+        s.push('\n');
+    }
+    for exchange in &v.evidence {
+        s.push('\n');
+        for line in exchange.to_text().lines() {
+            s.push_str("  ");
+            s.push_str(line);
+            s.push('\n');
+        }
+    }
+    s
+}
+
+/// The line after libtest's: our own counts, which decide the exit code.
+pub fn summary_line(report: &RunReport) -> String {
+    let s = &report.summary;
+    format!(
+        "verdicts: {} pass, {} fail, {} warn, {} skip, {} error (spec {}, target {})",
+        s.pass, s.fail, s.warn, s.skip, s.error, report.spec_version, report.target
+    )
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}

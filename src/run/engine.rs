@@ -1,0 +1,69 @@
+//! Which cases run (the plan) and how one planned case becomes a verdict.
+
+use std::sync::Arc;
+
+use super::context::{Context, Observations};
+use crate::case::{Case, CaseSet, Step};
+use crate::check::judge;
+use crate::requirement::Requirement;
+use crate::spec::{Level, SpecVersion};
+use crate::verdict::Verdict;
+
+/// One requirement to check under the run's version, with the case that checks it.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub requirement: Requirement,
+    pub level: Level,
+    pub case: Case,
+}
+
+/// Requirements of `version` that have a case, in registry order, optionally filtered by a
+/// substring of the requirement id.
+pub fn plan(set: &CaseSet, version: SpecVersion, filter: Option<&str>) -> Vec<Planned> {
+    set.registry
+        .iter()
+        .filter(|r| r.applies_to(version))
+        .filter(|r| filter.is_none_or(|f| r.id.contains(f)))
+        .filter_map(|r| {
+            let case = set.case_for(&r.id, version)?;
+            Some(Planned {
+                requirement: r.clone(),
+                level: r.level_for(version),
+                case: case.clone(),
+            })
+        })
+        .collect()
+}
+
+pub async fn evaluate(ctx: Arc<Context>, planned: &Planned) -> Verdict {
+    let steps = planned.case.steps();
+    let observed: Vec<(Step, Observations)> =
+        futures::future::join_all(steps.into_iter().map(|step| {
+            let ctx = ctx.clone();
+            async move {
+                let obs = ctx.observe(&step).await;
+                (step, obs)
+            }
+        }))
+        .await;
+    let lookup = |step: &Step| -> &[crate::check::Observation] {
+        observed
+            .iter()
+            .find(|(s, _)| s == step)
+            .map(|(_, o)| o.as_slice())
+            .unwrap_or(&[])
+    };
+    let judgement = judge(&planned.case, planned.level, lookup, &ctx.globals());
+    let version = ctx.target.version;
+    Verdict {
+        requirement: planned.requirement.id.clone(),
+        level: planned.level,
+        outcome: judgement.outcome,
+        message: judgement.message,
+        evidence: judgement.evidence,
+        title: planned.requirement.title.clone(),
+        section: planned.requirement.section.clone(),
+        url: planned.requirement.url_for(version),
+        case: planned.case.origin.clone(),
+    }
+}

@@ -1,0 +1,101 @@
+//! The reference authorization server's metadata (RFC 8414) and endpoints.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State as Extract;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use super::{Fault, State};
+
+pub(super) fn router(state: Arc<State>) -> Router {
+    Router::new()
+        .route("/.well-known/oauth-authorization-server/as", get(rfc8414))
+        .route("/as/.well-known/openid-configuration", get(oidc_appended))
+        .route("/as/token", post(token))
+        .with_state(state)
+}
+
+/// The metadata document for `issuer` with endpoints under `endpoint_base`.
+pub(super) fn metadata(s: &State, issuer: &str, endpoint_base: &str) -> Value {
+    let mut doc = json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{endpoint_base}/authorize"),
+        "token_endpoint": format!("{endpoint_base}/token"),
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["none"],
+        "scopes_supported": ["mcp:tools"],
+    });
+    let fields = doc.as_object_mut().expect("a JSON object literal");
+    if s.has(Fault::IssuerTrailingSlash) {
+        fields.insert("issuer".into(), json!(format!("{issuer}/")));
+    }
+    if s.has(Fault::NoTokenEndpoint) {
+        fields.remove("token_endpoint");
+    }
+    if s.has(Fault::NoCodeResponseType) {
+        fields.insert("response_types_supported".into(), json!(["token"]));
+    }
+    if s.has(Fault::NoPkceMethods) {
+        fields.remove("code_challenge_methods_supported");
+    }
+    if s.has(Fault::PlainPkceOnly) {
+        fields.insert("code_challenge_methods_supported".into(), json!(["plain"]));
+    }
+    if s.has(Fault::HttpEndpoint) {
+        // `.invalid` never resolves (RFC 6761): the suite must judge it, never call it.
+        fields.insert("token_endpoint".into(), json!("http://as.invalid/token"));
+    }
+    if s.has(Fault::ImplicitGrant) {
+        fields.insert(
+            "grant_types_supported".into(),
+            json!(["authorization_code", "implicit"]),
+        );
+    }
+    doc
+}
+
+fn issuer_metadata(s: &State) -> Value {
+    let issuer = s.issuer();
+    metadata(s, &issuer, &format!("{}/as", s.as_origin))
+}
+
+async fn rfc8414(Extract(s): Extract<Arc<State>>) -> Response {
+    if s.has(Fault::AsMetadataMissing) || s.has(Fault::AsMetadataOidcAppendOnly) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let content_type = if s.has(Fault::AsMetadataHtml) {
+        "text/html"
+    } else {
+        "application/json"
+    };
+    (
+        [(header::CONTENT_TYPE, content_type)],
+        issuer_metadata(&s).to_string(),
+    )
+        .into_response()
+}
+
+async fn oidc_appended(Extract(s): Extract<Arc<State>>) -> Response {
+    if !s.has(Fault::AsMetadataOidcAppendOnly) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    axum::Json(issuer_metadata(&s)).into_response()
+}
+
+/// No grant is implemented yet (the authorization-flow checks add them): every request is
+/// answered as RFC 6749 §5.2 prescribes for an unsupported grant.
+async fn token() -> Response {
+    let body = json!({"error": "unsupported_grant_type"});
+    (
+        StatusCode::BAD_REQUEST,
+        [(header::CACHE_CONTROL, "no-store")],
+        axum::Json(body),
+    )
+        .into_response()
+}

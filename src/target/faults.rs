@@ -1,0 +1,114 @@
+//! One fault switch per requirement: each makes the reference target break exactly the
+//! requirement(s) it names. The fault matrix test proves every check can fail.
+
+use crate::spec::SpecVersion;
+
+macro_rules! faults {
+    ($( $variant:ident = $id:literal, [$($req:literal),+ $(,)?], $version:expr, $what:literal; )+) => {
+        /// A deliberate defect of the reference target.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Fault { $( #[doc = $what] $variant, )+ }
+
+        impl Fault {
+            pub const ALL: &'static [Fault] = &[$(Fault::$variant),+];
+
+            /// The id used by `reference --fault <ID>`.
+            pub fn id(self) -> &'static str {
+                match self { $(Fault::$variant => $id,)+ }
+            }
+
+            /// The requirements this fault breaks (and no others) under [`Fault::version`].
+            pub fn requirements(self) -> &'static [&'static str] {
+                match self { $(Fault::$variant => &[$($req),+],)+ }
+            }
+
+            /// The spec version under which the fault is proven.
+            pub fn version(self) -> SpecVersion {
+                match self { $(Fault::$variant => $version,)+ }
+            }
+
+            pub fn description(self) -> &'static str {
+                match self { $(Fault::$variant => $what,)+ }
+            }
+        }
+    };
+}
+
+const LATEST: SpecVersion = SpecVersion::LATEST;
+
+faults! {
+    UnauthenticatedAccepted = "unauthenticated-accepted", ["rs.challenge.401-no-token"], LATEST,
+        "the MCP endpoint answers 200 to a request without credentials";
+    NoWwwAuthenticate = "no-www-authenticate", ["rs.challenge.www-authenticate-present"], LATEST,
+        "the 401 carries no WWW-Authenticate header";
+    MalformedWwwAuthenticate = "malformed-www-authenticate", ["rs.challenge.www-authenticate-present"], LATEST,
+        "the 401 challenge misses the comma between two auth-params";
+    BasicChallengeOnly = "basic-challenge-only", ["rs.challenge.bearer-scheme"], LATEST,
+        "the 401 offers only a Basic challenge (resource_metadata rides on it)";
+    ErrorWithoutCredentials = "error-without-credentials", ["rs.challenge.no-error-without-credentials"], LATEST,
+        "the 401 to a request without credentials says error=\"invalid_token\"";
+    NoScopeOn401 = "no-scope-on-401", ["rs.challenge.scope-on-401"], LATEST,
+        "the 401 challenge has no scope parameter";
+    DuplicateChallengeParam = "duplicate-challenge-param", ["rs.challenge.param-uniqueness"], LATEST,
+        "the Bearer challenge repeats its scope parameter";
+    NoResourceMetadata = "no-resource-metadata", ["rs.discovery.www-authenticate-resource-metadata"], LATEST,
+        "the 401 challenge has no resource_metadata (PRM still at the well-known URL)";
+    NoResourceMetadata0618 = "no-resource-metadata-2025-06-18", ["rs.discovery.www-authenticate-resource-metadata", "rs.prm.implemented"], SpecVersion::V2025_06_18,
+        "as no-resource-metadata, under 2025-06-18 where the header is the only way to the PRM";
+    RelativeResourceMetadata = "relative-resource-metadata", ["rs.discovery.resource-metadata-url-valid"], LATEST,
+        "resource_metadata is a relative reference";
+    NoPrm = "no-prm", ["rs.prm.implemented", "rs.discovery.prm-well-known", "rs.discovery.www-authenticate-resource-metadata"], LATEST,
+        "no resource_metadata and no PRM at any well-known location";
+    PrmWrongContentType = "prm-wrong-content-type", ["rs.prm.http-shape"], LATEST,
+        "PRM is served as text/plain";
+    PrmMissingResource = "prm-missing-resource", ["rs.prm.resource-required", "rs.prm.resource-matches-server"], LATEST,
+        "PRM has no resource member";
+    PrmResourceTrailingSlash = "prm-resource-trailing-slash", ["rs.prm.resource-matches-server"], LATEST,
+        "PRM resource is the MCP URL with a trailing slash";
+    PrmNoAuthorizationServers = "prm-no-authorization-servers", ["rs.prm.authorization-servers"], LATEST,
+        "PRM authorization_servers is empty";
+    PrmFieldWrongType = "prm-field-wrong-type", ["rs.prm.optional-fields-typed"], LATEST,
+        "PRM resource_name is a number";
+    PrmBearerQuery = "prm-bearer-query", ["rs.prm.bearer-methods"], LATEST,
+        "PRM bearer_methods_supported advertises query";
+    PrmNoScopesSupported = "prm-no-scopes-supported", ["rs.prm.scopes-supported"], LATEST,
+        "PRM has no scopes_supported";
+    AsMetadataMissing = "as-metadata-missing", ["as.discovery.metadata-provided", "rs.prm.authorization-servers-are-issuers"], LATEST,
+        "the AS publishes no metadata";
+    AsMetadataOidcAppendOnly = "as-metadata-oidc-append-only", ["as.discovery.metadata-provided", "rs.prm.authorization-servers-are-issuers"], SpecVersion::V2025_06_18,
+        "AS metadata only at <issuer>/.well-known/openid-configuration, which 2025-06-18 clients never try";
+    AsMetadataHtml = "as-metadata-html", ["as.metadata.http-shape"], LATEST,
+        "AS metadata is served as text/html";
+    IssuerTrailingSlash = "issuer-trailing-slash", ["as.metadata.issuer-matches-url", "rs.prm.authorization-servers-are-issuers"], LATEST,
+        "AS metadata issuer has a trailing slash the PRM entry lacks";
+    IssuerWithQuery = "issuer-with-query", ["as.metadata.issuer-format"], LATEST,
+        "the issuer (in PRM and metadata alike) has a query component";
+    NoTokenEndpoint = "no-token-endpoint", ["as.metadata.required-fields"], LATEST,
+        "AS metadata has no token_endpoint";
+    NoCodeResponseType = "no-code-response-type", ["as.metadata.response-types-code"], LATEST,
+        "response_types_supported lacks code";
+    NoPkceMethods = "no-pkce-methods", ["as.metadata.pkce-advertised"], LATEST,
+        "AS metadata has no code_challenge_methods_supported";
+    PlainPkceOnly = "plain-pkce-only", ["as.metadata.pkce-s256"], LATEST,
+        "code_challenge_methods_supported is [\"plain\"]";
+    HttpEndpoint = "http-endpoint", ["as.metadata.endpoint-urls-https"], LATEST,
+        "token_endpoint is plain http on a non-loopback host";
+    ImplicitGrant = "implicit-grant", ["as.metadata.grant-types"], LATEST,
+        "grant_types_supported lists implicit";
+    RootMetadataMissing0326 = "root-metadata-missing-2025-03-26", ["as.discovery.03-26-root-metadata"], SpecVersion::V2025_03_26,
+        "no AS metadata at the MCP server's origin (2025-03-26 location)";
+    ProtocolVersionHeaderRejected = "protocol-version-header-rejected", ["as.discovery.03-26-protocol-version-header", "as.discovery.03-26-root-metadata"], SpecVersion::V2025_03_26,
+        "the origin's AS metadata answers 400 when MCP-Protocol-Version is sent";
+}
+
+impl std::str::FromStr for Fault {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Fault::ALL
+            .iter()
+            .copied()
+            .find(|f| f.id() == s)
+            .ok_or_else(|| format!("unknown fault `{s}` (see `reference --list-faults`)"))
+    }
+}

@@ -1,0 +1,92 @@
+//! The embedded reference target: a conformant MCP resource server and its authorization
+//! server (axum, 127.0.0.1, ephemeral ports), each breakable by [`Fault`] switches.
+//!
+//! The RS serves `/mcp` and its PRM; the AS has an issuer with a path (`<origin>/as`), so
+//! RFC 8414 path insertion is exercised. The RS origin also serves 2025-03-26 style AS
+//! metadata (there the MCP server's origin is the authorization base URL).
+
+mod authorization_server;
+mod faults;
+mod resource_server;
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub use faults::Fault;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+/// What the handlers of both servers know.
+#[derive(Debug)]
+pub(crate) struct State {
+    faults: HashSet<Fault>,
+    rs_origin: String,
+    as_origin: String,
+}
+
+impl State {
+    fn has(&self, fault: Fault) -> bool {
+        self.faults.contains(&fault)
+    }
+
+    fn mcp_url(&self) -> String {
+        format!("{}/mcp", self.rs_origin)
+    }
+
+    fn issuer(&self) -> String {
+        let issuer = format!("{}/as", self.as_origin);
+        if self.has(Fault::IssuerWithQuery) {
+            format!("{issuer}?tenant=1")
+        } else {
+            issuer
+        }
+    }
+}
+
+/// A running reference target; stops when dropped.
+pub struct Reference {
+    pub mcp_url: String,
+    pub issuer: String,
+    _stop: Vec<oneshot::Sender<()>>,
+}
+
+impl Reference {
+    /// Binds both servers on 127.0.0.1 ephemeral ports and serves them on the current runtime.
+    pub async fn start(faults: &[Fault]) -> std::io::Result<Reference> {
+        let rs_listener = TcpListener::bind("127.0.0.1:0").await?;
+        let as_listener = TcpListener::bind("127.0.0.1:0").await?;
+        let origin = |addr: SocketAddr| format!("http://{addr}");
+        let state = Arc::new(State {
+            faults: faults.iter().copied().collect(),
+            rs_origin: origin(rs_listener.local_addr()?),
+            as_origin: origin(as_listener.local_addr()?),
+        });
+        let mcp_url = state.mcp_url();
+        let issuer = state.issuer();
+        let stop = vec![
+            serve(rs_listener, resource_server::router(state.clone())),
+            serve(as_listener, authorization_server::router(state)),
+        ];
+        Ok(Reference {
+            mcp_url,
+            issuer,
+            _stop: stop,
+        })
+    }
+}
+
+fn serve(listener: TcpListener, router: axum::Router) -> oneshot::Sender<()> {
+    let (tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let shutdown = async {
+            let _ = rx.await;
+        };
+        // A serve error ends this server only; the run then sees connection errors.
+        let _ = axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await;
+    });
+    tx
+}

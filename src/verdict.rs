@@ -1,0 +1,91 @@
+//! The verdict: one per requirement checked, the one record between the engine and every
+//! reporter. Reporters print verdicts; they never re-judge.
+
+use serde::Serialize;
+
+use crate::http::Exchange;
+use crate::spec::Level;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// The target keeps the requirement.
+    Pass,
+    /// A MUST / MUST NOT is broken.
+    Fail,
+    /// A SHOULD / SHOULD NOT is broken.
+    Warn,
+    /// Not applicable (feature absent, precondition unmet), with the reason.
+    Skip,
+    /// Could not tell: timeout, unreachable, oversized answer.
+    Error,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 5] = [
+        Outcome::Pass,
+        Outcome::Fail,
+        Outcome::Warn,
+        Outcome::Skip,
+        Outcome::Error,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "fail",
+            Outcome::Warn => "warn",
+            Outcome::Skip => "skip",
+            Outcome::Error => "error",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Verdict {
+    pub requirement: String,
+    pub level: Level,
+    pub outcome: Outcome,
+    pub message: String,
+    pub evidence: Vec<Exchange>,
+    /// Extensions of the report contract: what the requirement says and where.
+    pub title: String,
+    pub section: String,
+    pub url: String,
+    /// The case that produced the verdict (`cases/rs-challenge.toml:3`).
+    pub case: String,
+}
+
+impl Verdict {
+    /// The requirement's reference, as printed with a failure:
+    /// `MUST, 2026-07-28, RFC 9728 §3.3 <url>`.
+    pub fn reference(&self, version: &str) -> String {
+        format!("{}, {version}, {} <{}>", self.level, self.section, self.url)
+    }
+}
+
+/// Counts per outcome, in the report's `summary`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub pass: usize,
+    pub fail: usize,
+    pub warn: usize,
+    pub skip: usize,
+    pub error: usize,
+}
+
+impl Summary {
+    pub fn of(verdicts: &[Verdict]) -> Self {
+        let mut s = Summary::default();
+        for v in verdicts {
+            *match v.outcome {
+                Outcome::Pass => &mut s.pass,
+                Outcome::Fail => &mut s.fail,
+                Outcome::Warn => &mut s.warn,
+                Outcome::Skip => &mut s.skip,
+                Outcome::Error => &mut s.error,
+            } += 1;
+        }
+        s
+    }
+}
