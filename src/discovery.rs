@@ -159,7 +159,7 @@ pub async fn prm_well_known(client: &HttpClient, target: &Target) -> Observation
     probe(client, label, &prm_well_known_urls(target), is_json_object).await
 }
 
-/// PRM as a client of the version finds it: the challenge's URL first, then the well-known ones.
+/// PRM: the challenge's URL first, then the well-known locations.
 pub async fn prm(
     client: &HttpClient,
     target: &Target,
@@ -169,22 +169,13 @@ pub async fn prm(
     if target.version < SpecVersion::V2025_06_18 {
         return Observation::skipped(label, "2025-03-26 has no protected resource metadata");
     }
-    let header = resource_metadata_url(unauthenticated);
-    let mut urls: Vec<String> = header.iter().cloned().collect();
-    // 2025-06-18 clients use only the challenge's URL; 2025-11-25+ fall back to well-known.
-    if target.version >= SpecVersion::V2025_11_25 {
-        for url in prm_well_known_urls(target) {
-            if !urls.contains(&url) {
-                urls.push(url);
-            }
+    // Whether the server publishes PRM at all is judged on every location RFC 9728 and the
+    // version define; whether a client of the version can find it is the header's own check.
+    let mut urls: Vec<String> = resource_metadata_url(unauthenticated).into_iter().collect();
+    for url in prm_well_known_urls(target) {
+        if !urls.contains(&url) {
+            urls.push(url);
         }
-    }
-    if urls.is_empty() {
-        let why = header.err().unwrap_or_default();
-        return Observation::skipped(
-            label,
-            format!("{why}, and 2025-06-18 clients have no other way to find the PRM"),
-        );
     }
     let mut obs = probe(client, label, &urls, is_json_object).await;
     if let Some(exchange) = obs.exchanges.last().filter(|_| obs.response().is_some()) {

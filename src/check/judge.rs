@@ -79,19 +79,21 @@ pub fn judge<'a>(
         evidence: evidence.clone(),
     };
 
-    if let Some((outcome, reason)) = unobservable(case.given.iter().chain(&case.expect), &observed)
-    {
+    if let Some((outcome, reason)) = unobservable(case.given.iter(), &observed) {
         return done(outcome, reason);
     }
     if let Some((label, broken)) = broken(&case.given, &observed, globals).into_iter().next() {
-        return done(
-            Outcome::Skip,
-            format!("precondition not met: {}", line(&label, &broken)),
-        );
+        let reason = format!("precondition not met: {}", line(&label, &broken));
+        return done(Outcome::Skip, reason);
     }
+    // A broken expectation is judged even when another step could not be observed: what was
+    // seen stands, and must not hide behind a skip elsewhere.
     let failures = broken(&case.expect, &observed, globals);
     if failures.is_empty() {
-        return done(Outcome::Pass, String::new());
+        return match unobservable(case.expect.iter(), &observed) {
+            Some((outcome, reason)) => done(outcome, reason),
+            None => done(Outcome::Pass, String::new()),
+        };
     }
     if let Some(alt) = &case.alternative {
         let available = unobservable(alt.expect.iter(), &observed).is_none();

@@ -421,8 +421,8 @@ mod tests {
                 "control character in quoted-string",
             ),
             (
-                "Bearer scope=",
-                13,
+                r#"Bearer a="1", scope="#,
+                20,
                 "expected a token or quoted-string value for `scope`",
             ),
             ("=Bearer", 0, "expected an auth-scheme (a token)"),

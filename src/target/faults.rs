@@ -53,7 +53,7 @@ faults! {
         "the Bearer challenge repeats its scope parameter";
     NoResourceMetadata = "no-resource-metadata", ["rs.discovery.www-authenticate-resource-metadata"], LATEST,
         "the 401 challenge has no resource_metadata (PRM still at the well-known URL)";
-    NoResourceMetadata0618 = "no-resource-metadata-2025-06-18", ["rs.discovery.www-authenticate-resource-metadata", "rs.prm.implemented"], SpecVersion::V2025_06_18,
+    NoResourceMetadata0618 = "no-resource-metadata-2025-06-18", ["rs.discovery.www-authenticate-resource-metadata"], SpecVersion::V2025_06_18,
         "as no-resource-metadata, under 2025-06-18 where the header is the only way to the PRM";
     RelativeResourceMetadata = "relative-resource-metadata", ["rs.discovery.resource-metadata-url-valid"], LATEST,
         "resource_metadata is a relative reference";

@@ -90,3 +90,6 @@ fn serve(listener: TcpListener, router: axum::Router) -> oneshot::Sender<()> {
     });
     tx
 }
+
+#[cfg(test)]
+mod fault_matrix;

@@ -1,0 +1,121 @@
+//! The proof that every check can fail: the whole suite runs once per fault against the
+//! reference target, and exactly the requirements the fault names may come out broken.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Fault, Reference};
+use crate::case::{self, CaseSet};
+use crate::discovery::Target;
+use crate::http::{HttpClient, redact::Redactor};
+use crate::run::{self, Context};
+use crate::spec::SpecVersion;
+use crate::verdict::{Outcome, Verdict};
+
+async fn run_suite(cases: &CaseSet, faults: &[Fault], version: SpecVersion) -> Vec<Verdict> {
+    let reference = Reference::start(faults)
+        .await
+        .expect("reference target starts");
+    let client = HttpClient::new(Duration::from_secs(5), Redactor::default()).expect("client");
+    let target = Target::new(&reference.mcp_url, version).expect("target URL");
+    let ctx = Arc::new(Context::new(client, target));
+    run::run_quiet(ctx, &run::plan(cases, version, None)).await
+}
+
+fn broken(verdicts: &[Verdict]) -> BTreeSet<String> {
+    verdicts
+        .iter()
+        .filter(|v| v.outcome != Outcome::Pass && v.outcome != Outcome::Skip)
+        .map(|v| v.requirement.clone())
+        .collect()
+}
+
+fn show(verdicts: &[Verdict]) -> String {
+    verdicts
+        .iter()
+        .filter(|v| v.outcome != Outcome::Pass)
+        .map(|v| {
+            format!(
+                "  {} {}: {}",
+                v.outcome.as_str(),
+                v.requirement,
+                v.message.replace('\n', "\n      ")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_faults_every_check_passes_in_every_version() {
+    let cases = case::load_embedded().expect("embedded cases load");
+    for version in SpecVersion::ALL {
+        let verdicts = run_suite(&cases, &[], version).await;
+        assert!(!verdicts.is_empty(), "{version}: no checks ran");
+        let not_passing: Vec<&Verdict> = verdicts
+            .iter()
+            .filter(|v| v.outcome != Outcome::Pass)
+            .collect();
+        assert!(
+            not_passing.is_empty(),
+            "{version}: the conformant reference target must pass everything:\n{}",
+            show(&verdicts)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_fault_breaks_exactly_its_requirements() {
+    let cases = case::load_embedded().expect("embedded cases load");
+    let runs = Fault::ALL.iter().map(|&fault| {
+        let cases = &cases;
+        async move { (fault, run_suite(cases, &[fault], fault.version()).await) }
+    });
+    let mut problems = Vec::new();
+    for (fault, verdicts) in futures::future::join_all(runs).await {
+        let expected: BTreeSet<String> =
+            fault.requirements().iter().map(|r| r.to_string()).collect();
+        let actual = broken(&verdicts);
+        let errors: Vec<&Verdict> = verdicts
+            .iter()
+            .filter(|v| v.outcome == Outcome::Error)
+            .collect();
+        if actual != expected || !errors.is_empty() {
+            problems.push(format!(
+                "fault `{}` under {}: expected broken {expected:?}, got {actual:?}\n{}",
+                fault.id(),
+                fault.version(),
+                show(&verdicts)
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}
+
+#[test]
+fn every_check_has_a_fault_and_every_fault_a_check() {
+    let cases = case::load_embedded().expect("embedded cases load");
+    let proven: BTreeSet<&str> = Fault::ALL
+        .iter()
+        .flat_map(|f| f.requirements().iter().copied())
+        .collect();
+    let checked: BTreeSet<&str> = cases.cases.iter().map(|c| c.requirement.as_str()).collect();
+    let unproven: Vec<&&str> = checked.difference(&proven).collect();
+    assert!(
+        unproven.is_empty(),
+        "checks no fault proves able to fail: {unproven:?}"
+    );
+    for fault in Fault::ALL {
+        for id in fault.requirements() {
+            assert!(
+                cases.case_for(id, fault.version()).is_some(),
+                "fault `{}` names `{id}`, which has no case under {}",
+                fault.id(),
+                fault.version()
+            );
+        }
+    }
+    let ids: BTreeSet<&str> = Fault::ALL.iter().map(|f| f.id()).collect();
+    assert_eq!(ids.len(), Fault::ALL.len(), "fault ids are unique");
+}
