@@ -1,9 +1,49 @@
 //! Shared test helpers.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::case;
+use crate::discovery::Target;
+use crate::http::{HttpClient, redact::Redactor};
+use crate::run::{self, Context};
+use crate::spec::SpecVersion;
+use crate::verdict::{Outcome, Verdict};
+
 /// insta settings that put snapshots in the top-level `snapshots/` folder.
 pub fn snapshot_settings() -> insta::Settings {
     let mut s = insta::Settings::clone_current();
     s.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"));
     s.set_prepend_module_to_snapshot(false);
     s
+}
+
+/// Runs the embedded cases against `mcp_url` (no console).
+pub async fn run_against(mcp_url: &str, version: SpecVersion, timeout: Duration) -> Vec<Verdict> {
+    let cases = case::load_embedded().expect("embedded cases load");
+    let client = HttpClient::new(timeout, Redactor::default()).expect("client");
+    let ctx = Arc::new(Context::new(
+        client,
+        Target::new(mcp_url, version).expect("target URL"),
+    ));
+    run::run_quiet(ctx, &run::plan(&cases, version, None)).await
+}
+
+/// The verdict for a requirement; panics with the run's verdicts if there is none.
+pub fn verdict<'a>(verdicts: &'a [Verdict], id: &str) -> &'a Verdict {
+    verdicts
+        .iter()
+        .find(|v| v.requirement == id)
+        .unwrap_or_else(|| {
+            panic!(
+                "no verdict for {id}; have {:?}",
+                verdicts.iter().map(|v| &v.requirement).collect::<Vec<_>>()
+            )
+        })
+}
+
+#[track_caller]
+pub fn assert_outcome(verdicts: &[Verdict], id: &str, outcome: Outcome) {
+    let v = verdict(verdicts, id);
+    assert_eq!(v.outcome, outcome, "{id}: {}", v.message);
 }

@@ -1,0 +1,346 @@
+//! Edge cases of the discovery checks against a scripted server (wiremock): each test pins
+//! how the suite judges one shape of answer.
+
+use std::time::Duration;
+
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::spec::SpecVersion;
+use crate::testing::{assert_outcome, run_against, verdict};
+use crate::verdict::Outcome::{Error, Fail, Pass, Skip, Warn};
+
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A conformant RS + AS on one server; `challenge` is the 401's WWW-Authenticate lines.
+async fn server(challenge: &[&str]) -> MockServer {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    let mut unauthorized = ResponseTemplate::new(401);
+    for line in challenge {
+        unauthorized = unauthorized.append_header("WWW-Authenticate", line.replace("{uri}", &uri));
+    }
+    Mock::given(method("POST"))
+        .and(path("/mcp"))
+        .respond_with(unauthorized)
+        .mount(&server)
+        .await;
+    let prm = json!({"resource": format!("{uri}/mcp"), "authorization_servers": [uri], "scopes_supported": ["a"]});
+    mount_json(&server, "/.well-known/oauth-protected-resource/mcp", prm).await;
+    mount_json(
+        &server,
+        "/.well-known/oauth-authorization-server",
+        as_metadata(&uri),
+    )
+    .await;
+    server
+}
+
+fn as_metadata(issuer: &str) -> serde_json::Value {
+    json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/authorize"),
+        "token_endpoint": format!("{issuer}/token"),
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code"],
+        "code_challenge_methods_supported": ["S256"],
+    })
+}
+
+async fn mount_json(server: &MockServer, at: &str, body: serde_json::Value) {
+    let response = ResponseTemplate::new(200).set_body_json(body);
+    Mock::given(method("GET"))
+        .and(path(at))
+        .respond_with(response)
+        .mount(server)
+        .await;
+}
+
+const GOOD: &str =
+    r#"Bearer resource_metadata="{uri}/.well-known/oauth-protected-resource/mcp", scope="a""#;
+
+#[tokio::test]
+async fn a_conformant_server_passes() {
+    let s = server(&[GOOD]).await;
+    let verdicts = run_against(&format!("{}/mcp", s.uri()), SpecVersion::LATEST, TIMEOUT).await;
+    let not_pass: Vec<_> = verdicts
+        .iter()
+        .filter(|v| v.outcome != Pass)
+        .map(|v| (&v.requirement, &v.message))
+        .collect();
+    assert!(not_pass.is_empty(), "{not_pass:#?}");
+}
+
+#[tokio::test]
+async fn challenges_on_several_header_lines_are_one_list() {
+    let s = server(&[r#"Basic realm="x, y""#, GOOD]).await;
+    let v = run_against(&format!("{}/mcp", s.uri()), SpecVersion::LATEST, TIMEOUT).await;
+    for id in [
+        "rs.challenge.www-authenticate-present",
+        "rs.challenge.bearer-scheme",
+        "rs.discovery.resource-metadata-url-valid",
+    ] {
+        assert_outcome(&v, id, Pass);
+    }
+}
+
+#[tokio::test]
+async fn a_missing_header_fails_and_what_needs_it_skips() {
+    let s = server(&[]).await;
+    let v = run_against(&format!("{}/mcp", s.uri()), SpecVersion::LATEST, TIMEOUT).await;
+    assert_outcome(&v, "rs.challenge.www-authenticate-present", Fail);
+    assert_outcome(&v, "rs.challenge.bearer-scheme", Skip);
+    // PRM is still found at the well-known location (2025-11-25+ fallback).
+    assert_outcome(&v, "rs.prm.implemented", Pass);
+    assert_outcome(&v, "rs.discovery.prm-well-known", Pass);
+}
+
+#[tokio::test]
+async fn a_grammar_error_points_a_caret_at_the_byte() {
+    let s = server(&[r#"Bearer scope="a" resource_metadata="{uri}/x""#]).await;
+    let v = run_against(&format!("{}/mcp", s.uri()), SpecVersion::LATEST, TIMEOUT).await;
+    let present = verdict(&v, "rs.challenge.www-authenticate-present");
+    assert_eq!(present.outcome, Fail);
+    let caret_line = present
+        .message
+        .lines()
+        .find(|l| l.contains('^'))
+        .expect("a caret line");
+    let header_line = present
+        .message
+        .lines()
+        .find(|l| l.contains("WWW-Authenticate: Bearer"))
+        .expect("the header");
+    // The caret sits under the `r` of `resource_metadata`, where a comma was due.
+    assert_eq!(header_line.find("resource_metadata"), caret_line.find('^'));
+}
+
+#[tokio::test]
+async fn a_duplicated_parameter_fails_uniqueness_only() {
+    let s = server(&[r#"Bearer resource_metadata="{uri}/.well-known/oauth-protected-resource/mcp", scope="a", Scope="b""#]).await;
+    let v = run_against(&format!("{}/mcp", s.uri()), SpecVersion::LATEST, TIMEOUT).await;
+    assert_outcome(&v, "rs.challenge.param-uniqueness", Fail);
+    assert_outcome(&v, "rs.challenge.www-authenticate-present", Pass);
+}
+
+/// Both real peers (ts-sdk 1.32.2 and its auth middleware in front of oidc-provider) send
+/// `error="invalid_token"` to a request without credentials: a SHOULD NOT, so a warning.
+#[tokio::test]
+async fn error_on_a_no_credentials_challenge_warns() {
+    let peer = r#"Bearer error="invalid_token", error_description="Missing Authorization header", resource_metadata="{uri}/.well-known/oauth-protected-resource/mcp""#;
+    let s = server(&[peer]).await;
+    let v = run_against(&format!("{}/mcp", s.uri()), SpecVersion::LATEST, TIMEOUT).await;
+    let no_error = verdict(&v, "rs.challenge.no-error-without-credentials");
+    assert_eq!(no_error.outcome, Warn);
+    assert!(
+        no_error
+            .message
+            .contains(r#"expected absent, got <invalid_token>"#),
+        "{}",
+        no_error.message
+    );
+    // ts-sdk also has no scope in its challenge: a SHOULD (2025-11-25+).
+    assert_outcome(&v, "rs.challenge.scope-on-401", Warn);
+}
+
+#[tokio::test]
+async fn a_json_array_is_not_metadata() {
+    let s = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/mcp"))
+        .respond_with(
+            ResponseTemplate::new(401).append_header("WWW-Authenticate", "Bearer scope=\"a\""),
+        )
+        .mount(&s)
+        .await;
+    mount_json(&s, "/.well-known/oauth-protected-resource/mcp", json!([])).await;
+    let v = run_against(&format!("{}/mcp", s.uri()), SpecVersion::LATEST, TIMEOUT).await;
+    let implemented = verdict(&v, "rs.prm.implemented");
+    assert_eq!(implemented.outcome, Fail);
+    assert!(
+        implemented.message.contains("(tried GET"),
+        "{}",
+        implemented.message
+    );
+    assert_eq!(
+        implemented.evidence.len(),
+        2,
+        "both well-known locations, path-inserted then root"
+    );
+    assert_outcome(&v, "rs.prm.resource-matches-server", Skip);
+}
+
+#[tokio::test]
+async fn wrong_json_types_fail_their_checks() {
+    let s = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/mcp"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .append_header("WWW-Authenticate", GOOD.replace("{uri}", &s.uri())),
+        )
+        .mount(&s)
+        .await;
+    let prm = json!({"resource": 5, "authorization_servers": "https://as", "scopes_supported": ["a"], "resource_name": ["x"]});
+    mount_json(&s, "/.well-known/oauth-protected-resource/mcp", prm).await;
+    let v = run_against(&format!("{}/mcp", s.uri()), SpecVersion::LATEST, TIMEOUT).await;
+    assert_outcome(&v, "rs.prm.resource-required", Fail);
+    assert_outcome(&v, "rs.prm.authorization-servers", Fail);
+    let typed = verdict(&v, "rs.prm.optional-fields-typed");
+    assert_eq!(typed.outcome, Fail);
+    assert!(
+        typed.message.contains("/resource_name"),
+        "{}",
+        typed.message
+    );
+    assert_outcome(&v, "as.discovery.metadata-provided", Skip);
+}
+
+#[tokio::test]
+async fn a_huge_body_is_an_error_not_a_verdict_on_the_rule() {
+    let s = server(&[GOOD]).await;
+    let huge = ResponseTemplate::new(200).set_body_string("x".repeat(2 * 1024 * 1024));
+    Mock::given(method("GET"))
+        .and(path("/.well-known/oauth-protected-resource/mcp"))
+        .respond_with(huge)
+        .with_priority(1)
+        .mount(&s)
+        .await;
+    let v = run_against(&format!("{}/mcp", s.uri()), SpecVersion::LATEST, TIMEOUT).await;
+    let implemented = verdict(&v, "rs.prm.implemented");
+    assert_eq!(implemented.outcome, Error);
+    assert!(
+        implemented
+            .message
+            .contains("response body exceeds 1048576 bytes"),
+        "{}",
+        implemented.message
+    );
+}
+
+#[tokio::test]
+async fn a_slow_answer_is_an_error_within_the_timeout() {
+    let s = server(&[GOOD]).await;
+    let slow = ResponseTemplate::new(200)
+        .set_body_json(json!({}))
+        .set_delay(Duration::from_secs(30));
+    Mock::given(method("GET"))
+        .and(path("/.well-known/oauth-authorization-server"))
+        .respond_with(slow)
+        .with_priority(1)
+        .mount(&s)
+        .await;
+    let v = run_against(
+        &format!("{}/mcp", s.uri()),
+        SpecVersion::LATEST,
+        Duration::from_secs(1),
+    )
+    .await;
+    let provided = verdict(&v, "as.discovery.metadata-provided");
+    assert_eq!(provided.outcome, Error);
+    assert!(
+        provided.message.contains("no complete response within 1 s"),
+        "{}",
+        provided.message
+    );
+    assert_outcome(&v, "rs.prm.implemented", Pass);
+}
+
+#[tokio::test]
+async fn a_redirect_is_judged_not_followed() {
+    let s = MockServer::start().await;
+    let login = ResponseTemplate::new(302).append_header("Location", "/login");
+    Mock::given(method("POST"))
+        .and(path("/mcp"))
+        .respond_with(login)
+        .mount(&s)
+        .await;
+    let v = run_against(&format!("{}/mcp", s.uri()), SpecVersion::LATEST, TIMEOUT).await;
+    let no_token = verdict(&v, "rs.challenge.401-no-token");
+    assert_eq!(no_token.outcome, Fail);
+    assert!(
+        no_token.message.contains("expected <401>, got <302>"),
+        "{}",
+        no_token.message
+    );
+    assert_eq!(no_token.evidence.len(), 1, "the redirect was not followed");
+}
+
+#[tokio::test]
+async fn an_unreachable_target_gives_errors() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let v = run_against(
+        &format!("http://127.0.0.1:{port}/mcp"),
+        SpecVersion::LATEST,
+        TIMEOUT,
+    )
+    .await;
+    let no_token = verdict(&v, "rs.challenge.401-no-token");
+    assert_eq!(no_token.outcome, Error);
+    assert!(
+        no_token.message.contains("could not connect"),
+        "{}",
+        no_token.message
+    );
+    assert!(v.iter().all(|v| v.outcome != Pass && v.outcome != Fail));
+}
+
+/// ts-sdk's AS: issuer `http://localhost:3101/` in PRM and metadata alike. The terminating
+/// slash is dropped to build the URL (RFC 8414 §3.1) and kept for the comparison.
+#[tokio::test]
+async fn an_issuer_with_a_terminating_slash_matches_itself() {
+    let s = MockServer::start().await;
+    let uri = s.uri();
+    Mock::given(method("POST"))
+        .and(path("/mcp"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .append_header("WWW-Authenticate", GOOD.replace("{uri}", &uri)),
+        )
+        .mount(&s)
+        .await;
+    let prm = json!({"resource": format!("{uri}/mcp"), "authorization_servers": [format!("{uri}/")], "scopes_supported": ["a"]});
+    mount_json(&s, "/.well-known/oauth-protected-resource/mcp", prm).await;
+    mount_json(
+        &s,
+        "/.well-known/oauth-authorization-server",
+        as_metadata(&format!("{uri}/")),
+    )
+    .await;
+    let v = run_against(&format!("{uri}/mcp"), SpecVersion::LATEST, TIMEOUT).await;
+    assert_outcome(&v, "as.metadata.issuer-matches-url", Pass);
+    assert_outcome(&v, "rs.prm.authorization-servers-are-issuers", Pass);
+}
+
+/// OpenID Connect discovery only: enough from 2025-11-25 on, unreachable for 2025-06-18.
+#[tokio::test]
+async fn oidc_discovery_counts_from_2025_11_25() {
+    let s = MockServer::start().await;
+    let uri = s.uri();
+    Mock::given(method("POST"))
+        .and(path("/mcp"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .append_header("WWW-Authenticate", GOOD.replace("{uri}", &uri)),
+        )
+        .mount(&s)
+        .await;
+    let prm = json!({"resource": format!("{uri}/mcp"), "authorization_servers": [uri], "scopes_supported": ["a"]});
+    mount_json(&s, "/.well-known/oauth-protected-resource/mcp", prm).await;
+    mount_json(&s, "/.well-known/openid-configuration", as_metadata(&uri)).await;
+    let url = format!("{uri}/mcp");
+    assert_outcome(
+        &run_against(&url, SpecVersion::V2025_11_25, TIMEOUT).await,
+        "as.discovery.metadata-provided",
+        Pass,
+    );
+    assert_outcome(
+        &run_against(&url, SpecVersion::V2025_06_18, TIMEOUT).await,
+        "as.discovery.metadata-provided",
+        Fail,
+    );
+}
