@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use miette::{Diagnostic, NamedSource, SourceSpan};
+use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, NamedSource, SourceSpan};
 
 /// One error in one data file. Several are collected and reported together.
 #[derive(Debug, thiserror::Error, Diagnostic)]
@@ -48,11 +48,30 @@ impl FileError {
 }
 
 /// Every error found in the data files, reported at once (exit code 2).
-#[derive(Debug, thiserror::Error, Diagnostic)]
+#[derive(Debug, thiserror::Error)]
 #[error("{} error(s) in the suite's data files", errors.len())]
 pub struct DataErrors {
-    #[related]
     pub errors: Vec<FileError>,
+}
+
+impl DataErrors {
+    /// Each error against its source, then the count. Plain text unless `color`.
+    pub fn render(&self, color: bool) -> String {
+        let theme = if color {
+            GraphicalTheme::unicode()
+        } else {
+            GraphicalTheme::unicode_nocolor()
+        };
+        let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
+        let mut out = String::new();
+        for error in &self.errors {
+            // Rendering into a String cannot fail.
+            let _ = handler.render_report(&mut out, error);
+            out.push('\n');
+        }
+        out.push_str(&format!("{self}\n"));
+        out
+    }
 }
 
 /// A data file's name (as shown to the user) and its text.

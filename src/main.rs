@@ -109,7 +109,9 @@ fn load_cases(dir: Option<&PathBuf>) -> Result<CaseSet, u8> {
         None => case::load_embedded(),
     };
     loaded.map_err(|errors| {
-        eprintln!("{:?}", miette::Report::new(errors));
+        use std::io::IsTerminal;
+        let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        eprint!("{}", errors.render(color));
         exit::USAGE
     })
 }

@@ -151,7 +151,54 @@ fn load_files(mut files: Vec<SourceFile>) -> Result<CaseSet, DataErrors> {
     }
 }
 
+/// The registry as embedded, for tests that load extra case files beside it.
 #[cfg(test)]
-pub(crate) fn load_sources(files: Vec<SourceFile>) -> Result<CaseSet, DataErrors> {
-    load_files(files)
+pub(crate) fn embedded_registry() -> SourceFile {
+    let file = CASES
+        .get_file(REGISTRY_FILE)
+        .expect("cases/requirements.toml is embedded");
+    SourceFile {
+        name: format!("cases/{REGISTRY_FILE}"),
+        text: String::from_utf8_lossy(file.contents()).into_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One snapshot per malformed case file in `fixtures/bad-cases/`: the diagnostic shows
+    /// file, line and caret, and loading never panics.
+    #[test]
+    fn bad_case_files_get_diagnostics() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/bad-cases");
+        let mut names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        names.sort();
+        assert!(names.len() >= 10, "bad-case fixtures present");
+        for path in names {
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            let file = SourceFile {
+                name: format!("fixtures/bad-cases/{name}.toml"),
+                text: std::fs::read_to_string(&path).unwrap(),
+            };
+            let errors = match load_files(vec![embedded_registry(), file]) {
+                Ok(_) => panic!("{name}: a bad case file loaded"),
+                Err(errors) => errors,
+            };
+            let out = errors.render(false);
+            crate::testing::snapshot_settings().bind(|| {
+                insta::assert_snapshot!(format!("bad-case-{name}"), out);
+            });
+        }
+    }
+
+    #[test]
+    fn the_embedded_cases_load() {
+        let set = load_embedded().unwrap_or_else(|e| panic!("{}", e.render(false)));
+        assert!(set.registry.len() > 100);
+        assert!(set.cases.len() >= 25);
+    }
 }

@@ -21,6 +21,7 @@ pub struct Exchange {
 pub struct RecordedRequest {
     pub method: String,
     pub url: String,
+    #[serde(serialize_with = "header_objects")]
     pub headers: Vec<(String, String)>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
@@ -29,11 +30,30 @@ pub struct RecordedRequest {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct RecordedResponse {
     pub status: u16,
+    #[serde(serialize_with = "header_objects")]
     pub headers: Vec<(String, String)>,
     pub body: String,
     /// The body was longer than [`EVIDENCE_BODY_LIMIT`] and is cut in `body`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub body_truncated: bool,
+}
+
+/// Headers as `[{"name": ..., "value": ...}]`: order and repeated fields are evidence.
+fn header_objects<S: serde::Serializer>(
+    headers: &[(String, String)],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    #[derive(Serialize)]
+    struct Header<'a> {
+        name: &'a str,
+        value: &'a str,
+    }
+    let mut seq = s.serialize_seq(Some(headers.len()))?;
+    for (name, value) in headers {
+        seq.serialize_element(&Header { name, value })?;
+    }
+    seq.end()
 }
 
 impl Exchange {

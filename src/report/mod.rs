@@ -82,3 +82,134 @@ mod tests {
         assert!("json=".parse::<ReportSpec>().is_err());
     }
 }
+
+#[cfg(test)]
+mod snapshot_tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+    use crate::http::{Exchange, RecordedRequest, RecordedResponse};
+    use crate::spec::{Level, SpecVersion};
+    use crate::verdict::{Outcome, Verdict};
+
+    fn verdict(id: &str, level: Level, outcome: Outcome, message: &str) -> Verdict {
+        Verdict {
+            requirement: id.to_owned(),
+            level,
+            outcome,
+            message: message.to_owned(),
+            evidence: vec![Exchange {
+                request: RecordedRequest {
+                    method: "POST".to_owned(),
+                    url: "http://127.0.0.1:3100/mcp".to_owned(),
+                    headers: vec![("Authorization".to_owned(), "Bearer [redacted]".to_owned())],
+                    body: Some(r#"{"jsonrpc":"2.0","id":1,"method":"initialize"}"#.to_owned()),
+                },
+                response: Some(RecordedResponse {
+                    status: 401,
+                    headers: vec![(
+                        "www-authenticate".to_owned(),
+                        r#"Bearer error="invalid_token""#.to_owned(),
+                    )],
+                    body: r#"{"error":"invalid_token"}"#.to_owned(),
+                    body_truncated: false,
+                }),
+                error: None,
+                duration_ms: 3,
+            }],
+            title: format!("title of {id}"),
+            section: "RFC 6750 §3.1".to_owned(),
+            url: "https://www.rfc-editor.org/rfc/rfc6750#section-3.1".to_owned(),
+            case: "cases/rs-challenge.toml:1".to_owned(),
+        }
+    }
+
+    /// One verdict of every outcome, fixed times: the reports are byte-for-byte stable.
+    fn report() -> RunReport {
+        let verdicts = vec![
+            verdict("rs.challenge.401-no-token", Level::Must, Outcome::Pass, ""),
+            verdict(
+                "rs.prm.resource-matches-server",
+                Level::Must,
+                Outcome::Fail,
+                "protected resource metadata: json:/resource: expected <\"http://127.0.0.1:3100/mcp\">, got <\"http://127.0.0.1:3100/mcp/\">",
+            ),
+            verdict(
+                "rs.challenge.no-error-without-credentials",
+                Level::ShouldNot,
+                Outcome::Warn,
+                "unauthenticated MCP request: challenge:bearer:error: expected absent, got <invalid_token>",
+            ),
+            verdict(
+                "rs.challenge.scope-on-401",
+                Level::Should,
+                Outcome::Skip,
+                "precondition not met: unauthenticated MCP request: challenge:bearer: expected present, got no `bearer` challenge",
+            ),
+            verdict(
+                "as.discovery.metadata-provided",
+                Level::Must,
+                Outcome::Error,
+                "AS metadata for http://127.0.0.1:3101: no complete response within 10 s",
+            ),
+        ];
+        RunReport::new(
+            "http://127.0.0.1:3100/mcp".to_owned(),
+            SpecVersion::LATEST,
+            UNIX_EPOCH + Duration::from_secs(1_795_000_000),
+            42,
+            verdicts,
+        )
+    }
+
+    #[test]
+    fn json_report() {
+        crate::testing::snapshot_settings()
+            .bind(|| insta::assert_snapshot!("report-json", json(&report())));
+    }
+
+    #[test]
+    fn junit_report() {
+        crate::testing::snapshot_settings()
+            .bind(|| insta::assert_snapshot!("report-junit", junit(&report())));
+    }
+
+    #[test]
+    fn console_failure_block_and_summary() {
+        let r = report();
+        let text = format!(
+            "{}\n{}\n{}",
+            console::failure_block(&r.verdicts[1], SpecVersion::LATEST),
+            console::failure_block(&r.verdicts[4], SpecVersion::LATEST),
+            console::summary_line(&r)
+        );
+        crate::testing::snapshot_settings()
+            .bind(|| insta::assert_snapshot!("console-failure-blocks", text));
+    }
+
+    #[test]
+    fn the_json_report_keeps_the_contract() {
+        let value: serde_json::Value = serde_json::from_str(&json(&report())).unwrap();
+        for key in [
+            "tool",
+            "target",
+            "spec_version",
+            "started_at",
+            "duration_ms",
+            "verdicts",
+            "summary",
+        ] {
+            assert!(value.get(key).is_some(), "missing `{key}`");
+        }
+        assert_eq!(value["tool"]["name"], "mcp-auth-conformance");
+        let first = &value["verdicts"][1];
+        for key in ["requirement", "level", "outcome", "message", "evidence"] {
+            assert!(first.get(key).is_some(), "verdict misses `{key}`");
+        }
+        assert_eq!(
+            value["summary"],
+            serde_json::json!({"pass": 1, "fail": 1, "warn": 1, "skip": 1, "error": 1})
+        );
+        assert_eq!(value["verdicts"][2]["level"], "SHOULD NOT");
+    }
+}

@@ -1,0 +1,252 @@
+//! The command line as CI jobs see it: exit codes, console output, report files.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mcp-auth-conformance");
+
+fn cli(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Ports and timings change from run to run.
+fn settings() -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"));
+    s.set_prepend_module_to_snapshot(false);
+    s.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:[port]");
+    s.add_filter(r"finished in \d+\.\d+s", "finished in [time]");
+    s.add_filter(r"(?m)^(\s*< date:) .*$", "$1 [date]");
+    s
+}
+
+/// `reference --fault ...` in the background, killed on drop.
+struct Reference {
+    child: Child,
+    url: String,
+}
+
+impl Reference {
+    fn start(faults: &[&str]) -> Reference {
+        let mut args = vec!["reference"];
+        for f in faults {
+            args.extend(["--fault", f]);
+        }
+        let mut child = Command::new(BIN)
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut url = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut url)
+            .unwrap();
+        Reference {
+            child,
+            url: url.trim().to_owned(),
+        }
+    }
+}
+
+impl Drop for Reference {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn run_without_a_target_checks_the_embedded_reference() {
+    let out = cli(&["run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    settings().bind(|| insta::assert_snapshot!("cli-run-reference", text(&out.stdout)));
+}
+
+#[test]
+fn a_broken_must_exits_1_and_reports_evidence() {
+    let reference = Reference::start(&["prm-resource-trailing-slash", "error-without-credentials"]);
+    assert!(
+        reference.url.starts_with("http://127.0.0.1:"),
+        "first line is the MCP URL: {}",
+        reference.url
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("out/report.json");
+    let junit = dir.path().join("report.xml");
+    let out = cli(&[
+        "run",
+        "--target",
+        &reference.url,
+        "--report",
+        &format!("json={}", json.display()),
+        "--report",
+        &format!("junit={}", junit.display()),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    settings().bind(|| insta::assert_snapshot!("cli-run-faults", text(&out.stdout)));
+
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let outcome = |id: &str| {
+        report["verdicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["requirement"] == id)
+            .unwrap()["outcome"]
+            .clone()
+    };
+    assert_eq!(outcome("rs.prm.resource-matches-server"), "fail");
+    assert_eq!(outcome("rs.challenge.no-error-without-credentials"), "warn");
+    assert_eq!(report["summary"]["fail"], 1);
+    assert_eq!(report["target"], reference.url.as_str());
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains(r#"<testcase name="rs.prm.resource-matches-server""#));
+    assert!(xml.contains("<failure "));
+}
+
+#[test]
+fn a_warning_alone_exits_0() {
+    let reference = Reference::start(&["error-without-credentials"]);
+    let out = cli(&["run", "--target", &reference.url, "--quiet"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("1 warn"));
+}
+
+#[test]
+fn an_unreachable_target_exits_3() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = cli(&[
+        "run",
+        "--target",
+        &format!("http://127.0.0.1:{port}/mcp"),
+        "--quiet",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        text(&out.stderr).contains("the target could not be reached: could not connect"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn usage_errors_exit_2_with_one_clear_line() {
+    let cases: &[&[&str]] = &[
+        &["run", "--target", "localhost:3000/mcp"],
+        &["run", "--spec-version", "2024-11-05"],
+        &["run", "--report", "xml=out.xml"],
+        &["run", "--filter", "no.such.requirement"],
+        &["run", "--timeout", "0"],
+        &["reference", "--fault", "no-such-fault"],
+        &["run", "--cases", "/nonexistent/cases"],
+    ];
+    let mut transcript = String::new();
+    for args in cases {
+        let out = cli(args);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(!text(&out.stderr).contains("panicked"), "{args:?}");
+        let first = text(&out.stderr)
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .to_owned();
+        transcript.push_str(&format!("$ {}\n{first}\n\n", args.join(" ")));
+    }
+    settings().bind(|| insta::assert_snapshot!("cli-usage-errors", transcript));
+}
+
+#[test]
+fn a_bad_case_directory_exits_2_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = env!("CARGO_MANIFEST_DIR");
+    std::fs::copy(
+        format!("{root}/cases/requirements.toml"),
+        dir.path().join("requirements.toml"),
+    )
+    .unwrap();
+    std::fs::copy(
+        format!("{root}/fixtures/bad-cases/unknown-step.toml"),
+        dir.path().join("area.toml"),
+    )
+    .unwrap();
+    let out = cli(&["run", "--cases", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("unknown step `mcp_unauthenticatd`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("area.toml:3:8"), "{stderr}");
+}
+
+#[test]
+fn requirements_lists_the_registry_with_check_coverage() {
+    let out = cli(&["requirements", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(rows.len() > 100);
+    let row = |id: &str| rows.iter().find(|r| r["id"] == id).unwrap().clone();
+    assert_eq!(row("rs.challenge.401-no-token")["has_check"], true);
+    assert_eq!(row("as.cimd.fetch")["has_check"], false);
+    assert_eq!(
+        row("as.metadata.pkce-advertised")["levels"]["2025-06-18"],
+        "SHOULD"
+    );
+    for key in ["level", "versions", "section", "url", "title"] {
+        assert!(row("rs.prm.implemented").get(key).is_some(), "{key}");
+    }
+    let text_out = cli(&["requirements"]);
+    assert!(
+        text(&text_out.stdout)
+            .lines()
+            .any(|l| l.starts_with("rs.challenge.401-no-token "))
+    );
+}
+
+#[test]
+fn list_faults_names_the_requirement_each_breaks() {
+    let out = cli(&["reference", "--list-faults"]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = text(&out.stdout);
+    assert!(stdout.lines().count() >= 30);
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l == "prm-resource-trailing-slash rs.prm.resource-matches-server"),
+        "{stdout}"
+    );
+    assert!(stdout.lines().all(|l| l.split(' ').count() == 2));
+}
+
+#[test]
+fn help_documents_the_exit_codes() {
+    let out = cli(&["run", "--help"]);
+    let help = text(&out.stdout);
+    for line in [
+        "0  no MUST requirement failed",
+        "1  a MUST",
+        "2  usage",
+        "3  the target could not be reached",
+    ] {
+        assert!(help.contains(line), "{help}");
+    }
+}
