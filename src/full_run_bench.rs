@@ -1,0 +1,46 @@
+//! Benchmark: a full run of every case against the embedded reference target (`cargo bench`).
+//! Prints min / median / max over repeated runs; the figure goes in closing notes.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mcp_auth_conformance::case;
+use mcp_auth_conformance::discovery::Target;
+use mcp_auth_conformance::http::{HttpClient, redact::Redactor};
+use mcp_auth_conformance::run::{self, Context};
+use mcp_auth_conformance::spec::SpecVersion;
+use mcp_auth_conformance::target::Reference;
+use mcp_auth_conformance::verdict::Outcome;
+
+const RUNS: usize = 50;
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let cases = case::load_embedded().expect("cases");
+    let mut timings = Vec::with_capacity(RUNS);
+    rt.block_on(async {
+        let reference = Reference::start(&[]).await.expect("reference");
+        for i in 0..=RUNS {
+            let started = Instant::now();
+            // A run as the CLI does it: a fresh client and context, so nothing is cached.
+            let client = HttpClient::new(Duration::from_secs(10), Redactor::default()).expect("client");
+            let target = Target::new(&reference.mcp_url, SpecVersion::LATEST).expect("target");
+            let ctx = Arc::new(Context::new(client, target));
+            let verdicts = run::run_quiet(ctx, &run::plan(&cases, SpecVersion::LATEST, None)).await;
+            let elapsed = started.elapsed();
+            assert!(verdicts.iter().all(|v| v.outcome == Outcome::Pass));
+            if i > 0 {
+                timings.push(elapsed); // run 0 warms up connections and allocators
+            }
+        }
+    });
+    timings.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "full run against the embedded reference ({} verdicts, {RUNS} runs): min {:.2} ms, median {:.2} ms, max {:.2} ms",
+        run::plan(&cases, SpecVersion::LATEST, None).len(),
+        ms(timings[0]),
+        ms(timings[RUNS / 2]),
+        ms(timings[RUNS - 1])
+    );
+}
