@@ -15,7 +15,10 @@ use mcp_auth_conformance::verdict::Outcome;
 const RUNS: usize = 50;
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let cases = case::load_embedded().expect("cases");
     let mut timings = Vec::with_capacity(RUNS);
     rt.block_on(async {
@@ -23,7 +26,8 @@ fn main() {
         for i in 0..=RUNS {
             let started = Instant::now();
             // A run as the CLI does it: a fresh client and context, so nothing is cached.
-            let client = HttpClient::new(Duration::from_secs(10), Redactor::default()).expect("client");
+            let client =
+                HttpClient::new(Duration::from_secs(10), Redactor::default()).expect("client");
             let target = Target::new(&reference.mcp_url, SpecVersion::LATEST).expect("target");
             let ctx = Arc::new(Context::new(client, target));
             let verdicts = run::run_quiet(ctx, &run::plan(&cases, SpecVersion::LATEST, None)).await;

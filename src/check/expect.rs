@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::www_authenticate::{self, Challenge};
 use crate::case::{Expectation, Predicate, Property, Subject};
-use crate::http::Response;
+use crate::http::{Response, redact};
 
 /// A broken expectation: what was expected (every acceptable form) and what was seen.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +40,29 @@ enum Found {
 
 /// Judges `expectation` on `response`; `vars` fill placeholders such as `{target}`.
 pub fn evaluate(
+    expectation: &Expectation,
+    response: &Response,
+    vars: &BTreeMap<String, String>,
+) -> Result<(), Broken> {
+    judge_value(expectation, response, vars).map_err(|mut broken| {
+        // Messages quote what was seen: never a credential (tokens, secrets, cookies).
+        if carries_secret(&expectation.subject) {
+            broken.actual = format!("<{}>", redact::REDACTED);
+            broken.detail = None;
+        }
+        broken
+    })
+}
+
+fn carries_secret(subject: &Subject) -> bool {
+    match subject {
+        Subject::Header(name) => redact::is_secret_header(name),
+        Subject::Json(pointer) => pointer.split('/').any(redact::is_secret_field),
+        _ => false,
+    }
+}
+
+fn judge_value(
     expectation: &Expectation,
     response: &Response,
     vars: &BTreeMap<String, String>,
@@ -119,6 +142,10 @@ pub fn evaluate(
                 .take(5)
                 .map(|e| {
                     let at = e.instance_path().to_string();
+                    // Schema messages quote the offending value: not for credentials.
+                    if at.split('/').any(redact::is_secret_field) {
+                        return format!("{at}: {} violates the schema", redact::REDACTED);
+                    }
                     format!("{}: {e}", if at.is_empty() { "/".to_owned() } else { at })
                 })
                 .collect();
@@ -382,7 +409,11 @@ fn describe(predicate: &Predicate, vars: &BTreeMap<String, String>) -> String {
 fn show(found: &Found) -> String {
     let text = match found {
         Found::Absent(why) => return why.clone(),
-        Found::Json(v) => plain(v),
+        Found::Json(v) => {
+            let mut v = v.clone();
+            redact::redact_json(&mut v);
+            plain(&v)
+        }
         Found::Text(s) => s.clone(),
         Found::Challenges(cs) => {
             let names: Vec<&str> = cs.iter().map(|c| c.scheme.as_str()).collect();
@@ -408,4 +439,85 @@ fn cut(s: &str, max: usize) -> String {
         end -= 1;
     }
     format!("{}... ({} bytes)", &s[..end], s.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::Predicate;
+
+    fn response(body: &str, headers: &[(&str, &str)]) -> Response {
+        Response {
+            status: 200,
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    fn expect(subject: Subject, predicate: Predicate) -> Expectation {
+        Expectation {
+            step: crate::case::Step::Prm,
+            subject,
+            predicate,
+            optional: false,
+        }
+    }
+
+    /// A message quotes what it saw, but never a credential.
+    #[test]
+    fn messages_never_quote_credentials() {
+        let r = response(
+            r#"{"access_token":"tok-secret-1","token_type":5}"#,
+            &[("Set-Cookie", "sid=cookie-secret")],
+        );
+        let vars = BTreeMap::new();
+        let by_pointer = expect(
+            Subject::Json("/access_token".into()),
+            Predicate::Equals(Value::from("x")),
+        );
+        let by_header = expect(
+            Subject::Header("set-cookie".into()),
+            Predicate::Present(false),
+        );
+        let whole_body = expect(
+            Subject::Json(String::new()),
+            Predicate::Is(Property::NonEmptyArray),
+        );
+        for e in [by_pointer, by_header, whole_body] {
+            let broken = evaluate(&e, &r, &vars).unwrap_err();
+            let text = format!("{broken:?}");
+            assert!(
+                !text.contains("tok-secret-1") && !text.contains("cookie-secret"),
+                "{text}"
+            );
+        }
+        let shown = evaluate(
+            &expect(
+                Subject::Json(String::new()),
+                Predicate::Is(Property::NonEmptyArray),
+            ),
+            &r,
+            &vars,
+        );
+        assert!(
+            shown.unwrap_err().actual.contains(r#""token_type":5"#),
+            "other members stay visible"
+        );
+    }
+
+    #[test]
+    fn placeholders_and_exact_strings() {
+        let r = response(r#"{"issuer":"https://as.example/"}"#, &[]);
+        let vars = BTreeMap::from([("issuer".to_owned(), "https://as.example".to_owned())]);
+        let e = expect(
+            Subject::Json("/issuer".into()),
+            Predicate::Equals(Value::from("{issuer}")),
+        );
+        let broken = evaluate(&e, &r, &vars).unwrap_err();
+        assert_eq!(broken.expected, r#"<"https://as.example">"#);
+        assert_eq!(broken.actual, r#"<"https://as.example/">"#);
+    }
 }

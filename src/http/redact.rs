@@ -142,11 +142,19 @@ impl Redactor {
     }
 }
 
-fn is_secret_field(name: &str) -> bool {
+/// A header field whose value is a credential (Authorization keeps its scheme elsewhere).
+pub fn is_secret_header(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower == "authorization" || SECRET_HEADERS.contains(&lower.as_str())
+}
+
+/// A parameter or JSON member name that carries a credential.
+pub fn is_secret_field(name: &str) -> bool {
     SECRET_FIELDS.contains(&name.to_ascii_lowercase().as_str())
 }
 
-fn redact_json(value: &mut serde_json::Value) {
+/// Replaces the values of credential-carrying members, at any depth.
+pub fn redact_json(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::Object(map) => {
             for (name, member) in map.iter_mut() {

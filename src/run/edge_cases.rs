@@ -344,3 +344,32 @@ async fn oidc_discovery_counts_from_2025_11_25() {
         Fail,
     );
 }
+
+/// Both peers serve, at the MCP server's origin, a copy of their separate AS's metadata
+/// (`issuer` = the AS). Under 2025-03-26 that origin is the issuer, so RFC 8414 §3.3 fails.
+#[tokio::test]
+async fn origin_metadata_naming_another_issuer_fails_under_2025_03_26() {
+    let s = server(&[GOOD]).await;
+    let other = as_metadata("http://localhost:3101/");
+    let response = ResponseTemplate::new(200).set_body_json(other);
+    Mock::given(method("GET"))
+        .and(path("/.well-known/oauth-authorization-server"))
+        .respond_with(response)
+        .with_priority(1)
+        .mount(&s)
+        .await;
+    let v = run_against(
+        &format!("{}/mcp", s.uri()),
+        SpecVersion::V2025_03_26,
+        TIMEOUT,
+    )
+    .await;
+    let issuer = verdict(&v, "as.metadata.issuer-matches-url");
+    assert_eq!(issuer.outcome, Fail);
+    assert!(
+        issuer.message.contains(r#"got <"http://localhost:3101/">"#),
+        "{}",
+        issuer.message
+    );
+    assert_outcome(&v, "as.discovery.03-26-root-metadata", Pass);
+}

@@ -59,7 +59,8 @@ pub async fn evaluate(ctx: Arc<Context>, planned: &Planned) -> Verdict {
         requirement: planned.requirement.id.clone(),
         level: planned.level,
         outcome: judgement.outcome,
-        message: judgement.message,
+        // Known secret values (tokens the suite obtained) never reach a report.
+        message: ctx.client.redactor().text(&judgement.message),
         evidence: judgement.evidence,
         title: planned.requirement.title.clone(),
         section: planned.requirement.section.clone(),
