@@ -17,15 +17,7 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 async fn server(challenge: &[&str]) -> MockServer {
     let server = MockServer::start().await;
     let uri = server.uri();
-    let mut unauthorized = ResponseTemplate::new(401);
-    for line in challenge {
-        unauthorized = unauthorized.append_header("WWW-Authenticate", line.replace("{uri}", &uri));
-    }
-    Mock::given(method("POST"))
-        .and(path("/mcp"))
-        .respond_with(unauthorized)
-        .mount(&server)
-        .await;
+    mount_challenge(&server, challenge).await;
     let prm = json!({"resource": format!("{uri}/mcp"), "authorization_servers": [uri], "scopes_supported": ["a"]});
     mount_json(&server, "/.well-known/oauth-protected-resource/mcp", prm).await;
     mount_json(
@@ -35,6 +27,31 @@ async fn server(challenge: &[&str]) -> MockServer {
     )
     .await;
     server
+}
+
+/// Answers the unauthenticated MCP request with a 401 carrying `challenge` lines
+/// (`{uri}` is the server's own origin).
+async fn mount_challenge(server: &MockServer, challenge: &[&str]) {
+    let mut unauthorized = ResponseTemplate::new(401);
+    for line in challenge {
+        unauthorized =
+            unauthorized.append_header("WWW-Authenticate", line.replace("{uri}", &server.uri()));
+    }
+    Mock::given(method("POST"))
+        .and(path("/mcp"))
+        .respond_with(unauthorized)
+        .mount(server)
+        .await;
+}
+
+/// Replaces what [`server`] answers to a GET of `at`.
+async fn override_get(server: &MockServer, at: &str, response: ResponseTemplate) {
+    Mock::given(method("GET"))
+        .and(path(at))
+        .respond_with(response)
+        .with_priority(1)
+        .mount(server)
+        .await;
 }
 
 fn as_metadata(issuer: &str) -> serde_json::Value {
@@ -147,13 +164,7 @@ async fn error_on_a_no_credentials_challenge_warns() {
 #[tokio::test]
 async fn a_json_array_is_not_metadata() {
     let s = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/mcp"))
-        .respond_with(
-            ResponseTemplate::new(401).append_header("WWW-Authenticate", "Bearer scope=\"a\""),
-        )
-        .mount(&s)
-        .await;
+    mount_challenge(&s, &[r#"Bearer scope="a""#]).await;
     mount_json(&s, "/.well-known/oauth-protected-resource/mcp", json!([])).await;
     let v = run_against(&format!("{}/mcp", s.uri()), SpecVersion::LATEST, TIMEOUT).await;
     let implemented = verdict(&v, "rs.prm.implemented");
@@ -174,14 +185,7 @@ async fn a_json_array_is_not_metadata() {
 #[tokio::test]
 async fn wrong_json_types_fail_their_checks() {
     let s = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/mcp"))
-        .respond_with(
-            ResponseTemplate::new(401)
-                .append_header("WWW-Authenticate", GOOD.replace("{uri}", &s.uri())),
-        )
-        .mount(&s)
-        .await;
+    mount_challenge(&s, &[GOOD]).await;
     let prm = json!({"resource": 5, "authorization_servers": "https://as", "scopes_supported": ["a"], "resource_name": ["x"]});
     mount_json(&s, "/.well-known/oauth-protected-resource/mcp", prm).await;
     let v = run_against(&format!("{}/mcp", s.uri()), SpecVersion::LATEST, TIMEOUT).await;
@@ -201,12 +205,7 @@ async fn wrong_json_types_fail_their_checks() {
 async fn a_huge_body_is_an_error_not_a_verdict_on_the_rule() {
     let s = server(&[GOOD]).await;
     let huge = ResponseTemplate::new(200).set_body_string("x".repeat(2 * 1024 * 1024));
-    Mock::given(method("GET"))
-        .and(path("/.well-known/oauth-protected-resource/mcp"))
-        .respond_with(huge)
-        .with_priority(1)
-        .mount(&s)
-        .await;
+    override_get(&s, "/.well-known/oauth-protected-resource/mcp", huge).await;
     let v = run_against(&format!("{}/mcp", s.uri()), SpecVersion::LATEST, TIMEOUT).await;
     let implemented = verdict(&v, "rs.prm.implemented");
     assert_eq!(implemented.outcome, Error);
@@ -225,12 +224,7 @@ async fn a_slow_answer_is_an_error_within_the_timeout() {
     let slow = ResponseTemplate::new(200)
         .set_body_json(json!({}))
         .set_delay(Duration::from_secs(30));
-    Mock::given(method("GET"))
-        .and(path("/.well-known/oauth-authorization-server"))
-        .respond_with(slow)
-        .with_priority(1)
-        .mount(&s)
-        .await;
+    override_get(&s, "/.well-known/oauth-authorization-server", slow).await;
     let v = run_against(
         &format!("{}/mcp", s.uri()),
         SpecVersion::LATEST,
@@ -295,14 +289,7 @@ async fn an_unreachable_target_gives_errors() {
 async fn an_issuer_with_a_terminating_slash_matches_itself() {
     let s = MockServer::start().await;
     let uri = s.uri();
-    Mock::given(method("POST"))
-        .and(path("/mcp"))
-        .respond_with(
-            ResponseTemplate::new(401)
-                .append_header("WWW-Authenticate", GOOD.replace("{uri}", &uri)),
-        )
-        .mount(&s)
-        .await;
+    mount_challenge(&s, &[GOOD]).await;
     let prm = json!({"resource": format!("{uri}/mcp"), "authorization_servers": [format!("{uri}/")], "scopes_supported": ["a"]});
     mount_json(&s, "/.well-known/oauth-protected-resource/mcp", prm).await;
     mount_json(
@@ -321,14 +308,7 @@ async fn an_issuer_with_a_terminating_slash_matches_itself() {
 async fn oidc_discovery_counts_from_2025_11_25() {
     let s = MockServer::start().await;
     let uri = s.uri();
-    Mock::given(method("POST"))
-        .and(path("/mcp"))
-        .respond_with(
-            ResponseTemplate::new(401)
-                .append_header("WWW-Authenticate", GOOD.replace("{uri}", &uri)),
-        )
-        .mount(&s)
-        .await;
+    mount_challenge(&s, &[GOOD]).await;
     let prm = json!({"resource": format!("{uri}/mcp"), "authorization_servers": [uri], "scopes_supported": ["a"]});
     mount_json(&s, "/.well-known/oauth-protected-resource/mcp", prm).await;
     mount_json(&s, "/.well-known/openid-configuration", as_metadata(&uri)).await;
@@ -352,12 +332,7 @@ async fn origin_metadata_naming_another_issuer_fails_under_2025_03_26() {
     let s = server(&[GOOD]).await;
     let other = as_metadata("http://localhost:3101/");
     let response = ResponseTemplate::new(200).set_body_json(other);
-    Mock::given(method("GET"))
-        .and(path("/.well-known/oauth-authorization-server"))
-        .respond_with(response)
-        .with_priority(1)
-        .mount(&s)
-        .await;
+    override_get(&s, "/.well-known/oauth-authorization-server", response).await;
     let v = run_against(
         &format!("{}/mcp", s.uri()),
         SpecVersion::V2025_03_26,
