@@ -148,7 +148,10 @@ impl HttpClient {
         if let Some(body) = &request.body {
             builder = builder.body(body.clone());
         }
-        let mut response = builder.send().await.map_err(classify)?;
+        let mut response = builder
+            .send()
+            .await
+            .map_err(|e| classify(e, self.timeout))?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -161,7 +164,11 @@ impl HttpClient {
             })
             .collect();
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(classify)? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| classify(e, self.timeout))?
+        {
             if body.len() + chunk.len() > self.body_cap {
                 return Err(HttpError::BodyTooLarge {
                     limit: self.body_cap,
@@ -226,9 +233,11 @@ impl HttpClient {
     }
 }
 
-fn classify(e: reqwest::Error) -> HttpError {
+fn classify(e: reqwest::Error, timeout: Duration) -> HttpError {
     if e.is_timeout() {
-        HttpError::Timeout { secs: 0 }
+        HttpError::Timeout {
+            secs: timeout.as_secs(),
+        }
     } else if e.is_connect() {
         // The innermost cause says why ("Connection refused"); reqwest's own text does not.
         let mut source: &dyn std::error::Error = &e;
