@@ -94,8 +94,7 @@ fn a_broken_must_exits_1_and_reports_evidence() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     settings().bind(|| insta::assert_snapshot!("cli-run-faults", text(&out.stdout)));
 
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let outcome = |id: &str| {
         report["verdicts"]
             .as_array()
@@ -129,12 +128,7 @@ fn an_unreachable_target_exits_3() {
         .local_addr()
         .unwrap()
         .port();
-    let out = cli(&[
-        "run",
-        "--target",
-        &format!("http://127.0.0.1:{port}/mcp"),
-        "--quiet",
-    ]);
+    let out = cli(&["run", "--target", &format!("http://127.0.0.1:{port}/mcp"), "--quiet"]);
     assert_eq!(out.status.code(), Some(3));
     assert!(
         text(&out.stderr).contains("the target could not be reached: could not connect"),
@@ -157,12 +151,7 @@ fn usage_errors_exit_2_with_one_clear_line() {
     let mut transcript = String::new();
     for args in cases {
         let out = cli(args);
-        assert_eq!(
-            out.status.code(),
-            Some(2),
-            "{args:?}: {}",
-            text(&out.stderr)
-        );
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
         assert!(!text(&out.stderr).contains("panicked"), "{args:?}");
         let first = text(&out.stderr)
             .lines()
@@ -191,10 +180,7 @@ fn a_bad_case_directory_exits_2_with_file_and_line() {
     let out = cli(&["run", "--cases", dir.path().to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("unknown step `mcp_unauthenticatd`"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("unknown step `mcp_unauthenticatd`"), "{stderr}");
     assert!(stderr.contains("area.toml:3:8"), "{stderr}");
 }
 
@@ -207,10 +193,7 @@ fn requirements_lists_the_registry_with_check_coverage() {
     let row = |id: &str| rows.iter().find(|r| r["id"] == id).unwrap().clone();
     assert_eq!(row("rs.challenge.401-no-token")["has_check"], true);
     assert_eq!(row("as.cimd.fetch")["has_check"], false);
-    assert_eq!(
-        row("as.metadata.pkce-advertised")["levels"]["2025-06-18"],
-        "SHOULD"
-    );
+    assert_eq!(row("as.metadata.pkce-advertised")["levels"]["2025-06-18"], "SHOULD");
     for key in ["level", "versions", "section", "url", "title"] {
         assert!(row("rs.prm.implemented").get(key).is_some(), "{key}");
     }

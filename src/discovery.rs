@@ -23,8 +23,7 @@ pub struct Target {
 
 impl Target {
     pub fn new(mcp_url: &str, version: SpecVersion) -> Result<Target, String> {
-        let url =
-            url::Url::parse(mcp_url).map_err(|e| format!("invalid target URL `{mcp_url}`: {e}"))?;
+        let url = url::Url::parse(mcp_url).map_err(|e| format!("invalid target URL `{mcp_url}`: {e}"))?;
         if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
             return Err(format!(
                 "invalid target URL `{mcp_url}`: expected an absolute http(s) URL"
@@ -98,10 +97,7 @@ pub fn resource_metadata_url(unauthenticated: &Observation) -> Result<String, St
         Observed::Skipped(why) | Observed::Error(why) => return Err(why.clone()),
     };
     if response.status != 401 {
-        return Err(format!(
-            "the unauthenticated request got {}, not 401",
-            response.status
-        ));
+        return Err(format!("the unauthenticated request got {}, not 401", response.status));
     }
     let challenges = www_authenticate::parse_lines(response.header_values("www-authenticate"))
         .map_err(|e| format!("WWW-Authenticate does not parse ({})", e.message))?;
@@ -114,9 +110,7 @@ pub fn resource_metadata_url(unauthenticated: &Observation) -> Result<String, St
         .ok_or("the 401 challenge has no resource_metadata")?;
     match url::Url::parse(value) {
         Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(value.to_owned()),
-        _ => Err(format!(
-            "resource_metadata <{value}> is not an absolute http(s) URL"
-        )),
+        _ => Err(format!("resource_metadata <{value}> is not an absolute http(s) URL")),
     }
 }
 
@@ -135,11 +129,7 @@ pub fn prm_well_known_urls(target: &Target) -> Vec<String> {
         "/" => "",
         p => p,
     };
-    let query = target
-        .url
-        .query()
-        .map(|q| format!("?{q}"))
-        .unwrap_or_default();
+    let query = target.url.query().map(|q| format!("?{q}")).unwrap_or_default();
     let inserted = format!("{origin}{PRM_WELL_KNOWN}{path}{query}");
     let root = format!("{origin}{PRM_WELL_KNOWN}");
     // 2025-11-25+ clients fall back to the root location (SEP-985); 2025-06-18 names only
@@ -160,11 +150,7 @@ pub async fn prm_well_known(client: &HttpClient, target: &Target) -> Observation
 }
 
 /// PRM: the challenge's URL first, then the well-known locations.
-pub async fn prm(
-    client: &HttpClient,
-    target: &Target,
-    unauthenticated: &Observation,
-) -> Observation {
+pub async fn prm(client: &HttpClient, target: &Target, unauthenticated: &Observation) -> Observation {
     let label = "protected resource metadata";
     if target.version < SpecVersion::V2025_06_18 {
         return Observation::skipped(label, "2025-03-26 has no protected resource metadata");
@@ -179,8 +165,7 @@ pub async fn prm(
     }
     let mut obs = probe(client, label, &urls, is_json_object).await;
     if let Some(exchange) = obs.exchanges.last().filter(|_| obs.response().is_some()) {
-        obs.vars
-            .insert("prm_url".to_owned(), exchange.request.url.clone());
+        obs.vars.insert("prm_url".to_owned(), exchange.request.url.clone());
     }
     obs
 }
@@ -205,11 +190,7 @@ pub fn as_metadata_urls(issuer: &url::Url, version: SpecVersion) -> Vec<String> 
 
 /// AS metadata: one observation per issuer in the PRM (2025-06-18+), or the MCP server's
 /// origin (2025-03-26, where the MCP server's origin is the authorization base URL).
-pub async fn as_metadata(
-    client: &HttpClient,
-    target: &Target,
-    prm: &Observation,
-) -> Vec<Observation> {
+pub async fn as_metadata(client: &HttpClient, target: &Target, prm: &Observation) -> Vec<Observation> {
     if target.version == SpecVersion::V2025_03_26 {
         let issuer = target.origin();
         let urls = [format!("{issuer}{OAUTH_WELL_KNOWN}")];
@@ -234,13 +215,7 @@ pub async fn as_metadata(
         let label = format!("AS metadata for {issuer}");
         let mut obs = match url::Url::parse(&issuer) {
             Ok(url) if url.has_host() => {
-                probe(
-                    client,
-                    &label,
-                    &as_metadata_urls(&url, target.version),
-                    is_json_object,
-                )
-                .await
+                probe(client, &label, &as_metadata_urls(&url, target.version), is_json_object).await
             }
             _ => Observation::skipped(label, format!("<{issuer}> is not an absolute URL")),
         };
@@ -258,16 +233,11 @@ fn authorization_servers(prm: &Observation) -> Result<Vec<String>, String> {
         }
         Observed::Response(_) => return Err("no PRM document was found".to_owned()),
     };
-    let doc: serde_json::Value =
-        serde_json::from_slice(&response.body).map_err(|e| e.to_string())?;
+    let doc: serde_json::Value = serde_json::from_slice(&response.body).map_err(|e| e.to_string())?;
     let issuers: Vec<String> = doc
         .get("authorization_servers")
         .and_then(|v| v.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
         .unwrap_or_default();
     if issuers.is_empty() {
         return Err("the PRM document lists no authorization_servers".to_owned());
@@ -277,18 +247,12 @@ fn authorization_servers(prm: &Observation) -> Result<Vec<String>, String> {
 
 /// A metadata document: 200 with a JSON object (the media type is judged by its own check).
 fn is_json_object(r: &Response) -> bool {
-    r.status == 200
-        && serde_json::from_slice::<serde_json::Value>(&r.body).is_ok_and(|v| v.is_object())
+    r.status == 200 && serde_json::from_slice::<serde_json::Value>(&r.body).is_ok_and(|v| v.is_object())
 }
 
 /// Tries `urls` in order and keeps the first accepted response. When none is accepted the
 /// last response stands (so its status is judged), and the label lists everything tried.
-async fn probe(
-    client: &HttpClient,
-    label: &str,
-    urls: &[String],
-    accept: fn(&Response) -> bool,
-) -> Observation {
+async fn probe(client: &HttpClient, label: &str, urls: &[String], accept: fn(&Response) -> bool) -> Observation {
     probe_with(client, label, urls, &[], accept).await
 }
 
@@ -303,9 +267,7 @@ async fn probe_with(
     let mut last = None;
     let mut error = None;
     for url in urls {
-        let request = headers
-            .iter()
-            .fold(Request::get(url), |r, (n, v)| r.header(n, v));
+        let request = headers.iter().fold(Request::get(url), |r, (n, v)| r.header(n, v));
         let (exchange, result) = client.send(&request).await;
         exchanges.push(exchange);
         match result {

@@ -26,8 +26,7 @@ fn main() {
         for i in 0..=RUNS {
             let started = Instant::now();
             // A run as the CLI does it: a fresh client and context, so nothing is cached.
-            let client =
-                HttpClient::new(Duration::from_secs(10), Redactor::default()).expect("client");
+            let client = HttpClient::new(Duration::from_secs(10), Redactor::default()).expect("client");
             let target = Target::new(&reference.mcp_url, SpecVersion::LATEST).expect("target");
             let ctx = Arc::new(Context::new(client, target));
             let verdicts = run::run_quiet(ctx, &run::plan(&cases, SpecVersion::LATEST, None)).await;

@@ -11,6 +11,7 @@ pub mod diagnostic;
 pub mod discovery;
 pub mod exit;
 pub mod http;
+pub mod oauth;
 pub mod report;
 pub mod requirement;
 pub mod run;

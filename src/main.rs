@@ -90,10 +90,7 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Run(args) => run_command(args),
         Command::Requirements { format, cases } => requirements_command(format, cases),
-        Command::Reference {
-            faults,
-            list_faults,
-        } => reference_command(&faults, list_faults),
+        Command::Reference { faults, list_faults } => reference_command(&faults, list_faults),
     };
     ExitCode::from(code)
 }
@@ -138,10 +135,7 @@ fn run_command(args: RunArgs) -> u8 {
                 "no requirement of spec version {} with a check has an id containing `{f}`",
                 args.spec_version
             ),
-            None => format!(
-                "no requirement of spec version {} has a check",
-                args.spec_version
-            ),
+            None => format!("no requirement of spec version {} has a check", args.spec_version),
         };
         return usage_error(why);
     }
@@ -173,16 +167,9 @@ fn run_command(args: RunArgs) -> u8 {
     };
     let ctx = Arc::new(Context::new(client, target));
     let clock = Clock::start();
-    let verdicts =
-        run::run_with_console(&rt, ctx.clone(), plan, &run::console_arguments(args.quiet));
+    let verdicts = run::run_with_console(&rt, ctx.clone(), plan, &run::console_arguments(args.quiet));
     let reachable = rt.block_on(ctx.reachability());
-    let report = RunReport::new(
-        mcp_url,
-        args.spec_version,
-        clock.started,
-        clock.elapsed_ms(),
-        verdicts,
-    );
+    let report = RunReport::new(mcp_url, args.spec_version, clock.started, clock.elapsed_ms(), verdicts);
     for spec in &args.reports {
         if let Err(e) = write_report(spec, &report) {
             return usage_error(e);
@@ -198,11 +185,9 @@ fn run_command(args: RunArgs) -> u8 {
 fn write_report(spec: &ReportSpec, report: &RunReport) -> Result<(), String> {
     let text = report::render(spec.format, report);
     if let Some(parent) = spec.path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
     }
-    std::fs::write(&spec.path, text)
-        .map_err(|e| format!("cannot write {}: {e}", spec.path.display()))
+    std::fs::write(&spec.path, text).map_err(|e| format!("cannot write {}: {e}", spec.path.display()))
 }
 
 fn requirements_command(format: ListFormat, dir: Option<PathBuf>) -> u8 {
@@ -237,10 +222,7 @@ fn requirements_command(format: ListFormat, dir: Option<PathBuf>) -> u8 {
                     })
                 })
                 .collect();
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&rows).unwrap_or_default()
-            );
+            println!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
         }
         ListFormat::Text => {
             for r in cases.registry.iter() {

@@ -69,32 +69,21 @@ pub struct Registry {
 
 impl Registry {
     pub fn parse(file: &SourceFile) -> Result<Registry, Vec<FileError>> {
-        let rows: RegistryFile =
-            toml::from_str(&file.text).map_err(|e| vec![FileError::from_toml(file, &e)])?;
+        let rows: RegistryFile = toml::from_str(&file.text).map_err(|e| vec![FileError::from_toml(file, &e)])?;
         let mut registry = Registry::default();
         let mut errors = Vec::new();
         for row in rows.requirement {
             let span = row.id.span();
             let id = row.id.into_inner();
             if registry.by_id.contains_key(&id) {
-                errors.push(FileError::new(
-                    file,
-                    span,
-                    format!("duplicate requirement id `{id}`"),
-                ));
+                errors.push(FileError::new(file, span, format!("duplicate requirement id `{id}`")));
                 continue;
             }
             if row.versions.get_ref().is_empty() {
-                errors.push(FileError::new(
-                    file,
-                    row.versions.span(),
-                    "`versions` is empty",
-                ));
+                errors.push(FileError::new(file, row.versions.span(), "`versions` is empty"));
                 continue;
             }
-            registry
-                .by_id
-                .insert(id.clone(), registry.requirements.len());
+            registry.by_id.insert(id.clone(), registry.requirements.len());
             registry.requirements.push(Requirement {
                 id,
                 level: row.level,
@@ -107,11 +96,7 @@ impl Registry {
                 note: row.note,
             });
         }
-        if errors.is_empty() {
-            Ok(registry)
-        } else {
-            Err(errors)
-        }
+        if errors.is_empty() { Ok(registry) } else { Err(errors) }
     }
 
     pub fn get(&self, id: &str) -> Option<&Requirement> {

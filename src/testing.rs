@@ -22,24 +22,18 @@ pub fn snapshot_settings() -> insta::Settings {
 pub async fn run_against(mcp_url: &str, version: SpecVersion, timeout: Duration) -> Vec<Verdict> {
     let cases = case::load_embedded().expect("embedded cases load");
     let client = HttpClient::new(timeout, Redactor::default()).expect("client");
-    let ctx = Arc::new(Context::new(
-        client,
-        Target::new(mcp_url, version).expect("target URL"),
-    ));
+    let ctx = Arc::new(Context::new(client, Target::new(mcp_url, version).expect("target URL")));
     run::run_quiet(ctx, &run::plan(&cases, version, None)).await
 }
 
 /// The verdict for a requirement; panics with the run's verdicts if there is none.
 pub fn verdict<'a>(verdicts: &'a [Verdict], id: &str) -> &'a Verdict {
-    verdicts
-        .iter()
-        .find(|v| v.requirement == id)
-        .unwrap_or_else(|| {
-            panic!(
-                "no verdict for {id}; have {:?}",
-                verdicts.iter().map(|v| &v.requirement).collect::<Vec<_>>()
-            )
-        })
+    verdicts.iter().find(|v| v.requirement == id).unwrap_or_else(|| {
+        panic!(
+            "no verdict for {id}; have {:?}",
+            verdicts.iter().map(|v| &v.requirement).collect::<Vec<_>>()
+        )
+    })
 }
 
 #[track_caller]

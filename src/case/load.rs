@@ -27,10 +27,9 @@ pub struct CaseSet {
 impl CaseSet {
     /// The case for a requirement under a version (validation guarantees at most one).
     pub fn case_for(&self, requirement: &str, version: SpecVersion) -> Option<&Case> {
-        self.cases.iter().find(|c| {
-            c.requirement == requirement
-                && c.versions.as_ref().is_none_or(|vs| vs.contains(&version))
-        })
+        self.cases
+            .iter()
+            .find(|c| c.requirement == requirement && c.versions.as_ref().is_none_or(|vs| vs.contains(&version)))
     }
 }
 
@@ -76,22 +75,14 @@ pub fn load_dir(dir: &Path) -> Result<CaseSet, DataErrors> {
 
 fn load_files(mut files: Vec<SourceFile>) -> Result<CaseSet, DataErrors> {
     files.sort_by(|a, b| a.name.cmp(&b.name));
-    let is_registry = |f: &SourceFile| {
-        Path::new(&f.name)
-            .file_name()
-            .is_some_and(|n| n == REGISTRY_FILE)
-    };
+    let is_registry = |f: &SourceFile| Path::new(&f.name).file_name().is_some_and(|n| n == REGISTRY_FILE);
     let Some(registry_file) = files.iter().find(|f| is_registry(f)) else {
         let missing = SourceFile {
             name: REGISTRY_FILE.to_owned(),
             text: String::new(),
         };
         return Err(DataErrors {
-            errors: vec![FileError::new(
-                &missing,
-                0..0,
-                "the requirement registry is missing",
-            )],
+            errors: vec![FileError::new(&missing, 0..0, "the requirement registry is missing")],
         });
     };
     let registry = Registry::parse(registry_file).map_err(|errors| DataErrors { errors })?;
@@ -172,10 +163,7 @@ mod tests {
     #[test]
     fn bad_case_files_get_diagnostics() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/bad-cases");
-        let mut names: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
+        let mut names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
         names.sort();
         assert!(names.len() >= 10, "bad-case fixtures present");
         for path in names {

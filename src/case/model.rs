@@ -62,22 +62,68 @@ pub enum Step {
     PrmWellKnown,
     /// AS metadata for each issuer, by the version's probe order (one observation each).
     AsMetadata,
+    /// Dynamic client registration (RFC 7591): the shared valid registration, or the case's
+    /// variants of its body.
+    Register(Option<Arc<Overrides>>),
+    /// The authorization request, driven through consent to the redirect URI: the shared
+    /// valid one, or the case's variants of its parameters (each a fresh request).
+    Authorize(Option<Arc<Overrides>>),
+    /// The token request redeeming a code: the shared valid one, or a private chain
+    /// (authorization with its overrides, then the token request with its own).
+    Token(Option<Arc<TokenPlan>>),
     /// A raw request of the case's own.
     Http(Arc<RequestTemplate>),
 }
 
+/// Changes to a valid request: `set` (null removes), `omit`, and `variants`, each a separate
+/// request with its own extra changes. Values may hold placeholders (`{redirect_uri}`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Overrides {
+    pub set: Vec<(String, Value)>,
+    pub omit: Vec<String>,
+    pub variants: Vec<Vec<(String, Value)>>,
+    /// Token requests only: send the same request this many times; the last is observed.
+    pub repeat: u32,
+}
+
+impl Overrides {
+    /// The requests this describes: one per variant, or one.
+    pub fn requests(&self) -> Vec<Vec<(String, Value)>> {
+        if self.variants.is_empty() {
+            return vec![self.set.clone()];
+        }
+        self.variants
+            .iter()
+            .map(|v| self.set.iter().chain(v).cloned().collect())
+            .collect()
+    }
+}
+
+/// A private authorization + token chain.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TokenPlan {
+    pub authorize: Overrides,
+    pub token: Overrides,
+}
+
 impl Step {
-    pub const BUILT_IN: [(&'static str, Step); 5] = [
+    pub const BUILT_IN: [(&'static str, Step); 8] = [
         ("mcp_unauthenticated", Step::McpUnauthenticated),
         ("prm", Step::Prm),
         ("prm_from_header", Step::PrmFromHeader),
         ("prm_well_known", Step::PrmWellKnown),
         ("as_metadata", Step::AsMetadata),
+        ("register", Step::Register(None)),
+        ("authorize", Step::Authorize(None)),
+        ("token", Step::Token(None)),
     ];
 
     pub fn name(&self) -> &'static str {
         match self {
             Step::Http(_) => "http",
+            Step::Register(Some(_)) => "register",
+            Step::Authorize(Some(_)) => "authorize",
+            Step::Token(Some(_)) => "token",
             built_in => Step::BUILT_IN
                 .iter()
                 .find(|(_, s)| s == built_in)
@@ -105,6 +151,8 @@ pub enum Subject {
     Body,
     /// A JSON pointer into the body (RFC 6901).
     Json(String),
+    /// A value the step recorded, e.g. `callback.code` (absent when not recorded).
+    Var(String),
     /// All `WWW-Authenticate` lines as one challenge list.
     WwwAuthenticate,
     /// A challenge by scheme (`None`: any challenge), or one of its parameters.
@@ -124,6 +172,10 @@ pub enum Predicate {
     Contains(String),
     /// A JSON array does not have this string as an element.
     Excludes(String),
+    /// A string equal to this one ignoring ASCII case (e.g. `token_type`, RFC 6749 §5.1).
+    EqualsIgnoringCase(String),
+    /// A comma-separated header list has this element, ignoring case (e.g. `no-store`).
+    ListContains(String),
     Is(Property),
     /// The media type of a header value (parameters such as charset ignored).
     MediaType(String),

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::model::{
-    Alternative, Case, Expectation, Predicate, Property, RequestTemplate, Step, Subject,
+    Alternative, Case, Expectation, Overrides, Predicate, Property, RequestTemplate, Step, Subject, TokenPlan,
 };
 use crate::check::schema::Schemas;
 use crate::diagnostic::{FileError, SourceFile};
@@ -29,6 +29,9 @@ struct CaseSpec {
     versions: Option<Spanned<Vec<SpecVersion>>>,
     step: Spanned<String>,
     request: Option<Spanned<RequestSpec>>,
+    register: Option<Spanned<OverridesSpec>>,
+    authorize: Option<Spanned<OverridesSpec>>,
+    token: Option<Spanned<OverridesSpec>>,
     #[serde(default)]
     given: Vec<Spanned<ExpectSpec>>,
     expect: Spanned<Vec<Spanned<ExpectSpec>>>,
@@ -52,6 +55,30 @@ fn default_method() -> String {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct OverridesSpec {
+    #[serde(default)]
+    set: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    omit: Vec<String>,
+    #[serde(default)]
+    variants: Vec<BTreeMap<String, toml::Value>>,
+    repeat: Option<Spanned<u32>>,
+}
+
+impl OverridesSpec {
+    fn to_model(&self) -> Overrides {
+        let pairs = |m: &BTreeMap<String, toml::Value>| m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect();
+        Overrides {
+            set: pairs(&self.set),
+            omit: self.omit.clone(),
+            variants: self.variants.iter().map(pairs).collect(),
+            repeat: self.repeat.as_ref().map(|r| *r.get_ref()).unwrap_or(1),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct AlternativeSpec {
     expect: Vec<Spanned<ExpectSpec>>,
     reason: String,
@@ -66,6 +93,8 @@ struct ExpectSpec {
     one_of: Option<Vec<toml::Value>>,
     contains: Option<String>,
     excludes: Option<String>,
+    equals_ignoring_case: Option<String>,
+    list_contains: Option<String>,
     present: Option<bool>,
     is: Option<Spanned<String>>,
     media_type: Option<String>,
@@ -91,8 +120,7 @@ impl Converter<'_> {
             .into_iter()
             .filter_map(|c| {
                 let span = c.span();
-                self.case(c.into_inner(), span.clone())
-                    .map(|case| (case, span))
+                self.case(c.into_inner(), span.clone()).map(|case| (case, span))
             })
             .collect()
     }
@@ -111,10 +139,7 @@ impl Converter<'_> {
         if let (Some(req), Some(versions)) = (requirement, &spec.versions) {
             for v in versions.get_ref() {
                 if !req.applies_to(*v) {
-                    let e = self.error(
-                        versions.span(),
-                        format!("`{id}` does not apply to spec version {v}"),
-                    );
+                    let e = self.error(versions.span(), format!("`{id}` does not apply to spec version {v}"));
                     self.errors.push(e.with_help(format!(
                         "the requirement's versions: {}",
                         req.versions.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
@@ -122,13 +147,10 @@ impl Converter<'_> {
                 }
             }
         }
-        let case_step = self.case_step(&spec.step, spec.request.as_ref());
+        let case_step = self.case_step(&spec);
         let given = self.expectations(&spec.given, case_step.as_ref());
         if spec.expect.get_ref().is_empty() {
-            let e = self.error(
-                spec.expect.span(),
-                "`expect` is empty: a case must check something",
-            );
+            let e = self.error(spec.expect.span(), "`expect` is empty: a case must check something");
             self.errors.push(e);
         }
         let expect = self.expectations(spec.expect.get_ref(), case_step.as_ref());
@@ -145,30 +167,58 @@ impl Converter<'_> {
             given,
             expect,
             alternative,
-            origin: format!(
-                "{}:{}",
-                self.file.name,
-                line_of(&self.file.text, span.start)
-            ),
+            origin: format!("{}:{}", self.file.name, line_of(&self.file.text, span.start)),
         })
     }
 
-    fn case_step(
-        &mut self,
-        name: &Spanned<String>,
-        request: Option<&Spanned<RequestSpec>>,
-    ) -> Option<Step> {
+    fn case_step(&mut self, spec: &CaseSpec) -> Option<Step> {
+        let (name, request) = (&spec.step, spec.request.as_ref());
+        // Override tables belong to one step each; elsewhere they would silently do nothing.
+        type Table<'a> = (&'a Option<Spanned<OverridesSpec>>, &'a str, &'a [&'a str]);
+        let allowed: [Table; 3] = [
+            (&spec.register, "register", &["register"]),
+            (&spec.authorize, "authorize", &["authorize", "token"]),
+            (&spec.token, "token", &["token"]),
+        ];
+        let mut misplaced = false;
+        for (table, table_name, steps) in allowed {
+            let Some(t) = table else { continue };
+            if !steps.contains(&name.get_ref().as_str()) {
+                let msg = format!("`[case.{table_name}]` is only used by step {}", steps.join(" or "));
+                let e = self.error(t.span(), msg);
+                self.errors.push(e);
+                misplaced = true;
+            }
+            if let (Some(repeat), false) = (&t.get_ref().repeat, table_name == "token") {
+                let e = self.error(repeat.span(), "`repeat` is only used in `[case.token]`");
+                self.errors.push(e);
+                misplaced = true;
+            }
+        }
+        if misplaced {
+            return None;
+        }
+        let model = |t: &Option<Spanned<OverridesSpec>>| t.as_ref().map(|t| Arc::new(t.get_ref().to_model()));
+        match name.get_ref().as_str() {
+            "register" if spec.register.is_some() => return Some(Step::Register(model(&spec.register))),
+            "authorize" if spec.authorize.is_some() => return Some(Step::Authorize(model(&spec.authorize))),
+            "token" if spec.authorize.is_some() || spec.token.is_some() => {
+                let part = |t: &Option<Spanned<OverridesSpec>>| t.as_ref().map(|t| t.get_ref().to_model());
+                let plan = TokenPlan {
+                    authorize: part(&spec.authorize).unwrap_or_default(),
+                    token: part(&spec.token).unwrap_or_default(),
+                };
+                return Some(Step::Token(Some(Arc::new(plan))));
+            }
+            _ => {}
+        }
         match (name.get_ref().as_str(), request) {
             ("http", Some(r)) => {
                 let r = r.get_ref();
                 Some(Step::Http(Arc::new(RequestTemplate {
                     method: r.method.to_ascii_uppercase(),
                     url: r.url.clone(),
-                    headers: r
-                        .headers
-                        .iter()
-                        .map(|(n, v)| (n.clone(), v.clone()))
-                        .collect(),
+                    headers: r.headers.iter().map(|(n, v)| (n.clone(), v.clone())).collect(),
                     body: r.body.clone(),
                 })))
             }
@@ -187,16 +237,9 @@ impl Converter<'_> {
     }
 
     fn built_in_step(&mut self, name: &str, span: std::ops::Range<usize>) -> Option<Step> {
-        let step = Step::BUILT_IN
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, s)| s.clone());
+        let step = Step::BUILT_IN.iter().find(|(n, _)| *n == name).map(|(_, s)| s.clone());
         if step.is_none() {
-            let known: Vec<&str> = Step::BUILT_IN
-                .iter()
-                .map(|(n, _)| *n)
-                .chain(["http"])
-                .collect();
+            let known: Vec<&str> = Step::BUILT_IN.iter().map(|(n, _)| *n).chain(["http"]).collect();
             let e = self
                 .error(span, format!("unknown step `{name}`"))
                 .with_help(format!("known steps: {}", known.join(", ")));
@@ -205,22 +248,11 @@ impl Converter<'_> {
         step
     }
 
-    fn expectations(
-        &mut self,
-        specs: &[Spanned<ExpectSpec>],
-        case_step: Option<&Step>,
-    ) -> Vec<Expectation> {
-        specs
-            .iter()
-            .filter_map(|s| self.expectation(s, case_step))
-            .collect()
+    fn expectations(&mut self, specs: &[Spanned<ExpectSpec>], case_step: Option<&Step>) -> Vec<Expectation> {
+        specs.iter().filter_map(|s| self.expectation(s, case_step)).collect()
     }
 
-    fn expectation(
-        &mut self,
-        spanned: &Spanned<ExpectSpec>,
-        case_step: Option<&Step>,
-    ) -> Option<Expectation> {
+    fn expectation(&mut self, spanned: &Spanned<ExpectSpec>, case_step: Option<&Step>) -> Option<Expectation> {
         let spec = spanned.get_ref();
         let step = match &spec.step {
             // An expectation may look at another built-in step than its case's.
@@ -251,6 +283,12 @@ impl Converter<'_> {
         if let Some(v) = &spec.excludes {
             predicates.push(Predicate::Excludes(v.clone()));
         }
+        if let Some(v) = &spec.equals_ignoring_case {
+            predicates.push(Predicate::EqualsIgnoringCase(v.clone()));
+        }
+        if let Some(v) = &spec.list_contains {
+            predicates.push(Predicate::ListContains(v.clone()));
+        }
         if let Some(v) = &spec.media_type {
             predicates.push(Predicate::MediaType(v.to_ascii_lowercase()));
         }
@@ -260,10 +298,7 @@ impl Converter<'_> {
                 None => {
                     let known: Vec<&str> = Property::ALL.iter().map(|(n, _)| *n).collect();
                     let e = self
-                        .error(
-                            name.span(),
-                            format!("unknown property `{}`", name.get_ref()),
-                        )
+                        .error(name.span(), format!("unknown property `{}`", name.get_ref()))
                         .with_help(format!("known properties: {}", known.join(", ")));
                     self.errors.push(e);
                     return None;
@@ -287,9 +322,9 @@ impl Converter<'_> {
             1 => predicates.remove(0),
             n => {
                 let msg = format!("an expectation needs exactly one predicate, found {n}");
-                let e = self.error(spanned.span(), msg).with_help(
-                    "one of: present, equals, one_of, contains, excludes, is, media_type, schema",
-                );
+                let e = self
+                    .error(spanned.span(), msg)
+                    .with_help("one of: present, equals, one_of, equals_ignoring_case, contains, excludes, list_contains, is, media_type, schema");
                 self.errors.push(e);
                 return None;
             }
@@ -308,8 +343,8 @@ impl Converter<'_> {
     }
 }
 
-const SUBJECT_HELP: &str = "subjects: status, body, header:<name>, json:<pointer>, www-authenticate, \
-challenge:<scheme|*>, challenge:<scheme|*>:<param>";
+const SUBJECT_HELP: &str = "subjects: status, body, header:<name>, json:<pointer>, var:<name>, \
+www-authenticate, challenge:<scheme|*>, challenge:<scheme|*>:<param>";
 
 fn parse_subject(s: &str) -> Result<Subject, String> {
     let unknown = || format!("unknown subject `{s}`");
@@ -319,6 +354,7 @@ fn parse_subject(s: &str) -> Result<Subject, String> {
         "www-authenticate" => Subject::WwwAuthenticate,
         _ => match s.split_once(':') {
             Some(("header", name)) if !name.is_empty() => Subject::Header(name.to_owned()),
+            Some(("var", name)) if !name.is_empty() => Subject::Var(name.to_owned()),
             Some(("json", pointer)) if pointer.is_empty() || pointer.starts_with('/') => {
                 Subject::Json(pointer.to_owned())
             }
@@ -347,15 +383,17 @@ fn fits(subject: &Subject, predicate: &Predicate) -> Result<(), String> {
     let ok = match (predicate, subject) {
         (Predicate::Present(_), Subject::Status | Subject::Body) => false,
         (Predicate::Present(_), _) => true,
-        (Predicate::Equals(_) | Predicate::OneOf(_), Subject::WwwAuthenticate | Subject::Body) => {
-            false
-        }
-        (Predicate::Equals(_) | Predicate::OneOf(_), Subject::Challenge { param, .. }) => {
-            param.is_some()
-        }
+        (Predicate::Equals(_) | Predicate::OneOf(_), Subject::WwwAuthenticate | Subject::Body) => false,
+        (Predicate::Equals(_) | Predicate::OneOf(_), Subject::Challenge { param, .. }) => param.is_some(),
         (Predicate::Equals(_) | Predicate::OneOf(_), _) => true,
         (Predicate::Contains(_) | Predicate::Excludes(_), s) => matches!(s, Subject::Json(_)),
-        (Predicate::MediaType(_), s) => matches!(s, Subject::Header(_)),
+        (Predicate::MediaType(_) | Predicate::ListContains(_), s) => matches!(s, Subject::Header(_)),
+        (Predicate::EqualsIgnoringCase(_), s) => {
+            matches!(
+                s,
+                Subject::Json(_) | Subject::Header(_) | Subject::Var(_) | Subject::Challenge { param: Some(_), .. }
+            )
+        }
         (Predicate::Schema { .. }, s) => matches!(s, Subject::Body),
         (Predicate::Is(p), s) => match p {
             P::Parsable | P::UniqueParams => matches!(s, Subject::WwwAuthenticate),
@@ -365,9 +403,7 @@ fn fits(subject: &Subject, predicate: &Predicate) -> Result<(), String> {
             P::AbsoluteUrl | P::HttpsOrLoopbackUrl | P::IssuerUrl | P::String | P::ScopeTokens => {
                 matches!(
                     s,
-                    Subject::Json(_)
-                        | Subject::Challenge { param: Some(_), .. }
-                        | Subject::Header(_)
+                    Subject::Json(_) | Subject::Challenge { param: Some(_), .. } | Subject::Header(_) | Subject::Var(_)
                 )
             }
         },
@@ -388,6 +424,7 @@ pub(crate) fn subject_name(subject: &Subject) -> String {
         Subject::Body => "body".to_owned(),
         Subject::WwwAuthenticate => "www-authenticate".to_owned(),
         Subject::Header(n) => format!("header:{n}"),
+        Subject::Var(n) => format!("var:{n}"),
         Subject::Json(p) => format!("json:{p}"),
         Subject::Challenge { scheme, param } => {
             let scheme = scheme.as_deref().unwrap_or("*");
@@ -413,10 +450,7 @@ mod tests {
 
     #[test]
     fn subjects_parse() {
-        assert_eq!(
-            parse_subject("json:/issuer"),
-            Ok(Subject::Json("/issuer".into()))
-        );
+        assert_eq!(parse_subject("json:/issuer"), Ok(Subject::Json("/issuer".into())));
         assert_eq!(
             parse_subject("challenge:*:resource_metadata"),
             Ok(Subject::Challenge {

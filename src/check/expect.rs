@@ -39,11 +39,7 @@ enum Found {
 }
 
 /// Judges `expectation` on `response`; `vars` fill placeholders such as `{target}`.
-pub fn evaluate(
-    expectation: &Expectation,
-    response: &Response,
-    vars: &BTreeMap<String, String>,
-) -> Result<(), Broken> {
+pub fn evaluate(expectation: &Expectation, response: &Response, vars: &BTreeMap<String, String>) -> Result<(), Broken> {
     judge_value(expectation, response, vars).map_err(|mut broken| {
         // Messages quote what was seen: never a credential (tokens, secrets, cookies).
         if carries_secret(&expectation.subject) {
@@ -58,18 +54,19 @@ fn carries_secret(subject: &Subject) -> bool {
     match subject {
         Subject::Header(name) => redact::is_secret_header(name),
         Subject::Json(pointer) => pointer.split('/').any(redact::is_secret_field),
+        Subject::Var(name) => name.split('.').any(redact::is_secret_field),
         _ => false,
     }
 }
 
-fn judge_value(
-    expectation: &Expectation,
-    response: &Response,
-    vars: &BTreeMap<String, String>,
-) -> Result<(), Broken> {
+fn judge_value(expectation: &Expectation, response: &Response, vars: &BTreeMap<String, String>) -> Result<(), Broken> {
     let subject = &expectation.subject;
-    let found = match resolve(subject, response) {
+    let found = match resolve(subject, response, vars) {
         Ok(found) => found,
+        // A body that is not JSON (an error page) has no member: absent is what was asked.
+        Err(_) if matches!(subject, Subject::Json(_)) && matches!(expectation.predicate, Predicate::Present(false)) => {
+            return Ok(());
+        }
         Err(broken) => return Err(*broken),
     };
     if let Found::Absent(why) = &found {
@@ -102,30 +99,28 @@ fn judge_value(
             }
         }
         Predicate::Contains(item) => match &found {
-            Found::Json(Value::Array(items)) if items.iter().any(|i| i.as_str() == Some(item)) => {
-                Ok(())
-            }
-            Found::Json(Value::Array(_)) => {
-                fail(format!("an array containing <\"{item}\">"), show(&found))
-            }
+            Found::Json(Value::Array(items)) if items.iter().any(|i| i.as_str() == Some(item)) => Ok(()),
+            Found::Json(Value::Array(_)) => fail(format!("an array containing <\"{item}\">"), show(&found)),
             _ => fail(format!("an array containing <\"{item}\">"), show(&found)),
         },
         Predicate::Excludes(item) => match &found {
-            Found::Json(Value::Array(items)) if !items.iter().any(|i| i.as_str() == Some(item)) => {
-                Ok(())
-            }
+            Found::Json(Value::Array(items)) if !items.iter().any(|i| i.as_str() == Some(item)) => Ok(()),
             _ => fail(format!("an array without <\"{item}\">"), show(&found)),
+        },
+        Predicate::EqualsIgnoringCase(want) => match &found {
+            Found::Text(s) if s.eq_ignore_ascii_case(want) => Ok(()),
+            Found::Json(Value::String(s)) if s.eq_ignore_ascii_case(want) => Ok(()),
+            _ => fail(format!("<{want}> in any letter case"), show(&found)),
+        },
+        Predicate::ListContains(item) => match &found {
+            Found::Text(s) if s.split(',').any(|e| e.trim().eq_ignore_ascii_case(item)) => Ok(()),
+            _ => fail(format!("a list with <{item}>"), show(&found)),
         },
         Predicate::MediaType(media) => {
             let Found::Text(value) = &found else {
                 return fail(format!("media type <{media}>"), show(&found));
             };
-            let actual = value
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase();
+            let actual = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
             if &actual == media {
                 Ok(())
             } else {
@@ -165,8 +160,12 @@ fn judge_value(
     }
 }
 
-fn resolve(subject: &Subject, response: &Response) -> Result<Found, Box<Broken>> {
+fn resolve(subject: &Subject, response: &Response, vars: &BTreeMap<String, String>) -> Result<Found, Box<Broken>> {
     Ok(match subject {
+        Subject::Var(name) => match vars.get(name) {
+            Some(v) => Found::Text(v.clone()),
+            None => Found::Absent(format!("no `{name}` was recorded")),
+        },
         Subject::Status => Found::Json(Value::from(response.status)),
         Subject::Header(name) => {
             let values: Vec<&str> = response.header_values(name).collect();
@@ -214,30 +213,19 @@ fn resolve(subject: &Subject, response: &Response) -> Result<Found, Box<Broken>>
                 .collect();
             let scheme_name = scheme.as_deref().unwrap_or("any");
             match param {
-                None if matching.is_empty() => {
-                    Found::Absent(format!("no `{scheme_name}` challenge"))
-                }
+                None if matching.is_empty() => Found::Absent(format!("no `{scheme_name}` challenge")),
                 None => Found::Challenges(matching),
                 Some(p) => match matching.iter().find_map(|c| c.param(p)) {
                     Some(v) => Found::Text(v.to_owned()),
-                    None if matching.is_empty() => {
-                        Found::Absent(format!("no `{scheme_name}` challenge"))
-                    }
-                    None => Found::Absent(format!(
-                        "no `{p}` parameter in the `{scheme_name}` challenge"
-                    )),
+                    None if matching.is_empty() => Found::Absent(format!("no `{scheme_name}` challenge")),
+                    None => Found::Absent(format!("no `{p}` parameter in the `{scheme_name}` challenge")),
                 },
             }
         }
     })
 }
 
-fn is(
-    property: Property,
-    subject: &Subject,
-    found: &Found,
-    response: &Response,
-) -> Result<(), Broken> {
+fn is(property: Property, subject: &Subject, found: &Found, response: &Response) -> Result<(), Broken> {
     let fail = |expected: &str| Err(Broken::new(subject, expected, show(found)));
     let text = match found {
         Found::Text(s) => Some(s.as_str()),
@@ -248,9 +236,7 @@ fn is(
         Property::Parsable => {
             let lines: Vec<&str> = response.header_values("www-authenticate").collect();
             match www_authenticate::parse_lines(lines) {
-                Ok(challenges) if challenges.is_empty() => {
-                    fail("at least one challenge (RFC 9110 §15.5.2)")
-                }
+                Ok(challenges) if challenges.is_empty() => fail("at least one challenge (RFC 9110 §15.5.2)"),
                 Ok(_) => Ok(()),
                 Err(e) => {
                     let mut b = Broken::new(
@@ -268,10 +254,7 @@ fn is(
             let Ok(challenges) = www_authenticate::parse_lines(lines) else {
                 return fail("a parsable WWW-Authenticate");
             };
-            match challenges
-                .iter()
-                .find_map(|c| c.duplicate_param().map(|p| (c, p)))
-            {
+            match challenges.iter().find_map(|c| c.duplicate_param().map(|p| (c, p))) {
                 Some((c, p)) => Err(Broken::new(
                     subject,
                     "each parameter at most once per challenge",
@@ -328,9 +311,7 @@ fn is(
             {
                 Ok(())
             }
-            _ => {
-                fail("an https URL without query or fragment (RFC 8414 §2; http only on loopback)")
-            }
+            _ => fail("an https URL without query or fragment (RFC 8414 §2; http only on loopback)"),
         },
         Property::ScopeTokens => match text {
             // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), space-separated.
@@ -338,11 +319,8 @@ fn is(
                 if !s.is_empty()
                     && s.split(' ').all(|t| {
                         !t.is_empty()
-                            && t.bytes().all(|b| {
-                                b == 0x21
-                                    || (0x23..=0x5b).contains(&b)
-                                    || (0x5d..=0x7e).contains(&b)
-                            })
+                            && t.bytes()
+                                .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
                     }) =>
             {
                 Ok(())
@@ -391,15 +369,14 @@ fn describe(predicate: &Predicate, vars: &BTreeMap<String, String>) -> String {
         Predicate::Present(false) => "absent".to_owned(),
         Predicate::Equals(v) => format!("<{}>", plain(&expand(v, vars))),
         Predicate::OneOf(vs) => {
-            let list: Vec<String> = vs
-                .iter()
-                .map(|v| format!("<{}>", plain(&expand(v, vars))))
-                .collect();
+            let list: Vec<String> = vs.iter().map(|v| format!("<{}>", plain(&expand(v, vars)))).collect();
             format!("one of {}", list.join(", "))
         }
         Predicate::Contains(item) => format!("an array containing <\"{item}\">"),
         Predicate::Excludes(item) => format!("an array without <\"{item}\">"),
         Predicate::MediaType(m) => format!("media type <{m}>"),
+        Predicate::EqualsIgnoringCase(want) => format!("<{want}> in any letter case"),
+        Predicate::ListContains(item) => format!("a list with <{item}>"),
         Predicate::Schema { name, .. } => format!("JSON valid against {name}"),
         Predicate::Is(p) => format!("`{}`", p.name()),
     }
@@ -449,10 +426,7 @@ mod tests {
     fn response(body: &str, headers: &[(&str, &str)]) -> Response {
         Response {
             status: 200,
-            headers: headers
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
+            headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
             body: body.as_bytes().to_vec(),
         }
     }
@@ -478,14 +452,8 @@ mod tests {
             Subject::Json("/access_token".into()),
             Predicate::Equals(Value::from("x")),
         );
-        let by_header = expect(
-            Subject::Header("set-cookie".into()),
-            Predicate::Present(false),
-        );
-        let whole_body = expect(
-            Subject::Json(String::new()),
-            Predicate::Is(Property::NonEmptyArray),
-        );
+        let by_header = expect(Subject::Header("set-cookie".into()), Predicate::Present(false));
+        let whole_body = expect(Subject::Json(String::new()), Predicate::Is(Property::NonEmptyArray));
         for e in [by_pointer, by_header, whole_body] {
             let broken = evaluate(&e, &r, &vars).unwrap_err();
             let text = format!("{broken:?}");
@@ -495,10 +463,7 @@ mod tests {
             );
         }
         let shown = evaluate(
-            &expect(
-                Subject::Json(String::new()),
-                Predicate::Is(Property::NonEmptyArray),
-            ),
+            &expect(Subject::Json(String::new()), Predicate::Is(Property::NonEmptyArray)),
             &r,
             &vars,
         );

@@ -119,10 +119,7 @@ fn unobservable<'a, 'b>(
     for e in expectations {
         let observations = observed(&e.step);
         if observations.is_empty() {
-            skip.get_or_insert((
-                Outcome::Skip,
-                format!("step `{}` observed nothing", e.step.name()),
-            ));
+            skip.get_or_insert((Outcome::Skip, format!("step `{}` observed nothing", e.step.name())));
         }
         for obs in observations {
             match &obs.observed {
@@ -161,10 +158,7 @@ fn broken<'a>(
 }
 
 fn line(label: &str, b: &Broken) -> String {
-    let mut s = format!(
-        "{label}: {}: expected {}, got {}",
-        b.subject, b.expected, b.actual
-    );
+    let mut s = format!("{label}: {}: expected {}, got {}", b.subject, b.expected, b.actual);
     if let Some(detail) = &b.detail {
         for l in detail.lines() {
             s.push_str("\n    ");

@@ -25,20 +25,14 @@ impl Schemas {
             return Ok(v.clone());
         }
         let known = || {
-            let names: Vec<String> = SCHEMAS
-                .files()
-                .map(|f| f.path().display().to_string())
-                .collect();
+            let names: Vec<String> = SCHEMAS.files().map(|f| f.path().display().to_string()).collect();
             names.join(", ")
         };
-        let file = SCHEMAS.get_file(name).ok_or_else(|| {
-            format!(
-                "no schema `{name}` in fixtures/schemas (known: {})",
-                known()
-            )
-        })?;
-        let json: serde_json::Value = serde_json::from_slice(file.contents())
-            .map_err(|e| format!("fixtures/schemas/{name} is not JSON: {e}"))?;
+        let file = SCHEMAS
+            .get_file(name)
+            .ok_or_else(|| format!("no schema `{name}` in fixtures/schemas (known: {})", known()))?;
+        let json: serde_json::Value =
+            serde_json::from_slice(file.contents()).map_err(|e| format!("fixtures/schemas/{name} is not JSON: {e}"))?;
         let validator = jsonschema::validator_for(&json)
             .map_err(|e| format!("fixtures/schemas/{name} is not a valid JSON Schema: {e}"))?;
         let validator = Arc::new(validator);

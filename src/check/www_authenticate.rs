@@ -58,25 +58,13 @@ impl fmt::Display for GrammarError {
     /// ```
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         const PREFIX: &str = "WWW-Authenticate: ";
-        let pad = PREFIX.len()
-            + self.source[..self.column.min(self.source.len())]
-                .chars()
-                .count();
-        write!(
-            f,
-            "{PREFIX}{}\n{:pad$}^ {}",
-            self.source,
-            "",
-            self.message,
-            pad = pad
-        )
+        let pad = PREFIX.len() + self.source[..self.column.min(self.source.len())].chars().count();
+        write!(f, "{PREFIX}{}\n{:pad$}^ {}", self.source, "", self.message, pad = pad)
     }
 }
 
 /// Parses every field line of `WWW-Authenticate` as one list (§5.3: lines combine with `, `).
-pub fn parse_lines<'a>(
-    lines: impl IntoIterator<Item = &'a str>,
-) -> Result<Vec<Challenge>, GrammarError> {
+pub fn parse_lines<'a>(lines: impl IntoIterator<Item = &'a str>) -> Result<Vec<Challenge>, GrammarError> {
     let lines: Vec<&str> = lines.into_iter().collect();
     let joined = lines.join(", ");
     parse(&joined).map_err(|(offset, message)| {
@@ -233,10 +221,7 @@ pub fn parse(value: &str) -> Result<Vec<Challenge>, (usize, String)> {
             }
             Some(b' ') => c.skip_ows(),
             Some(_) => {
-                return Err((
-                    c.pos,
-                    "expected a space or `,` after the auth-scheme".to_owned(),
-                ));
+                return Err((c.pos, "expected a space or `,` after the auth-scheme".to_owned()));
             }
         }
         // §11.6.1 ambiguity: right after the scheme, a lone token68 (not `name=value`).
@@ -255,10 +240,7 @@ pub fn parse(value: &str) -> Result<Vec<Challenge>, (usize, String)> {
             }
             let item_start = c.pos;
             let Some(name) = c.token().map(str::to_owned) else {
-                return Err((
-                    c.pos,
-                    "expected an auth-param name or a new challenge".to_owned(),
-                ));
+                return Err((c.pos, "expected an auth-param name or a new challenge".to_owned()));
             };
             c.skip_ows();
             if c.peek() != Some(b'=') {
@@ -271,22 +253,14 @@ pub fn parse(value: &str) -> Result<Vec<Challenge>, (usize, String)> {
                 Some(b'"') => c.quoted_string()?,
                 _ => {
                     let at = c.pos;
-                    let missing = || {
-                        (
-                            at,
-                            format!("expected a token or quoted-string value for `{name}`"),
-                        )
-                    };
+                    let missing = || (at, format!("expected a token or quoted-string value for `{name}`"));
                     c.token().ok_or_else(missing)?.to_owned()
                 }
             };
             challenge.params.push((name, value));
             c.skip_ows();
             if !matches!(c.peek(), None | Some(b',')) {
-                return Err((
-                    c.pos,
-                    "expected `,` or end of field after an auth-param".to_owned(),
-                ));
+                return Err((c.pos, "expected `,` or end of field after an auth-param".to_owned()));
             }
         }
         challenges.push(challenge);
@@ -303,10 +277,7 @@ mod tests {
     }
 
     fn params(c: &Challenge) -> Vec<(&str, &str)> {
-        c.params
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect()
+        c.params.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect()
     }
 
     // Test vectors 1-18 of the requirement catalogue, §4.2.
@@ -332,19 +303,13 @@ mod tests {
             ]
         );
 
-        let c = one(
-            r#"Basic realm="a, b", Bearer scope="files:read files:write", resource_metadata="https://h/prm""#,
-        );
+        let c = one(r#"Basic realm="a, b", Bearer scope="files:read files:write", resource_metadata="https://h/prm""#);
         assert_eq!(c.len(), 2);
         assert_eq!(c[0].param("realm"), Some("a, b"));
         assert!(c[1].is("bearer"));
         assert_eq!(c[1].params.len(), 2);
 
-        let c = parse_lines([
-            r#"Basic realm="x""#,
-            r#"Bearer resource_metadata="https://h/prm""#,
-        ])
-        .unwrap();
+        let c = parse_lines([r#"Basic realm="x""#, r#"Bearer resource_metadata="https://h/prm""#]).unwrap();
         assert_eq!(c.len(), 2);
 
         let c = one(r#"Negotiate YII+/abc==, Bearer scope="a""#);
@@ -355,20 +320,14 @@ mod tests {
         assert_eq!(c[0].param("realm"), Some(r#"say "hi""#));
 
         let c = one(r#"Bearer scope = "a b" ,  error = "insufficient_scope""#);
-        assert_eq!(
-            params(&c[0]),
-            [("scope", "a b"), ("error", "insufficient_scope")]
-        );
+        assert_eq!(params(&c[0]), [("scope", "a b"), ("error", "insufficient_scope")]);
 
         let c = one(r#"Bearer ,, scope="a","#);
         assert_eq!(c.len(), 1);
         assert_eq!(params(&c[0]), [("scope", "a")]);
 
         let c = one(r#"Bearer resource_metadata="https://h/prm?x=1,2&y=a=b""#);
-        assert_eq!(
-            c[0].param("resource_metadata"),
-            Some("https://h/prm?x=1,2&y=a=b")
-        );
+        assert_eq!(c[0].param("resource_metadata"), Some("https://h/prm?x=1,2&y=a=b"));
 
         let c = one(r#"Bearer scope="a", scope="b""#);
         assert_eq!(c[0].duplicate_param(), Some("scope"));
@@ -390,8 +349,7 @@ mod tests {
         let c = one("Bearer realm=example");
         assert_eq!(c[0].param("realm"), Some("example"));
 
-        let err = parse_lines([r#"Bearer resource_metadata="https://h/prm" Bearer scope="x""#])
-            .unwrap_err();
+        let err = parse_lines([r#"Bearer resource_metadata="https://h/prm" Bearer scope="x""#]).unwrap_err();
         assert_eq!(err.column, 41);
         assert_eq!(
             err.to_string(),
@@ -415,22 +373,14 @@ mod tests {
     fn grammar_errors_point_at_the_byte() {
         let cases = [
             (r#"Bearer realm="x"#, 13, "unterminated quoted-string"),
-            (
-                "Bearer realm=\"a\u{1}b\"",
-                15,
-                "control character in quoted-string",
-            ),
+            ("Bearer realm=\"a\u{1}b\"", 15, "control character in quoted-string"),
             (
                 r#"Bearer a="1", scope="#,
                 20,
                 "expected a token or quoted-string value for `scope`",
             ),
             ("=Bearer", 0, "expected an auth-scheme (a token)"),
-            (
-                "Bearer\"x\"",
-                6,
-                "expected a space or `,` after the auth-scheme",
-            ),
+            ("Bearer\"x\"", 6, "expected a space or `,` after the auth-scheme"),
             (
                 r#"Bearer a="1" ; b="2""#,
                 13,

@@ -87,6 +87,9 @@ pub enum HttpError {
 #[derive(Debug, Clone)]
 pub struct HttpClient {
     inner: reqwest::Client,
+    /// Built once: loading the platform's trust roots costs milliseconds, and every
+    /// authorization chain gets a client (a cookie session) of its own.
+    tls: std::sync::Arc<rustls::ClientConfig>,
     timeout: Duration,
     body_cap: usize,
     redactor: Redactor,
@@ -95,21 +98,40 @@ pub struct HttpClient {
 impl HttpClient {
     pub fn new(timeout: Duration, redactor: Redactor) -> Result<Self, HttpError> {
         install_crypto_provider();
-        let inner = reqwest::Client::builder()
+        use rustls_platform_verifier::ConfigVerifierExt;
+        let tls = rustls::ClientConfig::with_platform_verifier().map_err(|e| HttpError::Other(e.to_string()))?;
+        let tls = std::sync::Arc::new(tls);
+        let inner = Self::builder(timeout, &tls)
+            .build()
+            .map_err(|e| HttpError::Other(e.to_string()))?;
+        Ok(HttpClient {
+            inner,
+            tls,
+            timeout,
+            body_cap: DEFAULT_BODY_CAP,
+            redactor,
+        })
+    }
+
+    /// A client with its own cookie jar (a browser session for one authorization chain),
+    /// otherwise configured as this one.
+    pub fn session(&self) -> Result<HttpClient, HttpError> {
+        let inner = Self::builder(self.timeout, &self.tls)
+            .cookie_store(true)
+            .build()
+            .map_err(|e| HttpError::Other(e.to_string()))?;
+        Ok(HttpClient { inner, ..self.clone() })
+    }
+
+    fn builder(timeout: Duration, tls: &rustls::ClientConfig) -> reqwest::ClientBuilder {
+        reqwest::Client::builder()
+            .use_preconfigured_tls(tls.clone())
             // Redirects are evidence, not something to follow silently (discovery rules
             // and redirect-URI checks depend on seeing them).
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .connect_timeout(timeout)
             .user_agent(concat!("mcp-auth-conformance/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| HttpError::Other(e.to_string()))?;
-        Ok(HttpClient {
-            inner,
-            timeout,
-            body_cap: DEFAULT_BODY_CAP,
-            redactor,
-        })
     }
 
     pub fn with_body_cap(mut self, cap: usize) -> Self {
@@ -139,8 +161,8 @@ impl HttpClient {
             url: request.url.clone(),
             reason: e.to_string(),
         })?;
-        let method = reqwest::Method::from_bytes(request.method.as_bytes())
-            .map_err(|e| HttpError::Other(e.to_string()))?;
+        let method =
+            reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|e| HttpError::Other(e.to_string()))?;
         let mut builder = self.inner.request(method, url);
         for (name, value) in &request.headers {
             builder = builder.header(name, value);
@@ -148,10 +170,7 @@ impl HttpClient {
         if let Some(body) = &request.body {
             builder = builder.body(body.clone());
         }
-        let mut response = builder
-            .send()
-            .await
-            .map_err(|e| classify(e, self.timeout))?;
+        let mut response = builder.send().await.map_err(|e| classify(e, self.timeout))?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -164,31 +183,16 @@ impl HttpClient {
             })
             .collect();
         let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| classify(e, self.timeout))?
-        {
+        while let Some(chunk) = response.chunk().await.map_err(|e| classify(e, self.timeout))? {
             if body.len() + chunk.len() > self.body_cap {
-                return Err(HttpError::BodyTooLarge {
-                    limit: self.body_cap,
-                });
+                return Err(HttpError::BodyTooLarge { limit: self.body_cap });
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(Response {
-            status,
-            headers,
-            body,
-        })
+        Ok(Response { status, headers, body })
     }
 
-    fn record(
-        &self,
-        request: &Request,
-        result: &Result<Response, HttpError>,
-        elapsed: Duration,
-    ) -> Exchange {
+    fn record(&self, request: &Request, result: &Result<Response, HttpError>, elapsed: Duration) -> Exchange {
         let r = &self.redactor;
         let content_type = |headers: &[(String, String)]| {
             headers
@@ -200,12 +204,8 @@ impl HttpClient {
             let (text, _) = body_text(b);
             r.body(&text, content_type(&request.headers).as_deref())
         });
-        let redact_headers = |headers: &[(String, String)]| {
-            headers
-                .iter()
-                .map(|(n, v)| (n.clone(), r.header(n, v)))
-                .collect()
-        };
+        let redact_headers =
+            |headers: &[(String, String)]| headers.iter().map(|(n, v)| (n.clone(), r.header(n, v))).collect();
         let (response, error) = match result {
             Ok(resp) => {
                 let (text, truncated) = body_text(&resp.body);

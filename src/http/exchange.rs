@@ -39,10 +39,7 @@ pub struct RecordedResponse {
 }
 
 /// Headers as `[{"name": ..., "value": ...}]`: order and repeated fields are evidence.
-fn header_objects<S: serde::Serializer>(
-    headers: &[(String, String)],
-    s: S,
-) -> Result<S::Ok, S::Error> {
+fn header_objects<S: serde::Serializer>(headers: &[(String, String)], s: S) -> Result<S::Ok, S::Error> {
     use serde::ser::SerializeSeq;
     #[derive(Serialize)]
     struct Header<'a> {
@@ -64,10 +61,7 @@ impl Exchange {
             (None, Some(e)) => e.clone(),
             (None, None) => "no response".to_owned(),
         };
-        format!(
-            "{} {} -> {}",
-            self.request.method, self.request.url, outcome
-        )
+        format!("{} {} -> {}", self.request.method, self.request.url, outcome)
     }
 }
 

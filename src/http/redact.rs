@@ -77,6 +77,10 @@ impl Redactor {
         if SECRET_HEADERS.contains(&lower.as_str()) {
             return REDACTED.to_owned();
         }
+        if lower == "location" {
+            // A callback URL carries the code (and sometimes tokens) in its query or fragment.
+            return self.url(value);
+        }
         if lower == "authorization" {
             // Keep the scheme: "Bearer [redacted]" still shows which scheme was sent.
             return match value.split_once(' ') {
@@ -87,20 +91,21 @@ impl Redactor {
         self.text(value)
     }
 
+    /// A URL, absolute or relative: credential parameters in the query and the fragment.
     pub fn url(&self, raw: &str) -> String {
-        let redacted = match url::Url::parse(raw) {
-            Ok(mut url) if url.query().is_some() || url.fragment().is_some() => {
-                if let Some(q) = url.query().map(|q| self.form(q)) {
-                    url.set_query(Some(&q));
-                }
-                if let Some(f) = url.fragment().map(|f| self.form(f)) {
-                    url.set_fragment(Some(&f));
-                }
-                url.to_string()
-            }
-            _ => raw.to_owned(),
+        let (rest, fragment) = match raw.split_once('#') {
+            Some((r, f)) => (r, Some(f)),
+            None => (raw, None),
         };
-        self.text(&redacted)
+        let mut out = match rest.split_once('?') {
+            Some((path, query)) => format!("{path}?{}", self.form(query)),
+            None => rest.to_owned(),
+        };
+        if let Some(fragment) = fragment {
+            out.push('#');
+            out.push_str(&self.form(fragment));
+        }
+        self.text(&out)
     }
 
     /// A body: JSON members and form parameters by name, then known values anywhere.
@@ -183,15 +188,9 @@ mod tests {
     #[test]
     fn headers_keep_scheme_only() {
         let r = Redactor::default();
-        assert_eq!(
-            r.header("Authorization", "Bearer abc.def"),
-            "Bearer [redacted]"
-        );
+        assert_eq!(r.header("Authorization", "Bearer abc.def"), "Bearer [redacted]");
         assert_eq!(r.header("Set-Cookie", "sid=1; HttpOnly"), "[redacted]");
-        assert_eq!(
-            r.header("Content-Type", "application/json"),
-            "application/json"
-        );
+        assert_eq!(r.header("Content-Type", "application/json"), "application/json");
     }
 
     #[test]
@@ -203,10 +202,7 @@ mod tests {
             "http://127.0.0.1:1/cb?code=[redacted]&state=xyz"
         );
         assert_eq!(
-            r.body(
-                r#"{"access_token":"a","n":{"client_secret":"b"},"x":1}"#,
-                None
-            ),
+            r.body(r#"{"access_token":"a","n":{"client_secret":"b"},"x":1}"#, None),
             r#"{"access_token":"[redacted]","n":{"client_secret":"[redacted]"},"x":1}"#
         );
         assert_eq!(
@@ -218,8 +214,9 @@ mod tests {
         );
         assert_eq!(r.text("echo s3cr3t-value-xyz here"), "echo [redacted] here");
         assert_eq!(
-            r.header("X-Debug", "saw s3cr3t-value-xyz"),
-            "saw [redacted]"
+            r.header("Location", "/cb?code=abc#access_token=t&x=1"),
+            "/cb?code=[redacted]#access_token=[redacted]&x=1"
         );
+        assert_eq!(r.header("X-Debug", "saw s3cr3t-value-xyz"), "saw [redacted]");
     }
 }

@@ -12,10 +12,7 @@ use crate::verdict::{Outcome, Verdict};
 pub fn trial_result(v: &Verdict, version: SpecVersion) -> Result<Completion, Failed> {
     match v.outcome {
         Outcome::Pass => Ok(Completion::Completed),
-        Outcome::Skip => Ok(Completion::ignored_with(format!(
-            "skip: {}",
-            first_line(&v.message)
-        ))),
+        Outcome::Skip => Ok(Completion::ignored_with(format!("skip: {}", first_line(&v.message)))),
         Outcome::Warn => Ok(Completion::ignored_with(format!(
             "warn, {} broken: {}",
             v.level,

@@ -75,9 +75,5 @@ fn first_line(s: &str) -> &str {
 }
 
 fn evidence_text(v: &Verdict) -> String {
-    v.evidence
-        .iter()
-        .map(|e| e.to_text())
-        .collect::<Vec<_>>()
-        .join("\n")
+    v.evidence.iter().map(|e| e.to_text()).collect::<Vec<_>>().join("\n")
 }

@@ -29,16 +29,14 @@ impl FromStr for ReportSpec {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (format, path) = s.split_once('=').ok_or_else(|| {
-            format!("expected <format>=<path> (e.g. json=report.json), got `{s}`")
-        })?;
+        let (format, path) = s
+            .split_once('=')
+            .ok_or_else(|| format!("expected <format>=<path> (e.g. json=report.json), got `{s}`"))?;
         let format = match format {
             "json" => Format::Json,
             "junit" => Format::Junit,
             other => {
-                return Err(format!(
-                    "unknown report format `{other}` (known: json, junit)"
-                ));
+                return Err(format!("unknown report format `{other}` (known: json, junit)"));
             }
         };
         if path.is_empty() {
@@ -164,14 +162,12 @@ mod snapshot_tests {
 
     #[test]
     fn json_report() {
-        crate::testing::snapshot_settings()
-            .bind(|| insta::assert_snapshot!("report-json", json(&report())));
+        crate::testing::snapshot_settings().bind(|| insta::assert_snapshot!("report-json", json(&report())));
     }
 
     #[test]
     fn junit_report() {
-        crate::testing::snapshot_settings()
-            .bind(|| insta::assert_snapshot!("report-junit", junit(&report())));
+        crate::testing::snapshot_settings().bind(|| insta::assert_snapshot!("report-junit", junit(&report())));
     }
 
     #[test]
@@ -183,8 +179,7 @@ mod snapshot_tests {
             console::failure_block(&r.verdicts[4], SpecVersion::LATEST),
             console::summary_line(&r)
         );
-        crate::testing::snapshot_settings()
-            .bind(|| insta::assert_snapshot!("console-failure-blocks", text));
+        crate::testing::snapshot_settings().bind(|| insta::assert_snapshot!("console-failure-blocks", text));
     }
 
     #[test]

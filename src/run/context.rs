@@ -6,10 +6,13 @@ use std::sync::Arc;
 
 use tokio::sync::OnceCell;
 
-use crate::case::{RequestTemplate, Step, expand_placeholders};
-use crate::check::{Observation, Observed};
+use crate::case::{Overrides, RequestTemplate, Step, expand_placeholders};
+use crate::check::{Observation, Observed, www_authenticate};
 use crate::discovery::{self, Target};
 use crate::http::{HttpClient, Request};
+use crate::oauth::flow::{Attempt, Flow};
+use crate::oauth::requests::{self, AuthServer, Client};
+use crate::spec::SpecVersion;
 
 pub type Observations = Arc<Vec<Observation>>;
 
@@ -21,11 +24,30 @@ pub struct Context {
     prm_from_header: OnceCell<Observations>,
     prm_well_known: OnceCell<Observations>,
     as_metadata: OnceCell<Observations>,
+    /// The loopback redirect URI of every flow; its port is held so no one else takes it.
+    redirect_uri: String,
+    _redirect_port: Option<std::net::TcpListener>,
+    auth_server: OnceCell<Result<AuthServer, String>>,
+    registration: OnceCell<Observations>,
+    authorization: OnceCell<(Observations, Attempt)>,
+    token: OnceCell<Observations>,
 }
 
 impl Context {
     pub fn new(client: HttpClient, target: Target) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").ok();
+        // Without a free port the URI is still a valid loopback one; only its uniqueness is lost.
+        let port = listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+            .map_or(33418, |a| a.port());
         Context {
+            redirect_uri: format!("http://127.0.0.1:{port}/callback"),
+            _redirect_port: listener,
+            auth_server: OnceCell::new(),
+            registration: OnceCell::new(),
+            authorization: OnceCell::new(),
+            token: OnceCell::new(),
             client,
             target,
             unauthenticated: OnceCell::new(),
@@ -36,8 +58,17 @@ impl Context {
         }
     }
 
+    /// Placeholders every case can use: `{target}`, `{origin}`, and the flow's redirect URI
+    /// with its near-miss variants (`{redirect_origin}`, `{redirect_uri_case_changed}`).
     pub fn globals(&self) -> BTreeMap<String, String> {
-        self.target.globals()
+        let mut vars = self.target.globals();
+        vars.insert("redirect_uri".to_owned(), self.redirect_uri.clone());
+        if let Ok(url) = url::Url::parse(&self.redirect_uri) {
+            vars.insert("redirect_origin".to_owned(), url.origin().ascii_serialization());
+            let changed = format!("{}{}", url.origin().ascii_serialization(), url.path().to_uppercase());
+            vars.insert("redirect_uri_case_changed".to_owned(), changed);
+        }
+        vars
     }
 
     pub async fn observe(&self, step: &Step) -> Observations {
@@ -55,31 +86,201 @@ impl Context {
                 let init = || async { one(discovery::prm_well_known(c, t).await) };
                 self.prm_well_known.get_or_init(init).await.clone()
             }
-            Step::AsMetadata => {
-                let prm = self.prm().await;
-                let init = || async { Arc::new(discovery::as_metadata(c, t, &prm[0]).await) };
-                self.as_metadata.get_or_init(init).await.clone()
-            }
+            Step::AsMetadata => self.as_metadata().await,
             Step::Http(template) => one(self.raw(template).await),
+            Step::Register(None) => self.registration().await,
+            Step::Register(Some(overrides)) => match self.flow().await {
+                Ok(flow) => Arc::new(flow.register_variants(&self.registration_body(), overrides).await),
+                Err(why) => one(Observation::skipped("registration", why)),
+            },
+            Step::Authorize(None) => self.authorization().await.0.clone(),
+            Step::Authorize(Some(overrides)) => match self.flow_and_client().await {
+                Ok((flow, client)) => Arc::new(flow.authorize_variants(&client, overrides).await),
+                Err(why) => one(Observation::skipped("authorization request", why)),
+            },
+            Step::Token(None) => self.token().await,
+            Step::Token(Some(plan)) => match self.flow_and_client().await {
+                Ok((flow, client)) => {
+                    let attempt = Attempt::new();
+                    let first = plan.authorize.requests().into_iter().next().unwrap_or_default();
+                    let label = "authorization request for a token request";
+                    let authorization = flow
+                        .authorize(label, &client, &attempt, &first, &plan.authorize.omit)
+                        .await;
+                    one(flow
+                        .redeem("token request", &client, &attempt, authorization, &plan.token)
+                        .await)
+                }
+                Err(why) => one(Observation::skipped("token request", why)),
+            },
         }
+    }
+
+    fn registration_body(&self) -> serde_json::Value {
+        requests::registration_body(&self.redirect_uri, self.target.version)
+    }
+
+    /// The first authorization server with a metadata document.
+    async fn auth_server(&self) -> Result<AuthServer, String> {
+        let init = || async {
+            let metadata = self.as_metadata().await;
+            for obs in metadata.iter() {
+                let Some(response) = obs.response().filter(|r| r.status == 200) else {
+                    continue;
+                };
+                if let Ok(doc) = serde_json::from_slice::<serde_json::Value>(&response.body) {
+                    let issuer = obs.vars.get("issuer").cloned().unwrap_or_default();
+                    return Ok(AuthServer::from_metadata(&issuer, &doc));
+                }
+            }
+            Err("no authorization server metadata was found".to_owned())
+        };
+        self.auth_server.get_or_init(init).await.clone()
+    }
+
+    async fn flow(&self) -> Result<Flow<'_>, String> {
+        let server = match self.auth_server.get() {
+            Some(s) => s.as_ref().map_err(Clone::clone)?,
+            None => {
+                self.auth_server().await?;
+                self.auth_server
+                    .get()
+                    .and_then(|s| s.as_ref().ok())
+                    .ok_or("no authorization server")?
+            }
+        };
+        let mut vars = self.globals();
+        vars.insert("issuer".to_owned(), server.issuer.clone());
+        Ok(Flow {
+            http: &self.client,
+            server,
+            allowed_hosts: self.allowed_hosts(server),
+            scope: self.scope().await,
+            // RFC 8707 resource indicators arrive with 2025-06-18.
+            resource: (self.target.version >= SpecVersion::V2025_06_18).then(|| self.target.mcp_url.clone()),
+            vars,
+        })
+    }
+
+    async fn flow_and_client(&self) -> Result<(Flow<'_>, Client), String> {
+        let flow = self.flow().await?;
+        let client = self.oauth_client().await?;
+        Ok((flow, client))
+    }
+
+    /// The hosts the flows may contact: the target's, its advertised issuer's, and loopback.
+    /// An endpoint elsewhere is judged from the metadata, never called.
+    fn allowed_hosts(&self, server: &AuthServer) -> Vec<String> {
+        let mut hosts: Vec<String> = ["127.0.0.1", "localhost", "[::1]"].map(String::from).to_vec();
+        for url in [&self.target.mcp_url, &server.issuer] {
+            if let Some(host) = url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_owned)) {
+                hosts.push(host);
+            }
+        }
+        hosts
+    }
+
+    /// The scope to ask for: the 401 challenge's `scope`, else the PRM's `scopes_supported`
+    /// (the order MCP 2025-11-25+ clients follow), else none.
+    async fn scope(&self) -> Option<String> {
+        let unauth = self.unauthenticated().await;
+        let from_challenge = unauth[0].response().and_then(|r| {
+            let challenges = www_authenticate::parse_lines(r.header_values("www-authenticate")).ok()?;
+            challenges
+                .iter()
+                .find(|c| c.is("bearer"))?
+                .param("scope")
+                .map(str::to_owned)
+        });
+        let from_prm = || {
+            let prm = self.prm.get()?;
+            let doc: serde_json::Value = serde_json::from_slice(&prm[0].response()?.body).ok()?;
+            let scopes: Vec<&str> = doc
+                .get("scopes_supported")?
+                .as_array()?
+                .iter()
+                .filter_map(|s| s.as_str())
+                .collect();
+            (!scopes.is_empty()).then(|| scopes.join(" "))
+        };
+        from_challenge.or_else(from_prm)
+    }
+
+    async fn registration(&self) -> Observations {
+        let init = || async {
+            match self.flow().await {
+                Ok(flow) => Arc::new(vec![flow.register("registration", &self.registration_body()).await]),
+                Err(why) => Arc::new(vec![Observation::skipped("registration", why)]),
+            }
+        };
+        self.registration.get_or_init(init).await.clone()
+    }
+
+    /// The client every flow uses: the one the shared registration created.
+    async fn oauth_client(&self) -> Result<Client, String> {
+        let registration = self.registration().await;
+        let obs = &registration[0];
+        let response = match &obs.observed {
+            Observed::Response(r) => r,
+            Observed::Skipped(why) | Observed::Error(why) => return Err(format!("no client: {why}")),
+        };
+        serde_json::from_slice::<serde_json::Value>(&response.body)
+            .ok()
+            .filter(|_| matches!(response.status, 200 | 201))
+            .and_then(|doc| Client::from_registration(&doc, &self.redirect_uri))
+            .ok_or_else(|| {
+                format!(
+                    "no client: the registration was answered {} without a client_id",
+                    response.status
+                )
+            })
+    }
+
+    async fn authorization(&self) -> &(Observations, Attempt) {
+        let init = || async {
+            let attempt = Attempt::new();
+            let obs = match self.flow_and_client().await {
+                Ok((flow, client)) => {
+                    flow.authorize("authorization request", &client, &attempt, &[], &[])
+                        .await
+                }
+                Err(why) => Observation::skipped("authorization request", why),
+            };
+            (Arc::new(vec![obs]), attempt)
+        };
+        self.authorization.get_or_init(init).await
+    }
+
+    async fn token(&self) -> Observations {
+        let init = || async {
+            let (authorization, attempt) = self.authorization().await;
+            let obs = match self.flow_and_client().await {
+                Ok((flow, client)) => {
+                    let overrides = Overrides::default();
+                    flow.redeem("token request", &client, attempt, authorization[0].clone(), &overrides)
+                        .await
+                }
+                Err(why) => Observation::skipped("token request", why),
+            };
+            Arc::new(vec![obs])
+        };
+        self.token.get_or_init(init).await.clone()
+    }
+
+    async fn as_metadata(&self) -> Observations {
+        let prm = self.prm().await;
+        let init = || async { Arc::new(discovery::as_metadata(&self.client, &self.target, &prm[0]).await) };
+        self.as_metadata.get_or_init(init).await.clone()
     }
 
     async fn prm(&self) -> Observations {
         let unauth = self.unauthenticated().await;
-        let init = || async {
-            Arc::new(vec![
-                discovery::prm(&self.client, &self.target, &unauth[0]).await,
-            ])
-        };
+        let init = || async { Arc::new(vec![discovery::prm(&self.client, &self.target, &unauth[0]).await]) };
         self.prm.get_or_init(init).await.clone()
     }
 
     async fn unauthenticated(&self) -> Observations {
-        let init = || async {
-            Arc::new(vec![
-                discovery::mcp_unauthenticated(&self.client, &self.target).await,
-            ])
-        };
+        let init = || async { Arc::new(vec![discovery::mcp_unauthenticated(&self.client, &self.target).await]) };
         self.unauthenticated.get_or_init(init).await.clone()
     }
 
@@ -97,11 +298,7 @@ impl Context {
         let request = Request {
             method: template.method.clone(),
             url: fill(&template.url),
-            headers: template
-                .headers
-                .iter()
-                .map(|(n, v)| (n.clone(), fill(v)))
-                .collect(),
+            headers: template.headers.iter().map(|(n, v)| (n.clone(), fill(v))).collect(),
             body: template.body.as_deref().map(|b| fill(b).into_bytes()),
         };
         let (exchange, result) = self.client.send(&request).await;

@@ -37,15 +37,14 @@ pub fn plan(set: &CaseSet, version: SpecVersion, filter: Option<&str>) -> Vec<Pl
 
 pub async fn evaluate(ctx: Arc<Context>, planned: &Planned) -> Verdict {
     let steps = planned.case.steps();
-    let observed: Vec<(Step, Observations)> =
-        futures::future::join_all(steps.into_iter().map(|step| {
-            let ctx = ctx.clone();
-            async move {
-                let obs = ctx.observe(&step).await;
-                (step, obs)
-            }
-        }))
-        .await;
+    let observed: Vec<(Step, Observations)> = futures::future::join_all(steps.into_iter().map(|step| {
+        let ctx = ctx.clone();
+        async move {
+            let obs = ctx.observe(&step).await;
+            (step, obs)
+        }
+    }))
+    .await;
     let lookup = |step: &Step| -> &[crate::check::Observation] {
         observed
             .iter()

@@ -95,15 +95,12 @@ pub fn run_with_console(
         });
         let results = results.clone();
         let fallback = harness_error(planned, version);
-        trials.push(Trial::ignorable_test(
-            planned.requirement.id.clone(),
-            move || {
-                let verdict = rx.recv().unwrap_or(fallback);
-                let shown = console::trial_result(&verdict, version);
-                results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(verdict);
-                shown
-            },
-        ));
+        trials.push(Trial::ignorable_test(planned.requirement.id.clone(), move || {
+            let verdict = rx.recv().unwrap_or(fallback);
+            let shown = console::trial_result(&verdict, version);
+            results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(verdict);
+            shown
+        }));
     }
     // The exit code comes from the verdicts (a warn is not a failure), not from libtest.
     let _conclusion = libtest_mimic::run(args, trials);

@@ -6,7 +6,7 @@ use axum::Router;
 use axum::extract::State as Extract;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use serde_json::{Value, json};
 
 use super::{Fault, State};
@@ -15,8 +15,11 @@ pub(super) fn router(state: Arc<State>) -> Router {
     Router::new()
         .route("/.well-known/oauth-authorization-server/as", get(rfc8414))
         .route("/as/.well-known/openid-configuration", get(oidc_appended))
-        .route("/as/token", post(token))
-        .with_state(state)
+        .with_state(state.clone())
+        .nest(
+            "/as",
+            super::flow_endpoints::router(state.clone(), super::flow_endpoints::Base { issuer: state.issuer() }),
+        )
 }
 
 /// The metadata document for `issuer` with endpoints under `endpoint_base`.
@@ -25,10 +28,12 @@ pub(super) fn metadata(s: &State, issuer: &str, endpoint_base: &str) -> Value {
         "issuer": issuer,
         "authorization_endpoint": format!("{endpoint_base}/authorize"),
         "token_endpoint": format!("{endpoint_base}/token"),
+        "registration_endpoint": format!("{endpoint_base}/register"),
+        "authorization_response_iss_parameter_supported": true,
         "response_types_supported": ["code"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "code_challenge_methods_supported": ["S256"],
-        "token_endpoint_auth_methods_supported": ["none"],
+        "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
         "scopes_supported": ["mcp:tools"],
     });
     let fields = doc.as_object_mut().expect("a JSON object literal");
@@ -74,11 +79,7 @@ async fn rfc8414(Extract(s): Extract<Arc<State>>) -> Response {
     } else {
         "application/json"
     };
-    (
-        [(header::CONTENT_TYPE, content_type)],
-        issuer_metadata(&s).to_string(),
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, content_type)], issuer_metadata(&s).to_string()).into_response()
 }
 
 async fn oidc_appended(Extract(s): Extract<Arc<State>>) -> Response {
@@ -86,16 +87,4 @@ async fn oidc_appended(Extract(s): Extract<Arc<State>>) -> Response {
         return StatusCode::NOT_FOUND.into_response();
     }
     axum::Json(issuer_metadata(&s)).into_response()
-}
-
-/// No grant is implemented yet (the authorization-flow checks add them): every request is
-/// answered as RFC 6749 §5.2 prescribes for an unsupported grant.
-async fn token() -> Response {
-    let body = json!({"error": "unsupported_grant_type"});
-    (
-        StatusCode::BAD_REQUEST,
-        [(header::CACHE_CONTROL, "no-store")],
-        axum::Json(body),
-    )
-        .into_response()
 }

@@ -14,9 +14,7 @@ use crate::spec::SpecVersion;
 use crate::verdict::{Outcome, Verdict};
 
 async fn run_suite(cases: &CaseSet, faults: &[Fault], version: SpecVersion) -> Vec<Verdict> {
-    let reference = Reference::start(faults)
-        .await
-        .expect("reference target starts");
+    let reference = Reference::start(faults).await.expect("reference target starts");
     let client = HttpClient::new(Duration::from_secs(5), Redactor::default()).expect("client");
     let target = Target::new(&reference.mcp_url, version).expect("target URL");
     let ctx = Arc::new(Context::new(client, target));
@@ -53,10 +51,7 @@ async fn without_faults_every_check_passes_in_every_version() {
     for version in SpecVersion::ALL {
         let verdicts = run_suite(&cases, &[], version).await;
         assert!(!verdicts.is_empty(), "{version}: no checks ran");
-        let not_passing: Vec<&Verdict> = verdicts
-            .iter()
-            .filter(|v| v.outcome != Outcome::Pass)
-            .collect();
+        let not_passing: Vec<&Verdict> = verdicts.iter().filter(|v| v.outcome != Outcome::Pass).collect();
         assert!(
             not_passing.is_empty(),
             "{version}: the conformant reference target must pass everything:\n{}",
@@ -74,13 +69,9 @@ async fn each_fault_breaks_exactly_its_requirements() {
     });
     let mut problems = Vec::new();
     for (fault, verdicts) in futures::future::join_all(runs).await {
-        let expected: BTreeSet<String> =
-            fault.requirements().iter().map(|r| r.to_string()).collect();
+        let expected: BTreeSet<String> = fault.requirements().iter().map(|r| r.to_string()).collect();
         let actual = broken(&verdicts);
-        let errors: Vec<&Verdict> = verdicts
-            .iter()
-            .filter(|v| v.outcome == Outcome::Error)
-            .collect();
+        let errors: Vec<&Verdict> = verdicts.iter().filter(|v| v.outcome == Outcome::Error).collect();
         if actual != expected || !errors.is_empty() {
             problems.push(format!(
                 "fault `{}` under {}: expected broken {expected:?}, got {actual:?}\n{}",
@@ -102,10 +93,7 @@ fn every_check_has_a_fault_and_every_fault_a_check() {
         .collect();
     let checked: BTreeSet<&str> = cases.cases.iter().map(|c| c.requirement.as_str()).collect();
     let unproven: Vec<&&str> = checked.difference(&proven).collect();
-    assert!(
-        unproven.is_empty(),
-        "checks no fault proves able to fail: {unproven:?}"
-    );
+    assert!(unproven.is_empty(), "checks no fault proves able to fail: {unproven:?}");
     for fault in Fault::ALL {
         for id in fault.requirements() {
             assert!(

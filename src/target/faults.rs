@@ -95,6 +95,52 @@ faults! {
         "token_endpoint is plain http on a non-loopback host";
     ImplicitGrant = "implicit-grant", ["as.metadata.grant-types"], LATEST,
         "grant_types_supported lists implicit";
+    RegistrationAnswers200 = "registration-answers-200", ["as.dcr.success-201"], LATEST,
+        "a valid registration is answered 200 instead of 201";
+    RegistrationAcceptsBadRedirectUri = "registration-accepts-bad-redirect-uri", ["as.dcr.invalid-redirect-uri"], LATEST,
+        "registration accepts any redirect URI (fragments, http on public hosts, javascript:, relative)";
+    RegistrationAcceptsInconsistentMetadata = "registration-accepts-inconsistent-metadata", ["as.dcr.invalid-client-metadata"], LATEST,
+        "registration accepts unknown auth methods and inconsistent grant and response types";
+    RegistrationRejectsUnknownMetadata = "registration-rejects-unknown-metadata", ["as.dcr.ignore-unknown-metadata"], LATEST,
+        "registration refuses metadata members it does not know";
+    SecretWithoutExpiry = "secret-without-expiry", ["as.dcr.secret-expiry"], LATEST,
+        "a registration that issues client_secret gives no client_secret_expires_at";
+    RegisteredClientUnknown = "registered-client-unknown", ["as.dcr.registered-client-usable"], LATEST,
+        "the client_id a registration returns is unknown to the authorization endpoint";
+    StateNotEchoed = "state-not-echoed", ["as.authz.state-echo"], LATEST,
+        "authorization responses drop the state parameter";
+    IssMissing = "iss-missing", ["as.authz.iss-required-when-advertised"], LATEST,
+        "authorization responses carry no iss although the metadata advertises it";
+    IssMismatch = "iss-mismatch", ["as.authz.iss-equals-issuer"], LATEST,
+        "iss in authorization responses has a trailing slash the issuer lacks";
+    PkceOptional = "pkce-optional", ["as.authz.pkce-required"], LATEST,
+        "an authorization request without code_challenge gets a code";
+    AnyPkceMethodAccepted = "any-pkce-method-accepted", ["as.authz.pkce-unsupported-method"], LATEST,
+        "unsupported code_challenge_method values are accepted (as plain)";
+    MissingMethodMeansS256 = "missing-method-means-s256", ["as.authz.pkce-method-default-plain"], LATEST,
+        "a code_challenge without method is taken as S256";
+    ErrorPageInsteadOfRedirect = "error-page-instead-of-redirect", ["as.authz.error-redirect-format"], LATEST,
+        "an unsupported response_type gets an error page instead of an error redirect";
+    RedirectUriPrefixMatch = "redirect-uri-prefix-match", ["as.redirect.exact-match"], LATEST,
+        "redirect_uri is accepted when a registered URI is a prefix of it";
+    VerifierNotCompared = "verifier-not-compared", ["as.pkce.wrong-verifier"], LATEST,
+        "the token endpoint does not compare code_verifier with the challenge";
+    VerifierOptional = "verifier-optional", ["as.pkce.missing-verifier"], LATEST,
+        "the token endpoint redeems a PKCE-bound code without code_verifier";
+    CodeReusable = "code-reusable", ["as.code.single-use"], LATEST,
+        "an authorization code can be redeemed again";
+    TokenIgnoresRedirectUri = "token-ignores-redirect-uri", ["as.code.redirect-uri-binding"], LATEST,
+        "the token endpoint does not compare redirect_uri with the authorization request's";
+    TokenResponseWithoutAccessToken = "token-response-without-access-token", ["as.token.success-shape"], LATEST,
+        "the token response names the token `token` instead of `access_token`";
+    TokenTypeNotBearer = "token-type-not-bearer", ["as.token.token-type-bearer"], LATEST,
+        "token_type is `mac`";
+    TokenResponseCacheable = "token-response-cacheable", ["as.token.no-store"], LATEST,
+        "token responses say Cache-Control: max-age=300";
+    TokenErrorUnregisteredCode = "token-error-unregistered-code", ["as.token.error-shape"], LATEST,
+        "an unknown code is answered with the unregistered error code `code_not_found`";
+    UnsupportedGrantAnsweredInvalidRequest = "unsupported-grant-answered-invalid-request", ["as.token.unsupported-grant-type"], LATEST,
+        "the password grant is answered invalid_request instead of unsupported_grant_type";
     RootMetadataMissing0326 = "root-metadata-missing-2025-03-26", ["as.discovery.03-26-root-metadata"], SpecVersion::V2025_03_26,
         "no AS metadata at the MCP server's origin (2025-03-26 location)";
     ProtocolVersionHeaderRejected = "protocol-version-header-rejected", ["as.discovery.03-26-protocol-version-header", "as.discovery.03-26-root-metadata"], SpecVersion::V2025_03_26,

@@ -7,6 +7,7 @@
 
 mod authorization_server;
 mod faults;
+mod flow_endpoints;
 mod resource_server;
 
 use std::collections::HashSet;
@@ -24,6 +25,7 @@ pub(crate) struct State {
     faults: HashSet<Fault>,
     rs_origin: String,
     as_origin: String,
+    store: std::sync::Mutex<flow_endpoints::Store>,
 }
 
 impl State {
@@ -49,6 +51,7 @@ impl State {
 pub struct Reference {
     pub mcp_url: String,
     pub issuer: String,
+    state: Arc<State>,
     _stop: Vec<oneshot::Sender<()>>,
 }
 
@@ -62,18 +65,25 @@ impl Reference {
             faults: faults.iter().copied().collect(),
             rs_origin: origin(rs_listener.local_addr()?),
             as_origin: origin(as_listener.local_addr()?),
+            store: flow_endpoints::new_store(),
         });
         let mcp_url = state.mcp_url();
         let issuer = state.issuer();
         let stop = vec![
             serve(rs_listener, resource_server::router(state.clone())),
-            serve(as_listener, authorization_server::router(state)),
+            serve(as_listener, authorization_server::router(state.clone())),
         ];
         Ok(Reference {
             mcp_url,
             issuer,
+            state,
             _stop: stop,
         })
+    }
+
+    /// Every secret the target has issued so far (for redaction audits).
+    pub fn issued_secrets(&self) -> Vec<String> {
+        self.state.store.lock().unwrap_or_else(|p| p.into_inner()).issued()
     }
 }
 
@@ -84,12 +94,13 @@ fn serve(listener: TcpListener, router: axum::Router) -> oneshot::Sender<()> {
             let _ = rx.await;
         };
         // A serve error ends this server only; the run then sees connection errors.
-        let _ = axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let _ = axum::serve(listener, router).with_graceful_shutdown(shutdown).await;
     });
     tx
 }
 
 #[cfg(test)]
 mod fault_matrix;
+
+#[cfg(test)]
+mod redaction_audit;

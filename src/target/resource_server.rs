@@ -16,31 +16,28 @@ pub(super) fn router(state: Arc<State>) -> Router {
         .route("/mcp", any(mcp))
         .route("/.well-known/oauth-protected-resource/mcp", get(prm))
         // 2025-03-26: the MCP server's origin is the authorization base URL.
-        .route(
-            "/.well-known/oauth-authorization-server",
-            get(origin_as_metadata),
-        )
-        .with_state(state)
+        .route("/.well-known/oauth-authorization-server", get(origin_as_metadata))
+        .with_state(state.clone())
+        // 2025-03-26: the authorization endpoints live at the MCP server's origin too.
+        .merge(super::flow_endpoints::router(
+            state.clone(),
+            super::flow_endpoints::Base {
+                issuer: state.rs_origin.clone(),
+            },
+        ))
 }
 
 async fn mcp(Extract(s): Extract<Arc<State>>, headers: HeaderMap) -> Response {
     let has_credentials = headers.contains_key(header::AUTHORIZATION);
     if !has_credentials && s.has(Fault::UnauthenticatedAccepted) {
-        let body =
-            json!({"jsonrpc": "2.0", "id": 1, "result": {"serverInfo": {"name": "reference"}}});
+        let body = json!({"jsonrpc": "2.0", "id": 1, "result": {"serverInfo": {"name": "reference"}}});
         return axum::Json(body).into_response();
     }
     // No token is valid yet: the token-enforcement checks add issued tokens.
     let challenge = challenge(&s, has_credentials);
-    let mut response = (
-        StatusCode::UNAUTHORIZED,
-        axum::Json(json!({"error": "unauthorized"})),
-    )
-        .into_response();
+    let mut response = (StatusCode::UNAUTHORIZED, axum::Json(json!({"error": "unauthorized"}))).into_response();
     if let Some(value) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, value);
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
     }
     response
 }
@@ -62,10 +59,7 @@ fn challenge(s: &State, has_credentials: bool) -> Option<String> {
     }
     if s.has(Fault::RelativeResourceMetadata) {
         params.push(r#"resource_metadata="/.well-known/oauth-protected-resource/mcp""#.to_owned());
-    } else if !(s.has(Fault::NoResourceMetadata)
-        || s.has(Fault::NoResourceMetadata0618)
-        || s.has(Fault::NoPrm))
-    {
+    } else if !(s.has(Fault::NoResourceMetadata) || s.has(Fault::NoResourceMetadata0618) || s.has(Fault::NoPrm)) {
         params.push(format!(r#"resource_metadata="{prm_url}""#));
     }
     let separator = if s.has(Fault::MalformedWwwAuthenticate) {
@@ -106,10 +100,7 @@ async fn prm(Extract(s): Extract<Arc<State>>) -> Response {
         fields.insert("resource_name".into(), json!(42));
     }
     if s.has(Fault::PrmBearerQuery) {
-        fields.insert(
-            "bearer_methods_supported".into(),
-            json!(["header", "query"]),
-        );
+        fields.insert("bearer_methods_supported".into(), json!(["header", "query"]));
     }
     if s.has(Fault::PrmNoScopesSupported) {
         fields.remove("scopes_supported");

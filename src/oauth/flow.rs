@@ -1,0 +1,251 @@
+//! The flows as observations: registration, authorization through consent, token redemption.
+//! Every secret obtained (client secret, code, verifier, tokens) is registered with the
+//! redactor the moment it is known.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::consent;
+use super::requests::{self, AuthServer, Client};
+use crate::case::Overrides;
+use crate::check::{Observation, Observed};
+use crate::http::redact::Secret;
+use crate::http::{HttpClient, Request};
+
+/// Everything a flow step needs besides its overrides.
+pub struct Flow<'a> {
+    pub http: &'a HttpClient,
+    pub server: &'a AuthServer,
+    /// Hosts the consent driver may follow redirects to.
+    pub allowed_hosts: Vec<String>,
+    pub scope: Option<String>,
+    pub resource: Option<String>,
+    /// Placeholders for override values: `{target}`, `{origin}`, `{redirect_uri}`...
+    pub vars: BTreeMap<String, String>,
+}
+
+/// One authorization attempt's secrets.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub state: String,
+    pub verifier: Secret,
+}
+
+impl Attempt {
+    pub fn new() -> Attempt {
+        let mut rng = rand::rng();
+        Attempt {
+            state: super::pkce::random(&mut rng, 16),
+            verifier: Secret::new(super::pkce::random(&mut rng, 32)),
+        }
+    }
+}
+
+impl Default for Attempt {
+    fn default() -> Self {
+        Attempt::new()
+    }
+}
+
+impl Flow<'_> {
+    /// `endpoint` if its host is one the run may contact, else why not.
+    fn reachable<'e>(&self, name: &str, endpoint: Option<&'e String>) -> Result<&'e String, String> {
+        let endpoint = endpoint.ok_or_else(|| format!("the AS metadata has no {name}"))?;
+        let host = url::Url::parse(endpoint)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned));
+        match host {
+            Some(h) if self.allowed_hosts.iter().any(|a| a.eq_ignore_ascii_case(&h)) => Ok(endpoint),
+            _ => Err(format!(
+                "the {name} <{endpoint}> is outside the hosts of this run; it was not contacted"
+            )),
+        }
+    }
+
+    /// POSTs a registration body (RFC 7591 §3.1).
+    pub async fn register(&self, label: &str, body: &Value) -> Observation {
+        if self.server.registration_endpoint.is_none() {
+            return Observation::skipped(label, "the AS advertises no registration_endpoint");
+        }
+        let endpoint = match self.reachable("registration_endpoint", self.server.registration_endpoint.as_ref()) {
+            Ok(e) => e,
+            Err(why) => return Observation::skipped(label, why),
+        };
+        let request =
+            Request::post(endpoint, "application/json", body.to_string()).header("Accept", "application/json");
+        let (exchange, result) = self.http.send(&request).await;
+        let observed = match result {
+            Ok(r) => {
+                if let Ok(doc) = serde_json::from_slice::<Value>(&r.body)
+                    && let Some(secret) = doc.get("client_secret").and_then(Value::as_str)
+                {
+                    self.http.redactor().register(&Secret::new(secret));
+                }
+                Observed::Response(r)
+            }
+            Err(e) => Observed::Error(e.to_string()),
+        };
+        Observation {
+            label: label.to_owned(),
+            exchanges: vec![exchange],
+            observed,
+            vars: BTreeMap::new(),
+        }
+    }
+
+    /// Registration variants: the valid body with each variant's changes.
+    pub async fn register_variants(&self, valid: &Value, overrides: &Overrides) -> Vec<Observation> {
+        let mut out = Vec::new();
+        for (i, changes) in overrides.requests().iter().enumerate() {
+            let mut body = valid.clone();
+            requests::change_json(&mut body, changes, &overrides.omit, &self.vars);
+            let label = format!("registration variant {} {}", i + 1, describe(changes, &overrides.omit));
+            out.push(self.register(&label, &body).await);
+        }
+        out
+    }
+
+    /// An authorization request (the valid one with `changes`), driven to the callback.
+    pub async fn authorize(
+        &self,
+        label: &str,
+        client: &Client,
+        attempt: &Attempt,
+        changes: &[(String, Value)],
+        omit: &[String],
+    ) -> Observation {
+        let endpoint = match self.reachable("authorization_endpoint", self.server.authorization_endpoint.as_ref()) {
+            Ok(e) => e,
+            Err(why) => return Observation::skipped(label, why),
+        };
+        self.http.redactor().register(&attempt.verifier);
+        let challenge = super::pkce::s256(attempt.verifier.expose());
+        let mut params = requests::authorization_params(
+            client,
+            &attempt.state,
+            &challenge,
+            self.scope.as_deref(),
+            self.resource.as_deref(),
+        );
+        let mut vars = self.vars.clone();
+        vars.insert("state".to_owned(), attempt.state.clone());
+        vars.insert("challenge".to_owned(), challenge);
+        vars.insert("client_id".to_owned(), client.client_id.clone());
+        requests::change_params(&mut params, changes, omit, &vars);
+        let url = match requests::with_query(endpoint, &params) {
+            Ok(url) => url,
+            Err(e) => return Observation::skipped(label, e),
+        };
+        // The callback is recognised by the origin of the redirect URI actually requested.
+        let redirect_uri = params
+            .iter()
+            .find(|(n, _)| n == "redirect_uri")
+            .map(|(_, v)| v.as_str());
+        let redirect_uri = redirect_uri.unwrap_or(&client.redirect_uri);
+        let mut obs = consent::follow_redirects(self.http, label, &url, redirect_uri, &self.allowed_hosts).await;
+        if let Some(code) = obs.vars.get("callback.code") {
+            self.http.redactor().register(&Secret::new(code.as_str()));
+        }
+        obs.vars.insert("state".to_owned(), attempt.state.clone());
+        obs.vars.insert("issuer".to_owned(), self.server.issuer.clone());
+        obs.vars.insert("client_id".to_owned(), client.client_id.clone());
+        obs
+    }
+
+    /// Authorization variants: one fresh attempt each.
+    pub async fn authorize_variants(&self, client: &Client, overrides: &Overrides) -> Vec<Observation> {
+        let mut out = Vec::new();
+        for changes in overrides.requests() {
+            let label = format!("authorization request {}", describe(&changes, &overrides.omit));
+            out.push(
+                self.authorize(&label, client, &Attempt::new(), &changes, &overrides.omit)
+                    .await,
+            );
+        }
+        out
+    }
+
+    /// Redeems the code of `authorization` (`changes` to the valid token request, sent
+    /// `repeat` times). Without a code the authorization's own answer stands, `stage` says so.
+    pub async fn redeem(
+        &self,
+        label: &str,
+        client: &Client,
+        attempt: &Attempt,
+        authorization: Observation,
+        overrides: &Overrides,
+    ) -> Observation {
+        let mut vars = authorization.vars.clone();
+        let Some(code) = vars.get("callback.code").cloned() else {
+            vars.insert("stage".to_owned(), "authorize".to_owned());
+            return Observation {
+                label: format!("{label}: no code from the authorization request"),
+                vars,
+                ..authorization
+            };
+        };
+        let endpoint = match self.reachable("token_endpoint", self.server.token_endpoint.as_ref()) {
+            Ok(e) => e,
+            Err(why) => return Observation::skipped(label, why),
+        };
+        let mut fill = self.vars.clone();
+        fill.insert("client_id".to_owned(), client.client_id.clone());
+        fill.insert("code".to_owned(), code.clone());
+        fill.insert("verifier".to_owned(), attempt.verifier.expose().to_owned());
+        fill.insert("other_verifier".to_owned(), Attempt::new().verifier.expose().to_owned());
+        let mut params = requests::token_params(client, &code, attempt.verifier.expose(), self.resource.as_deref());
+        let changes = overrides.requests().into_iter().next().unwrap_or_default();
+        requests::change_params(&mut params, &changes, &overrides.omit, &fill);
+        let request = requests::token_request(endpoint, client, params);
+        let mut exchanges = authorization.exchanges;
+        let mut observed = Observed::Skipped("no token request was sent".to_owned());
+        for _ in 0..overrides.repeat.max(1) {
+            let (exchange, result) = self.http.send(&request).await;
+            exchanges.push(exchange);
+            observed = match result {
+                Ok(r) => {
+                    self.register_tokens(&r.body);
+                    Observed::Response(r)
+                }
+                Err(e) => Observed::Error(e.to_string()),
+            };
+        }
+        vars.insert("stage".to_owned(), "token".to_owned());
+        Observation {
+            label: label.to_owned(),
+            exchanges,
+            observed,
+            vars,
+        }
+    }
+
+    fn register_tokens(&self, body: &[u8]) {
+        let Ok(doc) = serde_json::from_slice::<Value>(body) else {
+            return;
+        };
+        for name in ["access_token", "refresh_token", "id_token"] {
+            if let Some(token) = doc.get(name).and_then(Value::as_str) {
+                self.http.redactor().register(&Secret::new(token));
+            }
+        }
+    }
+}
+
+/// `(redirect_uri="…/cb/", without code_challenge)`, for labels.
+fn describe(changes: &[(String, Value)], omit: &[String]) -> String {
+    let mut parts: Vec<String> = changes
+        .iter()
+        .map(|(n, v)| match v {
+            Value::Null => format!("without {n}"),
+            Value::String(s) => format!("{n}={s:?}"),
+            other => format!("{n}={other}"),
+        })
+        .collect();
+    parts.extend(omit.iter().map(|n| format!("without {n}")));
+    if parts.is_empty() {
+        "(valid)".to_owned()
+    } else {
+        format!("({})", parts.join(", "))
+    }
+}

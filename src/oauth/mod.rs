@@ -1,0 +1,8 @@
+//! The OAuth 2.1 client side of the suite: PKCE values, the valid requests every negative test
+//! varies (as values), the consent driver that carries an authorization request to the
+//! redirect URI, and the token exchange.
+
+pub mod consent;
+pub mod flow;
+pub mod pkce;
+pub mod requests;

@@ -1,0 +1,494 @@
+//! The reference authorization server's flow endpoints: registration (RFC 7591), authorization
+//! with a cookie-gated consent hop, and token (OAuth 2.1 §4.1, RFC 7636). Mounted under the
+//! AS issuer's path and, for 2025-03-26, at the MCP server's origin.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Extension, Form, Query, State as Extract};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use super::{Fault, State};
+use crate::oauth::pkce;
+
+/// Where a set of flow endpoints lives and which issuer it speaks for.
+#[derive(Debug, Clone)]
+pub(super) struct Base {
+    pub issuer: String,
+}
+
+/// Clients, pending consents and codes, shared by every mount.
+#[derive(Debug, Default)]
+pub(super) struct Store {
+    clients: HashMap<String, RegisteredClient>,
+    consents: HashMap<String, Pending>,
+    codes: HashMap<String, Grant>,
+    next: u64,
+    /// Every secret handed out (codes, tokens, client secrets, session cookies), so tests
+    /// can prove no report ever shows one.
+    issued: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+struct RegisteredClient {
+    redirect_uris: Vec<String>,
+}
+
+/// An authorization request waiting for consent (bound to the browser session cookie).
+#[derive(Debug, Clone)]
+struct Pending {
+    session: String,
+    grant: Grant,
+    redirect_uri: String,
+    state: Option<String>,
+    issuer: String,
+}
+
+#[derive(Debug, Clone)]
+struct Grant {
+    client_id: String,
+    redirect_uri: String,
+    challenge: Option<String>,
+    method: String,
+    scope: Option<String>,
+    used: bool,
+}
+
+impl Store {
+    fn id(&mut self, prefix: &str) -> String {
+        self.next += 1;
+        format!("{prefix}-{}-{}", self.next, pkce::random(&mut rand::rng(), 12))
+    }
+
+    /// A new secret value, remembered in `issued`.
+    fn secret(&mut self, prefix: &str) -> String {
+        let value = self.id(prefix);
+        self.issued.push(value.clone());
+        value
+    }
+}
+
+pub(super) fn router(state: Arc<State>, base: Base) -> Router {
+    Router::new()
+        .route("/register", post(register))
+        .route("/authorize", get(authorize))
+        .route("/consent", get(consent))
+        .route("/token", post(token))
+        .layer(Extension(base))
+        .with_state(state)
+}
+
+fn store(s: &State) -> std::sync::MutexGuard<'_, Store> {
+    s.store.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+// ---- registration (RFC 7591) ----
+
+const KNOWN_METADATA: &[&str] = &[
+    "redirect_uris",
+    "token_endpoint_auth_method",
+    "grant_types",
+    "response_types",
+    "client_name",
+    "client_uri",
+    "logo_uri",
+    "scope",
+    "contacts",
+    "tos_uri",
+    "policy_uri",
+    "jwks_uri",
+    "software_id",
+    "software_version",
+    "application_type",
+];
+
+async fn register(Extract(s): Extract<Arc<State>>, headers: HeaderMap, body: String) -> Response {
+    let json_request = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let Some(doc) = serde_json::from_str::<Value>(&body)
+        .ok()
+        .filter(|d| d.is_object() && json_request)
+    else {
+        return registration_error("invalid_client_metadata", "the request must be a JSON object");
+    };
+    if let Err((code, why)) = validate_registration(&s, &doc) {
+        return registration_error(code, &why);
+    }
+    let method = doc
+        .get("token_endpoint_auth_method")
+        .and_then(Value::as_str)
+        .unwrap_or("client_secret_basic");
+    let redirect_uris: Vec<String> = doc["redirect_uris"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|u| u.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    let client_id = store(&s).id("client");
+    if !s.has(Fault::RegisteredClientUnknown) {
+        store(&s).clients.insert(
+            client_id.clone(),
+            RegisteredClient {
+                redirect_uris: redirect_uris.clone(),
+            },
+        );
+    }
+    let mut response = json!({
+        "client_id": client_id,
+        "client_id_issued_at": 1_800_000_000u64,
+        "redirect_uris": redirect_uris,
+        "token_endpoint_auth_method": method,
+        "grant_types": doc.get("grant_types").cloned().unwrap_or(json!(["authorization_code"])),
+        "response_types": doc.get("response_types").cloned().unwrap_or(json!(["code"])),
+    });
+    for name in ["client_name", "scope", "application_type"] {
+        if let Some(v) = doc.get(name) {
+            response[name] = v.clone();
+        }
+    }
+    if method != "none" {
+        response["client_secret"] = json!(store(&s).secret("secret"));
+        if !s.has(Fault::SecretWithoutExpiry) {
+            response["client_secret_expires_at"] = json!(0);
+        }
+    }
+    let status = if s.has(Fault::RegistrationAnswers200) {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    (status, Json(response)).into_response()
+}
+
+fn validate_registration(s: &State, doc: &Value) -> Result<(), (&'static str, String)> {
+    let meta = |m: &str| ("invalid_client_metadata", m.to_owned());
+    if s.has(Fault::RegistrationRejectsUnknownMetadata)
+        && let Some(name) = doc
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, _)| k)
+            .find(|k| !KNOWN_METADATA.contains(&k.as_str()))
+    {
+        return Err(meta(&format!("unknown metadata `{name}`")));
+    }
+    let uris = doc.get("redirect_uris").ok_or(meta("redirect_uris is required"))?;
+    let uris = uris.as_array().ok_or(meta("redirect_uris must be an array"))?;
+    if uris.is_empty() {
+        return Err((
+            "invalid_redirect_uri",
+            "at least one redirect URI is required".to_owned(),
+        ));
+    }
+    for uri in uris {
+        let uri = uri.as_str().ok_or(meta("redirect_uris must hold strings"))?;
+        if !s.has(Fault::RegistrationAcceptsBadRedirectUri) {
+            valid_redirect_uri(uri).map_err(|why| ("invalid_redirect_uri", why))?;
+        }
+    }
+    let method = doc
+        .get("token_endpoint_auth_method")
+        .map(|m| m.as_str().unwrap_or("?"))
+        .unwrap_or("client_secret_basic");
+    let strings = |name: &str, default: &[&str]| -> Result<Vec<String>, (&'static str, String)> {
+        match doc.get(name) {
+            None => Ok(default.iter().map(|s| s.to_string()).collect()),
+            Some(v) => v
+                .as_array()
+                .and_then(|a| {
+                    a.iter()
+                        .map(|i| i.as_str().map(str::to_owned))
+                        .collect::<Option<Vec<_>>>()
+                })
+                .ok_or(meta(&format!("{name} must be an array of strings"))),
+        }
+    };
+    let grant_types = strings("grant_types", &["authorization_code"])?;
+    let response_types = strings("response_types", &["code"])?;
+    if s.has(Fault::RegistrationAcceptsInconsistentMetadata) {
+        return Ok(());
+    }
+    if !["none", "client_secret_basic", "client_secret_post"].contains(&method) {
+        return Err(meta(&format!("unsupported token_endpoint_auth_method `{method}`")));
+    }
+    if let Some(g) = grant_types
+        .iter()
+        .find(|g| !["authorization_code", "refresh_token", "client_credentials"].contains(&g.as_str()))
+    {
+        return Err(meta(&format!("unsupported grant type `{g}`")));
+    }
+    if response_types.iter().any(|r| r != "code") {
+        return Err(meta("only the code response type is supported"));
+    }
+    // RFC 7591 §2.1: the code response type goes with the authorization_code grant.
+    if response_types.iter().any(|r| r == "code") != grant_types.iter().any(|g| g == "authorization_code") {
+        return Err(meta("response_types and grant_types are inconsistent"));
+    }
+    Ok(())
+}
+
+/// Absolute, no fragment, https or loopback http (OAuth 2.1 §2.3.1, §8.4.2).
+fn valid_redirect_uri(uri: &str) -> Result<(), String> {
+    let url = url::Url::parse(uri).map_err(|e| format!("`{uri}` is not an absolute URI: {e}"))?;
+    if url.fragment().is_some() {
+        return Err(format!("`{uri}` has a fragment"));
+    }
+    let loopback = matches!(url.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"));
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        other => Err(format!("`{uri}`: scheme {other} is neither https nor loopback http")),
+    }
+}
+
+fn registration_error(code: &str, description: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({"error": code, "error_description": description})),
+    )
+        .into_response()
+}
+
+// ---- authorization (OAuth 2.1 §4.1.1, §4.1.2.1) ----
+
+async fn authorize(
+    Extract(s): Extract<Arc<State>>,
+    Extension(base): Extension<Base>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    // Without a known client and a registered redirect URI nothing may redirect.
+    let Some(client) = q.get("client_id").and_then(|id| store(&s).clients.get(id).cloned()) else {
+        return error_page("unknown client");
+    };
+    let Some(redirect_uri) = q.get("redirect_uri").cloned() else {
+        return error_page("redirect_uri is required");
+    };
+    let registered = client
+        .redirect_uris
+        .iter()
+        .any(|r| *r == redirect_uri || (s.has(Fault::RedirectUriPrefixMatch) && redirect_uri.starts_with(r.as_str())));
+    if !registered {
+        return error_page("redirect_uri is not registered for this client");
+    }
+    let state = q.get("state").cloned();
+    let fail = |code: &str| error_redirect(&s, &base, &redirect_uri, state.as_deref(), code);
+    if q.get("response_type").map(String::as_str) != Some("code") {
+        if s.has(Fault::ErrorPageInsteadOfRedirect) {
+            return error_page("unsupported response_type");
+        }
+        return fail("unsupported_response_type");
+    }
+    let challenge = q.get("code_challenge").cloned();
+    if challenge.is_none() && !s.has(Fault::PkceOptional) {
+        return fail("invalid_request");
+    }
+    // RFC 7636 §4.3: no method means plain.
+    let default_method = if s.has(Fault::MissingMethodMeansS256) {
+        "S256"
+    } else {
+        "plain"
+    };
+    let method = q
+        .get("code_challenge_method")
+        .cloned()
+        .unwrap_or_else(|| default_method.to_owned());
+    let method_ok = method == "S256" || s.has(Fault::AnyPkceMethodAccepted);
+    if challenge.is_some() && !method_ok {
+        return fail("invalid_request");
+    }
+    let grant = Grant {
+        client_id: q["client_id"].clone(),
+        redirect_uri: redirect_uri.clone(),
+        challenge,
+        method,
+        scope: q.get("scope").cloned(),
+        used: false,
+    };
+    let mut st = store(&s);
+    let (txn, session) = (st.id("txn"), st.secret("session"));
+    let issuer = base.issuer.clone();
+    st.consents.insert(
+        txn.clone(),
+        Pending {
+            session: session.clone(),
+            grant,
+            redirect_uri,
+            state,
+            issuer,
+        },
+    );
+    // The consent hop needs the session cookie: the consent driver must keep cookies.
+    (
+        StatusCode::FOUND,
+        [
+            (header::LOCATION, format!("consent?txn={txn}")),
+            (
+                header::SET_COOKIE,
+                format!("reference_session={session}; Path=/; HttpOnly"),
+            ),
+        ],
+    )
+        .into_response()
+}
+
+async fn consent(
+    Extract(s): Extract<Arc<State>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let cookie = headers.get(header::COOKIE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let Some(pending) = q.get("txn").and_then(|t| store(&s).consents.remove(t)) else {
+        return error_page("unknown or finished authorization transaction");
+    };
+    if !cookie
+        .split(';')
+        .any(|c| c.trim() == format!("reference_session={}", pending.session))
+    {
+        return error_page("the browser session was lost (no session cookie)");
+    }
+    let code = {
+        let mut st = store(&s);
+        let code = st.secret("code");
+        st.codes.insert(code.clone(), pending.grant.clone());
+        code
+    };
+    let mut params = vec![("code", code)];
+    if let Some(state) = pending.state.filter(|_| !s.has(Fault::StateNotEchoed)) {
+        params.push(("state", state));
+    }
+    if !s.has(Fault::IssMissing) {
+        let iss = if s.has(Fault::IssMismatch) {
+            format!("{}/", pending.issuer)
+        } else {
+            pending.issuer.clone()
+        };
+        params.push(("iss", iss));
+    }
+    redirect_to(&pending.redirect_uri, &params)
+}
+
+fn error_redirect(s: &State, base: &Base, redirect_uri: &str, state: Option<&str>, code: &str) -> Response {
+    let mut params = vec![("error", code.to_owned())];
+    if let Some(state) = state.filter(|_| !s.has(Fault::StateNotEchoed)) {
+        params.push(("state", state.to_owned()));
+    }
+    if !s.has(Fault::IssMissing) {
+        params.push(("iss", base.issuer.clone()));
+    }
+    redirect_to(redirect_uri, &params)
+}
+
+fn redirect_to(redirect_uri: &str, params: &[(&str, String)]) -> Response {
+    let mut url = match url::Url::parse(redirect_uri) {
+        Ok(u) => u,
+        Err(_) => return error_page("invalid redirect_uri"),
+    };
+    url.query_pairs_mut().extend_pairs(params);
+    (StatusCode::FOUND, [(header::LOCATION, url.to_string())]).into_response()
+}
+
+fn error_page(why: &str) -> Response {
+    let html = format!("<!doctype html><title>Authorization error</title><p>{why}</p>");
+    (StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, "text/html")], html).into_response()
+}
+
+// ---- token (OAuth 2.1 §4.1.3, §3.2.3, §3.2.4) ----
+
+async fn token(Extract(s): Extract<Arc<State>>, Form(form): Form<HashMap<String, String>>) -> Response {
+    match form.get("grant_type").map(String::as_str) {
+        Some("authorization_code") => redeem(&s, &form),
+        None => token_error(&s, "invalid_request"),
+        Some("password") if s.has(Fault::UnsupportedGrantAnsweredInvalidRequest) => token_error(&s, "invalid_request"),
+        Some(_) => token_error(&s, "unsupported_grant_type"),
+    }
+}
+
+fn redeem(s: &State, form: &HashMap<String, String>) -> Response {
+    let Some(code) = form.get("code") else {
+        return token_error(s, "invalid_request");
+    };
+    let grant = {
+        let mut st = store(s);
+        let Some(grant) = st.codes.get_mut(code) else {
+            let error = if s.has(Fault::TokenErrorUnregisteredCode) {
+                "code_not_found"
+            } else {
+                "invalid_grant"
+            };
+            return token_error(s, error);
+        };
+        if grant.used && !s.has(Fault::CodeReusable) {
+            return token_error(s, "invalid_grant");
+        }
+        grant.used = true;
+        grant.clone()
+    };
+    if form.get("client_id") != Some(&grant.client_id) {
+        return token_error(s, "invalid_grant");
+    }
+    if form.get("redirect_uri") != Some(&grant.redirect_uri) && !s.has(Fault::TokenIgnoresRedirectUri) {
+        return token_error(s, "invalid_grant");
+    }
+    if let Some(challenge) = &grant.challenge {
+        match form.get("code_verifier") {
+            None if !s.has(Fault::VerifierOptional) => return token_error(s, "invalid_grant"),
+            Some(verifier) if !s.has(Fault::VerifierNotCompared) => {
+                let derived = if grant.method == "S256" {
+                    pkce::s256(verifier)
+                } else {
+                    verifier.clone()
+                };
+                if &derived != challenge {
+                    return token_error(s, "invalid_grant");
+                }
+            }
+            _ => {}
+        }
+    }
+    let token_type = if s.has(Fault::TokenTypeNotBearer) {
+        "mac"
+    } else {
+        "Bearer"
+    };
+    let token_field = if s.has(Fault::TokenResponseWithoutAccessToken) {
+        "token"
+    } else {
+        "access_token"
+    };
+    let mut st = store(s);
+    let mut body = json!({ "token_type": token_type, "expires_in": 3600 });
+    body[token_field] = json!(st.secret("access"));
+    body["refresh_token"] = json!(st.secret("refresh"));
+    if let Some(scope) = grant.scope {
+        body["scope"] = json!(scope);
+    }
+    let cache = if s.has(Fault::TokenResponseCacheable) {
+        "max-age=300"
+    } else {
+        "no-store"
+    };
+    (StatusCode::OK, [(header::CACHE_CONTROL, cache)], Json(body)).into_response()
+}
+
+fn token_error(_s: &State, code: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(json!({"error": code})),
+    )
+        .into_response()
+}
+
+pub(super) fn new_store() -> Mutex<Store> {
+    Mutex::new(Store::default())
+}
+
+impl Store {
+    pub(super) fn issued(&self) -> Vec<String> {
+        self.issued.clone()
+    }
+}

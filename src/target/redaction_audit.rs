@@ -1,0 +1,71 @@
+//! No report shows a secret: the reference target records every secret it issues, and every
+//! rendering of runs whose failures carry full flow evidence is searched for each of them.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use super::{Fault, Reference};
+use crate::case;
+use crate::discovery::Target;
+use crate::http::{HttpClient, redact::Redactor};
+use crate::report::{self, Format, console};
+use crate::run::{self, Context, RunReport};
+use crate::spec::SpecVersion;
+use crate::verdict::Outcome;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_report_shows_an_issued_secret() {
+    let faults = [
+        Fault::CodeReusable,
+        Fault::VerifierNotCompared,
+        Fault::TokenResponseCacheable,
+        Fault::SecretWithoutExpiry,
+    ];
+    let reference = Reference::start(&faults).await.unwrap();
+    let cases = case::load_embedded().unwrap();
+    let client = HttpClient::new(Duration::from_secs(5), Redactor::default()).unwrap();
+    let ctx = Arc::new(Context::new(
+        client,
+        Target::new(&reference.mcp_url, SpecVersion::LATEST).unwrap(),
+    ));
+    let verdicts = run::run_quiet(ctx, &run::plan(&cases, SpecVersion::LATEST, None)).await;
+    let failing = verdicts.iter().filter(|v| v.outcome == Outcome::Fail).count();
+    assert!(failing >= 4, "the faults produce failures with flow evidence");
+    let report = RunReport::new(
+        reference.mcp_url.clone(),
+        SpecVersion::LATEST,
+        SystemTime::now(),
+        1,
+        verdicts,
+    );
+
+    let mut rendered = vec![
+        report::render(Format::Json, &report),
+        report::render(Format::Junit, &report),
+    ];
+    rendered.extend(
+        report
+            .verdicts
+            .iter()
+            .map(|v| console::failure_block(v, SpecVersion::LATEST)),
+    );
+    let everything = rendered.join("\n");
+    let secrets = reference.issued_secrets();
+    let kinds = ["code-", "access-", "refresh-", "secret-", "session-"];
+    for kind in kinds {
+        assert!(
+            secrets.iter().any(|s| s.starts_with(kind)),
+            "the run got a {kind}* secret issued"
+        );
+    }
+    for secret in &secrets {
+        assert!(
+            !everything.contains(secret.as_str()),
+            "a report shows the secret {secret}"
+        );
+    }
+    assert!(
+        everything.contains("[redacted]"),
+        "the evidence still shows where secrets were"
+    );
+}
