@@ -78,6 +78,9 @@ pub enum HttpError {
     Timeout { secs: u64 },
     #[error("response body exceeds {limit} bytes")]
     BodyTooLarge { limit: usize },
+    /// 429: the target throttles the suite. Not a verdict on any requirement.
+    #[error("the target throttled the suite (429 Too Many Requests{}); wait or restart it, then run again", retry_after.as_ref().map(|r| format!(", Retry-After: {r}")).unwrap_or_default())]
+    Throttled { retry_after: Option<String> },
     #[error("could not connect: {0}")]
     Connect(String),
     #[error("HTTP error: {0}")]
@@ -153,6 +156,13 @@ impl HttpClient {
             }),
         };
         let exchange = self.record(request, &result, started.elapsed());
+        // Recorded as answered (the evidence shows the 429), judged as could-not-tell.
+        let result = result.and_then(|r| match r.status {
+            429 => Err(HttpError::Throttled {
+                retry_after: r.header_values("retry-after").next().map(str::to_owned),
+            }),
+            _ => Ok(r),
+        });
         (exchange, result)
     }
 

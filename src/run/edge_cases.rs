@@ -314,3 +314,27 @@ async fn origin_metadata_naming_another_issuer_fails_under_2025_03_26() {
     );
     assert_outcome(&v, "as.discovery.03-26-root-metadata", Pass);
 }
+
+/// The ts-sdk peer rate-limits registration (20 an hour): a 429 says nothing about the rule.
+#[tokio::test]
+async fn throttling_is_an_error_not_a_failure() {
+    let s = server(&[GOOD]).await;
+    let throttled = ResponseTemplate::new(429).append_header("Retry-After", "600");
+    override_get(&s, "/.well-known/oauth-authorization-server", throttled).await;
+    let v = run_against(&format!("{}/mcp", s.uri()), SpecVersion::LATEST, TIMEOUT).await;
+    let provided = verdict(&v, "as.discovery.metadata-provided");
+    assert_eq!(provided.outcome, Error);
+    assert!(
+        provided.message.contains("429 Too Many Requests, Retry-After: 600"),
+        "{}",
+        provided.message
+    );
+    assert_eq!(
+        provided
+            .evidence
+            .last()
+            .and_then(|e| e.response.as_ref())
+            .map(|r| r.status),
+        Some(429)
+    );
+}
