@@ -96,8 +96,10 @@ fn callback_vars(callback: &url::Url, client: &HttpClient) -> BTreeMap<String, S
     let redactor = client.redactor();
     let mut vars = BTreeMap::new();
     vars.insert("callback".to_owned(), redactor.url(callback.as_str()));
-    // Parameters come in the query (response_mode=query, the OAuth 2.1 default for code).
-    for (name, value) in callback.query_pairs() {
+    // Parameters come in the query (response_mode=query, the default for `code`) or in the
+    // fragment (the default for `token` and other implicit types, even for their errors).
+    let fragment = callback.fragment().map(|f| url::form_urlencoded::parse(f.as_bytes()));
+    for (name, value) in callback.query_pairs().chain(fragment.into_iter().flatten()) {
         let name = format!("callback.{name}");
         vars.entry(name).or_insert_with(|| value.into_owned());
     }
@@ -119,5 +121,29 @@ fn observation(
         exchanges,
         observed,
         vars,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::http::redact::Redactor;
+
+    /// oidc-provider answers `response_type=token` with its error in the fragment (the
+    /// default response mode of implicit types): the error is read from there too.
+    #[test]
+    fn callback_parameters_come_from_query_and_fragment() {
+        let client = HttpClient::new(Duration::from_secs(1), Redactor::default()).unwrap();
+        let url = url::Url::parse("http://127.0.0.1:9/cb?state=s#error=unsupported_response_type&state=other").unwrap();
+        let vars = callback_vars(&url, &client);
+        assert_eq!(vars["callback.error"], "unsupported_response_type");
+        assert_eq!(vars["callback.state"], "s", "the query wins over the fragment");
+        let url = url::Url::parse("http://127.0.0.1:9/cb?code=abc&state=s").unwrap();
+        assert_eq!(
+            callback_vars(&url, &client)["callback"],
+            "http://127.0.0.1:9/cb?code=[redacted]&state=s"
+        );
     }
 }

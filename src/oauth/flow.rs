@@ -100,7 +100,11 @@ impl Flow<'_> {
         for (i, changes) in overrides.requests().iter().enumerate() {
             let mut body = valid.clone();
             requests::change_json(&mut body, changes, &overrides.omit, &self.vars);
-            let label = format!("registration variant {} {}", i + 1, describe(changes, &overrides.omit));
+            let label = format!(
+                "registration variant {} {}",
+                i + 1,
+                describe(changes, &overrides.omit, &self.vars)
+            );
             out.push(self.register(&label, &body).await);
         }
         out
@@ -148,7 +152,9 @@ impl Flow<'_> {
             self.http.redactor().register(&Secret::new(code.as_str()));
         }
         obs.vars.insert("state".to_owned(), attempt.state.clone());
-        obs.vars.insert("issuer".to_owned(), self.server.issuer.clone());
+        // RFC 9207 §2.4: `iss` is compared with the issuer the metadata states.
+        let issuer = self.server.metadata_issuer.as_ref().unwrap_or(&self.server.issuer);
+        obs.vars.insert("issuer".to_owned(), issuer.clone());
         obs.vars.insert("client_id".to_owned(), client.client_id.clone());
         obs
     }
@@ -157,7 +163,10 @@ impl Flow<'_> {
     pub async fn authorize_variants(&self, client: &Client, overrides: &Overrides) -> Vec<Observation> {
         let mut out = Vec::new();
         for changes in overrides.requests() {
-            let label = format!("authorization request {}", describe(&changes, &overrides.omit));
+            let label = format!(
+                "authorization request {}",
+                describe(&changes, &overrides.omit, &self.vars)
+            );
             out.push(
                 self.authorize(&label, client, &Attempt::new(), &changes, &overrides.omit)
                     .await,
@@ -232,14 +241,15 @@ impl Flow<'_> {
     }
 }
 
-/// `(redirect_uri="…/cb/", without code_challenge)`, for labels.
-fn describe(changes: &[(String, Value)], omit: &[String]) -> String {
+/// `(redirect_uri="http://127.0.0.1:1/cb/", without code_challenge)`, for labels: the values
+/// as sent, placeholders filled.
+fn describe(changes: &[(String, Value)], omit: &[String], vars: &BTreeMap<String, String>) -> String {
     let mut parts: Vec<String> = changes
         .iter()
         .map(|(n, v)| match v {
             Value::Null => format!("without {n}"),
-            Value::String(s) => format!("{n}={s:?}"),
-            other => format!("{n}={other}"),
+            Value::String(s) => format!("{n}={:?}", crate::case::expand_placeholders(s, vars)),
+            other => format!("{n}={}", crate::case::expand_placeholders(&other.to_string(), vars)),
         })
         .collect();
     parts.extend(omit.iter().map(|n| format!("without {n}")));

@@ -14,7 +14,10 @@ use crate::spec::SpecVersion;
 /// What a flow needs from the authorization server's metadata.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuthServer {
+    /// The issuer the metadata URL was built from (its host bounds where flows may go).
     pub issuer: String,
+    /// The metadata's own `issuer` member (RFC 9207 compares `iss` with it).
+    pub metadata_issuer: Option<String>,
     pub authorization_endpoint: Option<String>,
     pub token_endpoint: Option<String>,
     pub registration_endpoint: Option<String>,
@@ -25,6 +28,7 @@ impl AuthServer {
         let text = |name: &str| doc.get(name).and_then(Value::as_str).map(str::to_owned);
         AuthServer {
             issuer: issuer.to_owned(),
+            metadata_issuer: text("issuer"),
             authorization_endpoint: text("authorization_endpoint"),
             token_endpoint: text("token_endpoint"),
             registration_endpoint: text("registration_endpoint"),

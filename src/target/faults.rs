@@ -98,7 +98,9 @@ faults! {
     RegistrationAnswers200 = "registration-answers-200", ["as.dcr.success-201"], LATEST,
         "a valid registration is answered 200 instead of 201";
     RegistrationAcceptsBadRedirectUri = "registration-accepts-bad-redirect-uri", ["as.dcr.invalid-redirect-uri"], LATEST,
-        "registration accepts any redirect URI (fragments, http on public hosts, javascript:, relative)";
+        "registration accepts malformed redirect URIs (fragment, javascript:, relative)";
+    RegistrationAcceptsHttpRedirectUri = "registration-accepts-http-redirect-uri", ["as.redirect.registered-https-or-loopback"], LATEST,
+        "registration accepts plain http redirect URIs on public hosts";
     RegistrationAcceptsInconsistentMetadata = "registration-accepts-inconsistent-metadata", ["as.dcr.invalid-client-metadata"], LATEST,
         "registration accepts unknown auth methods and inconsistent grant and response types";
     RegistrationRejectsUnknownMetadata = "registration-rejects-unknown-metadata", ["as.dcr.ignore-unknown-metadata"], LATEST,

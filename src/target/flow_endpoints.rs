@@ -72,7 +72,11 @@ impl Store {
     }
 }
 
-pub(super) fn router(state: Arc<State>, base: Base) -> Router {
+pub(super) fn router(state: Arc<State>, mut base: Base) -> Router {
+    // The AS's own identifier, in its metadata and in `iss` alike.
+    if state.has(Fault::IssuerTrailingSlash) {
+        base.issuer.push('/');
+    }
     Router::new()
         .route("/register", post(register))
         .route("/authorize", get(authorize))
@@ -187,7 +191,10 @@ fn validate_registration(s: &State, doc: &Value) -> Result<(), (&'static str, St
     for uri in uris {
         let uri = uri.as_str().ok_or(meta("redirect_uris must hold strings"))?;
         if !s.has(Fault::RegistrationAcceptsBadRedirectUri) {
-            valid_redirect_uri(uri).map_err(|why| ("invalid_redirect_uri", why))?;
+            well_formed_redirect_uri(uri).map_err(|why| ("invalid_redirect_uri", why))?;
+        }
+        if !s.has(Fault::RegistrationAcceptsHttpRedirectUri) {
+            https_or_loopback(uri).map_err(|why| ("invalid_redirect_uri", why))?;
         }
     }
     let method = doc
@@ -231,12 +238,21 @@ fn validate_registration(s: &State, doc: &Value) -> Result<(), (&'static str, St
     Ok(())
 }
 
-/// Absolute, no fragment, https or loopback http (OAuth 2.1 §2.3.1, §8.4.2).
-fn valid_redirect_uri(uri: &str) -> Result<(), String> {
+/// Absolute, without fragment (RFC 6749 §3.1.2), not a script scheme.
+fn well_formed_redirect_uri(uri: &str) -> Result<(), String> {
     let url = url::Url::parse(uri).map_err(|e| format!("`{uri}` is not an absolute URI: {e}"))?;
     if url.fragment().is_some() {
         return Err(format!("`{uri}` has a fragment"));
     }
+    match url.scheme() {
+        "javascript" | "data" | "vbscript" => Err(format!("`{uri}`: scheme {} is not allowed", url.scheme())),
+        _ => Ok(()),
+    }
+}
+
+/// https, or http on loopback (MCP Communication Security; OAuth 2.1 §8.4.2).
+fn https_or_loopback(uri: &str) -> Result<(), String> {
+    let url = url::Url::parse(uri).map_err(|e| format!("`{uri}` is not an absolute URI: {e}"))?;
     let loopback = matches!(url.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"));
     match url.scheme() {
         "https" => Ok(()),
