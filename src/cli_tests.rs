@@ -147,6 +147,7 @@ fn usage_errors_exit_2_with_one_clear_line() {
         &["run", "--timeout", "0"],
         &["reference", "--fault", "no-such-fault"],
         &["run", "--cases", "/nonexistent/cases"],
+        &["run", "--config", "/nonexistent/target.toml"],
     ];
     let mut transcript = String::new();
     for args in cases {

@@ -49,7 +49,7 @@ impl FileError {
 
 /// Every error found in the data files, reported at once (exit code 2).
 #[derive(Debug, thiserror::Error)]
-#[error("{} error(s) in the suite's data files", errors.len())]
+#[error("{} error(s); nothing was run", errors.len())]
 pub struct DataErrors {
     pub errors: Vec<FileError>,
 }

@@ -7,6 +7,7 @@
 
 pub mod case;
 pub mod check;
+pub mod config;
 pub mod diagnostic;
 pub mod discovery;
 pub mod exit;

@@ -13,7 +13,7 @@ use mcp_auth_conformance::http::{HttpClient, redact::Redactor};
 use mcp_auth_conformance::report::{self, ReportSpec, console};
 use mcp_auth_conformance::run::{self, Clock, Context, RunReport};
 use mcp_auth_conformance::spec::SpecVersion;
-use mcp_auth_conformance::target::{Fault, Reference};
+use mcp_auth_conformance::target::{Fault, Options, Reference};
 use mcp_auth_conformance::{exit, requirement::Requirement};
 
 const EXIT_CODES: &str = "Exit codes:
@@ -51,6 +51,10 @@ enum Command {
         /// Print each fault id with the requirement ids it breaks, and exit.
         #[arg(long)]
         list_faults: bool,
+        /// Consent needs a login form (user `conformance`, password `reference-password`),
+        /// for trying the `form` consent driver.
+        #[arg(long)]
+        login_form: bool,
     },
 }
 
@@ -74,6 +78,9 @@ struct RunArgs {
     /// Directory with requirements.toml and case files (default: the built-in ones).
     #[arg(long, value_name = "DIR")]
     cases: Option<PathBuf>,
+    /// Target configuration (TOML): pre-registered client, scopes, consent driver.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Print only failures and the summary.
     #[arg(long, short)]
     quiet: bool,
@@ -90,7 +97,11 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Run(args) => run_command(args),
         Command::Requirements { format, cases } => requirements_command(format, cases),
-        Command::Reference { faults, list_faults } => reference_command(&faults, list_faults),
+        Command::Reference {
+            faults,
+            list_faults,
+            login_form,
+        } => reference_command(&faults, list_faults, Options { login_form }),
     };
     ExitCode::from(code)
 }
@@ -105,12 +116,14 @@ fn load_cases(dir: Option<&PathBuf>) -> Result<CaseSet, u8> {
         Some(dir) => case::load_dir(dir),
         None => case::load_embedded(),
     };
-    loaded.map_err(|errors| {
-        use std::io::IsTerminal;
-        let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        eprint!("{}", errors.render(color));
-        exit::USAGE
-    })
+    loaded.map_err(|errors| data_errors(&errors))
+}
+
+fn data_errors(errors: &mcp_auth_conformance::diagnostic::DataErrors) -> u8 {
+    use std::io::IsTerminal;
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    eprint!("{}", errors.render(color));
+    exit::USAGE
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, u8> {
@@ -127,6 +140,13 @@ fn run_command(args: RunArgs) -> u8 {
     let cases = match load_cases(args.cases.as_ref()) {
         Ok(c) => c,
         Err(code) => return code,
+    };
+    let config = match &args.config {
+        Some(path) => match mcp_auth_conformance::config::load(path) {
+            Ok(c) => c,
+            Err(errors) => return data_errors(&errors),
+        },
+        None => Default::default(),
     };
     let plan = run::plan(&cases, args.spec_version, args.filter.as_deref());
     if plan.is_empty() {
@@ -165,7 +185,7 @@ fn run_command(args: RunArgs) -> u8 {
             return exit::UNREACHABLE;
         }
     };
-    let ctx = Arc::new(Context::new(client, target));
+    let ctx = Arc::new(Context::with_config(client, target, config));
     let clock = Clock::start();
     let verdicts = run::run_with_console(&rt, ctx.clone(), plan, &run::console_arguments(args.quiet));
     let reachable = rt.block_on(ctx.reachability());
@@ -243,7 +263,7 @@ fn requirements_command(format: ListFormat, dir: Option<PathBuf>) -> u8 {
     exit::OK
 }
 
-fn reference_command(faults: &[Fault], list: bool) -> u8 {
+fn reference_command(faults: &[Fault], list: bool, options: Options) -> u8 {
     if list {
         for f in Fault::ALL {
             println!("{} {}", f.id(), f.requirements().join(","));
@@ -255,7 +275,7 @@ fn reference_command(faults: &[Fault], list: bool) -> u8 {
         Err(code) => return code,
     };
     rt.block_on(async {
-        match Reference::start(faults).await {
+        match Reference::start_with(faults, options).await {
             Ok(reference) => {
                 println!("{}", reference.mcp_url);
                 eprintln!("authorization server issuer: {}", reference.issuer);

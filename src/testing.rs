@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::case;
+use crate::config::TargetConfig;
 use crate::discovery::Target;
 use crate::http::{HttpClient, redact::Redactor};
 use crate::run::{self, Context};
@@ -20,9 +21,20 @@ pub fn snapshot_settings() -> insta::Settings {
 
 /// Runs the embedded cases against `mcp_url` (no console).
 pub async fn run_against(mcp_url: &str, version: SpecVersion, timeout: Duration) -> Vec<Verdict> {
+    run_configured(mcp_url, version, timeout, TargetConfig::default()).await
+}
+
+/// As [`run_against`], with a target configuration.
+pub async fn run_configured(
+    mcp_url: &str,
+    version: SpecVersion,
+    timeout: Duration,
+    config: TargetConfig,
+) -> Vec<Verdict> {
     let cases = case::load_embedded().expect("embedded cases load");
     let client = HttpClient::new(timeout, Redactor::default()).expect("client");
-    let ctx = Arc::new(Context::new(client, Target::new(mcp_url, version).expect("target URL")));
+    let target = Target::new(mcp_url, version).expect("target URL");
+    let ctx = Arc::new(Context::with_config(client, target, config));
     run::run_quiet(ctx, &run::plan(&cases, version, None)).await
 }
 

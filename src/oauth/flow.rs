@@ -23,6 +23,9 @@ pub struct Flow<'a> {
     pub resource: Option<String>,
     /// Placeholders for override values: `{target}`, `{origin}`, `{redirect_uri}`...
     pub vars: BTreeMap<String, String>,
+    pub driver: consent::ConsentDriver,
+    /// The held loopback redirect port (the manual driver listens on it).
+    pub listener: Option<&'a std::net::TcpListener>,
 }
 
 /// One authorization attempt's secrets.
@@ -147,7 +150,16 @@ impl Flow<'_> {
             .find(|(n, _)| n == "redirect_uri")
             .map(|(_, v)| v.as_str());
         let redirect_uri = redirect_uri.unwrap_or(&client.redirect_uri);
-        let mut obs = consent::follow_redirects(self.http, label, &url, redirect_uri, &self.allowed_hosts).await;
+        let mut obs = consent::drive(
+            &self.driver,
+            self.http,
+            label,
+            &url,
+            redirect_uri,
+            &self.allowed_hosts,
+            self.listener,
+        )
+        .await;
         if let Some(code) = obs.vars.get("callback.code") {
             self.http.redactor().register(&Secret::new(code.as_str()));
         }

@@ -8,6 +8,7 @@ use tokio::sync::OnceCell;
 
 use crate::case::{Overrides, RequestTemplate, Step, expand_placeholders};
 use crate::check::{Observation, Observed, www_authenticate};
+use crate::config::TargetConfig;
 use crate::discovery::{self, Target};
 use crate::http::{HttpClient, Request};
 use crate::oauth::flow::{Attempt, Flow};
@@ -19,6 +20,7 @@ pub type Observations = Arc<Vec<Observation>>;
 pub struct Context {
     pub client: HttpClient,
     pub target: Target,
+    config: TargetConfig,
     unauthenticated: OnceCell<Observations>,
     prm: OnceCell<Observations>,
     prm_from_header: OnceCell<Observations>,
@@ -35,14 +37,37 @@ pub struct Context {
 
 impl Context {
     pub fn new(client: HttpClient, target: Target) -> Self {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").ok();
-        // Without a free port the URI is still a valid loopback one; only its uniqueness is lost.
-        let port = listener
-            .as_ref()
-            .and_then(|l| l.local_addr().ok())
-            .map_or(33418, |a| a.port());
+        Self::with_config(client, target, TargetConfig::default())
+    }
+
+    pub fn with_config(client: HttpClient, target: Target, config: TargetConfig) -> Self {
+        let (redirect_uri, listener) = match &config.client {
+            // A pre-registered client brings its redirect URI; its loopback port is held when
+            // free (the manual driver listens there).
+            Some(c) => {
+                let port = url::Url::parse(&c.redirect_uri)
+                    .ok()
+                    .filter(|u| u.host_str() == Some("127.0.0.1"))
+                    .and_then(|u| u.port());
+                (
+                    c.redirect_uri.clone(),
+                    port.and_then(|p| std::net::TcpListener::bind(("127.0.0.1", p)).ok()),
+                )
+            }
+            None => {
+                let listener = std::net::TcpListener::bind("127.0.0.1:0").ok();
+                // Without a free port the URI is still a valid loopback one; only its
+                // uniqueness is lost.
+                let port = listener
+                    .as_ref()
+                    .and_then(|l| l.local_addr().ok())
+                    .map_or(33418, |a| a.port());
+                (format!("http://127.0.0.1:{port}/callback"), listener)
+            }
+        };
         Context {
-            redirect_uri: format!("http://127.0.0.1:{port}/callback"),
+            config,
+            redirect_uri,
             _redirect_port: listener,
             auth_server: OnceCell::new(),
             registration: OnceCell::new(),
@@ -155,7 +180,12 @@ impl Context {
             http: &self.client,
             server,
             allowed_hosts: self.allowed_hosts(server),
-            scope: self.scope().await,
+            scope: match &self.config.scope {
+                Some(scope) => Some(scope.clone()),
+                None => self.scope().await,
+            },
+            driver: self.config.consent.clone(),
+            listener: self._redirect_port.as_ref(),
             // RFC 8707 resource indicators arrive with 2025-06-18.
             resource: (self.target.version >= SpecVersion::V2025_06_18).then(|| self.target.mcp_url.clone()),
             vars,
@@ -216,8 +246,20 @@ impl Context {
         self.registration.get_or_init(init).await.clone()
     }
 
-    /// The client every flow uses: the one the shared registration created.
+    /// The client every flow uses: the configured one, else the one the shared registration
+    /// created.
     async fn oauth_client(&self) -> Result<Client, String> {
+        if let Some(c) = &self.config.client {
+            if let Some(secret) = &c.secret {
+                self.client.redactor().register(secret);
+            }
+            return Ok(Client {
+                client_id: c.client_id.clone(),
+                secret: c.secret.clone(),
+                auth_method: c.auth_method.clone(),
+                redirect_uri: c.redirect_uri.clone(),
+            });
+        }
         let registration = self.registration().await;
         let obs = &registration[0];
         let response = match &obs.observed {

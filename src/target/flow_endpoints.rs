@@ -42,6 +42,8 @@ struct RegisteredClient {
 #[derive(Debug, Clone)]
 struct Pending {
     session: String,
+    /// Anti-forgery token of the login form (reference `--login-form`).
+    csrf: String,
     grant: Grant,
     redirect_uri: String,
     state: Option<String>,
@@ -80,7 +82,7 @@ pub(super) fn router(state: Arc<State>, mut base: Base) -> Router {
     Router::new()
         .route("/register", post(register))
         .route("/authorize", get(authorize))
-        .route("/consent", get(consent))
+        .route("/consent", get(consent).post(login))
         .route("/token", post(token))
         .layer(Extension(base))
         .with_state(state)
@@ -327,10 +329,12 @@ async fn authorize(
     let mut st = store(&s);
     let (txn, session) = (st.id("txn"), st.secret("session"));
     let issuer = base.issuer.clone();
+    let csrf = st.id("csrf");
     st.consents.insert(
         txn.clone(),
         Pending {
             session: session.clone(),
+            csrf,
             grant,
             redirect_uri,
             state,
@@ -351,23 +355,90 @@ async fn authorize(
         .into_response()
 }
 
+/// The user credentials of the reference's login form (`reference --login-form`).
+pub const LOGIN_USER: &str = "conformance";
+pub const LOGIN_PASSWORD: &str = "reference-password";
+
+fn has_session(headers: &HeaderMap, pending: &Pending) -> bool {
+    let cookie = headers.get(header::COOKIE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    cookie
+        .split(';')
+        .any(|c| c.trim() == format!("reference_session={}", pending.session))
+}
+
 async fn consent(
     Extract(s): Extract<Arc<State>>,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let cookie = headers.get(header::COOKIE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let Some(pending) = q.get("txn").and_then(|t| store(&s).consents.remove(t)) else {
+    let txn = q.get("txn").cloned().unwrap_or_default();
+    let pending = if s.login_form {
+        store(&s).consents.get(&txn).cloned()
+    } else {
+        store(&s).consents.remove(&txn)
+    };
+    let Some(pending) = pending else {
         return error_page("unknown or finished authorization transaction");
     };
-    if !cookie
-        .split(';')
-        .any(|c| c.trim() == format!("reference_session={}", pending.session))
-    {
+    if !has_session(&headers, &pending) {
         return error_page("the browser session was lost (no session cookie)");
     }
+    if s.login_form {
+        // Deny comes first: a driver must press the button it was told to.
+        let html = format!(
+            "<!doctype html><html><head><title>Sign in to the reference AS</title></head><body>\
+             <form method=\"post\" action=\"consent\">\
+             <input type=\"hidden\" name=\"txn\" value=\"{txn}\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+             <label>User <input name=\"username\"></label><label>Password <input name=\"password\" type=\"password\"></label>\
+             <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button>\
+             <button type=\"submit\" name=\"decision\" value=\"approve\">Approve</button></form></body></html>",
+            pending.csrf
+        );
+        return ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
+    }
+    complete(&s, pending)
+}
+
+/// The login form's submission: session, anti-forgery token, credentials, decision.
+async fn login(
+    Extract(s): Extract<Arc<State>>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let field = |name: &str| form.get(name).map(String::as_str).unwrap_or("");
+    let Some(pending) = store(&s).consents.remove(field("txn")) else {
+        return error_page("unknown or finished authorization transaction");
+    };
+    if !has_session(&headers, &pending) || field("csrf") != pending.csrf {
+        return error_page("the form was not submitted from this browser session");
+    }
+    if field("username") != LOGIN_USER || field("password") != LOGIN_PASSWORD {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::CONTENT_TYPE, "text/html")],
+            "<title>Sign-in failed</title>",
+        )
+            .into_response();
+    }
+    if field("decision") != "approve" {
+        let base = Base {
+            issuer: pending.issuer.clone(),
+        };
+        return error_redirect(
+            &s,
+            &base,
+            &pending.redirect_uri,
+            pending.state.as_deref(),
+            "access_denied",
+        );
+    }
+    complete(&s, pending)
+}
+
+/// Issues the code and redirects to the client (consent given).
+fn complete(s: &State, pending: Pending) -> Response {
     let code = {
-        let mut st = store(&s);
+        let mut st = store(s);
         let code = st.secret("code");
         st.codes.insert(code.clone(), pending.grant.clone());
         code

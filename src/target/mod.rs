@@ -15,6 +15,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub use faults::Fault;
+pub use flow_endpoints::{LOGIN_PASSWORD, LOGIN_USER};
+
+/// How the reference target behaves apart from its faults.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Consent shows a login form (user `conformance`, password `reference-password`).
+    pub login_form: bool,
+}
 
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -26,6 +34,8 @@ pub(crate) struct State {
     rs_origin: String,
     as_origin: String,
     store: std::sync::Mutex<flow_endpoints::Store>,
+    /// Consent needs a login form (exercises the `form` consent driver).
+    login_form: bool,
 }
 
 impl State {
@@ -58,6 +68,11 @@ pub struct Reference {
 impl Reference {
     /// Binds both servers on 127.0.0.1 ephemeral ports and serves them on the current runtime.
     pub async fn start(faults: &[Fault]) -> std::io::Result<Reference> {
+        Self::start_with(faults, Options::default()).await
+    }
+
+    /// As [`Reference::start`], with the options of the `reference` command.
+    pub async fn start_with(faults: &[Fault], options: Options) -> std::io::Result<Reference> {
         let rs_listener = TcpListener::bind("127.0.0.1:0").await?;
         let as_listener = TcpListener::bind("127.0.0.1:0").await?;
         let origin = |addr: SocketAddr| format!("http://{addr}");
@@ -66,6 +81,7 @@ impl Reference {
             rs_origin: origin(rs_listener.local_addr()?),
             as_origin: origin(as_listener.local_addr()?),
             store: flow_endpoints::new_store(),
+            login_form: options.login_form,
         });
         let mcp_url = state.mcp_url();
         let issuer = state.issuer();
@@ -104,3 +120,6 @@ mod fault_matrix;
 
 #[cfg(test)]
 mod redaction_audit;
+
+#[cfg(test)]
+mod login_form;

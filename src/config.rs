@@ -1,0 +1,277 @@
+//! The target configuration (`--config <file>`): what a black box cannot discover. Secrets are
+//! never in the file: it names the environment variables that hold them.
+//!
+//! ```toml
+//! scope = "mcp:tools"                 # scopes to ask for (default: the 401 challenge's, else PRM's)
+//! narrow_scope = "mcp:read"           # a narrower set, for scope tests
+//! second_resource = "https://other.example/mcp"
+//!
+//! [client]                            # a pre-registered client (default: register one by DCR)
+//! client_id = "conformance"
+//! client_secret_env = "MCP_CLIENT_SECRET"
+//! auth_method = "client_secret_basic" # none | client_secret_basic | client_secret_post
+//! redirect_uri = "http://127.0.0.1:33418/callback"
+//!
+//! [consent]
+//! driver = "form"                     # redirects | form | command | manual
+//! timeout = 120                       # seconds a command or a person may take
+//! fields = { username = "alice" }     # form: values to fill in
+//! fields_env = { password = "MCP_TEST_PASSWORD" }
+//! submit = "approve"                  # form: name or value of the button to press
+//! command = ["node", "login.mjs"]     # command: argv; the authorization URL is appended
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::diagnostic::{DataErrors, FileError, SourceFile};
+use crate::http::redact::Secret;
+use crate::oauth::consent::{ConsentDriver, FormSettings};
+
+/// The validated configuration.
+#[derive(Debug, Clone, Default)]
+pub struct TargetConfig {
+    pub scope: Option<String>,
+    pub narrow_scope: Option<String>,
+    pub second_resource: Option<String>,
+    pub client: Option<PreRegisteredClient>,
+    pub consent: ConsentDriver,
+}
+
+#[derive(Debug, Clone)]
+pub struct PreRegisteredClient {
+    pub client_id: String,
+    pub secret: Option<Secret>,
+    pub auth_method: String,
+    pub redirect_uri: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    scope: Option<String>,
+    narrow_scope: Option<String>,
+    second_resource: Option<Spanned<String>>,
+    client: Option<ClientSpec>,
+    consent: Option<ConsentSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientSpec {
+    client_id: String,
+    client_secret_env: Option<Spanned<String>>,
+    #[serde(default = "default_auth_method")]
+    auth_method: Spanned<String>,
+    redirect_uri: Spanned<String>,
+}
+
+fn default_auth_method() -> Spanned<String> {
+    Spanned::new(0..0, "none".to_owned())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConsentSpec {
+    driver: Spanned<String>,
+    timeout: Option<u64>,
+    #[serde(default)]
+    fields: BTreeMap<String, String>,
+    #[serde(default)]
+    fields_env: BTreeMap<String, Spanned<String>>,
+    submit: Option<String>,
+    command: Option<Spanned<Vec<String>>>,
+}
+
+/// Reads and validates a configuration file; every problem at its place (exit code 2).
+pub fn load(path: &Path) -> Result<TargetConfig, DataErrors> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        let file = SourceFile {
+            name: name.clone(),
+            text: String::new(),
+        };
+        DataErrors {
+            errors: vec![FileError::new(&file, 0..0, format!("cannot read {name}: {e}"))],
+        }
+    })?;
+    parse(&SourceFile { name, text }, &|var| std::env::var(var).ok())
+}
+
+/// Parses `file`; `env` reads environment variables (a parameter, so tests need no globals).
+pub fn parse(file: &SourceFile, env: &dyn Fn(&str) -> Option<String>) -> Result<TargetConfig, DataErrors> {
+    let spec: ConfigFile = toml::from_str(&file.text).map_err(|e| DataErrors {
+        errors: vec![FileError::from_toml(file, &e)],
+    })?;
+    let mut errors = Vec::new();
+    let mut secret_from = |var: &Spanned<String>, what: &str| -> Option<Secret> {
+        match env(var.get_ref()) {
+            Some(v) if !v.is_empty() => Some(Secret::new(v)),
+            _ => {
+                let msg = format!("the environment variable `{}` ({what}) is not set", var.get_ref());
+                errors.push(
+                    FileError::new(file, var.span(), msg)
+                        .with_help("export it before the run; secrets never sit in the file"),
+                );
+                None
+            }
+        }
+    };
+    let client_spans = spec.client.as_ref().map(|c| c.redirect_uri.clone());
+    let client = spec.client.map(|c| PreRegisteredClient {
+        client_id: c.client_id,
+        secret: c
+            .client_secret_env
+            .as_ref()
+            .and_then(|v| secret_from(v, "the client secret")),
+        auth_method: c.auth_method.get_ref().clone(),
+        redirect_uri: c.redirect_uri.get_ref().clone(),
+    });
+    let consent = match spec.consent {
+        None => ConsentDriver::default(),
+        Some(c) => {
+            let timeout = Duration::from_secs(c.timeout.unwrap_or(120));
+            match c.driver.get_ref().as_str() {
+                "redirects" => ConsentDriver::Redirects,
+                "form" => {
+                    let mut fields: Vec<(String, Secret)> =
+                        c.fields.into_iter().map(|(k, v)| (k, Secret::new(v))).collect();
+                    for (field, var) in &c.fields_env {
+                        if let Some(value) = secret_from(var, &format!("form field `{field}`")) {
+                            fields.push((field.clone(), value));
+                        }
+                    }
+                    ConsentDriver::Form(FormSettings {
+                        fields,
+                        submit: c.submit,
+                    })
+                }
+                "command" => match c.command {
+                    Some(argv) if !argv.get_ref().is_empty() => ConsentDriver::Command {
+                        argv: argv.into_inner(),
+                        timeout,
+                    },
+                    Some(argv) => {
+                        errors.push(FileError::new(file, argv.span(), "`command` is empty"));
+                        ConsentDriver::Redirects
+                    }
+                    None => {
+                        errors.push(FileError::new(
+                            file,
+                            c.driver.span(),
+                            "driver `command` needs `command = [\"program\", ...]`",
+                        ));
+                        ConsentDriver::Redirects
+                    }
+                },
+                "manual" => ConsentDriver::Manual { timeout },
+                other => {
+                    let msg = format!("unknown consent driver `{other}`");
+                    errors.push(
+                        FileError::new(file, c.driver.span(), msg)
+                            .with_help("drivers: redirects, form, command, manual"),
+                    );
+                    ConsentDriver::Redirects
+                }
+            }
+        }
+    };
+    if let Some(c) = &client
+        && !["none", "client_secret_basic", "client_secret_post"].contains(&c.auth_method.as_str())
+    {
+        errors.push(FileError::new(
+            file,
+            0..0,
+            format!(
+                "unknown client auth_method `{}` (none, client_secret_basic, client_secret_post)",
+                c.auth_method
+            ),
+        ));
+    }
+    if let Some(c) = &client_spans
+        && url::Url::parse(c.get_ref()).is_err()
+    {
+        errors.push(FileError::new(file, c.span(), "redirect_uri must be an absolute URL"));
+    }
+    if let Some(r) = &spec.second_resource
+        && url::Url::parse(r.get_ref()).is_err()
+    {
+        errors.push(FileError::new(
+            file,
+            r.span(),
+            "second_resource must be an absolute URL",
+        ));
+    }
+    if errors.is_empty() {
+        Ok(TargetConfig {
+            scope: spec.scope,
+            narrow_scope: spec.narrow_scope,
+            second_resource: spec.second_resource.map(Spanned::into_inner),
+            client,
+            consent,
+        })
+    } else {
+        Err(DataErrors { errors })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: &str) -> SourceFile {
+        SourceFile {
+            name: "target.toml".to_owned(),
+            text: text.to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_full_configuration_parses_and_reads_secrets_from_the_environment() {
+        let text = r#"
+scope = "mcp:tools"
+[client]
+client_id = "c1"
+client_secret_env = "SECRET_VAR"
+auth_method = "client_secret_post"
+redirect_uri = "http://127.0.0.1:33418/callback"
+[consent]
+driver = "form"
+fields = { username = "alice" }
+fields_env = { password = "PASSWORD_VAR" }
+submit = "approve"
+"#;
+        let env = |v: &str| match v {
+            "SECRET_VAR" => Some("s3cr3t".to_owned()),
+            "PASSWORD_VAR" => Some("pw".to_owned()),
+            _ => None,
+        };
+        let config = parse(&file(text), &env).unwrap();
+        let client = config.client.unwrap();
+        assert_eq!(client.secret.unwrap().expose(), "s3cr3t");
+        assert_eq!(
+            format!("{:?}", config.consent).matches("[redacted]").count(),
+            2,
+            "form values print redacted"
+        );
+    }
+
+    #[test]
+    fn problems_point_at_their_line() {
+        let errors = parse(
+            &file("[client]\nclient_id = \"c\"\nredirect_uri = \"x\"\ncolor = 1\n"),
+            &|_| None,
+        )
+        .unwrap_err();
+        crate::testing::snapshot_settings()
+            .bind(|| insta::assert_snapshot!("config-unknown-key", errors.render(false)));
+        let text = "[client]\nclient_id = \"c\"\nredirect_uri = \"http://127.0.0.1:1/cb\"\nclient_secret_env = \"UNSET_VAR\"\n[consent]\ndriver = \"browser\"\n";
+        let errors = parse(&file(text), &|_| None).unwrap_err();
+        crate::testing::snapshot_settings()
+            .bind(|| insta::assert_snapshot!("config-missing-env-and-unknown-driver", errors.render(false)));
+    }
+}

@@ -1,0 +1,65 @@
+//! The `form` consent driver against the reference's login form, end to end; and the
+//! `redirects` driver meeting that form: `error` (interaction required), never a false `fail`.
+
+use std::time::Duration;
+
+use super::{LOGIN_PASSWORD, LOGIN_USER, Options, Reference};
+use crate::config::TargetConfig;
+use crate::http::redact::Secret;
+use crate::oauth::consent::{ConsentDriver, FormSettings};
+use crate::spec::SpecVersion;
+use crate::testing::run_configured;
+use crate::verdict::Outcome;
+
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_form_driver_signs_in_and_every_check_passes() {
+    let reference = Reference::start_with(&[], Options { login_form: true }).await.unwrap();
+    let form = FormSettings {
+        fields: vec![
+            ("username".into(), Secret::new(LOGIN_USER)),
+            ("password".into(), Secret::new(LOGIN_PASSWORD)),
+        ],
+        submit: Some("approve".into()),
+    };
+    let config = TargetConfig {
+        consent: ConsentDriver::Form(form),
+        ..Default::default()
+    };
+    let verdicts = run_configured(&reference.mcp_url, SpecVersion::LATEST, TIMEOUT, config).await;
+    let not_passing: Vec<_> = verdicts
+        .iter()
+        .filter(|v| v.outcome != Outcome::Pass)
+        .map(|v| (&v.requirement, &v.message))
+        .collect();
+    assert!(not_passing.is_empty(), "{not_passing:#?}");
+    let everything = serde_json::to_string(&verdicts).unwrap();
+    assert!(
+        !everything.contains(LOGIN_PASSWORD),
+        "the form password never reaches a report"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_redirects_driver_reports_interaction_required_never_a_failure() {
+    let reference = Reference::start_with(&[], Options { login_form: true }).await.unwrap();
+    let verdicts = run_configured(
+        &reference.mcp_url,
+        SpecVersion::LATEST,
+        TIMEOUT,
+        TargetConfig::default(),
+    )
+    .await;
+    assert!(verdicts.iter().all(|v| v.outcome != Outcome::Fail), "no false failures");
+    let usable = verdicts
+        .iter()
+        .find(|v| v.requirement == "as.dcr.registered-client-usable")
+        .unwrap();
+    assert_eq!(usable.outcome, Outcome::Error);
+    assert!(
+        usable.message.contains("interaction required") && usable.message.contains("Sign in to the reference AS"),
+        "{}",
+        usable.message
+    );
+}
