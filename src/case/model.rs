@@ -71,6 +71,9 @@ pub enum Step {
     /// The token request redeeming a code: the shared valid one, or a private chain
     /// (authorization with its overrides, then the token request with its own).
     Token(Option<Arc<TokenPlan>>),
+    /// Refreshes with the shared token response's refresh token, then replays the old one
+    /// (observed; `var:refresh.rotated` says whether the first refresh gave a new one).
+    Refresh,
     /// A raw request of the case's own.
     Http(Arc<RequestTemplate>),
 }
@@ -107,7 +110,7 @@ pub struct TokenPlan {
 }
 
 impl Step {
-    pub const BUILT_IN: [(&'static str, Step); 8] = [
+    pub const BUILT_IN: [(&'static str, Step); 9] = [
         ("mcp_unauthenticated", Step::McpUnauthenticated),
         ("prm", Step::Prm),
         ("prm_from_header", Step::PrmFromHeader),
@@ -116,6 +119,7 @@ impl Step {
         ("register", Step::Register(None)),
         ("authorize", Step::Authorize(None)),
         ("token", Step::Token(None)),
+        ("refresh", Step::Refresh),
     ];
 
     pub fn name(&self) -> &'static str {

@@ -241,6 +241,64 @@ impl Flow<'_> {
         }
     }
 
+    /// Refreshes with `refresh_token` (OAuth 2.1 §4.3), then replays the same token. The
+    /// replay is observed (`stage` = `reuse`) unless the first refresh failed (`refresh`).
+    pub async fn refresh(&self, client: &Client, refresh_token: &str) -> Observation {
+        let label = "refresh token replay";
+        let endpoint = match self.reachable("token_endpoint", self.server.token_endpoint.as_ref()) {
+            Ok(e) => e,
+            Err(why) => return Observation::skipped(label, why),
+        };
+        let params = vec![
+            ("grant_type".to_owned(), "refresh_token".to_owned()),
+            ("refresh_token".to_owned(), refresh_token.to_owned()),
+            ("client_id".to_owned(), client.client_id.clone()),
+        ];
+        let request = requests::token_request(endpoint, client, params);
+        let mut vars = BTreeMap::from([("client.auth_method".to_owned(), client.auth_method.clone())]);
+        let mut exchanges = Vec::new();
+        for attempt in ["refresh", "reuse"] {
+            let (exchange, result) = self.http.send(&request).await;
+            exchanges.push(exchange);
+            let response = match result {
+                Ok(r) => r,
+                Err(e) => {
+                    return Observation {
+                        label: label.to_owned(),
+                        exchanges,
+                        observed: Observed::Error(e.to_string()),
+                        vars,
+                    };
+                }
+            };
+            self.register_tokens(&response.body);
+            vars.insert("stage".to_owned(), attempt.to_owned());
+            if attempt == "refresh" {
+                let new = serde_json::from_slice::<Value>(&response.body)
+                    .ok()
+                    .and_then(|d| d.get("refresh_token")?.as_str().map(str::to_owned));
+                let rotated = new.as_deref().is_some_and(|n| n != refresh_token);
+                vars.insert("refresh.rotated".to_owned(), rotated.to_string());
+                if response.status != 200 {
+                    return Observation {
+                        label: label.to_owned(),
+                        exchanges,
+                        observed: Observed::Response(response),
+                        vars,
+                    };
+                }
+            } else {
+                return Observation {
+                    label: label.to_owned(),
+                    exchanges,
+                    observed: Observed::Response(response),
+                    vars,
+                };
+            }
+        }
+        Observation::skipped(label, "unreachable")
+    }
+
     fn register_tokens(&self, body: &[u8]) {
         let Ok(doc) = serde_json::from_slice::<Value>(body) else {
             return;

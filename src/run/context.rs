@@ -33,6 +33,7 @@ pub struct Context {
     registration: OnceCell<Observations>,
     authorization: OnceCell<(Observations, Attempt)>,
     token: OnceCell<Observations>,
+    refresh: OnceCell<Observations>,
 }
 
 impl Context {
@@ -73,6 +74,7 @@ impl Context {
             registration: OnceCell::new(),
             authorization: OnceCell::new(),
             token: OnceCell::new(),
+            refresh: OnceCell::new(),
             client,
             target,
             unauthenticated: OnceCell::new(),
@@ -93,6 +95,13 @@ impl Context {
             let changed = format!("{}{}", url.origin().ascii_serialization(), url.path().to_uppercase());
             vars.insert("redirect_uri_case_changed".to_owned(), changed);
         }
+        // RFC 8707 tests need a resource that is not this server: configured, or one that
+        // cannot exist (`.invalid`, RFC 6761).
+        let second = self.config.second_resource.clone();
+        vars.insert(
+            "second_resource".to_owned(),
+            second.unwrap_or_else(|| "https://other-resource.invalid/mcp".to_owned()),
+        );
         vars
     }
 
@@ -124,6 +133,7 @@ impl Context {
                 Err(why) => one(Observation::skipped("authorization request", why)),
             },
             Step::Token(None) => self.token().await,
+            Step::Refresh => self.refresh().await,
             Step::Token(Some(plan)) => match self.flow_and_client().await {
                 Ok((flow, client)) => {
                     let attempt = Attempt::new();
@@ -291,6 +301,23 @@ impl Context {
             (Arc::new(vec![obs]), attempt)
         };
         self.authorization.get_or_init(init).await
+    }
+
+    async fn refresh(&self) -> Observations {
+        let init = || async {
+            let token = self.token().await;
+            let refresh_token = token[0].response().and_then(|r| {
+                let doc: serde_json::Value = serde_json::from_slice(&r.body).ok()?;
+                doc.get("refresh_token")?.as_str().map(str::to_owned)
+            });
+            let obs = match (refresh_token, self.flow_and_client().await) {
+                (Some(rt), Ok((flow, client))) => flow.refresh(&client, &rt).await,
+                (None, _) => Observation::skipped("refresh token replay", "the token response has no refresh_token"),
+                (_, Err(why)) => Observation::skipped("refresh token replay", why),
+            };
+            Arc::new(vec![obs])
+        };
+        self.refresh.get_or_init(init).await.clone()
     }
 
     async fn token(&self) -> Observations {

@@ -143,6 +143,10 @@ faults! {
         "an unknown code is answered with the unregistered error code `code_not_found`";
     UnsupportedGrantAnsweredInvalidRequest = "unsupported-grant-answered-invalid-request", ["as.token.unsupported-grant-type"], LATEST,
         "the password grant is answered invalid_request instead of unsupported_grant_type";
+    TokenIgnoresResource = "token-ignores-resource", ["as.token.invalid-target"], LATEST,
+        "the token endpoint issues tokens for a resource the authorization did not cover";
+    RefreshNotRotated = "refresh-not-rotated", ["as.refresh.rotation-public"], LATEST,
+        "refreshing returns the same refresh token, which stays valid";
     RootMetadataMissing0326 = "root-metadata-missing-2025-03-26", ["as.discovery.03-26-root-metadata"], SpecVersion::V2025_03_26,
         "no AS metadata at the MCP server's origin (2025-03-26 location)";
     ProtocolVersionHeaderRejected = "protocol-version-header-rejected", ["as.discovery.03-26-protocol-version-header", "as.discovery.03-26-root-metadata"], SpecVersion::V2025_03_26,

@@ -27,6 +27,8 @@ pub(super) struct Store {
     clients: HashMap<String, RegisteredClient>,
     consents: HashMap<String, Pending>,
     codes: HashMap<String, Grant>,
+    /// Refresh token -> (client, scope, resource, already used).
+    refresh_tokens: HashMap<String, Refresh>,
     next: u64,
     /// Every secret handed out (codes, tokens, client secrets, session cookies), so tests
     /// can prove no report ever shows one.
@@ -51,12 +53,21 @@ struct Pending {
 }
 
 #[derive(Debug, Clone)]
+struct Refresh {
+    client_id: String,
+    scope: Option<String>,
+    used: bool,
+}
+
+#[derive(Debug, Clone)]
 struct Grant {
     client_id: String,
     redirect_uri: String,
     challenge: Option<String>,
     method: String,
     scope: Option<String>,
+    /// RFC 8707: the resource the authorization was for.
+    resource: Option<String>,
     used: bool,
 }
 
@@ -324,6 +335,7 @@ async fn authorize(
         challenge,
         method,
         scope: q.get("scope").cloned(),
+        resource: q.get("resource").cloned(),
         used: false,
     };
     let mut st = store(&s);
@@ -488,6 +500,7 @@ fn error_page(why: &str) -> Response {
 async fn token(Extract(s): Extract<Arc<State>>, Form(form): Form<HashMap<String, String>>) -> Response {
     match form.get("grant_type").map(String::as_str) {
         Some("authorization_code") => redeem(&s, &form),
+        Some("refresh_token") => refresh(&s, &form),
         None => token_error(&s, "invalid_request"),
         Some("password") if s.has(Fault::UnsupportedGrantAnsweredInvalidRequest) => token_error(&s, "invalid_request"),
         Some(_) => token_error(&s, "unsupported_grant_type"),
@@ -520,6 +533,11 @@ fn redeem(s: &State, form: &HashMap<String, String>) -> Response {
     if form.get("redirect_uri") != Some(&grant.redirect_uri) && !s.has(Fault::TokenIgnoresRedirectUri) {
         return token_error(s, "invalid_grant");
     }
+    // RFC 8707 §2.2: the token is for a resource the authorization covered.
+    let foreign = matches!((form.get("resource"), &grant.resource), (Some(asked), Some(granted)) if asked != granted);
+    if foreign && !s.has(Fault::TokenIgnoresResource) {
+        return token_error(s, "invalid_target");
+    }
     if let Some(challenge) = &grant.challenge {
         match form.get("code_verifier") {
             None if !s.has(Fault::VerifierOptional) => return token_error(s, "invalid_grant"),
@@ -536,6 +554,35 @@ fn redeem(s: &State, form: &HashMap<String, String>) -> Response {
             _ => {}
         }
     }
+    issue_tokens(s, &grant.client_id, grant.scope, None)
+}
+
+/// The refresh grant (OAuth 2.1 §4.3): public clients get a new refresh token every time,
+/// and the old one stops working (rotation, §4.3.1).
+fn refresh(s: &State, form: &HashMap<String, String>) -> Response {
+    let Some(token) = form.get("refresh_token") else {
+        return token_error(s, "invalid_request");
+    };
+    let previous = {
+        let mut st = store(s);
+        let Some(r) = st.refresh_tokens.get_mut(token) else {
+            return token_error(s, "invalid_grant");
+        };
+        if r.used {
+            return token_error(s, "invalid_grant");
+        }
+        if form.get("client_id") != Some(&r.client_id) {
+            return token_error(s, "invalid_grant");
+        }
+        r.used = !s.has(Fault::RefreshNotRotated);
+        r.clone()
+    };
+    let keep = s.has(Fault::RefreshNotRotated).then(|| token.clone());
+    issue_tokens(s, &previous.client_id, previous.scope, keep)
+}
+
+/// A token response with a fresh access token and a refresh token (`keep`: reuse that one).
+fn issue_tokens(s: &State, client_id: &str, scope: Option<String>, keep: Option<String>) -> Response {
     let token_type = if s.has(Fault::TokenTypeNotBearer) {
         "mac"
     } else {
@@ -549,8 +596,15 @@ fn redeem(s: &State, form: &HashMap<String, String>) -> Response {
     let mut st = store(s);
     let mut body = json!({ "token_type": token_type, "expires_in": 3600 });
     body[token_field] = json!(st.secret("access"));
-    body["refresh_token"] = json!(st.secret("refresh"));
-    if let Some(scope) = grant.scope {
+    let refresh = keep.unwrap_or_else(|| st.secret("refresh"));
+    let record = Refresh {
+        client_id: client_id.to_owned(),
+        scope: scope.clone(),
+        used: false,
+    };
+    st.refresh_tokens.insert(refresh.clone(), record);
+    body["refresh_token"] = json!(refresh);
+    if let Some(scope) = scope {
         body["scope"] = json!(scope);
     }
     let cache = if s.has(Fault::TokenResponseCacheable) {
