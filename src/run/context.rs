@@ -34,6 +34,7 @@ pub struct Context {
     authorization: OnceCell<(Observations, Attempt)>,
     token: OnceCell<Observations>,
     refresh: OnceCell<Observations>,
+    second_client: OnceCell<Result<String, String>>,
 }
 
 impl Context {
@@ -75,6 +76,7 @@ impl Context {
             authorization: OnceCell::new(),
             token: OnceCell::new(),
             refresh: OnceCell::new(),
+            second_client: OnceCell::new(),
             client,
             target,
             unauthenticated: OnceCell::new(),
@@ -135,7 +137,21 @@ impl Context {
             Step::Token(None) => self.token().await,
             Step::Refresh => self.refresh().await,
             Step::Token(Some(plan)) => match self.flow_and_client().await {
-                Ok((flow, client)) => {
+                Ok((mut flow, client)) => {
+                    // A second client only when the case asks for one (`{other_client_id}`).
+                    let wants_other = plan
+                        .token
+                        .set
+                        .iter()
+                        .any(|(_, v)| v.as_str().is_some_and(|s| s.contains("{other_client_id}")));
+                    if wants_other {
+                        match self.second_client().await {
+                            Ok(id) => {
+                                flow.vars.insert("other_client_id".to_owned(), id);
+                            }
+                            Err(why) => return one(Observation::skipped("token request", why)),
+                        }
+                    }
                     let attempt = Attempt::new();
                     let first = plan.authorize.requests().into_iter().next().unwrap_or_default();
                     let label = "authorization request for a token request";
@@ -301,6 +317,24 @@ impl Context {
             (Arc::new(vec![obs]), attempt)
         };
         self.authorization.get_or_init(init).await
+    }
+
+    /// A second registered client (for code-binding checks), registered once, on demand.
+    async fn second_client(&self) -> Result<String, String> {
+        let init = || async {
+            let flow = self.flow().await?;
+            let obs = flow.register("second registration", &self.registration_body()).await;
+            let response = obs
+                .response()
+                .filter(|r| matches!(r.status, 200 | 201))
+                .ok_or("no second client: its registration failed")?;
+            let doc: serde_json::Value = serde_json::from_slice(&response.body).map_err(|e| e.to_string())?;
+            doc.get("client_id")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+                .ok_or_else(|| "no second client: no client_id".to_owned())
+        };
+        self.second_client.get_or_init(init).await.clone()
     }
 
     async fn refresh(&self) -> Observations {

@@ -147,6 +147,8 @@ faults! {
         "the token endpoint issues tokens for a resource the authorization did not cover";
     RefreshNotRotated = "refresh-not-rotated", ["as.refresh.rotation-public"], LATEST,
         "refreshing returns the same refresh token, which stays valid";
+    CodeNotBoundToClient = "code-not-bound-to-client", ["as.code.client-binding"], LATEST,
+        "a code is redeemed for any client that presents it";
     RootMetadataMissing0326 = "root-metadata-missing-2025-03-26", ["as.discovery.03-26-root-metadata"], SpecVersion::V2025_03_26,
         "no AS metadata at the MCP server's origin (2025-03-26 location)";
     ProtocolVersionHeaderRejected = "protocol-version-header-rejected", ["as.discovery.03-26-protocol-version-header", "as.discovery.03-26-root-metadata"], SpecVersion::V2025_03_26,

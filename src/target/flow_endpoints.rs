@@ -527,7 +527,7 @@ fn redeem(s: &State, form: &HashMap<String, String>) -> Response {
         grant.used = true;
         grant.clone()
     };
-    if form.get("client_id") != Some(&grant.client_id) {
+    if form.get("client_id") != Some(&grant.client_id) && !s.has(Fault::CodeNotBoundToClient) {
         return token_error(s, "invalid_grant");
     }
     if form.get("redirect_uri") != Some(&grant.redirect_uri) && !s.has(Fault::TokenIgnoresRedirectUri) {
