@@ -53,7 +53,7 @@ impl Default for Attempt {
 
 impl Flow<'_> {
     /// `endpoint` if its host is one the run may contact, else why not.
-    fn reachable<'e>(&self, name: &str, endpoint: Option<&'e String>) -> Result<&'e String, String> {
+    pub fn reachable<'e>(&self, name: &str, endpoint: Option<&'e String>) -> Result<&'e String, String> {
         let endpoint = endpoint.ok_or_else(|| format!("the AS metadata has no {name}"))?;
         let host = url::Url::parse(endpoint)
             .ok()

@@ -396,7 +396,28 @@ impl Context {
     }
 
     async fn raw(&self, template: &RequestTemplate) -> Observation {
-        let globals = self.globals();
+        let mut globals = self.globals();
+        // AS endpoints, when the request names one: `{token_endpoint}`, `{authorization_endpoint}`.
+        if template.url.contains("_endpoint}") {
+            let label = format!("{} {}", template.method, template.url);
+            let flow = match self.flow().await {
+                Ok(flow) => flow,
+                Err(why) => return Observation::skipped(label, why),
+            };
+            let endpoints = [
+                ("token_endpoint", flow.server.token_endpoint.as_ref()),
+                ("authorization_endpoint", flow.server.authorization_endpoint.as_ref()),
+                ("registration_endpoint", flow.server.registration_endpoint.as_ref()),
+            ];
+            for (name, url) in endpoints {
+                if template.url.contains(&format!("{{{name}}}")) {
+                    match flow.reachable(name, url) {
+                        Ok(url) => globals.insert(name.to_owned(), url.clone()),
+                        Err(why) => return Observation::skipped(label, why),
+                    };
+                }
+            }
+        }
         let fill = |s: &str| expand_placeholders(s, &globals);
         let request = Request {
             method: template.method.clone(),

@@ -111,7 +111,7 @@ faults! {
         "the client_id a registration returns is unknown to the authorization endpoint";
     StateNotEchoed = "state-not-echoed", ["as.authz.state-echo"], LATEST,
         "authorization responses drop the state parameter";
-    IssMissing = "iss-missing", ["as.authz.iss-required-when-advertised"], LATEST,
+    IssMissing = "iss-missing", ["as.authz.iss-required-when-advertised", "as.authz.iss-param"], LATEST,
         "authorization responses carry no iss although the metadata advertises it";
     IssMismatch = "iss-mismatch", ["as.authz.iss-equals-issuer"], LATEST,
         "iss in authorization responses has a trailing slash the issuer lacks";
@@ -149,6 +149,8 @@ faults! {
         "refreshing returns the same refresh token, which stays valid";
     CodeNotBoundToClient = "code-not-bound-to-client", ["as.code.client-binding"], LATEST,
         "a code is redeemed for any client that presents it";
+    TokenAcceptsGet = "token-accepts-get", ["as.token.post-only"], LATEST,
+        "the token endpoint answers a GET with tokens";
     RootMetadataMissing0326 = "root-metadata-missing-2025-03-26", ["as.discovery.03-26-root-metadata"], SpecVersion::V2025_03_26,
         "no AS metadata at the MCP server's origin (2025-03-26 location)";
     ProtocolVersionHeaderRejected = "protocol-version-header-rejected", ["as.discovery.03-26-protocol-version-header", "as.discovery.03-26-root-metadata"], SpecVersion::V2025_03_26,

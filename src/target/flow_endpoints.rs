@@ -94,7 +94,7 @@ pub(super) fn router(state: Arc<State>, mut base: Base) -> Router {
         .route("/register", post(register))
         .route("/authorize", get(authorize))
         .route("/consent", get(consent).post(login))
-        .route("/token", post(token))
+        .route("/token", post(token).get(token_by_get))
         .layer(Extension(base))
         .with_state(state)
 }
@@ -504,6 +504,17 @@ async fn token(Extract(s): Extract<Arc<State>>, Form(form): Form<HashMap<String,
         None => token_error(&s, "invalid_request"),
         Some("password") if s.has(Fault::UnsupportedGrantAnsweredInvalidRequest) => token_error(&s, "invalid_request"),
         Some(_) => token_error(&s, "unsupported_grant_type"),
+    }
+}
+
+/// The token endpoint only takes POST (OAuth 2.1 §3.2): a GET is refused, unless faulty.
+async fn token_by_get(Extract(s): Extract<Arc<State>>, Query(q): Query<HashMap<String, String>>) -> Response {
+    if !s.has(Fault::TokenAcceptsGet) {
+        return (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "POST")]).into_response();
+    }
+    match q.get("grant_type").map(String::as_str) {
+        Some("authorization_code") => redeem(&s, &q),
+        _ => issue_tokens(&s, "anonymous", None, None),
     }
 }
 
