@@ -8,7 +8,8 @@ mod validate;
 
 pub use load::{CaseSet, load_dir, load_embedded};
 pub use model::{
-    Alternative, Case, Expectation, Overrides, Predicate, Property, RequestTemplate, Step, Subject, TokenPlan,
+    Alternative, Case, ClientKind, Expectation, Overrides, Predicate, Property, RequestTemplate, Step, Subject,
+    TokenPlan,
 };
 
 pub(crate) use validate::subject_name as subject_display;

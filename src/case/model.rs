@@ -71,6 +71,8 @@ pub enum Step {
     /// The token request redeeming a code: the shared valid one, or a private chain
     /// (authorization with its overrides, then the token request with its own).
     Token(Option<Arc<TokenPlan>>),
+    /// The valid authorization code flow of a confidential client (shared).
+    ConfidentialToken,
     /// Refreshes with the shared token response's refresh token, then replays the old one
     /// (observed; `var:refresh.rotated` says whether the first refresh gave a new one).
     Refresh,
@@ -107,10 +109,25 @@ impl Overrides {
 pub struct TokenPlan {
     pub authorize: Overrides,
     pub token: Overrides,
+    pub client: ClientKind,
+    /// false: no authorization first; the valid request is then a client_credentials one.
+    pub authorization: bool,
+}
+
+/// Which client a private chain runs as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClientKind {
+    /// The run's client (registered public client, or the configured one).
+    #[default]
+    Default,
+    /// A confidential client (client_secret_basic) registered on demand.
+    Confidential,
+    /// That confidential client presenting a wrong secret.
+    ConfidentialWrongSecret,
 }
 
 impl Step {
-    pub const BUILT_IN: [(&'static str, Step); 9] = [
+    pub const BUILT_IN: [(&'static str, Step); 10] = [
         ("mcp_unauthenticated", Step::McpUnauthenticated),
         ("prm", Step::Prm),
         ("prm_from_header", Step::PrmFromHeader),
@@ -120,6 +137,7 @@ impl Step {
         ("authorize", Step::Authorize(None)),
         ("token", Step::Token(None)),
         ("refresh", Step::Refresh),
+        ("confidential_token", Step::ConfidentialToken),
     ];
 
     pub fn name(&self) -> &'static str {

@@ -8,7 +8,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::model::{
-    Alternative, Case, Expectation, Overrides, Predicate, Property, RequestTemplate, Step, Subject, TokenPlan,
+    Alternative, Case, ClientKind, Expectation, Overrides, Predicate, Property, RequestTemplate, Step, Subject,
+    TokenPlan,
 };
 use crate::check::schema::Schemas;
 use crate::diagnostic::{FileError, SourceFile};
@@ -63,6 +64,10 @@ struct OverridesSpec {
     #[serde(default)]
     variants: Vec<BTreeMap<String, toml::Value>>,
     repeat: Option<Spanned<u32>>,
+    /// `[case.token]` only: `default`, `confidential` or `confidential-wrong-secret`.
+    client: Option<Spanned<String>>,
+    /// `[case.token]` only: false skips the authorization (a client_credentials request).
+    authorization: Option<Spanned<bool>>,
 }
 
 impl OverridesSpec {
@@ -189,10 +194,20 @@ impl Converter<'_> {
                 self.errors.push(e);
                 misplaced = true;
             }
-            if let (Some(repeat), false) = (&t.get_ref().repeat, table_name == "token") {
-                let e = self.error(repeat.span(), "`repeat` is only used in `[case.token]`");
-                self.errors.push(e);
-                misplaced = true;
+            if table_name != "token" {
+                let t = t.get_ref();
+                let token_only = [
+                    ("repeat", t.repeat.as_ref().map(|r| r.span())),
+                    ("client", t.client.as_ref().map(|c| c.span())),
+                    ("authorization", t.authorization.as_ref().map(|a| a.span())),
+                ];
+                for (key, span) in token_only {
+                    if let Some(span) = span {
+                        let e = self.error(span, format!("`{key}` is only used in `[case.token]`"));
+                        self.errors.push(e);
+                        misplaced = true;
+                    }
+                }
             }
         }
         if misplaced {
@@ -204,9 +219,29 @@ impl Converter<'_> {
             "authorize" if spec.authorize.is_some() => return Some(Step::Authorize(model(&spec.authorize))),
             "token" if spec.authorize.is_some() || spec.token.is_some() => {
                 let part = |t: &Option<Spanned<OverridesSpec>>| t.as_ref().map(|t| t.get_ref().to_model());
+                let token_spec = spec.token.as_ref().map(|t| t.get_ref());
+                let client = match token_spec.and_then(|t| t.client.as_ref()) {
+                    None => ClientKind::Default,
+                    Some(c) => match c.get_ref().as_str() {
+                        "default" => ClientKind::Default,
+                        "confidential" => ClientKind::Confidential,
+                        "confidential-wrong-secret" => ClientKind::ConfidentialWrongSecret,
+                        other => {
+                            let e = self
+                                .error(c.span(), format!("unknown client `{other}`"))
+                                .with_help("clients: default, confidential, confidential-wrong-secret");
+                            self.errors.push(e);
+                            return None;
+                        }
+                    },
+                };
                 let plan = TokenPlan {
                     authorize: part(&spec.authorize).unwrap_or_default(),
                     token: part(&spec.token).unwrap_or_default(),
+                    client,
+                    authorization: token_spec
+                        .and_then(|t| t.authorization.as_ref())
+                        .is_none_or(|a| *a.get_ref()),
                 };
                 return Some(Step::Token(Some(Arc::new(plan))));
             }

@@ -42,7 +42,8 @@ enum Found {
 pub fn evaluate(expectation: &Expectation, response: &Response, vars: &BTreeMap<String, String>) -> Result<(), Broken> {
     judge_value(expectation, response, vars).map_err(|mut broken| {
         // Messages quote what was seen: never a credential (tokens, secrets, cookies).
-        if carries_secret(&expectation.subject) {
+        // Only a shown value (`<...>`) is redacted; "no member at ..." stays readable.
+        if carries_secret(&expectation.subject) && broken.actual.starts_with('<') {
             broken.actual = format!("<{}>", redact::REDACTED);
             broken.detail = None;
         }

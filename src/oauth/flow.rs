@@ -241,6 +241,45 @@ impl Flow<'_> {
         }
     }
 
+    /// A token request without an authorization: the valid one is a client_credentials
+    /// request (OAuth 2.1 §4.2) with `overrides` applied.
+    pub async fn client_credentials(&self, label: &str, client: &Client, overrides: &Overrides) -> Observation {
+        let endpoint = match self.reachable("token_endpoint", self.server.token_endpoint.as_ref()) {
+            Ok(e) => e,
+            Err(why) => return Observation::skipped(label, why),
+        };
+        let mut params = vec![
+            ("grant_type".to_owned(), "client_credentials".to_owned()),
+            ("client_id".to_owned(), client.client_id.clone()),
+        ];
+        if let Some(scope) = &self.scope {
+            params.push(("scope".to_owned(), scope.clone()));
+        }
+        let changes = overrides.requests().into_iter().next().unwrap_or_default();
+        requests::change_params(&mut params, &changes, &overrides.omit, &self.vars);
+        let request = requests::token_request(endpoint, client, params);
+        let mut exchanges = Vec::new();
+        let mut observed = Observed::Skipped("no token request was sent".to_owned());
+        for _ in 0..overrides.repeat.max(1) {
+            let (exchange, result) = self.http.send(&request).await;
+            exchanges.push(exchange);
+            observed = match result {
+                Ok(r) => {
+                    self.register_tokens(&r.body);
+                    Observed::Response(r)
+                }
+                Err(e) => Observed::Error(e.to_string()),
+            };
+        }
+        let vars = BTreeMap::from([("stage".to_owned(), "token".to_owned())]);
+        Observation {
+            label: label.to_owned(),
+            exchanges,
+            observed,
+            vars,
+        }
+    }
+
     /// Refreshes with `refresh_token` (OAuth 2.1 §4.3), then replays the same token. The
     /// replay is observed (`stage` = `reuse`) unless the first refresh failed (`refresh`).
     pub async fn refresh(&self, client: &Client, refresh_token: &str) -> Observation {

@@ -21,6 +21,7 @@ pub struct AuthServer {
     pub authorization_endpoint: Option<String>,
     pub token_endpoint: Option<String>,
     pub registration_endpoint: Option<String>,
+    pub grant_types_supported: Vec<String>,
 }
 
 impl AuthServer {
@@ -32,6 +33,11 @@ impl AuthServer {
             authorization_endpoint: text("authorization_endpoint"),
             token_endpoint: text("token_endpoint"),
             registration_endpoint: text("registration_endpoint"),
+            grant_types_supported: doc
+                .get("grant_types_supported")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(|g| g.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default(),
         }
     }
 }

@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use tokio::sync::OnceCell;
 
-use crate::case::{Overrides, RequestTemplate, Step, expand_placeholders};
+use crate::case::{ClientKind, Overrides, RequestTemplate, Step, expand_placeholders};
 use crate::check::{Observation, Observed, www_authenticate};
 use crate::config::TargetConfig;
 use crate::discovery::{self, Target};
+use crate::http::redact::Secret;
 use crate::http::{HttpClient, Request};
 use crate::oauth::flow::{Attempt, Flow};
 use crate::oauth::requests::{self, AuthServer, Client};
@@ -35,6 +36,8 @@ pub struct Context {
     token: OnceCell<Observations>,
     refresh: OnceCell<Observations>,
     second_client: OnceCell<Result<String, String>>,
+    confidential_client: OnceCell<Result<Client, String>>,
+    confidential_token: OnceCell<Observations>,
 }
 
 impl Context {
@@ -77,6 +80,8 @@ impl Context {
             token: OnceCell::new(),
             refresh: OnceCell::new(),
             second_client: OnceCell::new(),
+            confidential_client: OnceCell::new(),
+            confidential_token: OnceCell::new(),
             client,
             target,
             unauthenticated: OnceCell::new(),
@@ -136,8 +141,23 @@ impl Context {
             },
             Step::Token(None) => self.token().await,
             Step::Refresh => self.refresh().await,
+            Step::ConfidentialToken => self.confidential_token().await,
             Step::Token(Some(plan)) => match self.flow_and_client().await {
-                Ok((mut flow, client)) => {
+                Ok((mut flow, default_client)) => {
+                    let client = match plan.client {
+                        ClientKind::Default => default_client,
+                        ClientKind::Confidential => match self.confidential_client().await {
+                            Ok(c) => c,
+                            Err(why) => return one(Observation::skipped("token request", why)),
+                        },
+                        ClientKind::ConfidentialWrongSecret => match self.confidential_client().await {
+                            Ok(c) => Client {
+                                secret: Some(Secret::new(format!("wrong-{}", Attempt::new().state))),
+                                ..c
+                            },
+                            Err(why) => return one(Observation::skipped("token request", why)),
+                        },
+                    };
                     // A second client only when the case asks for one (`{other_client_id}`).
                     let wants_other = plan
                         .token
@@ -151,6 +171,9 @@ impl Context {
                             }
                             Err(why) => return one(Observation::skipped("token request", why)),
                         }
+                    }
+                    if !plan.authorization {
+                        return one(flow.client_credentials("token request", &client, &plan.token).await);
                     }
                     let attempt = Attempt::new();
                     let first = plan.authorize.requests().into_iter().next().unwrap_or_default();
@@ -317,6 +340,66 @@ impl Context {
             (Arc::new(vec![obs]), attempt)
         };
         self.authorization.get_or_init(init).await
+    }
+
+    /// A confidential client (client_secret_basic), registered once, on demand; it also asks
+    /// for client_credentials when the AS advertises that grant.
+    async fn confidential_client(&self) -> Result<Client, String> {
+        let init = || async {
+            let flow = self.flow().await?;
+            let mut body = self.registration_body();
+            body["token_endpoint_auth_method"] = serde_json::json!("client_secret_basic");
+            if flow
+                .server
+                .grant_types_supported
+                .iter()
+                .any(|g| g == "client_credentials")
+            {
+                body["grant_types"] = serde_json::json!(["authorization_code", "refresh_token", "client_credentials"]);
+            }
+            let obs = flow.register("confidential registration", &body).await;
+            let response = match &obs.observed {
+                Observed::Response(r) if matches!(r.status, 200 | 201) => r,
+                Observed::Response(r) => {
+                    return Err(format!(
+                        "no confidential client: its registration was answered {}",
+                        r.status
+                    ));
+                }
+                Observed::Skipped(why) | Observed::Error(why) => return Err(format!("no confidential client: {why}")),
+            };
+            let doc: serde_json::Value = serde_json::from_slice(&response.body).map_err(|e| e.to_string())?;
+            let client =
+                Client::from_registration(&doc, &self.redirect_uri).ok_or("no confidential client: no client_id")?;
+            if client.secret.is_none() {
+                return Err("no confidential client: the registration issued no client_secret".to_owned());
+            }
+            Ok(client)
+        };
+        self.confidential_client.get_or_init(init).await.clone()
+    }
+
+    async fn confidential_token(&self) -> Observations {
+        let init = || async {
+            let obs = match (self.flow().await, self.confidential_client().await) {
+                (Ok(flow), Ok(client)) => {
+                    let attempt = Attempt::new();
+                    let label = "authorization request of the confidential client";
+                    let authorization = flow.authorize(label, &client, &attempt, &[], &[]).await;
+                    flow.redeem(
+                        "confidential token request",
+                        &client,
+                        &attempt,
+                        authorization,
+                        &Overrides::default(),
+                    )
+                    .await
+                }
+                (Err(why), _) | (_, Err(why)) => Observation::skipped("confidential token request", why),
+            };
+            Arc::new(vec![obs])
+        };
+        self.confidential_token.get_or_init(init).await.clone()
     }
 
     /// A second registered client (for code-binding checks), registered once, on demand.

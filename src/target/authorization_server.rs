@@ -31,7 +31,7 @@ pub(super) fn metadata(s: &State, issuer: &str, endpoint_base: &str) -> Value {
         "registration_endpoint": format!("{endpoint_base}/register"),
         "authorization_response_iss_parameter_supported": true,
         "response_types_supported": ["code"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
         "scopes_supported": ["mcp:tools"],

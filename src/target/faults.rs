@@ -151,6 +151,12 @@ faults! {
         "a code is redeemed for any client that presents it";
     TokenAcceptsGet = "token-accepts-get", ["as.token.post-only"], LATEST,
         "the token endpoint answers a GET with tokens";
+    InvalidClientAnswered400 = "invalid-client-answered-400", ["as.token.invalid-client-401"], LATEST,
+        "a failed Basic client authentication is answered 400 without a challenge";
+    ClientCredentialsRefused = "client-credentials-refused", ["as.token.client-credentials-advertised"], LATEST,
+        "client_credentials is advertised but refused";
+    ConfidentialAuthenticationBroken = "confidential-authentication-broken", ["meta.oauth21-public-and-confidential"], LATEST,
+        "confidential clients are registered but never authenticated, even with the right secret";
     RootMetadataMissing0326 = "root-metadata-missing-2025-03-26", ["as.discovery.03-26-root-metadata"], SpecVersion::V2025_03_26,
         "no AS metadata at the MCP server's origin (2025-03-26 location)";
     ProtocolVersionHeaderRejected = "protocol-version-header-rejected", ["as.discovery.03-26-protocol-version-header", "as.discovery.03-26-root-metadata"], SpecVersion::V2025_03_26,

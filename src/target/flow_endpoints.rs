@@ -38,6 +38,7 @@ pub(super) struct Store {
 #[derive(Debug, Clone)]
 struct RegisteredClient {
     redirect_uris: Vec<String>,
+    secret: Option<String>,
 }
 
 /// An authorization request waiting for consent (bound to the browser session cookie).
@@ -137,6 +138,7 @@ async fn register(Extract(s): Extract<Arc<State>>, headers: HeaderMap, body: Str
     if let Err((code, why)) = validate_registration(&s, &doc) {
         return registration_error(code, &why);
     }
+
     let method = doc
         .get("token_endpoint_auth_method")
         .and_then(Value::as_str)
@@ -146,13 +148,13 @@ async fn register(Extract(s): Extract<Arc<State>>, headers: HeaderMap, body: Str
         .map(|a| a.iter().filter_map(|u| u.as_str().map(str::to_owned)).collect())
         .unwrap_or_default();
     let client_id = store(&s).id("client");
+    let secret = (method != "none").then(|| store(&s).secret("secret"));
     if !s.has(Fault::RegisteredClientUnknown) {
-        store(&s).clients.insert(
-            client_id.clone(),
-            RegisteredClient {
-                redirect_uris: redirect_uris.clone(),
-            },
-        );
+        let client = RegisteredClient {
+            redirect_uris: redirect_uris.clone(),
+            secret: secret.clone(),
+        };
+        store(&s).clients.insert(client_id.clone(), client);
     }
     let mut response = json!({
         "client_id": client_id,
@@ -167,8 +169,8 @@ async fn register(Extract(s): Extract<Arc<State>>, headers: HeaderMap, body: Str
             response[name] = v.clone();
         }
     }
-    if method != "none" {
-        response["client_secret"] = json!(store(&s).secret("secret"));
+    if let Some(secret) = secret {
+        response["client_secret"] = json!(secret);
         if !s.has(Fault::SecretWithoutExpiry) {
             response["client_secret_expires_at"] = json!(0);
         }
@@ -497,14 +499,91 @@ fn error_page(why: &str) -> Response {
 
 // ---- token (OAuth 2.1 §4.1.3, §3.2.3, §3.2.4) ----
 
-async fn token(Extract(s): Extract<Arc<State>>, Form(form): Form<HashMap<String, String>>) -> Response {
+async fn token(
+    Extract(s): Extract<Arc<State>>,
+    headers: HeaderMap,
+    Form(mut form): Form<HashMap<String, String>>,
+) -> Response {
+    // RFC 6749 §2.3.1: authenticate the client first; the grant is judged for that client.
+    match authenticate(&s, &headers, &form) {
+        Ok(client_id) => {
+            form.insert("client_id".to_owned(), client_id);
+        }
+        Err(response) => return response,
+    }
     match form.get("grant_type").map(String::as_str) {
         Some("authorization_code") => redeem(&s, &form),
+        Some("client_credentials") => client_credentials(&s, &form),
         Some("refresh_token") => refresh(&s, &form),
         None => token_error(&s, "invalid_request"),
         Some("password") if s.has(Fault::UnsupportedGrantAnsweredInvalidRequest) => token_error(&s, "invalid_request"),
         Some(_) => token_error(&s, "unsupported_grant_type"),
     }
+}
+
+/// The client's id, authenticated by its registered method (`none`: the id alone). A
+/// failed Basic authentication is 401 with a challenge (RFC 6749 §5.2).
+#[expect(clippy::result_large_err, reason = "the Err is the response itself, built once")]
+fn authenticate(s: &State, headers: &HeaderMap, form: &HashMap<String, String>) -> Result<String, Response> {
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic ")))
+        .and_then(|b| base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b.trim()).ok())
+        .and_then(|raw| String::from_utf8(raw).ok())
+        .and_then(|pair| {
+            let (id, secret) = pair.split_once(':')?;
+            let dec = |v: &str| {
+                url::form_urlencoded::parse(format!("x={v}").as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+            };
+            Some((dec(id)?, dec(secret)?))
+        });
+    let id = basic
+        .as_ref()
+        .map(|(id, _)| id.clone())
+        .or_else(|| form.get("client_id").cloned());
+    let Some(id) = id else {
+        return Err(token_error(s, "invalid_request"));
+    };
+    let Some(client) = store(s).clients.get(&id).cloned() else {
+        return Err(invalid_client(s, basic.is_some()));
+    };
+    let presented = basic
+        .as_ref()
+        .map(|(_, secret)| secret.as_str())
+        .or_else(|| form.get("client_secret").map(String::as_str));
+    match (&client.secret, presented) {
+        (None, _) => Ok(id),
+        (Some(expected), Some(given)) if expected == given && !s.has(Fault::ConfidentialAuthenticationBroken) => Ok(id),
+        _ => Err(invalid_client(s, basic.is_some())),
+    }
+}
+
+fn invalid_client(s: &State, used_basic: bool) -> Response {
+    let body = Json(json!({"error": "invalid_client"}));
+    if used_basic && !s.has(Fault::InvalidClientAnswered400) {
+        let headers = [
+            (header::WWW_AUTHENTICATE, "Basic realm=\"reference\""),
+            (header::CACHE_CONTROL, "no-store"),
+        ];
+        return (StatusCode::UNAUTHORIZED, headers, body).into_response();
+    }
+    (StatusCode::BAD_REQUEST, [(header::CACHE_CONTROL, "no-store")], body).into_response()
+}
+
+/// OAuth 2.1 §4.2: confidential clients only.
+fn client_credentials(s: &State, form: &HashMap<String, String>) -> Response {
+    let id = form.get("client_id").cloned().unwrap_or_default();
+    let confidential = store(s).clients.get(&id).is_some_and(|c| c.secret.is_some());
+    if !confidential {
+        return token_error(s, "unauthorized_client");
+    }
+    if s.has(Fault::ClientCredentialsRefused) {
+        return token_error(s, "unsupported_grant_type");
+    }
+    issue_tokens(s, &id, form.get("scope").cloned(), None)
 }
 
 /// The token endpoint only takes POST (OAuth 2.1 §3.2): a GET is refused, unless faulty.
