@@ -233,6 +233,7 @@ impl Flow<'_> {
             };
         }
         vars.insert("stage".to_owned(), "token".to_owned());
+        vars.insert("client.auth_method".to_owned(), client.auth_method.clone());
         Observation {
             label: label.to_owned(),
             exchanges,

@@ -22,9 +22,22 @@ pub struct AuthServer {
     pub token_endpoint: Option<String>,
     pub registration_endpoint: Option<String>,
     pub grant_types_supported: Vec<String>,
+    /// None when absent (RFC 8414 §2 default: client_secret_basic).
+    pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
 }
 
 impl AuthServer {
+    /// The shared-secret method a confidential client should use: Basic when advertised (or
+    /// nothing is advertised, the RFC 8414 default), else post.
+    pub fn secret_method(&self) -> Option<&'static str> {
+        match &self.token_endpoint_auth_methods_supported {
+            None => Some("client_secret_basic"),
+            Some(methods) if methods.iter().any(|m| m == "client_secret_basic") => Some("client_secret_basic"),
+            Some(methods) if methods.iter().any(|m| m == "client_secret_post") => Some("client_secret_post"),
+            Some(_) => None,
+        }
+    }
+
     pub fn from_metadata(issuer: &str, doc: &Value) -> Self {
         let text = |name: &str| doc.get(name).and_then(Value::as_str).map(str::to_owned);
         AuthServer {
@@ -38,6 +51,10 @@ impl AuthServer {
                 .and_then(Value::as_array)
                 .map(|a| a.iter().filter_map(|g| g.as_str().map(str::to_owned)).collect())
                 .unwrap_or_default(),
+            token_endpoint_auth_methods_supported: doc
+                .get("token_endpoint_auth_methods_supported")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(|g| g.as_str().map(str::to_owned)).collect()),
         }
     }
 }

@@ -35,8 +35,8 @@ pub struct Context {
     authorization: OnceCell<(Observations, Attempt)>,
     token: OnceCell<Observations>,
     refresh: OnceCell<Observations>,
-    second_client: OnceCell<Result<String, String>>,
-    confidential_client: OnceCell<Result<Client, String>>,
+    second_client: OnceCell<Result<String, Unavailable>>,
+    confidential_client: OnceCell<Result<Client, Unavailable>>,
     confidential_token: OnceCell<Observations>,
 }
 
@@ -137,7 +137,7 @@ impl Context {
             Step::Authorize(None) => self.authorization().await.0.clone(),
             Step::Authorize(Some(overrides)) => match self.flow_and_client().await {
                 Ok((flow, client)) => Arc::new(flow.authorize_variants(&client, overrides).await),
-                Err(why) => one(Observation::skipped("authorization request", why)),
+                Err(why) => one(why.observation("authorization request")),
             },
             Step::Token(None) => self.token().await,
             Step::Refresh => self.refresh().await,
@@ -148,14 +148,14 @@ impl Context {
                         ClientKind::Default => default_client,
                         ClientKind::Confidential => match self.confidential_client().await {
                             Ok(c) => c,
-                            Err(why) => return one(Observation::skipped("token request", why)),
+                            Err(why) => return one(why.observation("token request")),
                         },
                         ClientKind::ConfidentialWrongSecret => match self.confidential_client().await {
                             Ok(c) => Client {
                                 secret: Some(Secret::new(format!("wrong-{}", Attempt::new().state))),
                                 ..c
                             },
-                            Err(why) => return one(Observation::skipped("token request", why)),
+                            Err(why) => return one(why.observation("token request")),
                         },
                     };
                     // A second client only when the case asks for one (`{other_client_id}`).
@@ -169,7 +169,7 @@ impl Context {
                             Ok(id) => {
                                 flow.vars.insert("other_client_id".to_owned(), id);
                             }
-                            Err(why) => return one(Observation::skipped("token request", why)),
+                            Err(why) => return one(why.observation("token request")),
                         }
                     }
                     if !plan.authorization {
@@ -185,7 +185,7 @@ impl Context {
                         .redeem("token request", &client, &attempt, authorization, &plan.token)
                         .await)
                 }
-                Err(why) => one(Observation::skipped("token request", why)),
+                Err(why) => one(why.observation("token request")),
             },
         }
     }
@@ -241,7 +241,7 @@ impl Context {
         })
     }
 
-    async fn flow_and_client(&self) -> Result<(Flow<'_>, Client), String> {
+    async fn flow_and_client(&self) -> Result<(Flow<'_>, Client), Unavailable> {
         let flow = self.flow().await?;
         let client = self.oauth_client().await?;
         Ok((flow, client))
@@ -297,7 +297,7 @@ impl Context {
 
     /// The client every flow uses: the configured one, else the one the shared registration
     /// created.
-    async fn oauth_client(&self) -> Result<Client, String> {
+    async fn oauth_client(&self) -> Result<Client, Unavailable> {
         if let Some(c) = &self.config.client {
             if let Some(secret) = &c.secret {
                 self.client.redactor().register(secret);
@@ -313,17 +313,17 @@ impl Context {
         let obs = &registration[0];
         let response = match &obs.observed {
             Observed::Response(r) => r,
-            Observed::Skipped(why) | Observed::Error(why) => return Err(format!("no client: {why}")),
+            other => return Err(Unavailable::from_observed("no client", other)),
         };
         serde_json::from_slice::<serde_json::Value>(&response.body)
             .ok()
             .filter(|_| matches!(response.status, 200 | 201))
             .and_then(|doc| Client::from_registration(&doc, &self.redirect_uri))
             .ok_or_else(|| {
-                format!(
+                Unavailable::skip(format!(
                     "no client: the registration was answered {} without a client_id",
                     response.status
-                )
+                ))
             })
     }
 
@@ -335,7 +335,7 @@ impl Context {
                     flow.authorize("authorization request", &client, &attempt, &[], &[])
                         .await
                 }
-                Err(why) => Observation::skipped("authorization request", why),
+                Err(why) => why.observation("authorization request"),
             };
             (Arc::new(vec![obs]), attempt)
         };
@@ -344,11 +344,15 @@ impl Context {
 
     /// A confidential client (client_secret_basic), registered once, on demand; it also asks
     /// for client_credentials when the AS advertises that grant.
-    async fn confidential_client(&self) -> Result<Client, String> {
+    async fn confidential_client(&self) -> Result<Client, Unavailable> {
         let init = || async {
             let flow = self.flow().await?;
+            let method = flow
+                .server
+                .secret_method()
+                .ok_or("no confidential client: the AS advertises no client_secret_basic or client_secret_post")?;
             let mut body = self.registration_body();
-            body["token_endpoint_auth_method"] = serde_json::json!("client_secret_basic");
+            body["token_endpoint_auth_method"] = serde_json::json!(method);
             if flow
                 .server
                 .grant_types_supported
@@ -361,18 +365,20 @@ impl Context {
             let response = match &obs.observed {
                 Observed::Response(r) if matches!(r.status, 200 | 201) => r,
                 Observed::Response(r) => {
-                    return Err(format!(
+                    return Err(Unavailable::skip(format!(
                         "no confidential client: its registration was answered {}",
                         r.status
-                    ));
+                    )));
                 }
-                Observed::Skipped(why) | Observed::Error(why) => return Err(format!("no confidential client: {why}")),
+                other => return Err(Unavailable::from_observed("no confidential client", other)),
             };
             let doc: serde_json::Value = serde_json::from_slice(&response.body).map_err(|e| e.to_string())?;
             let client =
                 Client::from_registration(&doc, &self.redirect_uri).ok_or("no confidential client: no client_id")?;
             if client.secret.is_none() {
-                return Err("no confidential client: the registration issued no client_secret".to_owned());
+                return Err(Unavailable::skip(
+                    "no confidential client: the registration issued no client_secret",
+                ));
             }
             Ok(client)
         };
@@ -395,7 +401,8 @@ impl Context {
                     )
                     .await
                 }
-                (Err(why), _) | (_, Err(why)) => Observation::skipped("confidential token request", why),
+                (Err(why), _) => Observation::skipped("confidential token request", why),
+                (_, Err(why)) => why.observation("confidential token request"),
             };
             Arc::new(vec![obs])
         };
@@ -403,19 +410,20 @@ impl Context {
     }
 
     /// A second registered client (for code-binding checks), registered once, on demand.
-    async fn second_client(&self) -> Result<String, String> {
+    async fn second_client(&self) -> Result<String, Unavailable> {
         let init = || async {
             let flow = self.flow().await?;
             let obs = flow.register("second registration", &self.registration_body()).await;
-            let response = obs
-                .response()
-                .filter(|r| matches!(r.status, 200 | 201))
-                .ok_or("no second client: its registration failed")?;
+            let response = match &obs.observed {
+                Observed::Response(r) if matches!(r.status, 200 | 201) => r,
+                Observed::Response(_) => return Err(Unavailable::skip("no second client: its registration failed")),
+                other => return Err(Unavailable::from_observed("no second client", other)),
+            };
             let doc: serde_json::Value = serde_json::from_slice(&response.body).map_err(|e| e.to_string())?;
             doc.get("client_id")
                 .and_then(|v| v.as_str())
                 .map(str::to_owned)
-                .ok_or_else(|| "no second client: no client_id".to_owned())
+                .ok_or_else(|| Unavailable::skip("no second client: no client_id"))
         };
         self.second_client.get_or_init(init).await.clone()
     }
@@ -430,7 +438,7 @@ impl Context {
             let obs = match (refresh_token, self.flow_and_client().await) {
                 (Some(rt), Ok((flow, client))) => flow.refresh(&client, &rt).await,
                 (None, _) => Observation::skipped("refresh token replay", "the token response has no refresh_token"),
-                (_, Err(why)) => Observation::skipped("refresh token replay", why),
+                (_, Err(why)) => why.observation("refresh token replay"),
             };
             Arc::new(vec![obs])
         };
@@ -446,7 +454,7 @@ impl Context {
                     flow.redeem("token request", &client, attempt, authorization[0].clone(), &overrides)
                         .await
                 }
-                Err(why) => Observation::skipped("token request", why),
+                Err(why) => why.observation("token request"),
             };
             Arc::new(vec![obs])
         };
@@ -518,5 +526,59 @@ impl Context {
             },
             vars: BTreeMap::new(),
         }
+    }
+}
+
+/// Why a flow prerequisite (a client, a registration) is missing: not applicable (`skip`) or
+/// could not tell (`error`, e.g. the target throttled the registration).
+#[derive(Debug, Clone)]
+pub(crate) struct Unavailable {
+    reason: String,
+    error: bool,
+}
+
+impl Unavailable {
+    fn skip(reason: impl Into<String>) -> Self {
+        Unavailable {
+            reason: reason.into(),
+            error: false,
+        }
+    }
+
+    fn from_observed(what: &str, observed: &Observed) -> Self {
+        match observed {
+            Observed::Error(why) => Unavailable {
+                reason: format!("{what}: {why}"),
+                error: true,
+            },
+            Observed::Skipped(why) => Unavailable::skip(format!("{what}: {why}")),
+            Observed::Response(r) => Unavailable::skip(format!("{what}: answered {}", r.status)),
+        }
+    }
+
+    fn observation(&self, label: &str) -> Observation {
+        let observed = if self.error {
+            Observed::Error(self.reason.clone())
+        } else {
+            Observed::Skipped(self.reason.clone())
+        };
+        Observation {
+            label: label.to_owned(),
+            exchanges: Vec::new(),
+            observed,
+            vars: BTreeMap::new(),
+        }
+    }
+}
+
+impl From<String> for Unavailable {
+    fn from(reason: String) -> Self {
+        Unavailable::skip(reason)
+    }
+}
+
+impl From<&str> for Unavailable {
+    fn from(reason: &str) -> Self {
+        Unavailable::skip(reason)
     }
 }

@@ -337,3 +337,41 @@ async fn throttling_is_an_error_not_a_failure() {
         .collect();
     assert!(statuses.contains(&429), "the 429 is evidence: {statuses:?}");
 }
+
+/// A throttled registration leaves every check that needs the client at `error`: could not
+/// tell, never "not applicable" and never a failure.
+#[tokio::test]
+async fn a_throttled_registration_is_an_error_for_everything_that_needs_the_client() {
+    let s = server(&[GOOD]).await;
+    let mut metadata = as_metadata(&s.uri());
+    metadata["registration_endpoint"] = json!(format!("{}/register", s.uri()));
+    override_get(
+        &s,
+        "/.well-known/oauth-authorization-server",
+        ResponseTemplate::new(200).set_body_json(metadata),
+    )
+    .await;
+    let throttled = ResponseTemplate::new(429).append_header("Retry-After", "60");
+    Mock::given(method("POST"))
+        .and(path("/register"))
+        .respond_with(throttled)
+        .mount(&s)
+        .await;
+    let v = run_against(&format!("{}/mcp", s.uri()), SpecVersion::LATEST, TIMEOUT).await;
+    for id in [
+        "as.dcr.success-201",
+        "as.dcr.registered-client-usable",
+        "as.authz.state-echo",
+        "as.token.success-shape",
+    ] {
+        let verdict = verdict(&v, id);
+        assert!(
+            matches!(verdict.outcome, Error),
+            "{id}: {:?} {}",
+            verdict.outcome,
+            verdict.message
+        );
+        assert!(verdict.message.contains("429"), "{id}: {}", verdict.message);
+    }
+    assert!(v.iter().all(|v| v.outcome != Fail), "no false failures");
+}
