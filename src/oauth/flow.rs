@@ -11,7 +11,7 @@ use super::requests::{self, AuthServer, Client};
 use crate::case::Overrides;
 use crate::check::{Observation, Observed};
 use crate::http::redact::Secret;
-use crate::http::{HttpClient, Request};
+use crate::http::{Exchange, HttpClient, Request};
 
 /// Everything a flow step needs besides its overrides.
 pub struct Flow<'a> {
@@ -220,18 +220,9 @@ impl Flow<'_> {
         requests::change_params(&mut params, &changes, &overrides.omit, &fill);
         let request = requests::token_request(endpoint, client, params);
         let mut exchanges = authorization.exchanges;
-        let mut observed = Observed::Skipped("no token request was sent".to_owned());
-        for _ in 0..overrides.repeat.max(1) {
-            let (exchange, result) = self.http.send(&request).await;
-            exchanges.push(exchange);
-            observed = match result {
-                Ok(r) => {
-                    self.register_tokens(&r.body);
-                    Observed::Response(r)
-                }
-                Err(e) => Observed::Error(e.to_string()),
-            };
-        }
+        let observed = self
+            .send_token_request(&request, overrides.repeat, &mut exchanges)
+            .await;
         vars.insert("stage".to_owned(), "token".to_owned());
         vars.insert("client.auth_method".to_owned(), client.auth_method.clone());
         Observation {
@@ -260,18 +251,9 @@ impl Flow<'_> {
         requests::change_params(&mut params, &changes, &overrides.omit, &self.vars);
         let request = requests::token_request(endpoint, client, params);
         let mut exchanges = Vec::new();
-        let mut observed = Observed::Skipped("no token request was sent".to_owned());
-        for _ in 0..overrides.repeat.max(1) {
-            let (exchange, result) = self.http.send(&request).await;
-            exchanges.push(exchange);
-            observed = match result {
-                Ok(r) => {
-                    self.register_tokens(&r.body);
-                    Observed::Response(r)
-                }
-                Err(e) => Observed::Error(e.to_string()),
-            };
-        }
+        let observed = self
+            .send_token_request(&request, overrides.repeat, &mut exchanges)
+            .await;
         let vars = BTreeMap::from([("stage".to_owned(), "token".to_owned())]);
         Observation {
             label: label.to_owned(),
@@ -337,6 +319,24 @@ impl Flow<'_> {
             }
         }
         Observation::skipped(label, "unreachable")
+    }
+
+    /// Sends a token request `repeat` times (at least once); the last answer is observed, and
+    /// every token it carries is registered with the redactor.
+    async fn send_token_request(&self, request: &Request, repeat: u32, exchanges: &mut Vec<Exchange>) -> Observed {
+        let mut observed = Observed::Skipped("no token request was sent".to_owned());
+        for _ in 0..repeat.max(1) {
+            let (exchange, result) = self.http.send(request).await;
+            exchanges.push(exchange);
+            observed = match result {
+                Ok(r) => {
+                    self.register_tokens(&r.body);
+                    Observed::Response(r)
+                }
+                Err(e) => Observed::Error(e.to_string()),
+            };
+        }
+        observed
     }
 
     fn register_tokens(&self, body: &[u8]) {
