@@ -38,6 +38,9 @@ impl Case {
 pub struct Alternative {
     pub expect: Vec<Expectation>,
     pub reason: String,
+    /// `skip` (the other mechanism is used; default) or `pass` (another acceptable way of
+    /// keeping the same requirement, e.g. "refused, or dropped").
+    pub outcome: crate::verdict::Outcome,
 }
 
 #[derive(Debug, Clone)]
@@ -198,6 +201,8 @@ pub enum Predicate {
     EqualsIgnoringCase(String),
     /// A comma-separated header list has this element, ignoring case (e.g. `no-store`).
     ListContains(String),
+    /// A space-separated string (a `scope`) does not have this token (RFC 6749 §3.3).
+    TokensExclude(String),
     Is(Property),
     /// The media type of a header value (parameters such as charset ignored).
     MediaType(String),

@@ -87,6 +87,7 @@ impl OverridesSpec {
 struct AlternativeSpec {
     expect: Vec<Spanned<ExpectSpec>>,
     reason: String,
+    outcome: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -100,6 +101,7 @@ struct ExpectSpec {
     excludes: Option<String>,
     equals_ignoring_case: Option<String>,
     list_contains: Option<String>,
+    tokens_exclude: Option<String>,
     present: Option<bool>,
     is: Option<Spanned<String>>,
     media_type: Option<String>,
@@ -159,9 +161,25 @@ impl Converter<'_> {
             self.errors.push(e);
         }
         let expect = self.expectations(spec.expect.get_ref(), case_step.as_ref());
-        let alternative = spec.alternative.map(|a| Alternative {
-            expect: self.expectations(&a.expect, case_step.as_ref()),
-            reason: a.reason,
+        let alternative = spec.alternative.map(|a| {
+            let outcome = match a.outcome.as_ref().map(|o| o.get_ref().as_str()) {
+                None | Some("skip") => crate::verdict::Outcome::Skip,
+                Some("pass") => crate::verdict::Outcome::Pass,
+                Some(other) => {
+                    let span = a.outcome.as_ref().map(|o| o.span()).unwrap_or(0..0);
+                    let e = self.error(
+                        span,
+                        format!("an alternative's outcome is `skip` or `pass`, not `{other}`"),
+                    );
+                    self.errors.push(e);
+                    crate::verdict::Outcome::Skip
+                }
+            };
+            Alternative {
+                expect: self.expectations(&a.expect, case_step.as_ref()),
+                reason: a.reason,
+                outcome,
+            }
         });
         if self.errors.len() > errors_before {
             return None;
@@ -324,6 +342,9 @@ impl Converter<'_> {
         if let Some(v) = &spec.list_contains {
             predicates.push(Predicate::ListContains(v.clone()));
         }
+        if let Some(v) = &spec.tokens_exclude {
+            predicates.push(Predicate::TokensExclude(v.clone()));
+        }
         if let Some(v) = &spec.media_type {
             predicates.push(Predicate::MediaType(v.to_ascii_lowercase()));
         }
@@ -359,7 +380,7 @@ impl Converter<'_> {
                 let msg = format!("an expectation needs exactly one predicate, found {n}");
                 let e = self
                     .error(spanned.span(), msg)
-                    .with_help("one of: present, equals, one_of, equals_ignoring_case, contains, excludes, list_contains, is, media_type, schema");
+                    .with_help("one of: present, equals, one_of, equals_ignoring_case, contains, excludes, list_contains, tokens_exclude, is, media_type, schema");
                 self.errors.push(e);
                 return None;
             }
@@ -423,6 +444,7 @@ fn fits(subject: &Subject, predicate: &Predicate) -> Result<(), String> {
         (Predicate::Equals(_) | Predicate::OneOf(_), _) => true,
         (Predicate::Contains(_) | Predicate::Excludes(_), s) => matches!(s, Subject::Json(_)),
         (Predicate::MediaType(_) | Predicate::ListContains(_), s) => matches!(s, Subject::Header(_)),
+        (Predicate::TokensExclude(_), s) => matches!(s, Subject::Json(_) | Subject::Var(_)),
         (Predicate::EqualsIgnoringCase(_), s) => {
             matches!(
                 s,

@@ -117,6 +117,10 @@ fn judge_value(expectation: &Expectation, response: &Response, vars: &BTreeMap<S
             Found::Text(s) if s.split(',').any(|e| e.trim().eq_ignore_ascii_case(item)) => Ok(()),
             _ => fail(format!("a list with <{item}>"), show(&found)),
         },
+        Predicate::TokensExclude(token) => match &found {
+            Found::Json(Value::String(s)) | Found::Text(s) if !s.split(' ').any(|t| t == token) => Ok(()),
+            _ => fail(format!("a scope string without <{token}>"), show(&found)),
+        },
         Predicate::MediaType(media) => {
             let Found::Text(value) = &found else {
                 return fail(format!("media type <{media}>"), show(&found));
@@ -378,6 +382,7 @@ fn describe(predicate: &Predicate, vars: &BTreeMap<String, String>) -> String {
         Predicate::MediaType(m) => format!("media type <{m}>"),
         Predicate::EqualsIgnoringCase(want) => format!("<{want}> in any letter case"),
         Predicate::ListContains(item) => format!("a list with <{item}>"),
+        Predicate::TokensExclude(token) => format!("a scope string without <{token}>"),
         Predicate::Schema { name, .. } => format!("JSON valid against {name}"),
         Predicate::Is(p) => format!("`{}`", p.name()),
     }

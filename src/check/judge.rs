@@ -98,7 +98,13 @@ pub fn judge<'a>(
     if let Some(alt) = &case.alternative {
         let available = unobservable(alt.expect.iter(), &observed).is_none();
         if available && broken(&alt.expect, &observed, globals).is_empty() {
-            return done(Outcome::Skip, alt.reason.clone());
+            // A passing alternative says which acceptable way the target took.
+            let message = if alt.outcome == Outcome::Pass {
+                format!("({})", alt.reason)
+            } else {
+                alt.reason.clone()
+            };
+            return done(alt.outcome, message);
         }
     }
     let message: Vec<String> = failures.iter().map(|(label, b)| line(label, b)).collect();

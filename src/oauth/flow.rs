@@ -139,6 +139,7 @@ impl Flow<'_> {
         vars.insert("state".to_owned(), attempt.state.clone());
         vars.insert("challenge".to_owned(), challenge);
         vars.insert("client_id".to_owned(), client.client_id.clone());
+        vars.insert("scope".to_owned(), self.scope.clone().unwrap_or_default());
         requests::change_params(&mut params, changes, omit, &vars);
         let url = match requests::with_query(endpoint, &params) {
             Ok(url) => url,

@@ -146,7 +146,8 @@ pub fn change_params(
     for (name, value) in set {
         let value = match value {
             Value::Null => None,
-            Value::String(s) => Some(expand_placeholders(s, vars)),
+            // Trimmed: `"{scope} extra"` with no scope must not start with a space.
+            Value::String(s) => Some(expand_placeholders(s, vars).trim().to_owned()),
             other => Some(other.to_string()),
         };
         match (params.iter().position(|(n, _)| n == name), value) {

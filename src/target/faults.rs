@@ -157,6 +157,18 @@ faults! {
         "client_credentials is advertised but refused";
     ConfidentialAuthenticationBroken = "confidential-authentication-broken", ["meta.oauth21-public-and-confidential"], LATEST,
         "confidential clients are registered but never authenticated, even with the right secret";
+    UnknownScopeGranted = "unknown-scope-granted", ["as.authz.invalid-scope"], LATEST,
+        "an unknown scope is granted as requested";
+    UnknownParameterRejected = "unknown-parameter-rejected", ["as.authz.unknown-params-ignored"], LATEST,
+        "an authorization request with an unknown parameter is refused";
+    UnknownClientErrorRedirect = "unknown-client-error-redirect", ["as.redirect.no-redirect-on-bad-client"], LATEST,
+        "an unknown client_id gets an error redirect to the redirect_uri it names";
+    MissingGrantTypeAnsweredUnsupported = "missing-grant-type-answered-unsupported", ["as.token.invalid-request"], LATEST,
+        "a token request without grant_type is answered unsupported_grant_type";
+    RegistrationAcceptsForm = "registration-accepts-form", ["as.dcr.json-only"], LATEST,
+        "registration accepts a form-encoded body";
+    SecretForPublicClients = "secret-for-public-clients", ["as.dcr.public-no-secret"], LATEST,
+        "a public-client registration (auth method none) is given a client_secret";
     RootMetadataMissing0326 = "root-metadata-missing-2025-03-26", ["as.discovery.03-26-root-metadata"], SpecVersion::V2025_03_26,
         "no AS metadata at the MCP server's origin (2025-03-26 location)";
     ProtocolVersionHeaderRejected = "protocol-version-header-rejected", ["as.discovery.03-26-protocol-version-header", "as.discovery.03-26-root-metadata"], SpecVersion::V2025_03_26,

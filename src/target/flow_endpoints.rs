@@ -129,6 +129,19 @@ async fn register(Extract(s): Extract<Arc<State>>, headers: HeaderMap, body: Str
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
+    let json_request = json_request || s.has(Fault::RegistrationAcceptsForm);
+    let body = if json_request && !body.trim_start().starts_with('{') {
+        // The fault's lenient parser: form fields taken as metadata.
+        let fields: serde_json::Map<String, Value> = url::form_urlencoded::parse(body.as_bytes())
+            .map(|(k, v)| {
+                let value = if k == "redirect_uris" { json!([v]) } else { json!(v) };
+                (k.into_owned(), value)
+            })
+            .collect();
+        Value::Object(fields).to_string()
+    } else {
+        body
+    };
     let Some(doc) = serde_json::from_str::<Value>(&body)
         .ok()
         .filter(|d| d.is_object() && json_request)
@@ -169,6 +182,8 @@ async fn register(Extract(s): Extract<Arc<State>>, headers: HeaderMap, body: Str
             response[name] = v.clone();
         }
     }
+    // The fault hands out a secret the AS will never ask for.
+    let secret = secret.or_else(|| s.has(Fault::SecretForPublicClients).then(|| "unused-secret".to_owned()));
     if let Some(secret) = secret {
         response["client_secret"] = json!(secret);
         if !s.has(Fault::SecretWithoutExpiry) {
@@ -286,6 +301,20 @@ fn registration_error(code: &str, description: &str) -> Response {
 
 // ---- authorization (OAuth 2.1 §4.1.1, §4.1.2.1) ----
 
+/// Parameters the reference knows; the rest are ignored (OAuth 2.1 §4.1.1), unless faulty.
+const KNOWN_AUTHORIZATION_PARAMETERS: &[&str] = &[
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "state",
+    "scope",
+    "code_challenge",
+    "code_challenge_method",
+    "resource",
+    "prompt",
+    "nonce",
+];
+
 async fn authorize(
     Extract(s): Extract<Arc<State>>,
     Extension(base): Extension<Base>,
@@ -293,6 +322,17 @@ async fn authorize(
 ) -> Response {
     // Without a known client and a registered redirect URI nothing may redirect.
     let Some(client) = q.get("client_id").and_then(|id| store(&s).clients.get(id).cloned()) else {
+        if s.has(Fault::UnknownClientErrorRedirect)
+            && let Some(uri) = q.get("redirect_uri")
+        {
+            return error_redirect(
+                &s,
+                &base,
+                uri,
+                q.get("state").map(String::as_str),
+                "unauthorized_client",
+            );
+        }
         return error_page("unknown client");
     };
     let Some(redirect_uri) = q.get("redirect_uri").cloned() else {
@@ -312,6 +352,14 @@ async fn authorize(
             return error_page("unsupported response_type");
         }
         return fail("unsupported_response_type");
+    }
+    if s.has(Fault::UnknownParameterRejected) && q.keys().any(|k| !KNOWN_AUTHORIZATION_PARAMETERS.contains(&k.as_str()))
+    {
+        return fail("invalid_request");
+    }
+    let supported = |scope: &str| scope.split(' ').all(|t| t.is_empty() || t == "mcp:tools");
+    if !q.get("scope").is_none_or(|scope| supported(scope)) && !s.has(Fault::UnknownScopeGranted) {
+        return fail("invalid_scope");
     }
     let challenge = q.get("code_challenge").cloned();
     if challenge.is_none() && !s.has(Fault::PkceOptional) {
@@ -515,6 +563,7 @@ async fn token(
         Some("authorization_code") => redeem(&s, &form),
         Some("client_credentials") => client_credentials(&s, &form),
         Some("refresh_token") => refresh(&s, &form),
+        None if s.has(Fault::MissingGrantTypeAnsweredUnsupported) => token_error(&s, "unsupported_grant_type"),
         None => token_error(&s, "invalid_request"),
         Some("password") if s.has(Fault::UnsupportedGrantAnsweredInvalidRequest) => token_error(&s, "invalid_request"),
         Some(_) => token_error(&s, "unsupported_grant_type"),
