@@ -169,6 +169,10 @@ faults! {
         "registration accepts a form-encoded body";
     SecretForPublicClients = "secret-for-public-clients", ["as.dcr.public-no-secret"], LATEST,
         "a public-client registration (auth method none) is given a client_secret";
+    AnyResourceAccepted = "any-resource-accepted", ["as.authz.resource-invalid-target"], LATEST,
+        "the authorization endpoint accepts any resource value, fragments and foreign ones included";
+    NativeLocalhostRejected = "native-localhost-rejected", ["as.dcr.application-type-native"], LATEST,
+        "a native client may not register a localhost redirect URI";
     RootMetadataMissing0326 = "root-metadata-missing-2025-03-26", ["as.discovery.03-26-root-metadata"], SpecVersion::V2025_03_26,
         "no AS metadata at the MCP server's origin (2025-03-26 location)";
     ProtocolVersionHeaderRejected = "protocol-version-header-rejected", ["as.discovery.03-26-protocol-version-header", "as.discovery.03-26-root-metadata"], SpecVersion::V2025_03_26,

@@ -218,8 +218,12 @@ fn validate_registration(s: &State, doc: &Value) -> Result<(), (&'static str, St
             "at least one redirect URI is required".to_owned(),
         ));
     }
+    let native = doc.get("application_type").and_then(Value::as_str) == Some("native");
     for uri in uris {
         let uri = uri.as_str().ok_or(meta("redirect_uris must hold strings"))?;
+        if native && s.has(Fault::NativeLocalhostRejected) && uri.contains("://localhost") {
+            return Err(("invalid_redirect_uri", format!("`{uri}`: localhost is not accepted")));
+        }
         if !s.has(Fault::RegistrationAcceptsBadRedirectUri) {
             well_formed_redirect_uri(uri).map_err(|why| ("invalid_redirect_uri", why))?;
         }
@@ -360,6 +364,13 @@ async fn authorize(
     let supported = |scope: &str| scope.split(' ').all(|t| t.is_empty() || t == "mcp:tools");
     if !q.get("scope").is_none_or(|scope| supported(scope)) && !s.has(Fault::UnknownScopeGranted) {
         return fail("invalid_scope");
+    }
+    // RFC 8707 §2: an absolute URI without fragment, and one this AS issues tokens for.
+    if let Some(resource) = q.get("resource") {
+        let usable = url::Url::parse(resource).is_ok_and(|u| u.fragment().is_none()) && *resource == s.mcp_url();
+        if !usable && !s.has(Fault::AnyResourceAccepted) {
+            return fail("invalid_target");
+        }
     }
     let challenge = q.get("code_challenge").cloned();
     if challenge.is_none() && !s.has(Fault::PkceOptional) {
