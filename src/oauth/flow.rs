@@ -28,6 +28,10 @@ pub struct Flow<'a> {
     pub listener: Option<&'a std::net::TcpListener>,
 }
 
+/// A verifier below RFC 7636 §4.1's 43 characters, with its S256 challenge as the placeholder
+/// `{short_verifier_challenge}` (format checks).
+pub const SHORT_VERIFIER: &str = "too-short-verifier";
+
 /// One authorization attempt's secrets.
 #[derive(Debug, Clone)]
 pub struct Attempt {
@@ -140,6 +144,7 @@ impl Flow<'_> {
         vars.insert("challenge".to_owned(), challenge);
         vars.insert("client_id".to_owned(), client.client_id.clone());
         vars.insert("scope".to_owned(), self.scope.clone().unwrap_or_default());
+        vars.insert("short_verifier_challenge".to_owned(), super::pkce::s256(SHORT_VERIFIER));
         requests::change_params(&mut params, changes, omit, &vars);
         let url = match requests::with_query(endpoint, &params) {
             Ok(url) => url,
@@ -216,6 +221,7 @@ impl Flow<'_> {
         fill.insert("code".to_owned(), code.clone());
         fill.insert("verifier".to_owned(), attempt.verifier.expose().to_owned());
         fill.insert("other_verifier".to_owned(), Attempt::new().verifier.expose().to_owned());
+        fill.insert("short_verifier".to_owned(), SHORT_VERIFIER.to_owned());
         let mut params = requests::token_params(client, &code, attempt.verifier.expose(), self.resource.as_deref());
         let changes = overrides.requests().into_iter().next().unwrap_or_default();
         requests::change_params(&mut params, &changes, &overrides.omit, &fill);

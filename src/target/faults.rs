@@ -115,7 +115,7 @@ faults! {
         "authorization responses carry no iss although the metadata advertises it";
     IssMismatch = "iss-mismatch", ["as.authz.iss-equals-issuer"], LATEST,
         "iss in authorization responses has a trailing slash the issuer lacks";
-    PkceOptional = "pkce-optional", ["as.authz.pkce-required"], LATEST,
+    PkceOptional = "pkce-optional", ["as.authz.pkce-required", "as.pkce.downgrade"], LATEST,
         "an authorization request without code_challenge gets a code";
     AnyPkceMethodAccepted = "any-pkce-method-accepted", ["as.authz.pkce-unsupported-method"], LATEST,
         "unsupported code_challenge_method values are accepted (as plain)";
@@ -173,6 +173,8 @@ faults! {
         "the authorization endpoint accepts any resource value, fragments and foreign ones included";
     NativeLocalhostRejected = "native-localhost-rejected", ["as.dcr.application-type-native"], LATEST,
         "a native client may not register a localhost redirect URI";
+    VerifierFormatUnchecked = "verifier-format-unchecked", ["as.pkce.verifier-format"], LATEST,
+        "a code_verifier shorter than 43 characters is accepted when it matches";
     RootMetadataMissing0326 = "root-metadata-missing-2025-03-26", ["as.discovery.03-26-root-metadata"], SpecVersion::V2025_03_26,
         "no AS metadata at the MCP server's origin (2025-03-26 location)";
     ProtocolVersionHeaderRejected = "protocol-version-header-rejected", ["as.discovery.03-26-protocol-version-header", "as.discovery.03-26-root-metadata"], SpecVersion::V2025_03_26,

@@ -691,6 +691,10 @@ fn redeem(s: &State, form: &HashMap<String, String>) -> Response {
     if let Some(challenge) = &grant.challenge {
         match form.get("code_verifier") {
             None if !s.has(Fault::VerifierOptional) => return token_error(s, "invalid_grant"),
+            // RFC 7636 §4.1: 43 to 128 unreserved characters.
+            Some(verifier) if !valid_verifier(verifier) && !s.has(Fault::VerifierFormatUnchecked) => {
+                return token_error(s, "invalid_grant");
+            }
             Some(verifier) if !s.has(Fault::VerifierNotCompared) => {
                 let derived = if grant.method == "S256" {
                     pkce::s256(verifier)
@@ -763,6 +767,10 @@ fn issue_tokens(s: &State, client_id: &str, scope: Option<String>, keep: Option<
         "no-store"
     };
     (StatusCode::OK, [(header::CACHE_CONTROL, cache)], Json(body)).into_response()
+}
+
+fn valid_verifier(v: &str) -> bool {
+    (43..=128).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 
 fn token_error(_s: &State, code: &str) -> Response {
