@@ -251,7 +251,7 @@ fn is_json_object(r: &Response) -> bool {
 }
 
 /// Tries `urls` in order and keeps the first accepted response. When none is accepted the
-/// last response stands (so its status is judged), and the label lists everything tried.
+/// first answer other than 404 stands (else the last 404), and the label lists everything tried.
 async fn probe(client: &HttpClient, label: &str, urls: &[String], accept: fn(&Response) -> bool) -> Observation {
     probe_with(client, label, urls, &[], accept).await
 }
@@ -279,7 +279,13 @@ async fn probe_with(
                     vars: BTreeMap::new(),
                 };
             }
-            Ok(r) => last = Some(r),
+            // Nothing found: the most telling answer stands, the first that is not a 404
+            // (a 401 or 500 says more than a later "not here").
+            Ok(r) => {
+                if last.as_ref().is_none_or(|l: &Response| l.status == 404) {
+                    last = Some(r);
+                }
+            }
             Err(e) => {
                 error.get_or_insert(e.to_string());
             }

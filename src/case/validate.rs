@@ -444,7 +444,12 @@ fn fits(subject: &Subject, predicate: &Predicate) -> Result<(), String> {
         (Predicate::Equals(_) | Predicate::OneOf(_), _) => true,
         (Predicate::Contains(_) | Predicate::Excludes(_), s) => matches!(s, Subject::Json(_)),
         (Predicate::MediaType(_) | Predicate::ListContains(_), s) => matches!(s, Subject::Header(_)),
-        (Predicate::TokensExclude(_), s) => matches!(s, Subject::Json(_) | Subject::Var(_)),
+        (Predicate::TokensExclude(_), s) => {
+            matches!(
+                s,
+                Subject::Json(_) | Subject::Var(_) | Subject::Challenge { param: Some(_), .. }
+            )
+        }
         (Predicate::EqualsIgnoringCase(_), s) => {
             matches!(
                 s,

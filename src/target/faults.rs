@@ -59,6 +59,11 @@ faults! {
         "resource_metadata is a relative reference";
     NoPrm = "no-prm", ["rs.prm.implemented", "rs.discovery.prm-well-known", "rs.discovery.www-authenticate-resource-metadata"], LATEST,
         "no resource_metadata and no PRM at any well-known location";
+    OfflineAccessInChallenge = "offline-access-in-challenge", ["rs.challenge.no-offline-access"], LATEST,
+        "the 401 challenge asks for offline_access";
+    PrmRequiresToken = "prm-requires-token",
+        ["rs.prm.no-auth-required", "rs.prm.implemented", "rs.discovery.prm-well-known", "rs.discovery.resource-metadata-url-valid"], LATEST,
+        "PRM is answered 401 without a token (so it is also not found by any route)";
     PrmWrongContentType = "prm-wrong-content-type", ["rs.prm.http-shape"], LATEST,
         "PRM is served as text/plain";
     PrmMissingResource = "prm-missing-resource", ["rs.prm.resource-required", "rs.prm.resource-matches-server"], LATEST,

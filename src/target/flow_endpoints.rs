@@ -361,7 +361,11 @@ async fn authorize(
     {
         return fail("invalid_request");
     }
-    let supported = |scope: &str| scope.split(' ').all(|t| t.is_empty() || t == "mcp:tools");
+    let supported = |scope: &str| {
+        scope
+            .split(' ')
+            .all(|t| matches!(t, "" | "mcp:tools" | "offline_access"))
+    };
     if !q.get("scope").is_none_or(|scope| supported(scope)) && !s.has(Fault::UnknownScopeGranted) {
         return fail("invalid_scope");
     }

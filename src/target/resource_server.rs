@@ -51,7 +51,9 @@ fn challenge(s: &State, has_credentials: bool) -> Option<String> {
     if has_credentials || s.has(Fault::ErrorWithoutCredentials) {
         params.push(r#"error="invalid_token""#.to_owned());
     }
-    if !s.has(Fault::NoScopeOn401) {
+    if s.has(Fault::OfflineAccessInChallenge) {
+        params.push(r#"scope="mcp:tools offline_access""#.to_owned());
+    } else if !s.has(Fault::NoScopeOn401) {
         params.push(r#"scope="mcp:tools""#.to_owned());
     }
     if s.has(Fault::DuplicateChallengeParam) {
@@ -78,6 +80,9 @@ fn challenge(s: &State, has_credentials: bool) -> Option<String> {
 async fn prm(Extract(s): Extract<Arc<State>>) -> Response {
     if s.has(Fault::NoPrm) {
         return StatusCode::NOT_FOUND.into_response();
+    }
+    if s.has(Fault::PrmRequiresToken) {
+        return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")]).into_response();
     }
     let mut doc = json!({
         "resource": s.mcp_url(),
