@@ -137,11 +137,6 @@ impl HttpClient {
             .user_agent(concat!("mcp-auth-conformance/", env!("CARGO_PKG_VERSION")))
     }
 
-    pub fn with_body_cap(mut self, cap: usize) -> Self {
-        self.body_cap = cap;
-        self
-    }
-
     pub fn redactor(&self) -> &Redactor {
         &self.redactor
     }

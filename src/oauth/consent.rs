@@ -68,17 +68,6 @@ pub async fn drive(
 /// More hops than any real login/consent chain takes; a loop ends here.
 pub const MAX_HOPS: usize = 20;
 
-/// The `redirects` driver: see [`follow`].
-pub async fn follow_redirects(
-    client: &HttpClient,
-    label: &str,
-    start: &str,
-    redirect_uri: &str,
-    allowed_hosts: &[String],
-) -> Observation {
-    follow(client, label, start, redirect_uri, allowed_hosts, None).await
-}
-
 /// Follows `start` (an authorization URL). The observation's response is the last one seen:
 /// the redirect to the callback, or the page where the chain ended. Vars: `callback` (the
 /// callback URL, redacted), `callback.<param>` for each parameter, `hops`. With `form`,
@@ -435,12 +424,13 @@ mod tests {
             .respond_with(redirect(&format!("{CALLBACK}?code=c0de&state=st")))
             .mount(&s)
             .await;
-        let obs = follow_redirects(
+        let obs = follow(
             &client(),
             "authz",
             &format!("{}/as/authorize", s.uri()),
             CALLBACK,
             &loopback(),
+            None,
         )
         .await;
         assert!(matches!(obs.observed, Observed::Response(_)), "{:?}", obs.observed);
@@ -469,12 +459,13 @@ mod tests {
             ResponseTemplate::new(200).set_body_raw(page, "text/html; charset=utf-8"),
         )
         .await;
-        let obs = follow_redirects(
+        let obs = follow(
             &client(),
             "authz",
             &format!("{}/authorize", s.uri()),
             CALLBACK,
             &loopback(),
+            None,
         )
         .await;
         match &obs.observed {
@@ -496,12 +487,13 @@ mod tests {
             ResponseTemplate::new(400).set_body_raw(page, "text/html"),
         )
         .await;
-        let obs = follow_redirects(
+        let obs = follow(
             &client(),
             "authz",
             &format!("{}/authorize", s.uri()),
             CALLBACK,
             &loopback(),
+            None,
         )
         .await;
         assert!(matches!(&obs.observed, Observed::Response(r) if r.status == 400));
@@ -512,12 +504,13 @@ mod tests {
     async fn a_redirect_loop_ends() {
         let s = MockServer::start().await;
         get(&s, "/authorize", redirect("/authorize")).await;
-        let obs = follow_redirects(
+        let obs = follow(
             &client(),
             "authz",
             &format!("{}/authorize", s.uri()),
             CALLBACK,
             &loopback(),
+            None,
         )
         .await;
         assert!(matches!(&obs.observed, Observed::Error(why) if why.contains("no callback after 20 redirects")));
@@ -528,12 +521,13 @@ mod tests {
     async fn a_redirect_off_the_run_s_hosts_is_not_followed() {
         let s = MockServer::start().await;
         get(&s, "/authorize", redirect("https://login.example.com/sso")).await;
-        let obs = follow_redirects(
+        let obs = follow(
             &client(),
             "authz",
             &format!("{}/authorize", s.uri()),
             CALLBACK,
             &loopback(),
+            None,
         )
         .await;
         assert!(matches!(&obs.observed, Observed::Error(why) if why.contains("login.example.com, outside the hosts")));
@@ -549,12 +543,13 @@ mod tests {
         let to =
             format!("{CALLBACK}?error=invalid_request&error_description=Unregistered+redirect_uri&state=s1#fragment");
         get(&s, "/authorize", redirect(&to)).await;
-        let obs = follow_redirects(
+        let obs = follow(
             &client(),
             "authz",
             &format!("{}/authorize", s.uri()),
             &format!("{CALLBACK}#fragment"),
             &loopback(),
+            None,
         )
         .await;
         assert_eq!(obs.vars["callback.error"], "invalid_request");

@@ -29,7 +29,7 @@ pub struct Context {
     as_metadata: OnceCell<Observations>,
     /// The loopback redirect URI of every flow; its port is held so no one else takes it.
     redirect_uri: String,
-    _redirect_port: Option<std::net::TcpListener>,
+    redirect_port: Option<std::net::TcpListener>,
     auth_server: OnceCell<Result<AuthServer, String>>,
     registration: OnceCell<Observations>,
     authorization: OnceCell<(Observations, Attempt)>,
@@ -73,7 +73,7 @@ impl Context {
         Context {
             config,
             redirect_uri,
-            _redirect_port: listener,
+            redirect_port: listener,
             auth_server: OnceCell::new(),
             registration: OnceCell::new(),
             authorization: OnceCell::new(),
@@ -195,7 +195,7 @@ impl Context {
     }
 
     /// The first authorization server with a metadata document.
-    async fn auth_server(&self) -> Result<AuthServer, String> {
+    async fn auth_server(&self) -> &Result<AuthServer, String> {
         let init = || async {
             let metadata = self.as_metadata().await;
             for obs in metadata.iter() {
@@ -209,20 +209,11 @@ impl Context {
             }
             Err("no authorization server metadata was found".to_owned())
         };
-        self.auth_server.get_or_init(init).await.clone()
+        self.auth_server.get_or_init(init).await
     }
 
     async fn flow(&self) -> Result<Flow<'_>, String> {
-        let server = match self.auth_server.get() {
-            Some(s) => s.as_ref().map_err(Clone::clone)?,
-            None => {
-                self.auth_server().await?;
-                self.auth_server
-                    .get()
-                    .and_then(|s| s.as_ref().ok())
-                    .ok_or("no authorization server")?
-            }
-        };
+        let server = self.auth_server().await.as_ref().map_err(Clone::clone)?;
         let mut vars = self.globals();
         vars.insert("issuer".to_owned(), server.issuer.clone());
         Ok(Flow {
@@ -234,7 +225,7 @@ impl Context {
                 None => self.scope().await,
             },
             driver: self.config.consent.clone(),
-            listener: self._redirect_port.as_ref(),
+            listener: self.redirect_port.as_ref(),
             // RFC 8707 resource indicators arrive with 2025-06-18.
             resource: (self.target.version >= SpecVersion::V2025_06_18).then(|| self.target.mcp_url.clone()),
             vars,
