@@ -46,8 +46,20 @@ impl Target {
         BTreeMap::from([
             ("target".to_owned(), self.mcp_url.clone()),
             ("origin".to_owned(), self.origin()),
+            ("target_case_changed".to_owned(), upper_scheme_and_host(&self.mcp_url)),
         ])
     }
+}
+
+/// `HTTPS://MCP.EXAMPLE.COM/mcp` for `https://mcp.example.com/mcp`: the same URI to anyone who
+/// compares scheme and host case-insensitively (RFC 3986 §6.2.2.1); the path keeps its case.
+fn upper_scheme_and_host(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    format!("{}://{}{tail}", scheme.to_uppercase(), authority.to_uppercase())
 }
 
 /// The first request a client of `version` sends (JSON-RPC over Streamable HTTP).
@@ -312,6 +324,15 @@ mod tests {
 
     fn target(url: &str, v: SpecVersion) -> Target {
         Target::new(url, v).unwrap()
+    }
+
+    #[test]
+    fn case_changed_target_keeps_the_path() {
+        assert_eq!(
+            upper_scheme_and_host("https://mcp.example.com:8443/Api/mcp?x=y"),
+            "HTTPS://MCP.EXAMPLE.COM:8443/Api/mcp?x=y"
+        );
+        assert_eq!(upper_scheme_and_host("http://127.0.0.1:1"), "HTTP://127.0.0.1:1");
     }
 
     #[test]

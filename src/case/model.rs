@@ -77,8 +77,9 @@ pub enum Step {
     /// The valid authorization code flow of a confidential client (shared).
     ConfidentialToken,
     /// Refreshes with the shared token response's refresh token, then replays the old one
-    /// (observed; `var:refresh.rotated` says whether the first refresh gave a new one).
-    Refresh,
+    /// (observed; `var:refresh.rotated` says whether the first refresh gave a new one). With a
+    /// plan: a private chain whose refresh request carries `[case.refresh]`'s changes.
+    Refresh(Option<Arc<TokenPlan>>),
     /// A raw request of the case's own.
     Http(Arc<RequestTemplate>),
 }
@@ -107,11 +108,13 @@ impl Overrides {
     }
 }
 
-/// A private authorization + token chain.
+/// A private authorization + token (+ refresh) chain.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct TokenPlan {
     pub authorize: Overrides,
     pub token: Overrides,
+    /// Step `refresh` only: changes to the refresh request that follows the token request.
+    pub refresh: Overrides,
     pub client: ClientKind,
     /// false: no authorization first; the valid request is then a client_credentials one.
     pub authorization: bool,
@@ -139,7 +142,7 @@ impl Step {
         ("register", Step::Register(None)),
         ("authorize", Step::Authorize(None)),
         ("token", Step::Token(None)),
-        ("refresh", Step::Refresh),
+("refresh", Step::Refresh(None)),
         ("confidential_token", Step::ConfidentialToken),
     ];
 
@@ -149,6 +152,7 @@ impl Step {
             Step::Register(Some(_)) => "register",
             Step::Authorize(Some(_)) => "authorize",
             Step::Token(Some(_)) => "token",
+            Step::Refresh(Some(_)) => "refresh",
             built_in => Step::BUILT_IN
                 .iter()
                 .find(|(_, s)| s == built_in)

@@ -33,6 +33,7 @@ struct CaseSpec {
     register: Option<Spanned<OverridesSpec>>,
     authorize: Option<Spanned<OverridesSpec>>,
     token: Option<Spanned<OverridesSpec>>,
+    refresh: Option<Spanned<OverridesSpec>>,
     #[serde(default)]
     given: Vec<Spanned<ExpectSpec>>,
     expect: Spanned<Vec<Spanned<ExpectSpec>>>,
@@ -198,10 +199,11 @@ impl Converter<'_> {
         let (name, request) = (&spec.step, spec.request.as_ref());
         // Override tables belong to one step each; elsewhere they would silently do nothing.
         type Table<'a> = (&'a Option<Spanned<OverridesSpec>>, &'a str, &'a [&'a str]);
-        let allowed: [Table; 3] = [
+        let allowed: [Table; 4] = [
             (&spec.register, "register", &["register"]),
-            (&spec.authorize, "authorize", &["authorize", "token"]),
-            (&spec.token, "token", &["token"]),
+            (&spec.authorize, "authorize", &["authorize", "token", "refresh"]),
+            (&spec.token, "token", &["token", "refresh"]),
+            (&spec.refresh, "refresh", &["refresh"]),
         ];
         let mut misplaced = false;
         for (table, table_name, steps) in allowed {
@@ -235,7 +237,7 @@ impl Converter<'_> {
         match name.get_ref().as_str() {
             "register" if spec.register.is_some() => return Some(Step::Register(model(&spec.register))),
             "authorize" if spec.authorize.is_some() => return Some(Step::Authorize(model(&spec.authorize))),
-            "token" if spec.authorize.is_some() || spec.token.is_some() => {
+            "token" | "refresh" if spec.authorize.is_some() || spec.token.is_some() || spec.refresh.is_some() => {
                 let part = |t: &Option<Spanned<OverridesSpec>>| t.as_ref().map(|t| t.get_ref().to_model());
                 let token_spec = spec.token.as_ref().map(|t| t.get_ref());
                 let client = match token_spec.and_then(|t| t.client.as_ref()) {
@@ -256,12 +258,18 @@ impl Converter<'_> {
                 let plan = TokenPlan {
                     authorize: part(&spec.authorize).unwrap_or_default(),
                     token: part(&spec.token).unwrap_or_default(),
+                    refresh: part(&spec.refresh).unwrap_or_default(),
                     client,
                     authorization: token_spec
                         .and_then(|t| t.authorization.as_ref())
                         .is_none_or(|a| *a.get_ref()),
                 };
-                return Some(Step::Token(Some(Arc::new(plan))));
+                let plan = Some(Arc::new(plan));
+                return Some(if name.get_ref() == "token" {
+                    Step::Token(plan)
+                } else {
+                    Step::Refresh(plan)
+                });
             }
             _ => {}
         }

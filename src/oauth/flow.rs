@@ -174,6 +174,16 @@ impl Flow<'_> {
         let issuer = self.server.metadata_issuer.as_ref().unwrap_or(&self.server.issuer);
         obs.vars.insert("issuer".to_owned(), issuer.clone());
         obs.vars.insert("client_id".to_owned(), client.client_id.clone());
+        // OAuth 2.1 §8.4.2's port rule is for loopback IP literals, not `localhost`.
+        let loopback_ip = url::Url::parse(&client.redirect_uri).is_ok_and(|u| match u.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            _ => false,
+        });
+        obs.vars.insert("redirect_uri.loopback_ip".to_owned(), loopback_ip.to_string());
+        if let Some((_, scope)) = params.iter().find(|(n, _)| n == "scope") {
+            obs.vars.insert("authorization.scope".to_owned(), scope.clone());
+        }
         obs
     }
 
@@ -278,12 +288,7 @@ impl Flow<'_> {
             Ok(e) => e,
             Err(why) => return Observation::skipped(label, why),
         };
-        let params = vec![
-            ("grant_type".to_owned(), "refresh_token".to_owned()),
-            ("refresh_token".to_owned(), refresh_token.to_owned()),
-            ("client_id".to_owned(), client.client_id.clone()),
-        ];
-        let request = requests::token_request(endpoint, client, params);
+        let request = requests::token_request(endpoint, client, refresh_params(client, refresh_token));
         let mut vars = BTreeMap::from([("client.auth_method".to_owned(), client.auth_method.clone())]);
         let mut exchanges = Vec::new();
         for attempt in ["refresh", "reuse"] {
@@ -328,6 +333,62 @@ impl Flow<'_> {
         Observation::skipped(label, "unreachable")
     }
 
+    /// Refreshes with the refresh token `token` (a token request's observation) obtained, with
+    /// `overrides` applied. Without a refresh token the token request's answer stands.
+    /// `refresh.widened` says whether the new grant holds a scope the first one did not.
+    pub async fn refresh_with(
+        &self,
+        label: &str,
+        client: &Client,
+        token: Observation,
+        overrides: &Overrides,
+    ) -> Observation {
+        let first = token
+            .response()
+            .filter(|r| r.status == 200)
+            .and_then(|r| serde_json::from_slice::<Value>(&r.body).ok());
+        let refresh_token = first
+            .as_ref()
+            .and_then(|d| d.get("refresh_token")?.as_str().map(str::to_owned));
+        let Some(refresh_token) = refresh_token else {
+            return Observation {
+                label: format!("{label}: the token request gave no refresh token"),
+                ..token
+            };
+        };
+        let endpoint = match self.reachable("token_endpoint", self.server.token_endpoint.as_ref()) {
+            Ok(e) => e,
+            Err(why) => return Observation::skipped(label, why),
+        };
+        let mut params = refresh_params(client, &refresh_token);
+        let changes = overrides.requests().into_iter().next().unwrap_or_default();
+        requests::change_params(&mut params, &changes, &overrides.omit, &self.vars);
+        let request = requests::token_request(endpoint, client, params.clone());
+        let mut exchanges = token.exchanges;
+        let observed = self
+            .send_token_request(&request, overrides.repeat, &mut exchanges)
+            .await;
+        let granted = granted_scope(first.as_ref(), token.vars.get("authorization.scope")).unwrap_or_default();
+        let asked = params.iter().find(|(n, _)| n == "scope").map(|(_, v)| v);
+        let widened = match &observed {
+            Observed::Response(r) if r.status == 200 => {
+                let answer = serde_json::from_slice::<Value>(&r.body).ok();
+                let now = granted_scope(answer.as_ref(), asked).unwrap_or_else(|| granted.clone());
+                now.split_whitespace().any(|s| !granted.split_whitespace().any(|g| g == s))
+            }
+            _ => false,
+        };
+        let mut vars = token.vars;
+        vars.insert("stage".to_owned(), "refresh".to_owned());
+        vars.insert("refresh.widened".to_owned(), widened.to_string());
+        Observation {
+            label: label.to_owned(),
+            exchanges,
+            observed,
+            vars,
+        }
+    }
+
     /// Sends a token request `repeat` times (at least once); the last answer is observed, and
     /// every token it carries is registered with the redactor.
     async fn send_token_request(&self, request: &Request, repeat: u32, exchanges: &mut Vec<Exchange>) -> Observed {
@@ -358,6 +419,22 @@ impl Flow<'_> {
     }
 }
 
+/// The scope a successful token response grants: its `scope`, else the one asked for (OAuth
+/// 2.1 §3.2.3 and RFC 6749 §5.1: `scope` may be left out only when it is the one requested).
+fn granted_scope(answer: Option<&Value>, asked: Option<&String>) -> Option<String> {
+    answer
+        .and_then(|d| d.get("scope")?.as_str().map(str::to_owned))
+        .or_else(|| asked.cloned())
+}
+
+fn refresh_params(client: &Client, refresh_token: &str) -> Vec<(String, String)> {
+    vec![
+        ("grant_type".to_owned(), "refresh_token".to_owned()),
+        ("refresh_token".to_owned(), refresh_token.to_owned()),
+        ("client_id".to_owned(), client.client_id.clone()),
+    ]
+}
+
 /// `(redirect_uri="http://127.0.0.1:1/cb/", without code_challenge)`, for labels: the values
 /// as sent, placeholders filled.
 fn describe(changes: &[(String, Value)], omit: &[String], vars: &BTreeMap<String, String>) -> String {
@@ -374,5 +451,20 @@ fn describe(changes: &[(String, Value)], omit: &[String], vars: &BTreeMap<String
         "(valid)".to_owned()
     } else {
         format!("({})", parts.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_response_grants_its_scope_else_the_one_asked_for() {
+        let asked = "a b".to_owned();
+        let answer = serde_json::json!({"access_token": "t", "scope": "a"});
+        assert_eq!(granted_scope(Some(&answer), Some(&asked)).as_deref(), Some("a"));
+        let silent = serde_json::json!({"access_token": "t"});
+        assert_eq!(granted_scope(Some(&silent), Some(&asked)).as_deref(), Some("a b"));
+        assert_eq!(granted_scope(Some(&silent), None), None);
     }
 }

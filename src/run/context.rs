@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tokio::sync::OnceCell;
 
-use crate::case::{ClientKind, Overrides, RequestTemplate, Step, expand_placeholders};
+use crate::case::{ClientKind, Overrides, RequestTemplate, Step, TokenPlan, expand_placeholders};
 use crate::check::{Observation, Observed, www_authenticate};
 use crate::config::TargetConfig;
 use crate::discovery::{self, Target};
@@ -101,6 +101,12 @@ impl Context {
             vars.insert("redirect_origin".to_owned(), url.origin().ascii_serialization());
             let changed = format!("{}{}", url.origin().ascii_serialization(), url.path().to_uppercase());
             vars.insert("redirect_uri_case_changed".to_owned(), changed);
+            // The same loopback URI on another port (OAuth 2.1 §8.4.2).
+            let mut other = url.clone();
+            let port = if url.port() == Some(49152) { 49153 } else { 49152 };
+            if other.set_port(Some(port)).is_ok() {
+                vars.insert("redirect_uri_other_port".to_owned(), other.to_string());
+            }
         }
         // RFC 8707 tests need a resource that is not this server: configured, or one that
         // cannot exist (`.invalid`, RFC 6761).
@@ -140,54 +146,71 @@ impl Context {
                 Err(why) => one(why.observation("authorization request")),
             },
             Step::Token(None) => self.token().await,
-            Step::Refresh => self.refresh().await,
+            Step::Refresh(None) => self.refresh().await,
             Step::ConfidentialToken => self.confidential_token().await,
-            Step::Token(Some(plan)) => match self.flow_and_client().await {
-                Ok((mut flow, default_client)) => {
-                    let client = match plan.client {
-                        ClientKind::Default => default_client,
-                        ClientKind::Confidential => match self.confidential_client().await {
-                            Ok(c) => c,
-                            Err(why) => return one(why.observation("token request")),
-                        },
-                        ClientKind::ConfidentialWrongSecret => match self.confidential_client().await {
-                            Ok(c) => Client {
-                                secret: Some(Secret::new(format!("wrong-{}", Attempt::new().state))),
-                                ..c
-                            },
-                            Err(why) => return one(why.observation("token request")),
-                        },
-                    };
-                    // A second client only when the case asks for one (`{other_client_id}`).
-                    let wants_other = plan
-                        .token
-                        .set
-                        .iter()
-                        .any(|(_, v)| v.as_str().is_some_and(|s| s.contains("{other_client_id}")));
-                    if wants_other {
-                        match self.second_client().await {
-                            Ok(id) => {
-                                flow.vars.insert("other_client_id".to_owned(), id);
-                            }
-                            Err(why) => return one(why.observation("token request")),
-                        }
-                    }
-                    if !plan.authorization {
-                        return one(flow.client_credentials("token request", &client, &plan.token).await);
-                    }
-                    let attempt = Attempt::new();
-                    let first = plan.authorize.requests().into_iter().next().unwrap_or_default();
-                    let label = "authorization request for a token request";
-                    let authorization = flow
-                        .authorize(label, &client, &attempt, &first, &plan.authorize.omit)
-                        .await;
-                    one(flow
-                        .redeem("token request", &client, &attempt, authorization, &plan.token)
-                        .await)
-                }
-                Err(why) => one(why.observation("token request")),
-            },
+            Step::Token(Some(plan)) => one(self.private_chain(plan, false).await),
+            Step::Refresh(Some(plan)) => one(self.private_chain(plan, true).await),
         }
+    }
+
+    /// A case's own authorization, token request and (`refresh`) refresh request, each with
+    /// the plan's changes.
+    async fn private_chain(&self, plan: &TokenPlan, refresh: bool) -> Observation {
+        let label = if refresh { "refresh request" } else { "token request" };
+        let (mut flow, default_client) = match self.flow_and_client().await {
+            Ok(both) => both,
+            Err(why) => return why.observation(label),
+        };
+        let client = match plan.client {
+            ClientKind::Default => default_client,
+            ClientKind::Confidential => match self.confidential_client().await {
+                Ok(c) => c,
+                Err(why) => return why.observation(label),
+            },
+            ClientKind::ConfidentialWrongSecret => match self.confidential_client().await {
+                Ok(c) => Client {
+                    secret: Some(Secret::new(format!("wrong-{}", Attempt::new().state))),
+                    ..c
+                },
+                Err(why) => return why.observation(label),
+            },
+        };
+        // A second client only when the case asks for one (`{other_client_id}`).
+        let wants_other = plan
+            .token
+            .set
+            .iter()
+            .chain(&plan.refresh.set)
+            .any(|(_, v)| v.as_str().is_some_and(|s| s.contains("{other_client_id}")));
+        if wants_other {
+            match self.second_client().await {
+                Ok(id) => {
+                    flow.vars.insert("other_client_id".to_owned(), id);
+                }
+                Err(why) => return why.observation(label),
+            }
+        }
+        if !plan.authorization {
+            return flow.client_credentials("token request", &client, &plan.token).await;
+        }
+        let attempt = Attempt::new();
+        let first = plan.authorize.requests().into_iter().next().unwrap_or_default();
+        let authorization = flow
+            .authorize(
+                "authorization request for a token request",
+                &client,
+                &attempt,
+                &first,
+                &plan.authorize.omit,
+            )
+            .await;
+        let token = flow
+            .redeem("token request", &client, &attempt, authorization, &plan.token)
+            .await;
+        if !refresh {
+            return token;
+        }
+        flow.refresh_with(label, &client, token, &plan.refresh).await
     }
 
     fn registration_body(&self) -> serde_json::Value {
@@ -216,14 +239,16 @@ impl Context {
         let server = self.auth_server().await.as_ref().map_err(Clone::clone)?;
         let mut vars = self.globals();
         vars.insert("issuer".to_owned(), server.issuer.clone());
+        let scope = match &self.config.scope {
+            Some(scope) => Some(scope.clone()),
+            None => self.scope().await,
+        };
+        vars.extend(scope_placeholders(scope.as_deref(), self.config.narrow_scope.as_deref()));
         Ok(Flow {
             http: &self.client,
             server,
             allowed_hosts: self.allowed_hosts(server),
-            scope: match &self.config.scope {
-                Some(scope) => Some(scope.clone()),
-                None => self.scope().await,
-            },
+            scope,
             driver: self.config.consent.clone(),
             listener: self.redirect_port.as_ref(),
             // RFC 8707 resource indicators arrive with 2025-06-18.
@@ -428,6 +453,13 @@ impl Context {
             });
             let obs = match (refresh_token, self.flow_and_client().await) {
                 (Some(rt), Ok((flow, client))) => flow.refresh(&client, &rt).await,
+                // No token at all: why not (a skip or an error) stands.
+                (None, _) if !matches!(token[0].observed, Observed::Response(_)) => Observation {
+                    label: "refresh token replay".to_owned(),
+                    exchanges: Vec::new(),
+                    observed: token[0].observed.clone(),
+                    vars: BTreeMap::new(),
+                },
                 (None, _) => Observation::skipped("refresh token replay", "the token response has no refresh_token"),
                 (_, Err(why)) => why.observation("refresh token replay"),
             };
@@ -520,6 +552,28 @@ impl Context {
     }
 }
 
+/// `{scope}`, `{narrow_scope}` (the configured narrower set, else the scope itself) and
+/// `{scope_beyond_narrow}`: a request beyond the narrow grant, the full scope when it is wider,
+/// else the scope plus one the AS cannot know.
+fn scope_placeholders(scope: Option<&str>, narrow: Option<&str>) -> [(String, String); 3] {
+    let scope = scope.unwrap_or_default();
+    let narrow = narrow.unwrap_or(scope);
+    let wider = scope.split_whitespace().any(|s| !narrow.split_whitespace().any(|n| n == s));
+    let beyond = if wider {
+        scope.to_owned()
+    } else {
+        format!("{scope} {UNKNOWN_SCOPE}").trim_start().to_owned()
+    };
+    [
+        ("scope".to_owned(), scope.to_owned()),
+        ("narrow_scope".to_owned(), narrow.to_owned()),
+        ("scope_beyond_narrow".to_owned(), beyond),
+    ]
+}
+
+/// A scope no AS defines (for "unknown scope" checks).
+const UNKNOWN_SCOPE: &str = "mcp-conformance-unknown-scope";
+
 /// Why a flow prerequisite (a client, a registration) is missing: not applicable (`skip`) or
 /// could not tell (`error`, e.g. the target throttled the registration).
 #[derive(Debug, Clone)]
@@ -571,5 +625,22 @@ impl From<String> for Unavailable {
 impl From<&str> for Unavailable {
     fn from(reason: &str) -> Self {
         Unavailable::skip(reason)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scope_placeholders;
+
+    fn beyond(scope: Option<&str>, narrow: Option<&str>) -> String {
+        scope_placeholders(scope, narrow)[2].1.clone()
+    }
+
+    #[test]
+    fn beyond_the_narrow_scope_is_the_full_scope_when_wider_else_an_unknown_one() {
+        assert_eq!(beyond(Some("read write"), Some("read")), "read write");
+        assert_eq!(beyond(Some("read"), None), "read mcp-conformance-unknown-scope");
+        assert_eq!(beyond(Some("read"), Some("read")), "read mcp-conformance-unknown-scope");
+        assert_eq!(beyond(None, None), "mcp-conformance-unknown-scope");
     }
 }

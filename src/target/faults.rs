@@ -128,6 +128,10 @@ faults! {
         "a code_challenge without method is taken as S256";
     ErrorPageInsteadOfRedirect = "error-page-instead-of-redirect", ["as.authz.error-redirect-format"], LATEST,
         "an unsupported response_type gets an error page instead of an error redirect";
+    LoopbackPortExact = "loopback-port-exact", ["as.redirect.loopback-any-port"], LATEST,
+        "a loopback redirect URI must also match the registered port";
+    LoopbackPortVariantUnchecked = "loopback-port-variant-unchecked", ["as.redirect.exact-match"], LATEST,
+        "a loopback redirect URI with another port is accepted whatever its path and query";
     RedirectUriPrefixMatch = "redirect-uri-prefix-match", ["as.redirect.exact-match"], LATEST,
         "redirect_uri is accepted when a registered URI is a prefix of it";
     VerifierNotCompared = "verifier-not-compared", ["as.pkce.wrong-verifier"], LATEST,
@@ -152,6 +156,12 @@ faults! {
         "the token endpoint issues tokens for a resource the authorization did not cover";
     RefreshNotRotated = "refresh-not-rotated", ["as.refresh.rotation-public"], LATEST,
         "refreshing returns the same refresh token, which stays valid";
+    RefreshNotBoundToClient = "refresh-not-bound-to-client", ["as.refresh.client-binding"], LATEST,
+        "a refresh token works for any client that presents it";
+    RefreshScopeUnchecked = "refresh-scope-unchecked", ["as.refresh.scope-no-expansion", "as.token.invalid-scope"], LATEST,
+        "a refresh grants whatever scope it asks for";
+    RefreshExtraScopeDropped = "refresh-extra-scope-dropped", ["as.token.invalid-scope"], LATEST,
+        "a refresh asking beyond the grant is answered with the old scope instead of invalid_scope";
     CodeNotBoundToClient = "code-not-bound-to-client", ["as.code.client-binding"], LATEST,
         "a code is redeemed for any client that presents it";
     TokenAcceptsGet = "token-accepts-get", ["as.token.post-only"], LATEST,
@@ -174,6 +184,8 @@ faults! {
         "registration accepts a form-encoded body";
     SecretForPublicClients = "secret-for-public-clients", ["as.dcr.public-no-secret"], LATEST,
         "a public-client registration (auth method none) is given a client_secret";
+    ResourceCaseSensitive = "resource-case-sensitive", ["as.authz.resource-case-tolerant"], LATEST,
+        "a resource differing from the server's URI only in the case of scheme or host is invalid_target";
     AnyResourceAccepted = "any-resource-accepted", ["as.authz.resource-invalid-target"], LATEST,
         "the authorization endpoint accepts any resource value, fragments and foreign ones included";
     NativeLocalhostRejected = "native-localhost-rejected", ["as.dcr.application-type-native"], LATEST,

@@ -319,6 +319,28 @@ const KNOWN_AUTHORIZATION_PARAMETERS: &[&str] = &[
     "nonce",
 ];
 
+/// Exact match (OAuth 2.1 §2.3.1), except the port of a loopback IP literal (§8.4.2).
+fn redirect_matches(s: &State, registered: &str, requested: &str) -> bool {
+    if registered == requested {
+        return true;
+    }
+    if s.has(Fault::RedirectUriPrefixMatch) && requested.starts_with(registered) {
+        return true;
+    }
+    let (Ok(r), Ok(q)) = (url::Url::parse(registered), url::Url::parse(requested)) else {
+        return false;
+    };
+    let loopback_ip = matches!(r.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+        || matches!(r.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());
+    if !loopback_ip || s.has(Fault::LoopbackPortExact) || r.scheme() != q.scheme() || r.host() != q.host() {
+        return false;
+    }
+    if s.has(Fault::LoopbackPortVariantUnchecked) {
+        return true;
+    }
+    (r.path(), r.query(), r.fragment()) == (q.path(), q.query(), q.fragment())
+}
+
 async fn authorize(
     Extract(s): Extract<Arc<State>>,
     Extension(base): Extension<Base>,
@@ -342,10 +364,7 @@ async fn authorize(
     let Some(redirect_uri) = q.get("redirect_uri").cloned() else {
         return error_page("redirect_uri is required");
     };
-    let registered = client
-        .redirect_uris
-        .iter()
-        .any(|r| *r == redirect_uri || (s.has(Fault::RedirectUriPrefixMatch) && redirect_uri.starts_with(r.as_str())));
+    let registered = client.redirect_uris.iter().any(|r| redirect_matches(&s, r, &redirect_uri));
     if !registered {
         return error_page("redirect_uri is not registered for this client");
     }
@@ -371,7 +390,13 @@ async fn authorize(
     }
     // RFC 8707 §2: an absolute URI without fragment, and one this AS issues tokens for.
     if let Some(resource) = q.get("resource") {
-        let usable = url::Url::parse(resource).is_ok_and(|u| u.fragment().is_none()) && *resource == s.mcp_url();
+        // MCP "Canonical Server URI": scheme and host compare case-insensitively (the url
+        // crate lowercases both when it parses).
+        let ours = |u: &url::Url| match s.has(Fault::ResourceCaseSensitive) {
+            true => *resource == s.mcp_url(),
+            false => url::Url::parse(&s.mcp_url()).is_ok_and(|m| m == *u),
+        };
+        let usable = url::Url::parse(resource).is_ok_and(|u| u.fragment().is_none() && ours(&u));
         if !usable && !s.has(Fault::AnyResourceAccepted) {
             return fail("invalid_target");
         }
@@ -688,7 +713,8 @@ fn redeem(s: &State, form: &HashMap<String, String>) -> Response {
         return token_error(s, "invalid_grant");
     }
     // RFC 8707 §2.2: the token is for a resource the authorization covered.
-    let foreign = matches!((form.get("resource"), &grant.resource), (Some(asked), Some(granted)) if asked != granted);
+    let same = |a: &String, b: &String| a == b || url::Url::parse(a).is_ok_and(|a| url::Url::parse(b).is_ok_and(|b| a == b));
+    let foreign = matches!((form.get("resource"), &grant.resource), (Some(asked), Some(granted)) if !same(asked, granted));
     if foreign && !s.has(Fault::TokenIgnoresResource) {
         return token_error(s, "invalid_target");
     }
@@ -729,14 +755,25 @@ fn refresh(s: &State, form: &HashMap<String, String>) -> Response {
         if r.used {
             return token_error(s, "invalid_grant");
         }
-        if form.get("client_id") != Some(&r.client_id) {
+        if form.get("client_id") != Some(&r.client_id) && !s.has(Fault::RefreshNotBoundToClient) {
             return token_error(s, "invalid_grant");
         }
         r.used = !s.has(Fault::RefreshNotRotated);
         r.clone()
     };
+    // OAuth 2.1 §4.3: the scope asked for may narrow the grant, never widen it.
+    let granted = previous.scope.clone().unwrap_or_default();
+    let scope = match form.get("scope") {
+        None => previous.scope,
+        Some(_) if s.has(Fault::RefreshScopeUnchecked) => form.get("scope").cloned(),
+        Some(asked) if asked.split_whitespace().all(|a| granted.split_whitespace().any(|g| g == a)) => {
+            Some(asked.clone())
+        }
+        Some(_) if s.has(Fault::RefreshExtraScopeDropped) => previous.scope,
+        Some(_) => return token_error(s, "invalid_scope"),
+    };
     let keep = s.has(Fault::RefreshNotRotated).then(|| token.clone());
-    issue_tokens(s, &previous.client_id, previous.scope, keep)
+    issue_tokens(s, &previous.client_id, scope, keep)
 }
 
 /// A token response with a fresh access token and a refresh token (`keep`: reuse that one).
