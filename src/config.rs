@@ -5,6 +5,7 @@
 //! scope = "mcp:tools"                 # scopes to ask for (default: the 401 challenge's, else PRM's)
 //! narrow_scope = "mcp:read"           # a narrower set, for scope tests
 //! second_resource = "https://other.example/mcp"
+//! code_wait_seconds = 610             # `run --slow`: how long to hold a code before redeeming
 //!
 //! [client]                            # a pre-registered client (default: register one by DCR)
 //! client_id = "conformance"
@@ -40,7 +41,14 @@ pub struct TargetConfig {
     pub second_resource: Option<String>,
     pub client: Option<PreRegisteredClient>,
     pub consent: ConsentDriver,
+    /// Slow checks run (`run --slow`); otherwise they are skipped, saying how to run them.
+    pub slow: bool,
+    /// How long the code-lifetime check holds a code (default [`DEFAULT_CODE_WAIT`]).
+    pub code_wait: Option<Duration>,
 }
+
+/// Just over OAuth 2.1 §4.1.2's recommended 10-minute maximum code lifetime.
+pub const DEFAULT_CODE_WAIT: Duration = Duration::from_secs(610);
 
 #[derive(Debug, Clone)]
 pub struct PreRegisteredClient {
@@ -58,6 +66,7 @@ struct ConfigFile {
     second_resource: Option<Spanned<String>>,
     client: Option<ClientSpec>,
     consent: Option<ConsentSpec>,
+    code_wait_seconds: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -213,6 +222,8 @@ pub fn parse(file: &SourceFile, env: &dyn Fn(&str) -> Option<String>) -> Result<
             second_resource: spec.second_resource.map(Spanned::into_inner),
             client,
             consent,
+            slow: false,
+            code_wait: spec.code_wait_seconds.map(Duration::from_secs),
         })
     } else {
         Err(DataErrors { errors })

@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use mcp_auth_conformance::case::{self, CaseSet};
+use mcp_auth_conformance::config::TargetConfig;
 use mcp_auth_conformance::discovery::Target;
 use mcp_auth_conformance::http::{HttpClient, redact::Redactor};
 use mcp_auth_conformance::report::{self, ReportSpec, console};
@@ -84,6 +85,9 @@ struct RunArgs {
     /// Print only failures and the summary.
     #[arg(long, short)]
     quiet: bool,
+    /// Also run slow checks (the code-lifetime check holds a code for over 10 minutes).
+    #[arg(long)]
+    slow: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -101,7 +105,14 @@ fn main() -> ExitCode {
             faults,
             list_faults,
             login_form,
-        } => reference_command(&faults, list_faults, Options { login_form }),
+        } => reference_command(
+            &faults,
+            list_faults,
+            Options {
+                login_form,
+                ..Options::default()
+            },
+        ),
     };
     ExitCode::from(code)
 }
@@ -141,13 +152,14 @@ fn run_command(args: RunArgs) -> u8 {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let config = match &args.config {
+    let mut config = match &args.config {
         Some(path) => match mcp_auth_conformance::config::load(path) {
             Ok(c) => c,
             Err(errors) => return data_errors(&errors),
         },
-        None => Default::default(),
+        None => TargetConfig::default(),
     };
+    config.slow = args.slow;
     let plan = run::plan(&cases, args.spec_version, args.filter.as_deref());
     if plan.is_empty() {
         let why = match &args.filter {

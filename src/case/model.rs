@@ -118,6 +118,8 @@ pub struct TokenPlan {
     pub client: ClientKind,
     /// false: no authorization first; the valid request is then a client_credentials one.
     pub authorization: bool,
+    /// Hold the code past its expected lifetime before redeeming it (a slow check).
+    pub expire_code: bool,
 }
 
 /// Which client a private chain runs as.
@@ -142,7 +144,7 @@ impl Step {
         ("register", Step::Register(None)),
         ("authorize", Step::Authorize(None)),
         ("token", Step::Token(None)),
-("refresh", Step::Refresh(None)),
+        ("refresh", Step::Refresh(None)),
         ("confidential_token", Step::ConfidentialToken),
     ];
 

@@ -69,6 +69,8 @@ struct OverridesSpec {
     client: Option<Spanned<String>>,
     /// `[case.token]` only: false skips the authorization (a client_credentials request).
     authorization: Option<Spanned<bool>>,
+    /// `[case.token]` only: redeem the code only after it should have expired (slow).
+    expire_code: Option<Spanned<bool>>,
 }
 
 impl OverridesSpec {
@@ -220,6 +222,7 @@ impl Converter<'_> {
                     ("repeat", t.repeat.as_ref().map(|r| r.span())),
                     ("client", t.client.as_ref().map(|c| c.span())),
                     ("authorization", t.authorization.as_ref().map(|a| a.span())),
+                    ("expire_code", t.expire_code.as_ref().map(|a| a.span())),
                 ];
                 for (key, span) in token_only {
                     if let Some(span) = span {
@@ -263,6 +266,9 @@ impl Converter<'_> {
                     authorization: token_spec
                         .and_then(|t| t.authorization.as_ref())
                         .is_none_or(|a| *a.get_ref()),
+                    expire_code: token_spec
+                        .and_then(|t| t.expire_code.as_ref())
+                        .is_some_and(|a| *a.get_ref()),
                 };
                 let plan = Some(Arc::new(plan));
                 return Some(if name.get_ref() == "token" {

@@ -180,7 +180,8 @@ impl Flow<'_> {
             Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
             _ => false,
         });
-        obs.vars.insert("redirect_uri.loopback_ip".to_owned(), loopback_ip.to_string());
+        obs.vars
+            .insert("redirect_uri.loopback_ip".to_owned(), loopback_ip.to_string());
         if let Some((_, scope)) = params.iter().find(|(n, _)| n == "scope") {
             obs.vars.insert("authorization.scope".to_owned(), scope.clone());
         }
@@ -374,7 +375,8 @@ impl Flow<'_> {
             Observed::Response(r) if r.status == 200 => {
                 let answer = serde_json::from_slice::<Value>(&r.body).ok();
                 let now = granted_scope(answer.as_ref(), asked).unwrap_or_else(|| granted.clone());
-                now.split_whitespace().any(|s| !granted.split_whitespace().any(|g| g == s))
+                now.split_whitespace()
+                    .any(|s| !granted.split_whitespace().any(|g| g == s))
             }
             _ => false,
         };

@@ -8,7 +8,7 @@ use tokio::sync::OnceCell;
 
 use crate::case::{ClientKind, Overrides, RequestTemplate, Step, TokenPlan, expand_placeholders};
 use crate::check::{Observation, Observed, www_authenticate};
-use crate::config::TargetConfig;
+use crate::config::{DEFAULT_CODE_WAIT, TargetConfig};
 use crate::discovery::{self, Target};
 use crate::http::redact::Secret;
 use crate::http::{HttpClient, Request};
@@ -193,6 +193,11 @@ impl Context {
         if !plan.authorization {
             return flow.client_credentials("token request", &client, &plan.token).await;
         }
+        let wait = self.config.code_wait.unwrap_or(DEFAULT_CODE_WAIT);
+        if plan.expire_code && !self.config.slow {
+            let why = format!("a slow check (holds a code for {} s); run with --slow", wait.as_secs());
+            return Observation::skipped(label, why);
+        }
         let attempt = Attempt::new();
         let first = plan.authorize.requests().into_iter().next().unwrap_or_default();
         let authorization = flow
@@ -204,6 +209,9 @@ impl Context {
                 &plan.authorize.omit,
             )
             .await;
+        if plan.expire_code {
+            tokio::time::sleep(wait).await;
+        }
         let token = flow
             .redeem("token request", &client, &attempt, authorization, &plan.token)
             .await;
@@ -243,7 +251,10 @@ impl Context {
             Some(scope) => Some(scope.clone()),
             None => self.scope().await,
         };
-        vars.extend(scope_placeholders(scope.as_deref(), self.config.narrow_scope.as_deref()));
+        vars.extend(scope_placeholders(
+            scope.as_deref(),
+            self.config.narrow_scope.as_deref(),
+        ));
         Ok(Flow {
             http: &self.client,
             server,
@@ -558,7 +569,9 @@ impl Context {
 fn scope_placeholders(scope: Option<&str>, narrow: Option<&str>) -> [(String, String); 3] {
     let scope = scope.unwrap_or_default();
     let narrow = narrow.unwrap_or(scope);
-    let wider = scope.split_whitespace().any(|s| !narrow.split_whitespace().any(|n| n == s));
+    let wider = scope
+        .split_whitespace()
+        .any(|s| !narrow.split_whitespace().any(|n| n == s));
     let beyond = if wider {
         scope.to_owned()
     } else {

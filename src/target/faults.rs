@@ -140,6 +140,8 @@ faults! {
         "the token endpoint redeems a PKCE-bound code without code_verifier";
     CodeReusable = "code-reusable", ["as.code.single-use"], LATEST,
         "an authorization code can be redeemed again";
+    CodeNeverExpires = "code-never-expires", ["as.code.lifetime"], LATEST,
+        "authorization codes never expire";
     TokenIgnoresRedirectUri = "token-ignores-redirect-uri", ["as.code.redirect-uri-binding"], LATEST,
         "the token endpoint does not compare redirect_uri with the authorization request's";
     TokenResponseWithoutAccessToken = "token-response-without-access-token", ["as.token.success-shape"], LATEST,

@@ -70,6 +70,8 @@ struct Grant {
     /// RFC 8707: the resource the authorization was for.
     resource: Option<String>,
     used: bool,
+    /// When the code was issued (None while consent is pending).
+    issued: Option<std::time::Instant>,
 }
 
 impl Store {
@@ -364,7 +366,10 @@ async fn authorize(
     let Some(redirect_uri) = q.get("redirect_uri").cloned() else {
         return error_page("redirect_uri is required");
     };
-    let registered = client.redirect_uris.iter().any(|r| redirect_matches(&s, r, &redirect_uri));
+    let registered = client
+        .redirect_uris
+        .iter()
+        .any(|r| redirect_matches(&s, r, &redirect_uri));
     if !registered {
         return error_page("redirect_uri is not registered for this client");
     }
@@ -427,6 +432,7 @@ async fn authorize(
         scope: q.get("scope").cloned(),
         resource: q.get("resource").cloned(),
         used: false,
+        issued: None,
     };
     let mut st = store(&s);
     let (txn, session) = (st.id("txn"), st.secret("session"));
@@ -542,7 +548,11 @@ fn complete(s: &State, pending: Pending) -> Response {
     let code = {
         let mut st = store(s);
         let code = st.secret("code");
-        st.codes.insert(code.clone(), pending.grant.clone());
+        let grant = Grant {
+            issued: Some(std::time::Instant::now()),
+            ..pending.grant.clone()
+        };
+        st.codes.insert(code.clone(), grant);
         code
     };
     let mut params = vec![("code", code)];
@@ -703,6 +713,11 @@ fn redeem(s: &State, form: &HashMap<String, String>) -> Response {
         if grant.used && !s.has(Fault::CodeReusable) {
             return token_error(s, "invalid_grant");
         }
+        // OAuth 2.1 §4.1.2: codes are short-lived.
+        let expired = grant.issued.is_some_and(|t| t.elapsed() > s.code_lifetime);
+        if expired && !s.has(Fault::CodeNeverExpires) {
+            return token_error(s, "invalid_grant");
+        }
         grant.used = true;
         grant.clone()
     };
@@ -713,8 +728,10 @@ fn redeem(s: &State, form: &HashMap<String, String>) -> Response {
         return token_error(s, "invalid_grant");
     }
     // RFC 8707 §2.2: the token is for a resource the authorization covered.
-    let same = |a: &String, b: &String| a == b || url::Url::parse(a).is_ok_and(|a| url::Url::parse(b).is_ok_and(|b| a == b));
-    let foreign = matches!((form.get("resource"), &grant.resource), (Some(asked), Some(granted)) if !same(asked, granted));
+    let same =
+        |a: &String, b: &String| a == b || url::Url::parse(a).is_ok_and(|a| url::Url::parse(b).is_ok_and(|b| a == b));
+    let foreign =
+        matches!((form.get("resource"), &grant.resource), (Some(asked), Some(granted)) if !same(asked, granted));
     if foreign && !s.has(Fault::TokenIgnoresResource) {
         return token_error(s, "invalid_target");
     }
@@ -766,7 +783,11 @@ fn refresh(s: &State, form: &HashMap<String, String>) -> Response {
     let scope = match form.get("scope") {
         None => previous.scope,
         Some(_) if s.has(Fault::RefreshScopeUnchecked) => form.get("scope").cloned(),
-        Some(asked) if asked.split_whitespace().all(|a| granted.split_whitespace().any(|g| g == a)) => {
+        Some(asked)
+            if asked
+                .split_whitespace()
+                .all(|a| granted.split_whitespace().any(|g| g == a)) =>
+        {
             Some(asked.clone())
         }
         Some(_) if s.has(Fault::RefreshExtraScopeDropped) => previous.scope,

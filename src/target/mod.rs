@@ -22,6 +22,8 @@ pub use flow_endpoints::{LOGIN_PASSWORD, LOGIN_USER};
 pub struct Options {
     /// Consent shows a login form (user `conformance`, password `reference-password`).
     pub login_form: bool,
+    /// How long a code lives (default 60 s); tests shorten it to prove the slow lifetime check.
+    pub code_lifetime: Option<std::time::Duration>,
 }
 
 use tokio::net::TcpListener;
@@ -36,6 +38,7 @@ pub(crate) struct State {
     store: std::sync::Mutex<flow_endpoints::Store>,
     /// Consent needs a login form (exercises the `form` consent driver).
     login_form: bool,
+    code_lifetime: std::time::Duration,
 }
 
 impl State {
@@ -82,6 +85,7 @@ impl Reference {
             as_origin: origin(as_listener.local_addr()?),
             store: flow_endpoints::new_store(),
             login_form: options.login_form,
+            code_lifetime: options.code_lifetime.unwrap_or(std::time::Duration::from_secs(60)),
         });
         let mcp_url = state.mcp_url();
         let issuer = state.issuer();
