@@ -245,6 +245,7 @@ mod tests {
     fn a_full_configuration_parses_and_reads_secrets_from_the_environment() {
         let text = r#"
 scope = "mcp:tools"
+code_wait_seconds = 5
 [client]
 client_id = "c1"
 client_secret_env = "SECRET_VAR"
@@ -262,6 +263,7 @@ submit = "approve"
             _ => None,
         };
         let config = parse(&file(text), &env).unwrap();
+        assert_eq!(config.code_wait, Some(Duration::from_secs(5)));
         let client = config.client.unwrap();
         assert_eq!(client.secret.unwrap().expose(), "s3cr3t");
         assert_eq!(
