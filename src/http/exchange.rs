@@ -54,6 +54,28 @@ fn header_objects<S: serde::Serializer>(headers: &[(String, String)], s: S) -> R
 }
 
 impl Exchange {
+    /// Replaces the secret values `redactor` learned after this exchange was recorded (a code
+    /// is known only once its redirect has been read, yet a body may already repeat it).
+    pub fn scrub(&mut self, redactor: &super::redact::Redactor) {
+        let request = &mut self.request;
+        request.url = redactor.text(&request.url);
+        for (_, value) in request.headers.iter_mut() {
+            *value = redactor.text(value);
+        }
+        if let Some(body) = &mut request.body {
+            *body = redactor.text(body);
+        }
+        if let Some(response) = &mut self.response {
+            for (_, value) in response.headers.iter_mut() {
+                *value = redactor.text(value);
+            }
+            response.body = redactor.text(&response.body);
+        }
+        if let Some(error) = &mut self.error {
+            *error = redactor.text(error);
+        }
+    }
+
     /// One line for messages: `POST http://h/mcp -> 401`.
     pub fn summary(&self) -> String {
         let outcome = match (&self.response, &self.error) {

@@ -54,13 +54,17 @@ pub async fn evaluate(ctx: Arc<Context>, planned: &Planned) -> Verdict {
     };
     let judgement = judge(&planned.case, planned.level, lookup, &ctx.globals());
     let version = ctx.target.version;
+    let mut evidence = judgement.evidence;
+    for exchange in &mut evidence {
+        exchange.scrub(ctx.client.redactor());
+    }
     Verdict {
         requirement: planned.requirement.id.clone(),
         level: planned.level,
         outcome: judgement.outcome,
         // Known secret values (tokens the suite obtained) never reach a report.
         message: ctx.client.redactor().text(&judgement.message),
-        evidence: judgement.evidence,
+        evidence,
         title: planned.requirement.title.clone(),
         section: planned.requirement.section.clone(),
         url: planned.requirement.url_for(version),

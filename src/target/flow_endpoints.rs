@@ -587,7 +587,10 @@ fn redirect_to(redirect_uri: &str, params: &[(&str, String)]) -> Response {
         Err(_) => return error_page("invalid redirect_uri"),
     };
     url.query_pairs_mut().extend_pairs(params);
-    (StatusCode::FOUND, [(header::LOCATION, url.to_string())]).into_response()
+    // Like Express (the ts-sdk peer), the body repeats the URL, code included: reports must
+    // redact it there too.
+    let body = format!("Found. Redirecting to {url}");
+    (StatusCode::FOUND, [(header::LOCATION, url.to_string())], body).into_response()
 }
 
 fn error_page(why: &str) -> Response {
