@@ -182,6 +182,9 @@ impl Flow<'_> {
         });
         obs.vars
             .insert("redirect_uri.loopback_ip".to_owned(), loopback_ip.to_string());
+        if let Some(kind) = &client.application_type {
+            obs.vars.insert("client.application_type".to_owned(), kind.clone());
+        }
         if let Some((_, scope)) = params.iter().find(|(n, _)| n == "scope") {
             obs.vars.insert("authorization.scope".to_owned(), scope.clone());
         }

@@ -67,6 +67,8 @@ pub struct Client {
     /// `none`, `client_secret_basic` or `client_secret_post` (RFC 7591 §2).
     pub auth_method: String,
     pub redirect_uri: String,
+    /// What the registration answered for `application_type` (OIDC Registration), if anything.
+    pub application_type: Option<String>,
 }
 
 impl Client {
@@ -89,6 +91,7 @@ impl Client {
             secret,
             auth_method,
             redirect_uri: redirect_uri.to_owned(),
+            application_type: doc.get("application_type").and_then(Value::as_str).map(str::to_owned),
         })
     }
 }
@@ -273,6 +276,7 @@ mod tests {
             secret: Some(Secret::new("p:w")),
             auth_method: "client_secret_basic".to_owned(),
             redirect_uri: "http://127.0.0.1:9/cb".to_owned(),
+            application_type: None,
         };
         let request = token_request("https://as/token", &client, vec![]);
         let auth = request.headers.iter().find(|(n, _)| n == "Authorization").unwrap();

@@ -334,6 +334,7 @@ impl Context {
                 secret: c.secret.clone(),
                 auth_method: c.auth_method.clone(),
                 redirect_uri: c.redirect_uri.clone(),
+                application_type: None,
             });
         }
         let registration = self.registration().await;

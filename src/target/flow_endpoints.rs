@@ -39,6 +39,8 @@ pub(super) struct Store {
 struct RegisteredClient {
     redirect_uris: Vec<String>,
     secret: Option<String>,
+    /// Registered as (or defaulting to) a web application: no loopback port flexibility.
+    web: bool,
 }
 
 /// An authorization request waiting for consent (bound to the browser session cookie).
@@ -164,10 +166,17 @@ async fn register(Extract(s): Extract<Arc<State>>, headers: HeaderMap, body: Str
         .unwrap_or_default();
     let client_id = store(&s).id("client");
     let secret = (method != "none").then(|| store(&s).secret("secret"));
+    // OIDC Registration §2: application_type defaults to `web` (option `oidc_web_default`).
+    let mut application_type = doc.get("application_type").cloned();
+    if application_type.is_none() && s.oidc_web_default {
+        application_type = Some(json!("web"));
+    }
+    let web = application_type.as_ref().is_some_and(|t| t == "web");
     if !s.has(Fault::RegisteredClientUnknown) {
         let client = RegisteredClient {
             redirect_uris: redirect_uris.clone(),
             secret: secret.clone(),
+            web,
         };
         store(&s).clients.insert(client_id.clone(), client);
     }
@@ -179,7 +188,10 @@ async fn register(Extract(s): Extract<Arc<State>>, headers: HeaderMap, body: Str
         "grant_types": doc.get("grant_types").cloned().unwrap_or(json!(["authorization_code"])),
         "response_types": doc.get("response_types").cloned().unwrap_or(json!(["code"])),
     });
-    for name in ["client_name", "scope", "application_type"] {
+    if let Some(kind) = application_type {
+        response["application_type"] = kind;
+    }
+    for name in ["client_name", "scope"] {
         if let Some(v) = doc.get(name) {
             response[name] = v.clone();
         }
@@ -321,8 +333,9 @@ const KNOWN_AUTHORIZATION_PARAMETERS: &[&str] = &[
     "nonce",
 ];
 
-/// Exact match (OAuth 2.1 §2.3.1), except the port of a loopback IP literal (§8.4.2).
-fn redirect_matches(s: &State, registered: &str, requested: &str) -> bool {
+/// Exact match (OAuth 2.1 §2.3.1), except the port of a loopback IP literal for a native
+/// client (§8.4.2).
+fn redirect_matches(s: &State, registered: &str, requested: &str, native: bool) -> bool {
     if registered == requested {
         return true;
     }
@@ -334,7 +347,7 @@ fn redirect_matches(s: &State, registered: &str, requested: &str) -> bool {
     };
     let loopback_ip = matches!(r.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
         || matches!(r.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());
-    if !loopback_ip || s.has(Fault::LoopbackPortExact) || r.scheme() != q.scheme() || r.host() != q.host() {
+    if !loopback_ip || !native || s.has(Fault::LoopbackPortExact) || r.scheme() != q.scheme() || r.host() != q.host() {
         return false;
     }
     if s.has(Fault::LoopbackPortVariantUnchecked) {
@@ -369,7 +382,7 @@ async fn authorize(
     let registered = client
         .redirect_uris
         .iter()
-        .any(|r| redirect_matches(&s, r, &redirect_uri));
+        .any(|r| redirect_matches(&s, r, &redirect_uri, !client.web));
     if !registered {
         return error_page("redirect_uri is not registered for this client");
     }

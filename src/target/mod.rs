@@ -24,6 +24,9 @@ pub struct Options {
     pub login_form: bool,
     /// How long a code lives (default 60 s); tests shorten it to prove the slow lifetime check.
     pub code_lifetime: Option<std::time::Duration>,
+    /// Registrations without application_type are web applications (as in oidc-provider), and
+    /// web clients get no loopback port flexibility.
+    pub oidc_web_default: bool,
 }
 
 use tokio::net::TcpListener;
@@ -39,6 +42,7 @@ pub(crate) struct State {
     /// Consent needs a login form (exercises the `form` consent driver).
     login_form: bool,
     code_lifetime: std::time::Duration,
+    oidc_web_default: bool,
 }
 
 impl State {
@@ -86,6 +90,7 @@ impl Reference {
             store: flow_endpoints::new_store(),
             login_form: options.login_form,
             code_lifetime: options.code_lifetime.unwrap_or(std::time::Duration::from_secs(60)),
+            oidc_web_default: options.oidc_web_default,
         });
         let mcp_url = state.mcp_url();
         let issuer = state.issuer();
@@ -127,3 +132,6 @@ mod redaction_audit;
 
 #[cfg(test)]
 mod login_form;
+
+#[cfg(test)]
+mod peer_pins;
