@@ -80,6 +80,11 @@ pub enum Step {
     /// (observed; `var:refresh.rotated` says whether the first refresh gave a new one). With a
     /// plan: a private chain whose refresh request carries `[case.refresh]`'s changes.
     Refresh(Option<Arc<TokenPlan>>),
+    /// The version's first MCP request with the shared flow's access token
+    /// (`Authorization: Bearer {access_token}`): the shared valid one, or the case's variants
+    /// (keys are header names, an array sends the header once per value; `query` is the
+    /// query string).
+    Mcp(Option<Arc<Overrides>>),
     /// A raw request of the case's own.
     Http(Arc<RequestTemplate>),
 }
@@ -135,7 +140,7 @@ pub enum ClientKind {
 }
 
 impl Step {
-    pub const BUILT_IN: [(&'static str, Step); 10] = [
+    pub const BUILT_IN: [(&'static str, Step); 11] = [
         ("mcp_unauthenticated", Step::McpUnauthenticated),
         ("prm", Step::Prm),
         ("prm_from_header", Step::PrmFromHeader),
@@ -146,6 +151,7 @@ impl Step {
         ("token", Step::Token(None)),
         ("refresh", Step::Refresh(None)),
         ("confidential_token", Step::ConfidentialToken),
+        ("mcp", Step::Mcp(None)),
     ];
 
     pub fn name(&self) -> &'static str {
@@ -155,6 +161,7 @@ impl Step {
             Step::Authorize(Some(_)) => "authorize",
             Step::Token(Some(_)) => "token",
             Step::Refresh(Some(_)) => "refresh",
+            Step::Mcp(Some(_)) => "mcp",
             built_in => Step::BUILT_IN
                 .iter()
                 .find(|(_, s)| s == built_in)

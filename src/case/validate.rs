@@ -34,6 +34,7 @@ struct CaseSpec {
     authorize: Option<Spanned<OverridesSpec>>,
     token: Option<Spanned<OverridesSpec>>,
     refresh: Option<Spanned<OverridesSpec>>,
+    mcp: Option<Spanned<OverridesSpec>>,
     #[serde(default)]
     given: Vec<Spanned<ExpectSpec>>,
     expect: Spanned<Vec<Spanned<ExpectSpec>>>,
@@ -201,11 +202,12 @@ impl Converter<'_> {
         let (name, request) = (&spec.step, spec.request.as_ref());
         // Override tables belong to one step each; elsewhere they would silently do nothing.
         type Table<'a> = (&'a Option<Spanned<OverridesSpec>>, &'a str, &'a [&'a str]);
-        let allowed: [Table; 4] = [
+        let allowed: [Table; 5] = [
             (&spec.register, "register", &["register"]),
             (&spec.authorize, "authorize", &["authorize", "token", "refresh"]),
             (&spec.token, "token", &["token", "refresh"]),
             (&spec.refresh, "refresh", &["refresh"]),
+            (&spec.mcp, "mcp", &["mcp"]),
         ];
         let mut misplaced = false;
         for (table, table_name, steps) in allowed {
@@ -240,6 +242,7 @@ impl Converter<'_> {
         match name.get_ref().as_str() {
             "register" if spec.register.is_some() => return Some(Step::Register(model(&spec.register))),
             "authorize" if spec.authorize.is_some() => return Some(Step::Authorize(model(&spec.authorize))),
+            "mcp" if spec.mcp.is_some() => return Some(Step::Mcp(model(&spec.mcp))),
             "token" | "refresh" if spec.authorize.is_some() || spec.token.is_some() || spec.refresh.is_some() => {
                 let part = |t: &Option<Spanned<OverridesSpec>>| t.as_ref().map(|t| t.get_ref().to_model());
                 let token_spec = spec.token.as_ref().map(|t| t.get_ref());

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use tokio::sync::OnceCell;
 
+use super::bearer;
 use crate::case::{ClientKind, Overrides, RequestTemplate, Step, TokenPlan, expand_placeholders};
 use crate::check::{Observation, Observed, www_authenticate};
 use crate::config::{DEFAULT_CODE_WAIT, TargetConfig};
@@ -38,6 +39,7 @@ pub struct Context {
     second_client: OnceCell<Result<String, Unavailable>>,
     confidential_client: OnceCell<Result<Client, Unavailable>>,
     confidential_token: OnceCell<Observations>,
+    authenticated: OnceCell<Observations>,
 }
 
 impl Context {
@@ -82,6 +84,7 @@ impl Context {
             second_client: OnceCell::new(),
             confidential_client: OnceCell::new(),
             confidential_token: OnceCell::new(),
+            authenticated: OnceCell::new(),
             client,
             target,
             unauthenticated: OnceCell::new(),
@@ -135,6 +138,11 @@ impl Context {
             }
             Step::AsMetadata => self.as_metadata().await,
             Step::Http(template) => one(self.raw(template).await),
+            Step::Mcp(None) => {
+                let init = || async { Arc::new(self.authenticated(&Overrides::default()).await) };
+                self.authenticated.get_or_init(init).await.clone()
+            }
+            Step::Mcp(Some(overrides)) => Arc::new(self.authenticated(overrides).await),
             Step::Register(None) => self.registration().await,
             Step::Register(Some(overrides)) => match self.flow().await {
                 Ok(flow) => Arc::new(flow.register_variants(&self.registration_body(), overrides).await),
@@ -494,6 +502,52 @@ impl Context {
             Arc::new(vec![obs])
         };
         self.token.get_or_init(init).await.clone()
+    }
+
+    /// MCP requests with the shared flow's access token, one per variant of `overrides`.
+    async fn authenticated(&self, overrides: &Overrides) -> Vec<Observation> {
+        let token = self.token().await;
+        let access = token[0].response().filter(|r| r.status == 200).and_then(|r| {
+            let doc: serde_json::Value = serde_json::from_slice(&r.body).ok()?;
+            doc.get("access_token")?.as_str().map(str::to_owned)
+        });
+        let Some(access) = access else {
+            let label = "authenticated MCP request";
+            return vec![match &token[0].observed {
+                Observed::Response(_) => Observation::skipped(label, "the token request gave no access_token"),
+                // No token at all: why not (a skip or an error) stands.
+                other => Observation {
+                    label: label.to_owned(),
+                    exchanges: Vec::new(),
+                    observed: other.clone(),
+                    vars: BTreeMap::new(),
+                },
+            }];
+        };
+        let tampered = bearer::tampered(&access);
+        self.client.redactor().register(&Secret::new(tampered.as_str()));
+        let mut vars = self.globals();
+        vars.insert("access_token".to_owned(), access);
+        vars.insert("access_token_tampered".to_owned(), tampered);
+        let mut out = Vec::new();
+        for changes in overrides.requests() {
+            let request = bearer::request(&self.target, &changes, &overrides.omit, &vars);
+            let label = format!(
+                "authenticated MCP request {}",
+                bearer::describe(&changes, &overrides.omit)
+            );
+            let (exchange, result) = self.client.send(&request).await;
+            out.push(Observation {
+                label,
+                exchanges: vec![exchange],
+                observed: match result {
+                    Ok(r) => Observed::Response(r),
+                    Err(e) => Observed::Error(e.to_string()),
+                },
+                vars: BTreeMap::new(),
+            });
+        }
+        out
     }
 
     async fn as_metadata(&self) -> Observations {

@@ -1,6 +1,7 @@
 //! A run: plan the cases, evaluate them concurrently (shared discovery), show each verdict on
 //! the console as a libtest trial, and hand the verdicts to the reporters.
 
+mod bearer;
 mod context;
 mod engine;
 

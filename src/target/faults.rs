@@ -194,6 +194,20 @@ faults! {
         "a native client may not register a localhost redirect URI";
     VerifierFormatUnchecked = "verifier-format-unchecked", ["as.pkce.verifier-format"], LATEST,
         "a code_verifier shorter than 43 characters is accepted when it matches";
+    ValidTokenRefused = "valid-token-refused", ["rs.token.valid-accepted"], LATEST,
+        "the MCP endpoint refuses every token, even valid ones";
+    SchemeCaseSensitive = "scheme-case-sensitive", ["rs.token.scheme-case-insensitive"], LATEST,
+        "only the exact scheme spelling `Bearer` is accepted";
+    AnyTokenAccepted = "any-token-accepted", ["rs.token.invalid-401"], LATEST,
+        "any bearer token is accepted, garbage included";
+    BadTokenWithoutErrorCode = "bad-token-without-error-code", ["rs.token.invalid-token-error-code"], LATEST,
+        "a bad token gets a 401 challenge without error=\"invalid_token\"";
+    BadTokenWithoutResourceMetadata = "bad-token-without-resource-metadata", ["rs.token.invalid-401-keeps-resource-metadata"], LATEST,
+        "the 401 challenge for a bad token drops resource_metadata";
+    QueryTokenAccepted = "query-token-accepted", ["rs.token.query-string-rejected"], LATEST,
+        "an access_token in the query string is accepted";
+    TwoTokenMethodsAccepted = "two-token-methods-accepted", ["rs.token.two-methods-400"], LATEST,
+        "a token sent both in the header and the query (or in two headers) is not refused";
     RootMetadataMissing0326 = "root-metadata-missing-2025-03-26", ["as.discovery.03-26-root-metadata"], SpecVersion::V2025_03_26,
         "no AS metadata at the MCP server's origin (2025-03-26 location)";
     ProtocolVersionHeaderRejected = "protocol-version-header-rejected", ["as.discovery.03-26-protocol-version-header", "as.discovery.03-26-root-metadata"], SpecVersion::V2025_03_26,

@@ -29,6 +29,8 @@ pub(super) struct Store {
     codes: HashMap<String, Grant>,
     /// Refresh token -> (client, scope, resource, already used).
     refresh_tokens: HashMap<String, Refresh>,
+    /// Access token -> what it grants (the resource server validates against this).
+    access_tokens: HashMap<String, Access>,
     next: u64,
     /// Every secret handed out (codes, tokens, client secrets, session cookies), so tests
     /// can prove no report ever shows one.
@@ -55,10 +57,17 @@ struct Pending {
     issuer: String,
 }
 
+/// What an access token grants: the RS accepts it for `resource` (RFC 8707) only.
+#[derive(Debug, Clone)]
+pub(super) struct Access {
+    pub resource: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 struct Refresh {
     client_id: String,
     scope: Option<String>,
+    resource: Option<String>,
     used: bool,
 }
 
@@ -698,7 +707,7 @@ fn client_credentials(s: &State, form: &HashMap<String, String>) -> Response {
     if s.has(Fault::ClientCredentialsRefused) {
         return token_error(s, "unsupported_grant_type");
     }
-    issue_tokens(s, &id, form.get("scope").cloned(), None)
+    issue_tokens(s, &id, form.get("scope").cloned(), None, None)
 }
 
 /// The token endpoint only takes POST (OAuth 2.1 §3.2): a GET is refused, unless faulty.
@@ -708,7 +717,7 @@ async fn token_by_get(Extract(s): Extract<Arc<State>>, Query(q): Query<HashMap<S
     }
     match q.get("grant_type").map(String::as_str) {
         Some("authorization_code") => redeem(&s, &q),
-        _ => issue_tokens(&s, "anonymous", None, None),
+        _ => issue_tokens(&s, "anonymous", None, None, None),
     }
 }
 
@@ -771,7 +780,7 @@ fn redeem(s: &State, form: &HashMap<String, String>) -> Response {
             _ => {}
         }
     }
-    issue_tokens(s, &grant.client_id, grant.scope, None)
+    issue_tokens(s, &grant.client_id, grant.scope, grant.resource, None)
 }
 
 /// The refresh grant (OAuth 2.1 §4.3): public clients get a new refresh token every time,
@@ -810,11 +819,17 @@ fn refresh(s: &State, form: &HashMap<String, String>) -> Response {
         Some(_) => return token_error(s, "invalid_scope"),
     };
     let keep = s.has(Fault::RefreshNotRotated).then(|| token.clone());
-    issue_tokens(s, &previous.client_id, scope, keep)
+    issue_tokens(s, &previous.client_id, scope, previous.resource, keep)
 }
 
 /// A token response with a fresh access token and a refresh token (`keep`: reuse that one).
-fn issue_tokens(s: &State, client_id: &str, scope: Option<String>, keep: Option<String>) -> Response {
+fn issue_tokens(
+    s: &State,
+    client_id: &str,
+    scope: Option<String>,
+    resource: Option<String>,
+    keep: Option<String>,
+) -> Response {
     let token_type = if s.has(Fault::TokenTypeNotBearer) {
         "mac"
     } else {
@@ -827,11 +842,17 @@ fn issue_tokens(s: &State, client_id: &str, scope: Option<String>, keep: Option<
     };
     let mut st = store(s);
     let mut body = json!({ "token_type": token_type, "expires_in": 3600 });
-    body[token_field] = json!(st.secret("access"));
+    let access = st.secret("access");
+    let grant = Access {
+        resource: resource.clone(),
+    };
+    st.access_tokens.insert(access.clone(), grant);
+    body[token_field] = json!(access);
     let refresh = keep.unwrap_or_else(|| st.secret("refresh"));
     let record = Refresh {
         client_id: client_id.to_owned(),
         scope: scope.clone(),
+        resource,
         used: false,
     };
     st.refresh_tokens.insert(refresh.clone(), record);
@@ -867,5 +888,9 @@ pub(super) fn new_store() -> Mutex<Store> {
 impl Store {
     pub(super) fn issued(&self) -> Vec<String> {
         self.issued.clone()
+    }
+
+    pub(super) fn access(&self, token: &str) -> Option<Access> {
+        self.access_tokens.get(token).cloned()
     }
 }

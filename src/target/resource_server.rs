@@ -1,9 +1,10 @@
 //! The reference MCP server as an OAuth protected resource (RFC 9728, RFC 6750).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::State as Extract;
+use axum::extract::{Query, State as Extract};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
@@ -27,29 +28,94 @@ pub(super) fn router(state: Arc<State>) -> Router {
         ))
 }
 
-async fn mcp(Extract(s): Extract<Arc<State>>, headers: HeaderMap) -> Response {
-    let has_credentials = headers.contains_key(header::AUTHORIZATION);
-    if !has_credentials && s.has(Fault::UnauthenticatedAccepted) {
-        let body = json!({"jsonrpc": "2.0", "id": 1, "result": {"serverInfo": {"name": "reference"}}});
-        return axum::Json(body).into_response();
+/// The MCP endpoint: a valid token for this server gets a JSON-RPC answer; anything else a
+/// Bearer challenge (RFC 6750 §3): none without credentials, `invalid_token` for a bad token,
+/// `invalid_request` (400) for a token sent two ways.
+async fn mcp(
+    Extract(s): Extract<Arc<State>>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let authorizations: Vec<&str> = headers
+        .get_all(header::AUTHORIZATION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let query_token = query.get("access_token");
+    // RFC 6750 §2 / OAuth 2.1 §5.1: exactly one method per request.
+    let two_methods = authorizations.len() > 1 || (!authorizations.is_empty() && query_token.is_some());
+    if two_methods && !s.has(Fault::TwoTokenMethodsAccepted) {
+        return challenged(&s, StatusCode::BAD_REQUEST, Some("invalid_request"));
     }
-    // No token is valid yet: the token-enforcement checks add issued tokens.
-    let challenge = challenge(&s, has_credentials);
-    let mut response = (StatusCode::UNAUTHORIZED, axum::Json(json!({"error": "unauthorized"}))).into_response();
-    if let Some(value) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
+    // MCP: tokens never travel in the query string.
+    let query_token = query_token.filter(|_| s.has(Fault::QueryTokenAccepted));
+    let presented = match (authorizations.first(), query_token) {
+        (Some(authorization), _) => Some(bearer_token(&s, authorization)),
+        (None, Some(token)) => Some(Some(token.as_str())),
+        (None, None) => None,
+    };
+    match presented {
+        None if s.has(Fault::UnauthenticatedAccepted) => answer(),
+        None => challenged(&s, StatusCode::UNAUTHORIZED, None),
+        Some(token) if token.is_some_and(|t| valid_token(&s, t)) => answer(),
+        Some(_) => {
+            let error = (!s.has(Fault::BadTokenWithoutErrorCode)).then_some("invalid_token");
+            challenged(&s, StatusCode::UNAUTHORIZED, error)
+        }
+    }
+}
+
+/// The token of a Bearer `Authorization` value; the scheme is case-insensitive (RFC 9110
+/// §11.1). None: another scheme.
+fn bearer_token<'a>(s: &State, authorization: &'a str) -> Option<&'a str> {
+    let (scheme, token) = authorization.split_once(' ')?;
+    let bearer = match s.has(Fault::SchemeCaseSensitive) {
+        true => scheme == "Bearer",
+        false => scheme.eq_ignore_ascii_case("bearer"),
+    };
+    bearer.then(|| token.trim())
+}
+
+/// Issued by this target's AS, for this server (RFC 8707 audience), unless faulty.
+fn valid_token(s: &State, token: &str) -> bool {
+    if s.has(Fault::ValidTokenRefused) {
+        return false;
+    }
+    if s.has(Fault::AnyTokenAccepted) {
+        return true;
+    }
+    let access = s.store.lock().unwrap_or_else(|p| p.into_inner()).access(token);
+    access.is_some_and(|a| a.resource.is_none_or(|r| same_uri(&r, &s.mcp_url())))
+}
+
+/// Scheme and host compare case-insensitively (MCP "Canonical Server URI").
+fn same_uri(a: &str, b: &str) -> bool {
+    a == b || url::Url::parse(a).is_ok_and(|a| url::Url::parse(b).is_ok_and(|b| a == b))
+}
+
+fn answer() -> Response {
+    let result = json!({"protocolVersion": "2025-06-18", "capabilities": {}, "serverInfo": {"name": "reference", "version": "1"}});
+    axum::Json(json!({"jsonrpc": "2.0", "id": 1, "result": result})).into_response()
+}
+
+fn challenged(s: &State, status: StatusCode, error: Option<&str>) -> Response {
+    let mut response = (status, axum::Json(json!({"error": "unauthorized"}))).into_response();
+    if let Some(value) = challenge(s, error).and_then(|c| HeaderValue::from_str(&c).ok()) {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
     }
     response
 }
 
-fn challenge(s: &State, has_credentials: bool) -> Option<String> {
+fn challenge(s: &State, error: Option<&str>) -> Option<String> {
     if s.has(Fault::NoWwwAuthenticate) {
         return None;
     }
     let prm_url = format!("{}/.well-known/oauth-protected-resource/mcp", s.rs_origin);
     let mut params: Vec<String> = Vec::new();
-    if has_credentials || s.has(Fault::ErrorWithoutCredentials) {
-        params.push(r#"error="invalid_token""#.to_owned());
+    match error {
+        Some(error) => params.push(format!(r#"error="{error}""#)),
+        None if s.has(Fault::ErrorWithoutCredentials) => params.push(r#"error="invalid_token""#.to_owned()),
+        None => {}
     }
     if s.has(Fault::OfflineAccessInChallenge) {
         params.push(r#"scope="mcp:tools offline_access""#.to_owned());
@@ -59,9 +125,13 @@ fn challenge(s: &State, has_credentials: bool) -> Option<String> {
     if s.has(Fault::DuplicateChallengeParam) {
         params.push(r#"scope="mcp:tools""#.to_owned());
     }
+    let pointer_dropped = s.has(Fault::NoResourceMetadata)
+        || s.has(Fault::NoResourceMetadata0618)
+        || s.has(Fault::NoPrm)
+        || (error.is_some() && s.has(Fault::BadTokenWithoutResourceMetadata));
     if s.has(Fault::RelativeResourceMetadata) {
         params.push(r#"resource_metadata="/.well-known/oauth-protected-resource/mcp""#.to_owned());
-    } else if !(s.has(Fault::NoResourceMetadata) || s.has(Fault::NoResourceMetadata0618) || s.has(Fault::NoPrm)) {
+    } else if !pointer_dropped {
         params.push(format!(r#"resource_metadata="{prm_url}""#));
     }
     let separator = if s.has(Fault::MalformedWwwAuthenticate) {

@@ -1,0 +1,121 @@
+//! MCP requests that carry the flow's access token (RFC 6750 §2.1), and the changes a case
+//! makes to them: other `Authorization` values, repeated headers, a query string.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::case::expand_placeholders;
+use crate::discovery::{self, Target};
+use crate::http::Request;
+
+/// The valid request's credentials, before placeholders are filled.
+const VALID_AUTHORIZATION: &str = "Bearer {access_token}";
+
+/// The version's first MCP request, authenticated, with `changes`: each key a header name
+/// (a string replaces it, an array sends one line per value, null removes it) or `query`.
+pub fn request(
+    target: &Target,
+    changes: &[(String, Value)],
+    omit: &[String],
+    vars: &BTreeMap<String, String>,
+) -> Request {
+    let mut request = discovery::first_request(target);
+    let mut headers = vec![("Authorization".to_owned(), VALID_AUTHORIZATION.to_owned())];
+    for (name, value) in changes {
+        if name == "query" {
+            let query = value.as_str().unwrap_or_default();
+            request.url = format!("{}?{}", request.url, expand_placeholders(query, vars));
+            continue;
+        }
+        headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        let values = match value {
+            Value::Array(items) => items.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+            Value::String(s) => vec![s.clone()],
+            _ => Vec::new(),
+        };
+        headers.extend(values.into_iter().map(|v| (name.clone(), v)));
+    }
+    headers.retain(|(n, _)| !omit.iter().any(|o| o.eq_ignore_ascii_case(n)));
+    request
+        .headers
+        .retain(|(n, _)| !headers.iter().any(|(h, _)| h.eq_ignore_ascii_case(n)));
+    request
+        .headers
+        .extend(headers.into_iter().map(|(n, v)| (n, expand_placeholders(&v, vars))));
+    request
+}
+
+/// `(Authorization="bearer {access_token}")`, for labels: the templates, so no token shows.
+pub fn describe(changes: &[(String, Value)], omit: &[String]) -> String {
+    let mut parts: Vec<String> = changes.iter().map(|(n, v)| format!("{n}={v}")).collect();
+    parts.extend(omit.iter().map(|n| format!("without {n}")));
+    if parts.is_empty() {
+        "(valid)".to_owned()
+    } else {
+        format!("({})", parts.join(", "))
+    }
+}
+
+/// The token with one character changed in its middle: the same shape, no longer valid. The
+/// middle, not the end: a base64url signature's last character may carry unused bits.
+pub fn tampered(token: &str) -> String {
+    let mut chars: Vec<char> = token.chars().collect();
+    let start = chars.len() / 2;
+    if let Some(i) = (start..chars.len())
+        .chain(0..start)
+        .find(|&i| chars[i].is_ascii_alphanumeric())
+    {
+        chars[i] = if chars[i] == 'A' { 'B' } else { 'A' };
+    } else {
+        chars.push('A');
+    }
+    chars.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::SpecVersion;
+
+    fn vars() -> BTreeMap<String, String> {
+        BTreeMap::from([("access_token".to_owned(), "tok".to_owned())])
+    }
+
+    fn authorization(request: &Request) -> Vec<&str> {
+        request
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn the_valid_request_carries_the_token_and_changes_replace_repeat_or_remove_it() {
+        let target = Target::new("http://127.0.0.1:1/mcp", SpecVersion::LATEST).unwrap();
+        let valid = request(&target, &[], &[], &vars());
+        assert_eq!(authorization(&valid), ["Bearer tok"]);
+        let twice = [(
+            "Authorization".to_owned(),
+            serde_json::json!(["Bearer {access_token}", "Bearer x"]),
+        )];
+        assert_eq!(
+            authorization(&request(&target, &twice, &[], &vars())),
+            ["Bearer tok", "Bearer x"]
+        );
+        let in_query = [("query".to_owned(), serde_json::json!("access_token={access_token}"))];
+        let moved = request(&target, &in_query, &["Authorization".to_owned()], &vars());
+        assert!(authorization(&moved).is_empty());
+        assert_eq!(moved.url, "http://127.0.0.1:1/mcp?access_token=tok");
+    }
+
+    #[test]
+    fn a_tampered_token_differs_in_one_middle_character() {
+        let t = tampered("abcdefAhij");
+        assert_eq!(t.len(), 10);
+        assert_eq!(t.chars().zip("abcdefAhij".chars()).filter(|(a, b)| a != b).count(), 1);
+        assert_eq!(tampered("eyJ.abc.xyz"), "eyJ.aAc.xyz");
+        assert_eq!(tampered("..."), "...A");
+    }
+}
