@@ -206,6 +206,8 @@ pub enum Predicate {
     /// Exact equality; strings may hold placeholders such as `{target}` or `{issuer}`.
     Equals(Value),
     OneOf(Vec<Value>),
+    /// None of these (e.g. a status that is not an authentication refusal).
+    NoneOf(Vec<Value>),
     /// A JSON array has this string as an element.
     Contains(String),
     /// A JSON array does not have this string as an element.

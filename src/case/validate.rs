@@ -101,6 +101,7 @@ struct ExpectSpec {
     subject: Spanned<String>,
     equals: Option<toml::Value>,
     one_of: Option<Vec<toml::Value>>,
+    none_of: Option<Vec<toml::Value>>,
     contains: Option<String>,
     excludes: Option<String>,
     equals_ignoring_case: Option<String>,
@@ -347,6 +348,9 @@ impl Converter<'_> {
         if let Some(v) = &spec.one_of {
             predicates.push(Predicate::OneOf(v.iter().map(to_json).collect()));
         }
+        if let Some(v) = &spec.none_of {
+            predicates.push(Predicate::NoneOf(v.iter().map(to_json).collect()));
+        }
         if let Some(v) = &spec.contains {
             predicates.push(Predicate::Contains(v.clone()));
         }
@@ -397,7 +401,7 @@ impl Converter<'_> {
                 let msg = format!("an expectation needs exactly one predicate, found {n}");
                 let e = self
                     .error(spanned.span(), msg)
-                    .with_help("one of: present, equals, one_of, equals_ignoring_case, contains, excludes, list_contains, tokens_exclude, is, media_type, schema");
+                    .with_help("one of: present, equals, one_of, none_of, equals_ignoring_case, contains, excludes, list_contains, tokens_exclude, is, media_type, schema");
                 self.errors.push(e);
                 return None;
             }
@@ -456,9 +460,14 @@ fn fits(subject: &Subject, predicate: &Predicate) -> Result<(), String> {
     let ok = match (predicate, subject) {
         (Predicate::Present(_), Subject::Status | Subject::Body) => false,
         (Predicate::Present(_), _) => true,
-        (Predicate::Equals(_) | Predicate::OneOf(_), Subject::WwwAuthenticate | Subject::Body) => false,
-        (Predicate::Equals(_) | Predicate::OneOf(_), Subject::Challenge { param, .. }) => param.is_some(),
-        (Predicate::Equals(_) | Predicate::OneOf(_), _) => true,
+        (
+            Predicate::Equals(_) | Predicate::OneOf(_) | Predicate::NoneOf(_),
+            Subject::WwwAuthenticate | Subject::Body,
+        ) => false,
+        (Predicate::Equals(_) | Predicate::OneOf(_) | Predicate::NoneOf(_), Subject::Challenge { param, .. }) => {
+            param.is_some()
+        }
+        (Predicate::Equals(_) | Predicate::OneOf(_) | Predicate::NoneOf(_), _) => true,
         (Predicate::Contains(_) | Predicate::Excludes(_), s) => matches!(s, Subject::Json(_)),
         (Predicate::MediaType(_) | Predicate::ListContains(_), s) => matches!(s, Subject::Header(_)),
         (Predicate::TokensExclude(_), s) => {

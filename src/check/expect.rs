@@ -99,6 +99,15 @@ fn judge_value(expectation: &Expectation, response: &Response, vars: &BTreeMap<S
                 fail(format!("one of {}", list.join(", ")), show(&found))
             }
         }
+        Predicate::NoneOf(vs) => {
+            let wants: Vec<Value> = vs.iter().map(|v| expand(v, vars)).collect();
+            if wants.iter().any(|w| equal(&found, w)) {
+                let list: Vec<String> = wants.iter().map(|w| format!("<{}>", plain(w))).collect();
+                fail(format!("none of {}", list.join(", ")), show(&found))
+            } else {
+                Ok(())
+            }
+        }
         Predicate::Contains(item) => match &found {
             Found::Json(Value::Array(items)) if items.iter().any(|i| i.as_str() == Some(item)) => Ok(()),
             Found::Json(Value::Array(_)) => fail(format!("an array containing <\"{item}\">"), show(&found)),
@@ -377,6 +386,10 @@ fn describe(predicate: &Predicate, vars: &BTreeMap<String, String>) -> String {
             let list: Vec<String> = vs.iter().map(|v| format!("<{}>", plain(&expand(v, vars)))).collect();
             format!("one of {}", list.join(", "))
         }
+        Predicate::NoneOf(vs) => {
+            let list: Vec<String> = vs.iter().map(|v| format!("<{}>", plain(&expand(v, vars)))).collect();
+            format!("none of {}", list.join(", "))
+        }
         Predicate::Contains(item) => format!("an array containing <\"{item}\">"),
         Predicate::Excludes(item) => format!("an array without <\"{item}\">"),
         Predicate::MediaType(m) => format!("media type <{m}>"),
@@ -490,5 +503,22 @@ mod tests {
         let broken = evaluate(&e, &r, &vars).unwrap_err();
         assert_eq!(broken.expected, r#"<"https://as.example">"#);
         assert_eq!(broken.actual, r#"<"https://as.example/">"#);
+    }
+
+    #[test]
+    fn none_of_refuses_exactly_the_listed_values() {
+        let r = response("{}", &[]);
+        let vars = BTreeMap::new();
+        let not_auth = |codes: &[u16]| {
+            let e = expect(
+                Subject::Status,
+                Predicate::NoneOf(codes.iter().map(|&c| Value::from(c)).collect()),
+            );
+            evaluate(&e, &r, &vars)
+        };
+        assert!(not_auth(&[401, 403]).is_ok());
+        let broken = not_auth(&[200, 401]).unwrap_err();
+        assert_eq!(broken.expected, "none of <200>, <401>");
+        assert_eq!(broken.actual, "<200>");
     }
 }
