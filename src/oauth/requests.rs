@@ -182,6 +182,11 @@ pub fn authorization_params(
     ];
     if let Some(scope) = scope {
         params.push(("scope".to_owned(), scope.to_owned()));
+        // OIDC Core §11: offline_access is ignored unless consent is asked for; an OAuth AS
+        // ignores the parameter it does not know (RFC 6749 §3.1).
+        if scope.split_whitespace().any(|s| s == "offline_access") {
+            params.push(("prompt".to_owned(), "consent".to_owned()));
+        }
     }
     if let Some(resource) = resource {
         params.push(("resource".to_owned(), resource.to_owned()));
@@ -267,6 +272,19 @@ mod tests {
             &vars,
         );
         assert_eq!(body, json!({"redirect_uris": ["http://127.0.0.1:9/cb#f"]}));
+    }
+
+    #[test]
+    fn offline_access_asks_for_consent() {
+        let client = Client::from_registration(&json!({"client_id": "c"}), "http://127.0.0.1:9/cb").unwrap();
+        let prompt = |scope| {
+            authorization_params(&client, "s", "c", Some(scope), None)
+                .into_iter()
+                .find(|(n, _)| n == "prompt")
+                .map(|(_, v)| v)
+        };
+        assert_eq!(prompt("offline_access mcp").as_deref(), Some("consent"));
+        assert_eq!(prompt("mcp"), None);
     }
 
     #[test]
