@@ -58,6 +58,10 @@ async fn mcp(
         None if s.has(Fault::UnauthenticatedAccepted) => answer(),
         None => challenged(&s, StatusCode::UNAUTHORIZED, None),
         Some(token) if token.is_some_and(|t| valid_token(&s, t)) => answer(),
+        Some(_) if s.has(Fault::BadTokenServerError) => {
+            let body = json!({"error": "server_error", "error_description": "Internal Server Error"});
+            (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response()
+        }
         Some(_) => {
             let error = (!s.has(Fault::BadTokenWithoutErrorCode)).then_some("invalid_token");
             challenged(&s, StatusCode::UNAUTHORIZED, error)
