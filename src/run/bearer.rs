@@ -13,7 +13,8 @@ use crate::http::Request;
 const VALID_AUTHORIZATION: &str = "Bearer {access_token}";
 
 /// The version's first MCP request, authenticated, with `changes`: each key a header name
-/// (a string replaces it, an array sends one line per value, null removes it) or `query`.
+/// (a string replaces it, an array sends one line per value, null removes it), `query` or
+/// `body`.
 pub fn request(
     target: &Target,
     changes: &[(String, Value)],
@@ -26,6 +27,11 @@ pub fn request(
         if name == "query" {
             let query = value.as_str().unwrap_or_default();
             request.url = format!("{}?{}", request.url, expand_placeholders(query, vars));
+            continue;
+        }
+        if name == "body" {
+            let body = value.as_str().unwrap_or_default();
+            request.body = Some(expand_placeholders(body, vars).into_bytes());
             continue;
         }
         headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));

@@ -531,15 +531,38 @@ impl Context {
         vars.insert("access_token_tampered".to_owned(), tampered);
         let mut out = Vec::new();
         for changes in overrides.requests() {
-            let request = bearer::request(&self.target, &changes, &overrides.omit, &vars);
             let label = format!(
                 "authenticated MCP request {}",
                 bearer::describe(&changes, &overrides.omit)
             );
+            let mut exchanges = Vec::new();
+            // `{session_id}`: the session a valid first request opens, for this request alone.
+            let wants_session = changes
+                .iter()
+                .any(|(_, v)| v.as_str().is_some_and(|s| s.contains("{session_id}")));
+            if wants_session {
+                let opening = bearer::request(&self.target, &[], &[], &vars);
+                let (exchange, result) = self.client.send(&opening).await;
+                exchanges.push(exchange);
+                let session = result
+                    .ok()
+                    .and_then(|r| r.header_values("mcp-session-id").next().map(str::to_owned));
+                let Some(session) = session else {
+                    let why = "the valid request opened no session (no Mcp-Session-Id)";
+                    out.push(Observation {
+                        exchanges,
+                        ..Observation::skipped(label, why)
+                    });
+                    continue;
+                };
+                vars.insert("session_id".to_owned(), session);
+            }
+            let request = bearer::request(&self.target, &changes, &overrides.omit, &vars);
             let (exchange, result) = self.client.send(&request).await;
+            exchanges.push(exchange);
             out.push(Observation {
                 label,
-                exchanges: vec![exchange],
+                exchanges,
                 observed: match result {
                     Ok(r) => Observed::Response(r),
                     Err(e) => Observed::Error(e.to_string()),

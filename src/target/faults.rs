@@ -200,7 +200,9 @@ faults! {
         "only the exact scheme spelling `Bearer` is accepted";
     AnyTokenAccepted = "any-token-accepted", ["rs.token.invalid-401"], LATEST,
         "any bearer token is accepted, garbage included";
-    BadTokenServerError = "bad-token-server-error", ["rs.token.invalid-401"], LATEST,
+    SessionAuthenticates = "session-authenticates", ["rs.token.every-request"], SpecVersion::V2025_11_25,
+        "a request with a known Mcp-Session-Id and no token is served";
+    BadTokenServerError =  "bad-token-server-error", ["rs.token.invalid-401"], LATEST,
         "a token that fails validation gets 500 (as the ts-sdk example's verifier causes)";
     BadTokenWithoutErrorCode =  "bad-token-without-error-code", ["rs.token.invalid-token-error-code"], LATEST,
         "a bad token gets a 401 challenge without error=\"invalid_token\"";

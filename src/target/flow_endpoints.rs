@@ -31,6 +31,8 @@ pub(super) struct Store {
     refresh_tokens: HashMap<String, Refresh>,
     /// Access token -> what it grants (the resource server validates against this).
     access_tokens: HashMap<String, Access>,
+    /// MCP session ids the resource server handed out (Streamable HTTP, up to 2025-11-25).
+    sessions: std::collections::HashSet<String>,
     next: u64,
     /// Every secret handed out (codes, tokens, client secrets, session cookies), so tests
     /// can prove no report ever shows one.
@@ -892,5 +894,15 @@ impl Store {
 
     pub(super) fn access(&self, token: &str) -> Option<Access> {
         self.access_tokens.get(token).cloned()
+    }
+
+    pub(super) fn new_session(&mut self) -> String {
+        let id = self.id("session");
+        self.sessions.insert(id.clone());
+        id
+    }
+
+    pub(super) fn has_session(&self, id: &str) -> bool {
+        self.sessions.contains(id)
     }
 }

@@ -35,6 +35,7 @@ async fn mcp(
     Extract(s): Extract<Arc<State>>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
+    body: String,
 ) -> Response {
     let authorizations: Vec<&str> = headers
         .get_all(header::AUTHORIZATION)
@@ -54,10 +55,14 @@ async fn mcp(
         (None, Some(token)) => Some(Some(token.as_str())),
         (None, None) => None,
     };
+    let session = headers.get("mcp-session-id").and_then(|v| v.to_str().ok());
+    let known_session = session.is_some_and(|id| store(&s).has_session(id));
     match presented {
-        None if s.has(Fault::UnauthenticatedAccepted) => answer(),
+        None if s.has(Fault::UnauthenticatedAccepted) => answer(&s, &body),
+        // MCP: authorization on every request; a session is no credential.
+        None if known_session && s.has(Fault::SessionAuthenticates) => answer(&s, &body),
         None => challenged(&s, StatusCode::UNAUTHORIZED, None),
-        Some(token) if token.is_some_and(|t| valid_token(&s, t)) => answer(),
+        Some(token) if token.is_some_and(|t| valid_token(&s, t)) => answer(&s, &body),
         Some(_) if s.has(Fault::BadTokenServerError) => {
             let body = json!({"error": "server_error", "error_description": "Internal Server Error"});
             (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response()
@@ -88,7 +93,7 @@ fn valid_token(s: &State, token: &str) -> bool {
     if s.has(Fault::AnyTokenAccepted) {
         return true;
     }
-    let access = s.store.lock().unwrap_or_else(|p| p.into_inner()).access(token);
+    let access = store(s).access(token);
     access.is_some_and(|a| a.resource.is_none_or(|r| same_uri(&r, &s.mcp_url())))
 }
 
@@ -97,9 +102,27 @@ fn same_uri(a: &str, b: &str) -> bool {
     a == b || url::Url::parse(a).is_ok_and(|a| url::Url::parse(b).is_ok_and(|b| a == b))
 }
 
-fn answer() -> Response {
-    let result = json!({"protocolVersion": "2025-06-18", "capabilities": {}, "serverInfo": {"name": "reference", "version": "1"}});
-    axum::Json(json!({"jsonrpc": "2.0", "id": 1, "result": result})).into_response()
+fn store(s: &State) -> std::sync::MutexGuard<'_, super::flow_endpoints::Store> {
+    s.store.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A JSON-RPC result; `initialize` also opens a session (Streamable HTTP, up to 2025-11-25).
+fn answer(s: &State, body: &str) -> Response {
+    let request: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    let id = request.get("id").cloned().unwrap_or(json!(1));
+    let result = match request.get("method").and_then(|m| m.as_str()) {
+        Some("tools/list") => json!({"tools": []}),
+        _ => {
+            json!({"protocolVersion": "2025-06-18", "capabilities": {}, "serverInfo": {"name": "reference", "version": "1"}})
+        }
+    };
+    let mut response = axum::Json(json!({"jsonrpc": "2.0", "id": id, "result": result})).into_response();
+    if request.get("method").and_then(|m| m.as_str()) == Some("initialize")
+        && let Ok(value) = HeaderValue::from_str(&store(s).new_session())
+    {
+        response.headers_mut().insert("mcp-session-id", value);
+    }
+    response
 }
 
 fn challenged(s: &State, status: StatusCode, error: Option<&str>) -> Response {
