@@ -6,6 +6,7 @@
 //! narrow_scope = "mcp:read"           # a narrower set, for scope tests
 //! second_resource = "https://other.example/mcp"
 //! code_wait_seconds = 610             # `run --slow`: how long to hold a code before redeeming
+//! token_wait_seconds = 610            # `run --slow`: the longest token lifetime to wait out
 //!
 //! [client]                            # a pre-registered client (default: register one by DCR)
 //! client_id = "conformance"
@@ -45,6 +46,8 @@ pub struct TargetConfig {
     pub slow: bool,
     /// How long the code-lifetime check holds a code (default [`DEFAULT_CODE_WAIT`]).
     pub code_wait: Option<Duration>,
+    /// The longest `expires_in` the expired-token check waits out (default [`DEFAULT_CODE_WAIT`]).
+    pub token_wait: Option<Duration>,
 }
 
 /// Just over OAuth 2.1 §4.1.2's recommended 10-minute maximum code lifetime.
@@ -67,6 +70,7 @@ struct ConfigFile {
     client: Option<ClientSpec>,
     consent: Option<ConsentSpec>,
     code_wait_seconds: Option<u64>,
+    token_wait_seconds: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -224,6 +228,7 @@ pub fn parse(file: &SourceFile, env: &dyn Fn(&str) -> Option<String>) -> Result<
             consent,
             slow: false,
             code_wait: spec.code_wait_seconds.map(Duration::from_secs),
+            token_wait: spec.token_wait_seconds.map(Duration::from_secs),
         })
     } else {
         Err(DataErrors { errors })

@@ -98,6 +98,8 @@ pub struct Overrides {
     pub variants: Vec<Vec<(String, Value)>>,
     /// Token requests only: send the same request this many times; the last is observed.
     pub repeat: u32,
+    /// MCP requests only: use a fresh token once it has expired (a slow check).
+    pub expire_token: bool,
 }
 
 impl Overrides {

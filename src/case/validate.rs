@@ -72,6 +72,8 @@ struct OverridesSpec {
     authorization: Option<Spanned<bool>>,
     /// `[case.token]` only: redeem the code only after it should have expired (slow).
     expire_code: Option<Spanned<bool>>,
+    /// `[case.mcp]` only: send a fresh token once its expires_in has passed (slow).
+    expire_token: Option<Spanned<bool>>,
 }
 
 impl OverridesSpec {
@@ -82,6 +84,7 @@ impl OverridesSpec {
             omit: self.omit.clone(),
             variants: self.variants.iter().map(pairs).collect(),
             repeat: self.repeat.as_ref().map(|r| *r.get_ref()).unwrap_or(1),
+            expire_token: self.expire_token.as_ref().is_some_and(|e| *e.get_ref()),
         }
     }
 }
@@ -216,6 +219,13 @@ impl Converter<'_> {
             if !steps.contains(&name.get_ref().as_str()) {
                 let msg = format!("`[case.{table_name}]` is only used by step {}", steps.join(" or "));
                 let e = self.error(t.span(), msg);
+                self.errors.push(e);
+                misplaced = true;
+            }
+            if table_name != "mcp"
+                && let Some(e) = &t.get_ref().expire_token
+            {
+                let e = self.error(e.span(), "`expire_token` is only used in `[case.mcp]`");
                 self.errors.push(e);
                 misplaced = true;
             }

@@ -524,6 +524,18 @@ impl Context {
                 },
             }];
         };
+        let mut opening = Vec::new();
+        let access = if overrides.expire_token {
+            match self.expired_token().await {
+                Ok((token, exchanges)) => {
+                    opening = exchanges;
+                    token
+                }
+                Err(obs) => return vec![obs],
+            }
+        } else {
+            access
+        };
         let tampered = bearer::tampered(&access);
         self.client.redactor().register(&Secret::new(tampered.as_str()));
         let mut vars = self.globals();
@@ -535,7 +547,7 @@ impl Context {
                 "authenticated MCP request {}",
                 bearer::describe(&changes, &overrides.omit)
             );
-            let mut exchanges = Vec::new();
+            let mut exchanges = opening.clone();
             // `{session_id}`: the session a valid first request opens, for this request alone.
             let wants_session = changes
                 .iter()
@@ -571,6 +583,46 @@ impl Context {
             });
         }
         out
+    }
+
+    /// A fresh token, once its `expires_in` has passed (slow: only with `--slow`, and only
+    /// for lifetimes within the configured wait), with the exchanges that got it.
+    async fn expired_token(&self) -> Result<(String, Vec<crate::http::Exchange>), Observation> {
+        let label = "authenticated MCP request with an expired token";
+        if !self.config.slow {
+            return Err(Observation::skipped(
+                label,
+                "a slow check (waits out a fresh token's expires_in); run with --slow",
+            ));
+        }
+        let plan = TokenPlan {
+            authorization: true,
+            ..TokenPlan::default()
+        };
+        let token = self.private_chain(&plan, false).await;
+        let doc = token
+            .response()
+            .filter(|r| r.status == 200)
+            .and_then(|r| serde_json::from_slice::<serde_json::Value>(&r.body).ok());
+        let fields = doc.as_ref().and_then(|d| {
+            let access = d.get("access_token")?.as_str()?.to_owned();
+            Some((access, d.get("expires_in").and_then(serde_json::Value::as_u64)))
+        });
+        let (access, lifetime) = match fields {
+            Some((access, Some(lifetime))) => (access, lifetime),
+            Some((_, None)) => return Err(Observation::skipped(label, "the token response has no expires_in")),
+            None => return Err(Observation::skipped(label, "no fresh token was issued")),
+        };
+        let limit = self.config.token_wait.unwrap_or(DEFAULT_CODE_WAIT);
+        if lifetime > limit.as_secs() {
+            let why = format!(
+                "the token lives {lifetime} s, longer than this check waits ({} s, config token_wait_seconds)",
+                limit.as_secs()
+            );
+            return Err(Observation::skipped(label, why));
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(lifetime + 1)).await;
+        Ok((access, token.exchanges))
     }
 
     async fn as_metadata(&self) -> Observations {

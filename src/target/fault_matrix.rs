@@ -14,12 +14,13 @@ use crate::run::{self, Context};
 use crate::spec::SpecVersion;
 use crate::verdict::{Outcome, Verdict};
 
-/// Runs every check, the slow ones too: the reference's codes live 5 s here (its clock switch;
-/// shorter lets a busy machine expire codes the other checks redeem) and the code-lifetime
-/// check holds its code for 6 s.
+/// Runs every check, the slow ones too: the reference's codes live 5 s and its tokens 6 s here
+/// (its clock switches; shorter lets a busy machine expire what the other checks use), the
+/// code-lifetime check holds its code for 6 s and the expiry check waits 7 s.
 async fn run_suite(cases: &CaseSet, faults: &[Fault], version: SpecVersion) -> Vec<Verdict> {
     let options = Options {
         code_lifetime: Some(Duration::from_secs(5)),
+        token_lifetime: Some(Duration::from_secs(6)),
         ..Options::default()
     };
     let reference = Reference::start_with(faults, options)

@@ -63,6 +63,7 @@ struct Pending {
 #[derive(Debug, Clone)]
 pub(super) struct Access {
     pub resource: Option<String>,
+    pub expires: std::time::Instant,
 }
 
 #[derive(Debug, Clone)]
@@ -843,10 +844,11 @@ fn issue_tokens(
         "access_token"
     };
     let mut st = store(s);
-    let mut body = json!({ "token_type": token_type, "expires_in": 3600 });
+    let mut body = json!({ "token_type": token_type, "expires_in": s.token_lifetime.as_secs() });
     let access = st.secret("access");
     let grant = Access {
         resource: resource.clone(),
+        expires: std::time::Instant::now() + s.token_lifetime,
     };
     st.access_tokens.insert(access.clone(), grant);
     body[token_field] = json!(access);

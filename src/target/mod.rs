@@ -24,6 +24,8 @@ pub struct Options {
     pub login_form: bool,
     /// How long a code lives (default 60 s); tests shorten it to prove the slow lifetime check.
     pub code_lifetime: Option<std::time::Duration>,
+    /// How long an access token lives (default 3600 s); tests shorten it for the expiry check.
+    pub token_lifetime: Option<std::time::Duration>,
     /// Registrations without application_type are web applications (as in oidc-provider), and
     /// web clients get no loopback port flexibility.
     pub oidc_web_default: bool,
@@ -42,6 +44,7 @@ pub(crate) struct State {
     /// Consent needs a login form (exercises the `form` consent driver).
     login_form: bool,
     code_lifetime: std::time::Duration,
+    token_lifetime: std::time::Duration,
     oidc_web_default: bool,
 }
 
@@ -90,6 +93,7 @@ impl Reference {
             store: flow_endpoints::new_store(),
             login_form: options.login_form,
             code_lifetime: options.code_lifetime.unwrap_or(std::time::Duration::from_secs(60)),
+            token_lifetime: options.token_lifetime.unwrap_or(std::time::Duration::from_secs(3600)),
             oidc_web_default: options.oidc_web_default,
         });
         let mcp_url = state.mcp_url();

@@ -94,7 +94,9 @@ fn valid_token(s: &State, token: &str) -> bool {
         return true;
     }
     let access = store(s).access(token);
-    access.is_some_and(|a| a.resource.is_none_or(|r| same_uri(&r, &s.mcp_url())))
+    let live =
+        |a: &super::flow_endpoints::Access| a.expires > std::time::Instant::now() || s.has(Fault::ExpiredTokenAccepted);
+    access.is_some_and(|a| live(&a) && a.resource.is_none_or(|r| same_uri(&r, &s.mcp_url())))
 }
 
 /// Scheme and host compare case-insensitively (MCP "Canonical Server URI").
