@@ -69,7 +69,7 @@ struct ConfigFile {
     second_resource: Option<Spanned<String>>,
     client: Option<ClientSpec>,
     consent: Option<ConsentSpec>,
-    code_wait_seconds: Option<u64>,
+    code_wait_seconds: Option<Spanned<u64>>,
     token_wait_seconds: Option<u64>,
 }
 
@@ -210,6 +210,16 @@ pub fn parse(file: &SourceFile, env: &dyn Fn(&str) -> Option<String>) -> Result<
     {
         errors.push(FileError::new(file, c.span(), "redirect_uri must be an absolute URL"));
     }
+    // A shorter wait could not show a code outliving OAuth 2.1's recommended 10 minutes.
+    if let Some(w) = &spec.code_wait_seconds
+        && *w.get_ref() <= 600
+    {
+        errors.push(FileError::new(
+            file,
+            w.span(),
+            "code_wait_seconds must be over 600: a code still valid sooner breaks no rule",
+        ));
+    }
     if let Some(r) = &spec.second_resource
         && url::Url::parse(r.get_ref()).is_err()
     {
@@ -227,7 +237,7 @@ pub fn parse(file: &SourceFile, env: &dyn Fn(&str) -> Option<String>) -> Result<
             client,
             consent,
             slow: false,
-            code_wait: spec.code_wait_seconds.map(Duration::from_secs),
+            code_wait: spec.code_wait_seconds.map(|w| Duration::from_secs(w.into_inner())),
             token_wait: spec.token_wait_seconds.map(Duration::from_secs),
         })
     } else {
@@ -250,7 +260,7 @@ mod tests {
     fn a_full_configuration_parses_and_reads_secrets_from_the_environment() {
         let text = r#"
 scope = "mcp:tools"
-code_wait_seconds = 5
+code_wait_seconds = 700
 [client]
 client_id = "c1"
 client_secret_env = "SECRET_VAR"
@@ -268,7 +278,7 @@ submit = "approve"
             _ => None,
         };
         let config = parse(&file(text), &env).unwrap();
-        assert_eq!(config.code_wait, Some(Duration::from_secs(5)));
+        assert_eq!(config.code_wait, Some(Duration::from_secs(700)));
         let client = config.client.unwrap();
         assert_eq!(client.secret.unwrap().expose(), "s3cr3t");
         assert_eq!(
@@ -287,7 +297,7 @@ submit = "approve"
         .unwrap_err();
         crate::testing::snapshot_settings()
             .bind(|| insta::assert_snapshot!("config-unknown-key", errors.render(false)));
-        let text = "[client]\nclient_id = \"c\"\nredirect_uri = \"http://127.0.0.1:1/cb\"\nclient_secret_env = \"UNSET_VAR\"\n[consent]\ndriver = \"browser\"\n";
+        let text = "code_wait_seconds = 60\n[client]\nclient_id = \"c\"\nredirect_uri = \"http://127.0.0.1:1/cb\"\nclient_secret_env = \"UNSET_VAR\"\n[consent]\ndriver = \"browser\"\n";
         let errors = parse(&file(text), &|_| None).unwrap_err();
         crate::testing::snapshot_settings()
             .bind(|| insta::assert_snapshot!("config-missing-env-and-unknown-driver", errors.render(false)));
