@@ -473,13 +473,9 @@ impl Context {
             });
             let obs = match (refresh_token, self.flow_and_client().await) {
                 (Some(rt), Ok((flow, client))) => flow.refresh(&client, &rt).await,
-                // No token at all: why not (a skip or an error) stands.
-                (None, _) if !matches!(token[0].observed, Observed::Response(_)) => Observation {
-                    label: "refresh token replay".to_owned(),
-                    exchanges: Vec::new(),
-                    observed: token[0].observed.clone(),
-                    vars: BTreeMap::new(),
-                },
+                (None, _) if !matches!(token[0].observed, Observed::Response(_)) => {
+                    unanswered("refresh token replay", &token[0].observed)
+                }
                 (None, _) => Observation::skipped("refresh token replay", "the token response has no refresh_token"),
                 (_, Err(why)) => why.observation("refresh token replay"),
             };
@@ -515,13 +511,7 @@ impl Context {
             let label = "authenticated MCP request";
             return vec![match &token[0].observed {
                 Observed::Response(_) => Observation::skipped(label, "the token request gave no access_token"),
-                // No token at all: why not (a skip or an error) stands.
-                other => Observation {
-                    label: label.to_owned(),
-                    exchanges: Vec::new(),
-                    observed: other.clone(),
-                    vars: BTreeMap::new(),
-                },
+                other => unanswered(label, other),
             }];
         };
         let mut opening = Vec::new();
@@ -690,6 +680,17 @@ impl Context {
             },
             vars: BTreeMap::new(),
         }
+    }
+}
+
+/// A step that could not run because an earlier one got no answer: that step's reason (a
+/// skip or an error) stands.
+fn unanswered(label: &str, earlier: &Observed) -> Observation {
+    Observation {
+        label: label.to_owned(),
+        exchanges: Vec::new(),
+        observed: earlier.clone(),
+        vars: BTreeMap::new(),
     }
 }
 
