@@ -234,3 +234,24 @@ fn help_documents_the_exit_codes() {
         assert!(help.contains(line), "{help}");
     }
 }
+
+/// `run | head -1`: the reader leaves after one line; the run ends without a panic.
+#[test]
+fn a_reader_that_leaves_early_ends_the_run_quietly() {
+    let mut child = Command::new(BIN)
+        .args(["run"])
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader (this test) drops stdout here, after one line.
+    let output = child.wait_with_output().expect("the run ends");
+    let stderr = text(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_ne!(output.status.code(), Some(101), "no panic exit");
+}

@@ -97,6 +97,7 @@ enum ListFormat {
 }
 
 fn main() -> ExitCode {
+    quiet_broken_pipe();
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Run(args) => run_command(args),
@@ -115,6 +116,17 @@ fn main() -> ExitCode {
         ),
     };
     ExitCode::from(code)
+}
+
+/// A reader that goes away (`run | head`) ends the process quietly, as it does any Unix tool,
+/// instead of a panic in the console printer (libtest-mimic unwraps its writes).
+fn quiet_broken_pipe() {
+    #[cfg(unix)]
+    // SAFETY: first thing in main, before any other thread exists; it restores the default
+    // disposition of SIGPIPE, which Rust's runtime sets to "ignore".
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
 
 fn usage_error(message: impl std::fmt::Display) -> u8 {
