@@ -4,7 +4,7 @@
 //! ```toml
 //! scope = "mcp:tools"                 # scopes to ask for (default: the 401 challenge's, else PRM's)
 //! narrow_scope = "mcp:read"           # a narrower set, for scope tests
-//! second_resource = "https://other.example/mcp"
+//! second_resource = "https://other.example/mcp"  # another resource the same AS issues tokens for
 //! code_wait_seconds = 610             # `run --slow`: how long to hold a code before redeeming
 //! token_wait_seconds = 610            # `run --slow`: the longest token lifetime to wait out
 //!

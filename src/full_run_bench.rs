@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mcp_auth_conformance::case;
+use mcp_auth_conformance::config::TargetConfig;
 use mcp_auth_conformance::discovery::Target;
 use mcp_auth_conformance::http::{HttpClient, redact::Redactor};
 use mcp_auth_conformance::run::{self, Context};
@@ -28,7 +29,12 @@ fn main() {
             // A run as the CLI does it: a fresh client and context, so nothing is cached.
             let client = HttpClient::new(Duration::from_secs(10), Redactor::default()).expect("client");
             let target = Target::new(&reference.mcp_url, SpecVersion::LATEST).expect("target");
-            let ctx = Arc::new(Context::new(client, target));
+            // As the CLI runs the embedded reference: with its second resource.
+            let config = TargetConfig {
+                second_resource: Some(reference.second_resource.clone()),
+                ..TargetConfig::default()
+            };
+            let ctx = Arc::new(Context::with_config(client, target, config));
             let verdicts = run::run_quiet(ctx, &run::plan(&cases, SpecVersion::LATEST, None)).await;
             let elapsed = started.elapsed();
             // The default run: slow checks skip, saying so; everything else passes.

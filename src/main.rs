@@ -191,7 +191,11 @@ fn run_command(args: RunArgs) -> u8 {
     let (mcp_url, _reference) = match &args.target {
         Some(url) => (url.clone(), None),
         None => match rt.block_on(Reference::start(&[])) {
-            Ok(r) => (r.mcp_url.clone(), Some(r)),
+            Ok(r) => {
+                // Its AS serves a second resource: the audience the RS checks need.
+                config.second_resource.get_or_insert_with(|| r.second_resource.clone());
+                (r.mcp_url.clone(), Some(r))
+            }
             Err(e) => {
                 eprintln!("error: cannot start the reference target: {e}");
                 return exit::UNREACHABLE;
@@ -303,6 +307,10 @@ fn reference_command(faults: &[Fault], list: bool, options: Options) -> u8 {
             Ok(reference) => {
                 println!("{}", reference.mcp_url);
                 eprintln!("authorization server issuer: {}", reference.issuer);
+                eprintln!(
+                    "second resource (config second_resource): {}",
+                    reference.second_resource
+                );
                 std::future::pending::<()>().await;
                 exit::OK
             }

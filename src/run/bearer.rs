@@ -9,12 +9,15 @@ use crate::case::expand_placeholders;
 use crate::discovery::{self, Target};
 use crate::http::Request;
 
+/// The change that asks for a token of its own, from a flow for this resource (RFC 8707).
+pub const TOKEN_RESOURCE: &str = "token_resource";
+
 /// The valid request's credentials, before placeholders are filled.
 const VALID_AUTHORIZATION: &str = "Bearer {access_token}";
 
 /// The version's first MCP request, authenticated, with `changes`: each key a header name
 /// (a string replaces it, an array sends one line per value, null removes it), `query` or
-/// `body`.
+/// `body` (`token_resource` chose the token and is not part of the request).
 pub fn request(
     target: &Target,
     changes: &[(String, Value)],
@@ -27,6 +30,9 @@ pub fn request(
         if name == "query" {
             let query = value.as_str().unwrap_or_default();
             request.url = format!("{}?{}", request.url, expand_placeholders(query, vars));
+            continue;
+        }
+        if name == TOKEN_RESOURCE {
             continue;
         }
         if name == "body" {

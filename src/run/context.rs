@@ -111,13 +111,15 @@ impl Context {
                 vars.insert("redirect_uri_other_port".to_owned(), other.to_string());
             }
         }
-        // RFC 8707 tests need a resource that is not this server: configured, or one that
-        // cannot exist (`.invalid`, RFC 6761).
+        // RFC 8707 tests need resources that are not this server: `{second_resource}`, another
+        // one the same AS serves (configured; else the unknown one), and `{unknown_resource}`,
+        // one that cannot exist (`.invalid`, RFC 6761).
         let second = self.config.second_resource.clone();
         vars.insert(
             "second_resource".to_owned(),
-            second.unwrap_or_else(|| "https://other-resource.invalid/mcp".to_owned()),
+            second.unwrap_or_else(|| UNKNOWN_RESOURCE.to_owned()),
         );
+        vars.insert("unknown_resource".to_owned(), UNKNOWN_RESOURCE.to_owned());
         vars
     }
 
@@ -542,6 +544,20 @@ impl Context {
             let wants_session = changes
                 .iter()
                 .any(|(_, v)| v.as_str().is_some_and(|s| s.contains("{session_id}")));
+            // `token_resource`: a token of its own, from a flow for that resource.
+            if let Some((_, resource)) = changes.iter().find(|(n, _)| n == bearer::TOKEN_RESOURCE) {
+                let resource = expand_placeholders(resource.as_str().unwrap_or_default(), &vars);
+                match self.token_for(&resource).await {
+                    Ok((token, got)) => {
+                        exchanges.extend(got);
+                        vars.insert("access_token".to_owned(), token);
+                    }
+                    Err(observed) => {
+                        out.push(unanswered(&label, &observed));
+                        continue;
+                    }
+                }
+            }
             if wants_session {
                 let opening = bearer::request(&self.target, &[], &[], &vars);
                 let (exchange, result) = self.client.send(&opening).await;
@@ -573,6 +589,36 @@ impl Context {
             });
         }
         out
+    }
+
+    /// An access token from a flow whose authorization and token requests name `resource`,
+    /// with the exchanges that got it; or why there is none.
+    async fn token_for(&self, resource: &str) -> Result<(String, Vec<crate::http::Exchange>), Observed> {
+        let set = vec![("resource".to_owned(), serde_json::Value::from(resource))];
+        let changes = Overrides {
+            set,
+            ..Overrides::default()
+        };
+        let plan = TokenPlan {
+            authorize: changes.clone(),
+            token: changes,
+            authorization: true,
+            ..TokenPlan::default()
+        };
+        let obs = self.private_chain(&plan, false).await;
+        let access = obs.response().filter(|r| r.status == 200).and_then(|r| {
+            let doc: serde_json::Value = serde_json::from_slice(&r.body).ok()?;
+            doc.get("access_token")?.as_str().map(str::to_owned)
+        });
+        match (access, obs.observed) {
+            (Some(token), _) => Ok((token, obs.exchanges)),
+            (None, Observed::Response(r)) => Err(Observed::Skipped(format!(
+                "the AS issued no token for resource <{resource}> (its last answer: {})",
+                r.status
+            ))),
+            // Skipped or an error (a throttled AS): that reason stands.
+            (None, other) => Err(other),
+        }
     }
 
     /// A fresh token, once its `expires_in` has passed (slow: only with `--slow`, and only
@@ -714,6 +760,9 @@ fn scope_placeholders(scope: Option<&str>, narrow: Option<&str>) -> [(String, St
         ("scope_beyond_narrow".to_owned(), beyond),
     ]
 }
+
+/// A resource no AS serves (RFC 6761 reserves `.invalid`).
+const UNKNOWN_RESOURCE: &str = "https://other-resource.invalid/mcp";
 
 /// A scope no AS defines (for "unknown scope" checks).
 const UNKNOWN_SCOPE: &str = "mcp-conformance-unknown-scope";

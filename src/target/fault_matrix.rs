@@ -29,6 +29,7 @@ async fn run_suite(cases: &CaseSet, faults: &[Fault], version: SpecVersion) -> V
     let client = HttpClient::new(Duration::from_secs(5), Redactor::default()).expect("client");
     let target = Target::new(&reference.mcp_url, version).expect("target URL");
     let config = TargetConfig {
+        second_resource: Some(reference.second_resource.clone()),
         slow: true,
         code_wait: Some(Duration::from_secs(6)),
         ..TargetConfig::default()

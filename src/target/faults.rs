@@ -198,13 +198,15 @@ faults! {
         "the MCP endpoint refuses every token, even valid ones";
     SchemeCaseSensitive = "scheme-case-sensitive", ["rs.token.scheme-case-insensitive"], LATEST,
         "only the exact scheme spelling `Bearer` is accepted";
-    AnyTokenAccepted = "any-token-accepted", ["rs.token.invalid-401", "rs.token.expired-401"], LATEST,
+    AnyTokenAccepted = "any-token-accepted", ["rs.token.invalid-401", "rs.token.expired-401", "rs.token.audience"], LATEST,
         "any bearer token is accepted, garbage included";
     SessionAuthenticates = "session-authenticates", ["rs.token.every-request"], SpecVersion::V2025_11_25,
         "a request with a known Mcp-Session-Id and no token is served";
-    ExpiredTokenAccepted = "expired-token-accepted", ["rs.token.expired-401"], LATEST,
+    AnyAudienceAccepted = "any-audience-accepted", ["rs.token.audience"], LATEST,
+        "tokens its AS issued for another resource are accepted";
+    ExpiredTokenAccepted =  "expired-token-accepted", ["rs.token.expired-401"], LATEST,
         "access tokens are accepted after they expire";
-    BadTokenServerError = "bad-token-server-error", ["rs.token.invalid-401", "rs.token.expired-401"], LATEST,
+    BadTokenServerError = "bad-token-server-error", ["rs.token.invalid-401", "rs.token.expired-401", "rs.token.audience"], LATEST,
         "a token that fails validation gets 500 (as the ts-sdk example's verifier causes)";
     BadTokenWithoutErrorCode = "bad-token-without-error-code", ["rs.token.invalid-token-error-code"], LATEST,
         "a bad token gets a 401 challenge without error=\"invalid_token\"";

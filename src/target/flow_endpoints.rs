@@ -422,11 +422,15 @@ async fn authorize(
     if let Some(resource) = q.get("resource") {
         // MCP "Canonical Server URI": scheme and host compare case-insensitively (the url
         // crate lowercases both when it parses).
-        let ours = |u: &url::Url| match s.has(Fault::ResourceCaseSensitive) {
-            true => *resource == s.mcp_url(),
-            false => url::Url::parse(&s.mcp_url()).is_ok_and(|m| m == *u),
+        let asked = url::Url::parse(resource).ok();
+        let served = |r: String| match s.has(Fault::ResourceCaseSensitive) {
+            true => *resource == r,
+            false => asked
+                .as_ref()
+                .is_some_and(|a| url::Url::parse(&r).is_ok_and(|m| m == *a)),
         };
-        let usable = url::Url::parse(resource).is_ok_and(|u| u.fragment().is_none() && ours(&u));
+        let without_fragment = asked.as_ref().is_some_and(|u| u.fragment().is_none());
+        let usable = without_fragment && (served(s.mcp_url()) || served(s.second_resource()));
         if !usable && !s.has(Fault::AnyResourceAccepted) {
             return fail("invalid_target");
         }

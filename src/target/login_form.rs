@@ -33,6 +33,7 @@ async fn the_form_driver_signs_in_and_every_check_passes() {
     };
     let config = TargetConfig {
         consent: ConsentDriver::Form(form),
+        second_resource: Some(reference.second_resource.clone()),
         ..Default::default()
     };
     let verdicts = run_configured(&reference.mcp_url, SpecVersion::LATEST, TIMEOUT, config).await;

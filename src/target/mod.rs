@@ -57,6 +57,12 @@ impl State {
         format!("{}/mcp", self.rs_origin)
     }
 
+    /// Another resource this AS issues tokens for (a second MCP server, not served here): the
+    /// audience of tokens this server must refuse.
+    fn second_resource(&self) -> String {
+        format!("{}/other/mcp", self.rs_origin)
+    }
+
     fn issuer(&self) -> String {
         let issuer = format!("{}/as", self.as_origin);
         if self.has(Fault::IssuerWithQuery) {
@@ -71,6 +77,8 @@ impl State {
 pub struct Reference {
     pub mcp_url: String,
     pub issuer: String,
+    /// Another resource its AS serves (config `second_resource` for a run against it).
+    pub second_resource: String,
     state: Arc<State>,
     _stop: Vec<oneshot::Sender<()>>,
 }
@@ -98,6 +106,7 @@ impl Reference {
         });
         let mcp_url = state.mcp_url();
         let issuer = state.issuer();
+        let second_resource = state.second_resource();
         let stop = vec![
             serve(rs_listener, resource_server::router(state.clone())),
             serve(as_listener, authorization_server::router(state.clone())),
@@ -105,6 +114,7 @@ impl Reference {
         Ok(Reference {
             mcp_url,
             issuer,
+            second_resource,
             state,
             _stop: stop,
         })

@@ -96,7 +96,11 @@ fn valid_token(s: &State, token: &str) -> bool {
     let access = store(s).access(token);
     let live =
         |a: &super::flow_endpoints::Access| a.expires > std::time::Instant::now() || s.has(Fault::ExpiredTokenAccepted);
-    access.is_some_and(|a| live(&a) && a.resource.is_none_or(|r| same_uri(&r, &s.mcp_url())))
+    // RFC 8707 / MCP "Token Audience Binding": only tokens issued for this server.
+    let ours = |a: &super::flow_endpoints::Access| {
+        a.resource.as_ref().is_none_or(|r| same_uri(r, &s.mcp_url())) || s.has(Fault::AnyAudienceAccepted)
+    };
+    access.is_some_and(|a| live(&a) && ours(&a))
 }
 
 /// Scheme and host compare case-insensitively (MCP "Canonical Server URI").
