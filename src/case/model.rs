@@ -251,10 +251,13 @@ pub enum Property {
     UniqueParams,
     /// A space-separated list of RFC 6749 §3.3 scope tokens.
     ScopeTokens,
+    /// RFC 6750 §3's characters for `error` and `error_description`: printable ASCII without
+    /// `"` and `\` (after unquoting).
+    ErrorChars,
 }
 
 impl Property {
-    pub const ALL: [(&'static str, Property); 11] = [
+    pub const ALL: [(&'static str, Property); 12] = [
         ("absolute-url", Property::AbsoluteUrl),
         ("https-or-loopback-url", Property::HttpsOrLoopbackUrl),
         ("issuer-url", Property::IssuerUrl),
@@ -266,6 +269,7 @@ impl Property {
         ("with-params", Property::WithParams),
         ("unique-params", Property::UniqueParams),
         ("scope-tokens", Property::ScopeTokens),
+        ("error-chars", Property::ErrorChars),
     ];
 
     pub fn name(self) -> &'static str {

@@ -498,7 +498,7 @@ fn fits(subject: &Subject, predicate: &Predicate) -> Result<(), String> {
             P::WithParams => matches!(s, Subject::Challenge { param: None, .. }),
             P::JsonObject => matches!(s, Subject::Body | Subject::Json(_)),
             P::NonEmptyArray | P::ArrayOfUrls => matches!(s, Subject::Json(_)),
-            P::AbsoluteUrl | P::HttpsOrLoopbackUrl | P::IssuerUrl | P::String | P::ScopeTokens => {
+            P::AbsoluteUrl | P::HttpsOrLoopbackUrl | P::IssuerUrl | P::String | P::ScopeTokens | P::ErrorChars => {
                 matches!(
                     s,
                     Subject::Json(_) | Subject::Challenge { param: Some(_), .. } | Subject::Header(_) | Subject::Var(_)

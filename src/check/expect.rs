@@ -341,6 +341,11 @@ fn is(property: Property, subject: &Subject, found: &Found, response: &Response)
             }
             _ => fail("space-separated scope tokens (RFC 6749 §3.3)"),
         },
+        Property::ErrorChars => match text {
+            // RFC 6750 §3: %x20-21 / %x23-5B / %x5D-7E.
+            Some(s) if s.bytes().all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5b | 0x5d..=0x7e)) => Ok(()),
+            _ => fail("printable ASCII without `\"` or `\\` (RFC 6750 §3)"),
+        },
     }
 }
 
@@ -520,5 +525,26 @@ mod tests {
         let broken = not_auth(&[200, 401]).unwrap_err();
         assert_eq!(broken.expected, "none of <200>, <401>");
         assert_eq!(broken.actual, "<200>");
+    }
+
+    #[test]
+    fn error_chars_are_judged_after_unquoting() {
+        let r = response(
+            "{}",
+            &[(
+                "WWW-Authenticate",
+                r#"Bearer error="invalid_token", error_description="bad \"x\"""#,
+            )],
+        );
+        let vars = BTreeMap::new();
+        let chars = |param: &str| {
+            let subject = Subject::Challenge {
+                scheme: Some("bearer".into()),
+                param: Some(param.into()),
+            };
+            evaluate(&expect(subject, Predicate::Is(Property::ErrorChars)), &r, &vars)
+        };
+        assert!(chars("error").is_ok());
+        assert!(chars("error_description").is_err(), "an escaped quote is still a quote");
     }
 }

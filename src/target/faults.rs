@@ -208,7 +208,9 @@ faults! {
         "access tokens are accepted after they expire";
     BadTokenServerError = "bad-token-server-error", ["rs.token.invalid-401", "rs.token.expired-401", "rs.token.audience"], LATEST,
         "a token that fails validation gets 500 (as the ts-sdk example's verifier causes)";
-    BadTokenWithoutErrorCode = "bad-token-without-error-code", ["rs.token.invalid-token-error-code"], LATEST,
+    ErrorDescriptionWithQuote = "error-description-with-quote", ["rs.challenge.error-chars"], LATEST,
+        "error_description holds a (backslash-escaped) double quote";
+    BadTokenWithoutErrorCode =  "bad-token-without-error-code", ["rs.token.invalid-token-error-code"], LATEST,
         "a bad token gets a 401 challenge without error=\"invalid_token\"";
     BadTokenWithoutResourceMetadata = "bad-token-without-resource-metadata", ["rs.token.invalid-401-keeps-resource-metadata"], LATEST,
         "the 401 challenge for a bad token drops resource_metadata";

@@ -146,6 +146,9 @@ fn challenge(s: &State, error: Option<&str>) -> Option<String> {
     let prm_url = format!("{}/.well-known/oauth-protected-resource/mcp", s.rs_origin);
     let mut params: Vec<String> = Vec::new();
     match error {
+        Some(error) if s.has(Fault::ErrorDescriptionWithQuote) => {
+            params.push(format!(r#"error="{error}", error_description="the \"token\" is bad""#));
+        }
         Some(error) => params.push(format!(r#"error="{error}""#)),
         None if s.has(Fault::ErrorWithoutCredentials) => params.push(r#"error="invalid_token""#.to_owned()),
         None => {}
