@@ -5,6 +5,8 @@
 //! scope = "mcp:tools"                 # scopes to ask for (default: the 401 challenge's, else PRM's)
 //! narrow_scope = "mcp:read"           # a narrower set, for scope tests
 //! second_resource = "https://other.example/mcp"  # another resource the same AS issues tokens for
+//! privileged_request = '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"delete","arguments":{}}}'
+//! privileged_scope = "files:write"    # what that request needs beyond the challenge's scope
 //! code_wait_seconds = 610             # `run --slow`: how long to hold a code before redeeming
 //! token_wait_seconds = 610            # `run --slow`: the longest token lifetime to wait out
 //!
@@ -40,6 +42,10 @@ pub struct TargetConfig {
     pub scope: Option<String>,
     pub narrow_scope: Option<String>,
     pub second_resource: Option<String>,
+    /// An MCP request body that needs more than the scope the challenge asks for, and the
+    /// scope it needs (insufficient-scope checks).
+    pub privileged_request: Option<String>,
+    pub privileged_scope: Option<String>,
     pub client: Option<PreRegisteredClient>,
     pub consent: ConsentDriver,
     /// Slow checks run (`run --slow`); otherwise they are skipped, saying how to run them.
@@ -67,6 +73,8 @@ struct ConfigFile {
     scope: Option<String>,
     narrow_scope: Option<String>,
     second_resource: Option<Spanned<String>>,
+    privileged_request: Option<Spanned<String>>,
+    privileged_scope: Option<String>,
     client: Option<ClientSpec>,
     consent: Option<ConsentSpec>,
     code_wait_seconds: Option<Spanned<u64>>,
@@ -210,6 +218,18 @@ pub fn parse(file: &SourceFile, env: &dyn Fn(&str) -> Option<String>) -> Result<
     {
         errors.push(FileError::new(file, c.span(), "redirect_uri must be an absolute URL"));
     }
+    if let Some(r) = &spec.privileged_request {
+        if serde_json::from_str::<serde_json::Value>(r.get_ref()).is_err() {
+            errors.push(FileError::new(
+                file,
+                r.span(),
+                "privileged_request must be a JSON-RPC request (JSON)",
+            ));
+        } else if spec.privileged_scope.is_none() {
+            let why = "privileged_request needs privileged_scope: the scope it needs";
+            errors.push(FileError::new(file, r.span(), why));
+        }
+    }
     // A shorter wait could not show a code outliving OAuth 2.1's recommended 10 minutes.
     if let Some(w) = &spec.code_wait_seconds
         && *w.get_ref() <= 600
@@ -234,6 +254,8 @@ pub fn parse(file: &SourceFile, env: &dyn Fn(&str) -> Option<String>) -> Result<
             scope: spec.scope,
             narrow_scope: spec.narrow_scope,
             second_resource: spec.second_resource.map(Spanned::into_inner),
+            privileged_request: spec.privileged_request.map(Spanned::into_inner),
+            privileged_scope: spec.privileged_scope,
             client,
             consent,
             slow: false,

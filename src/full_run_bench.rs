@@ -30,10 +30,8 @@ fn main() {
             let client = HttpClient::new(Duration::from_secs(10), Redactor::default()).expect("client");
             let target = Target::new(&reference.mcp_url, SpecVersion::LATEST).expect("target");
             // As the CLI runs the embedded reference: with its second resource.
-            let config = TargetConfig {
-                second_resource: Some(reference.second_resource.clone()),
-                ..TargetConfig::default()
-            };
+            let mut config = TargetConfig::default();
+            reference.fill_config(&mut config);
             let ctx = Arc::new(Context::with_config(client, target, config));
             let verdicts = run::run_quiet(ctx, &run::plan(&cases, SpecVersion::LATEST, None)).await;
             let elapsed = started.elapsed();

@@ -192,8 +192,8 @@ fn run_command(args: RunArgs) -> u8 {
         Some(url) => (url.clone(), None),
         None => match rt.block_on(Reference::start(&[])) {
             Ok(r) => {
-                // Its AS serves a second resource: the audience the RS checks need.
-                config.second_resource.get_or_insert_with(|| r.second_resource.clone());
+                // What a black box cannot discover: its second resource, its privileged call.
+                r.fill_config(&mut config);
                 (r.mcp_url.clone(), Some(r))
             }
             Err(e) => {
@@ -307,10 +307,16 @@ fn reference_command(faults: &[Fault], list: bool, options: Options) -> u8 {
             Ok(reference) => {
                 println!("{}", reference.mcp_url);
                 eprintln!("authorization server issuer: {}", reference.issuer);
+                // What a run against it needs and cannot discover, as `--config` lines.
+                let mut config = TargetConfig::default();
+                reference.fill_config(&mut config);
+                eprintln!("target configuration for `run --config`:");
+                eprintln!("  second_resource = {:?}", reference.second_resource);
                 eprintln!(
-                    "second resource (config second_resource): {}",
-                    reference.second_resource
+                    "  privileged_request = '{}'",
+                    config.privileged_request.unwrap_or_default()
                 );
+                eprintln!("  privileged_scope = {:?}", config.privileged_scope.unwrap_or_default());
                 std::future::pending::<()>().await;
                 exit::OK
             }

@@ -220,6 +220,8 @@ pub enum Predicate {
     ListContains(String),
     /// A space-separated string (a `scope`) does not have this token (RFC 6749 §3.3).
     TokensExclude(String),
+    /// A space-separated string has every one of these tokens (placeholders allowed).
+    TokensInclude(String),
     Is(Property),
     /// The media type of a header value (parameters such as charset ignored).
     MediaType(String),

@@ -110,6 +110,7 @@ struct ExpectSpec {
     equals_ignoring_case: Option<String>,
     list_contains: Option<String>,
     tokens_exclude: Option<String>,
+    tokens_include: Option<String>,
     present: Option<bool>,
     is: Option<Spanned<String>>,
     media_type: Option<String>,
@@ -376,6 +377,9 @@ impl Converter<'_> {
         if let Some(v) = &spec.tokens_exclude {
             predicates.push(Predicate::TokensExclude(v.clone()));
         }
+        if let Some(v) = &spec.tokens_include {
+            predicates.push(Predicate::TokensInclude(v.clone()));
+        }
         if let Some(v) = &spec.media_type {
             predicates.push(Predicate::MediaType(v.to_ascii_lowercase()));
         }
@@ -411,7 +415,7 @@ impl Converter<'_> {
                 let msg = format!("an expectation needs exactly one predicate, found {n}");
                 let e = self
                     .error(spanned.span(), msg)
-                    .with_help("one of: present, equals, one_of, none_of, equals_ignoring_case, contains, excludes, list_contains, tokens_exclude, is, media_type, schema");
+                    .with_help("one of: present, equals, one_of, none_of, equals_ignoring_case, contains, excludes, list_contains, tokens_exclude, tokens_include, is, media_type, schema");
                 self.errors.push(e);
                 return None;
             }
@@ -480,7 +484,7 @@ fn fits(subject: &Subject, predicate: &Predicate) -> Result<(), String> {
         (Predicate::Equals(_) | Predicate::OneOf(_) | Predicate::NoneOf(_), _) => true,
         (Predicate::Contains(_) | Predicate::Excludes(_), s) => matches!(s, Subject::Json(_)),
         (Predicate::MediaType(_) | Predicate::ListContains(_), s) => matches!(s, Subject::Header(_)),
-        (Predicate::TokensExclude(_), s) => {
+        (Predicate::TokensExclude(_) | Predicate::TokensInclude(_), s) => {
             matches!(
                 s,
                 Subject::Json(_) | Subject::Var(_) | Subject::Challenge { param: Some(_), .. }

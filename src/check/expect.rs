@@ -130,6 +130,17 @@ fn judge_value(expectation: &Expectation, response: &Response, vars: &BTreeMap<S
             Found::Json(Value::String(s)) | Found::Text(s) if !s.split(' ').any(|t| t == token) => Ok(()),
             _ => fail(format!("a scope string without <{token}>"), show(&found)),
         },
+        Predicate::TokensInclude(tokens) => {
+            let wanted = crate::case::expand_placeholders(tokens, vars);
+            match &found {
+                Found::Json(Value::String(s)) | Found::Text(s)
+                    if wanted.split_whitespace().all(|w| s.split(' ').any(|t| t == w)) =>
+                {
+                    Ok(())
+                }
+                _ => fail(format!("a scope string with <{wanted}>"), show(&found)),
+            }
+        }
         Predicate::MediaType(media) => {
             let Found::Text(value) = &found else {
                 return fail(format!("media type <{media}>"), show(&found));
@@ -401,6 +412,12 @@ fn describe(predicate: &Predicate, vars: &BTreeMap<String, String>) -> String {
         Predicate::EqualsIgnoringCase(want) => format!("<{want}> in any letter case"),
         Predicate::ListContains(item) => format!("a list with <{item}>"),
         Predicate::TokensExclude(token) => format!("a scope string without <{token}>"),
+        Predicate::TokensInclude(tokens) => {
+            format!(
+                "a scope string with <{}>",
+                crate::case::expand_placeholders(tokens, vars)
+            )
+        }
         Predicate::Schema { name, .. } => format!("JSON valid against {name}"),
         Predicate::Is(p) => format!("`{}`", p.name()),
     }

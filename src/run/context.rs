@@ -120,6 +120,15 @@ impl Context {
             second.unwrap_or_else(|| UNKNOWN_RESOURCE.to_owned()),
         );
         vars.insert("unknown_resource".to_owned(), UNKNOWN_RESOURCE.to_owned());
+        let privileged = [
+            ("privileged_request", &self.config.privileged_request),
+            ("privileged_scope", &self.config.privileged_scope),
+        ];
+        for (name, value) in privileged {
+            if let Some(value) = value {
+                vars.insert(name.to_owned(), value.clone());
+            }
+        }
         vars
     }
 
@@ -574,6 +583,11 @@ impl Context {
                     continue;
                 };
                 vars.insert("session_id".to_owned(), session);
+            }
+            if let Some(name) = bearer::unfilled(&changes, &vars) {
+                let why = format!("needs `{name}` in the target configuration (--config)");
+                out.push(Observation::skipped(label, why));
+                continue;
             }
             let request = bearer::request(&self.target, &changes, &overrides.omit, &vars);
             let (exchange, result) = self.client.send(&request).await;

@@ -28,12 +28,12 @@ async fn run_suite(cases: &CaseSet, faults: &[Fault], version: SpecVersion) -> V
         .expect("reference target starts");
     let client = HttpClient::new(Duration::from_secs(5), Redactor::default()).expect("client");
     let target = Target::new(&reference.mcp_url, version).expect("target URL");
-    let config = TargetConfig {
-        second_resource: Some(reference.second_resource.clone()),
+    let mut config = TargetConfig {
         slow: true,
         code_wait: Some(Duration::from_secs(6)),
         ..TargetConfig::default()
     };
+    reference.fill_config(&mut config);
     let ctx = Arc::new(Context::with_config(client, target, config));
     run::run_quiet(ctx, &run::plan(cases, version, None)).await
 }

@@ -204,7 +204,17 @@ faults! {
         "a request with a known Mcp-Session-Id and no token is served";
     AnyAudienceAccepted = "any-audience-accepted", ["rs.token.audience"], LATEST,
         "tokens its AS issued for another resource are accepted";
-    ExpiredTokenAccepted =  "expired-token-accepted", ["rs.token.expired-401"], LATEST,
+    PrivilegeNotEnforced = "privilege-not-enforced", ["rs.scope.insufficient-403"], LATEST,
+        "the privileged tool runs for a token without its scope";
+    InsufficientScopeAnswered401 = "insufficient-scope-answered-401", ["rs.scope.insufficient-403"], LATEST,
+        "a token without the needed scope gets 401 invalid_token instead of 403";
+    InsufficientScopeWithoutErrorCode = "insufficient-scope-without-error-code", ["rs.scope.insufficient-error-code"], LATEST,
+        "the 403 challenge has no error=\"insufficient_scope\"";
+    InsufficientScopeWithoutScope = "insufficient-scope-without-scope", ["rs.scope.insufficient-scope-param"], LATEST,
+        "the 403 challenge does not say which scope is needed";
+    InsufficientScopeWithoutResourceMetadata = "insufficient-scope-without-resource-metadata", ["rs.scope.insufficient-resource-metadata"], LATEST,
+        "the 403 challenge drops resource_metadata";
+    ExpiredTokenAccepted =   "expired-token-accepted", ["rs.token.expired-401"], LATEST,
         "access tokens are accepted after they expire";
     BadTokenServerError = "bad-token-server-error", ["rs.token.invalid-401", "rs.token.expired-401", "rs.token.audience"], LATEST,
         "a token that fails validation gets 500 (as the ts-sdk example's verifier causes)";

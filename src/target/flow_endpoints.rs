@@ -63,6 +63,7 @@ struct Pending {
 #[derive(Debug, Clone)]
 pub(super) struct Access {
     pub resource: Option<String>,
+    pub scope: Option<String>,
     pub expires: std::time::Instant,
 }
 
@@ -413,7 +414,7 @@ async fn authorize(
     let supported = |scope: &str| {
         scope
             .split(' ')
-            .all(|t| matches!(t, "" | "mcp:tools" | "offline_access"))
+            .all(|t| matches!(t, "" | "mcp:tools" | "mcp:admin" | "offline_access"))
     };
     if !q.get("scope").is_none_or(|scope| supported(scope)) && !s.has(Fault::UnknownScopeGranted) {
         return fail("invalid_scope");
@@ -852,6 +853,7 @@ fn issue_tokens(
     let access = st.secret("access");
     let grant = Access {
         resource: resource.clone(),
+        scope: scope.clone(),
         expires: std::time::Instant::now() + s.token_lifetime,
     };
     st.access_tokens.insert(access.clone(), grant);

@@ -31,11 +31,11 @@ async fn the_form_driver_signs_in_and_every_check_passes() {
         ],
         submit: Some("approve".into()),
     };
-    let config = TargetConfig {
+    let mut config = TargetConfig {
         consent: ConsentDriver::Form(form),
-        second_resource: Some(reference.second_resource.clone()),
         ..Default::default()
     };
+    reference.fill_config(&mut config);
     let verdicts = run_configured(&reference.mcp_url, SpecVersion::LATEST, TIMEOUT, config).await;
     // Slow checks are skipped unless asked for; everything else passes.
     let not_passing: Vec<_> = verdicts

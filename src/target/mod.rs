@@ -10,6 +10,7 @@ mod faults;
 mod flow_endpoints;
 mod resource_server;
 
+use serde_json::json;
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -118,6 +119,20 @@ impl Reference {
             state,
             _stop: stop,
         })
+    }
+
+    /// Fills what a run against this target needs and a black box cannot discover (unless
+    /// configured): its AS's second resource and the privileged call.
+    pub fn fill_config(&self, config: &mut crate::config::TargetConfig) {
+        config
+            .second_resource
+            .get_or_insert_with(|| self.second_resource.clone());
+        let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+            "params": {"name": resource_server::PRIVILEGED_TOOL, "arguments": {}}});
+        config.privileged_request.get_or_insert_with(|| call.to_string());
+        config
+            .privileged_scope
+            .get_or_insert_with(|| resource_server::PRIVILEGED_SCOPE.to_owned());
     }
 
     /// Every secret the target has issued so far (for redaction audits).

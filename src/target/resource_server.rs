@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use serde_json::json;
 
+use super::flow_endpoints::Access;
 use super::{Fault, State};
 
 pub(super) fn router(state: Arc<State>) -> Router {
@@ -58,11 +59,11 @@ async fn mcp(
     let session = headers.get("mcp-session-id").and_then(|v| v.to_str().ok());
     let known_session = session.is_some_and(|id| store(&s).has_session(id));
     match presented {
-        None if s.has(Fault::UnauthenticatedAccepted) => answer(&s, &body),
+        None if s.has(Fault::UnauthenticatedAccepted) => answer(&s, &body, None),
         // MCP: authorization on every request; a session is no credential.
-        None if known_session && s.has(Fault::SessionAuthenticates) => answer(&s, &body),
+        None if known_session && s.has(Fault::SessionAuthenticates) => answer(&s, &body, None),
         None => challenged(&s, StatusCode::UNAUTHORIZED, None),
-        Some(token) if token.is_some_and(|t| valid_token(&s, t)) => answer(&s, &body),
+        Some(Some(token)) if let Some(access) = valid_token(&s, token) => answer(&s, &body, Some(&access)),
         Some(_) if s.has(Fault::BadTokenServerError) => {
             let body = json!({"error": "server_error", "error_description": "Internal Server Error"});
             (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response()
@@ -85,22 +86,25 @@ fn bearer_token<'a>(s: &State, authorization: &'a str) -> Option<&'a str> {
     bearer.then(|| token.trim())
 }
 
-/// Issued by this target's AS, for this server (RFC 8707 audience), unless faulty.
-fn valid_token(s: &State, token: &str) -> bool {
+/// Issued by this target's AS, for this server (RFC 8707 audience), unless faulty: what it
+/// grants.
+fn valid_token(s: &State, token: &str) -> Option<Access> {
     if s.has(Fault::ValidTokenRefused) {
-        return false;
-    }
-    if s.has(Fault::AnyTokenAccepted) {
-        return true;
+        return None;
     }
     let access = store(s).access(token);
-    let live =
-        |a: &super::flow_endpoints::Access| a.expires > std::time::Instant::now() || s.has(Fault::ExpiredTokenAccepted);
+    if s.has(Fault::AnyTokenAccepted) {
+        return Some(access.unwrap_or(Access {
+            resource: None,
+            scope: None,
+            expires: std::time::Instant::now(),
+        }));
+    }
+    let live = |a: &Access| a.expires > std::time::Instant::now() || s.has(Fault::ExpiredTokenAccepted);
     // RFC 8707 / MCP "Token Audience Binding": only tokens issued for this server.
-    let ours = |a: &super::flow_endpoints::Access| {
-        a.resource.as_ref().is_none_or(|r| same_uri(r, &s.mcp_url())) || s.has(Fault::AnyAudienceAccepted)
-    };
-    access.is_some_and(|a| live(&a) && ours(&a))
+    let ours =
+        |a: &Access| a.resource.as_ref().is_none_or(|r| same_uri(r, &s.mcp_url())) || s.has(Fault::AnyAudienceAccepted);
+    access.filter(|a| live(a) && ours(a))
 }
 
 /// Scheme and host compare case-insensitively (MCP "Canonical Server URI").
@@ -112,10 +116,23 @@ fn store(s: &State) -> std::sync::MutexGuard<'_, super::flow_endpoints::Store> {
     s.store.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// The tool that needs more than the challenge's scope (the step-up checks' privileged call).
+pub const PRIVILEGED_TOOL: &str = "admin";
+pub const PRIVILEGED_SCOPE: &str = "mcp:admin";
+
 /// A JSON-RPC result; `initialize` also opens a session (Streamable HTTP, up to 2025-11-25).
-fn answer(s: &State, body: &str) -> Response {
+/// Calling the privileged tool needs its scope.
+fn answer(s: &State, body: &str, access: Option<&Access>) -> Response {
     let request: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
     let id = request.get("id").cloned().unwrap_or(json!(1));
+    let privileged = request.get("method").and_then(|m| m.as_str()) == Some("tools/call")
+        && request.pointer("/params/name").and_then(|n| n.as_str()) == Some(PRIVILEGED_TOOL);
+    let granted = access
+        .and_then(|a| a.scope.as_deref())
+        .is_some_and(|scope| scope.split(' ').any(|g| g == PRIVILEGED_SCOPE));
+    if privileged && !granted && !s.has(Fault::PrivilegeNotEnforced) {
+        return insufficient_scope(s);
+    }
     let result = match request.get("method").and_then(|m| m.as_str()) {
         Some("tools/list") => json!({"tools": []}),
         _ => {
@@ -129,6 +146,28 @@ fn answer(s: &State, body: &str) -> Response {
         response.headers_mut().insert("mcp-session-id", value);
     }
     response
+}
+
+/// RFC 6750 §3.1 and MCP "Runtime Insufficient Scope Errors": 403 with a challenge naming
+/// the scope needed and where the metadata is.
+fn insufficient_scope(s: &State) -> Response {
+    if s.has(Fault::InsufficientScopeAnswered401) {
+        return challenged(s, StatusCode::UNAUTHORIZED, Some("invalid_token"));
+    }
+    let mut params = Vec::new();
+    if !s.has(Fault::InsufficientScopeWithoutErrorCode) {
+        params.push(r#"error="insufficient_scope""#.to_owned());
+    }
+    if !s.has(Fault::InsufficientScopeWithoutScope) {
+        params.push(format!(r#"scope="{PRIVILEGED_SCOPE}""#));
+    }
+    if !s.has(Fault::InsufficientScopeWithoutResourceMetadata) {
+        let prm_url = format!("{}/.well-known/oauth-protected-resource/mcp", s.rs_origin);
+        params.push(format!(r#"resource_metadata="{prm_url}""#));
+    }
+    let challenge = format!("Bearer {}", params.join(", "));
+    let body = axum::Json(json!({"error": "insufficient_scope"}));
+    (StatusCode::FORBIDDEN, [(header::WWW_AUTHENTICATE, challenge)], body).into_response()
 }
 
 fn challenged(s: &State, status: StatusCode, error: Option<&str>) -> Response {
