@@ -9,15 +9,17 @@ use crate::case::expand_placeholders;
 use crate::discovery::{self, Target};
 use crate::http::Request;
 
-/// The change that asks for a token of its own, from a flow for this resource (RFC 8707).
+/// The changes that ask for a token of its own, from a flow for this resource (RFC 8707) or
+/// with this scope.
 pub const TOKEN_RESOURCE: &str = "token_resource";
+pub const TOKEN_SCOPE: &str = "token_scope";
 
 /// The valid request's credentials, before placeholders are filled.
 const VALID_AUTHORIZATION: &str = "Bearer {access_token}";
 
 /// The version's first MCP request, authenticated, with `changes`: each key a header name
 /// (a string replaces it, an array sends one line per value, null removes it), `query` or
-/// `body` (`token_resource` chose the token and is not part of the request).
+/// `body` (`token_resource` and `token_scope` chose the token and are not part of it).
 pub fn request(
     target: &Target,
     changes: &[(String, Value)],
@@ -32,7 +34,7 @@ pub fn request(
             request.url = format!("{}?{}", request.url, expand_placeholders(query, vars));
             continue;
         }
-        if name == TOKEN_RESOURCE {
+        if name == TOKEN_RESOURCE || name == TOKEN_SCOPE {
             continue;
         }
         if name == "body" {

@@ -266,10 +266,7 @@ impl Context {
         let server = self.auth_server().await.as_ref().map_err(Clone::clone)?;
         let mut vars = self.globals();
         vars.insert("issuer".to_owned(), server.issuer.clone());
-        let scope = match &self.config.scope {
-            Some(scope) => Some(scope.clone()),
-            None => self.scope().await,
-        };
+        let scope = self.requested_scope().await;
         vars.extend(scope_placeholders(
             scope.as_deref(),
             self.config.narrow_scope.as_deref(),
@@ -303,6 +300,14 @@ impl Context {
             }
         }
         hosts
+    }
+
+    /// The scope the flows ask for: configured, else discovered.
+    async fn requested_scope(&self) -> Option<String> {
+        match &self.config.scope {
+            Some(scope) => Some(scope.clone()),
+            None => self.scope().await,
+        }
     }
 
     /// The scope to ask for: the 401 challenge's `scope`, else the PRM's `scopes_supported`
@@ -540,6 +545,11 @@ impl Context {
         let tampered = bearer::tampered(&access);
         self.client.redactor().register(&Secret::new(tampered.as_str()));
         let mut vars = self.globals();
+        let scope = self.requested_scope().await;
+        vars.extend(scope_placeholders(
+            scope.as_deref(),
+            self.config.narrow_scope.as_deref(),
+        ));
         vars.insert("access_token".to_owned(), access);
         vars.insert("access_token_tampered".to_owned(), tampered);
         let mut out = Vec::new();
@@ -553,10 +563,23 @@ impl Context {
             let wants_session = changes
                 .iter()
                 .any(|(_, v)| v.as_str().is_some_and(|s| s.contains("{session_id}")));
-            // `token_resource`: a token of its own, from a flow for that resource.
-            if let Some((_, resource)) = changes.iter().find(|(n, _)| n == bearer::TOKEN_RESOURCE) {
-                let resource = expand_placeholders(resource.as_str().unwrap_or_default(), &vars);
-                match self.token_for(&resource).await {
+            // A case needing configuration that is not there skips, naming it. (`{session_id}`
+            // comes later, from the server.)
+            let mut known = vars.clone();
+            known.insert("session_id".to_owned(), String::new());
+            if let Some(name) = bearer::unfilled(&changes, &known) {
+                let why = format!("needs `{name}` in the target configuration (--config)");
+                out.push(Observation::skipped(label, why));
+                continue;
+            }
+            // `token_resource` / `token_scope`: a token of its own, from a flow asking that.
+            let own = |key: &str| {
+                let value = changes.iter().find(|(n, _)| n == key)?.1.as_str()?;
+                Some(expand_placeholders(value, &vars))
+            };
+            let (resource, scope) = (own(bearer::TOKEN_RESOURCE), own(bearer::TOKEN_SCOPE));
+            if resource.is_some() || scope.is_some() {
+                match self.token_for(resource, scope).await {
                     Ok((token, got)) => {
                         exchanges.extend(got);
                         vars.insert("access_token".to_owned(), token);
@@ -584,11 +607,6 @@ impl Context {
                 };
                 vars.insert("session_id".to_owned(), session);
             }
-            if let Some(name) = bearer::unfilled(&changes, &vars) {
-                let why = format!("needs `{name}` in the target configuration (--config)");
-                out.push(Observation::skipped(label, why));
-                continue;
-            }
             let request = bearer::request(&self.target, &changes, &overrides.omit, &vars);
             let (exchange, result) = self.client.send(&request).await;
             exchanges.push(exchange);
@@ -605,19 +623,37 @@ impl Context {
         out
     }
 
-    /// An access token from a flow whose authorization and token requests name `resource`,
-    /// with the exchanges that got it; or why there is none.
-    async fn token_for(&self, resource: &str) -> Result<(String, Vec<crate::http::Exchange>), Observed> {
-        let set = vec![("resource".to_owned(), serde_json::Value::from(resource))];
-        let changes = Overrides {
-            set,
-            ..Overrides::default()
+    /// An access token from a flow whose requests name `resource` (authorization and token
+    /// requests) or `scope` (authorization request), with the exchanges that got it; or why
+    /// there is none.
+    async fn token_for(
+        &self,
+        resource: Option<String>,
+        scope: Option<String>,
+    ) -> Result<(String, Vec<crate::http::Exchange>), Observed> {
+        let param = |name: &str, value: &Option<String>| {
+            value
+                .as_ref()
+                .map(|v| (name.to_owned(), serde_json::Value::from(v.as_str())))
         };
+        let token_set: Vec<_> = param("resource", &resource).into_iter().collect();
+        let mut authorize_set = token_set.clone();
+        authorize_set.extend(param("scope", &scope));
         let plan = TokenPlan {
-            authorize: changes.clone(),
-            token: changes,
+            authorize: Overrides {
+                set: authorize_set,
+                ..Overrides::default()
+            },
+            token: Overrides {
+                set: token_set,
+                ..Overrides::default()
+            },
             authorization: true,
             ..TokenPlan::default()
+        };
+        let asked = match (&resource, &scope) {
+            (Some(r), _) => format!("resource <{r}>"),
+            (None, s) => format!("scope <{}>", s.as_deref().unwrap_or_default()),
         };
         let obs = self.private_chain(&plan, false).await;
         let access = obs.response().filter(|r| r.status == 200).and_then(|r| {
@@ -627,7 +663,7 @@ impl Context {
         match (access, obs.observed) {
             (Some(token), _) => Ok((token, obs.exchanges)),
             (None, Observed::Response(r)) => Err(Observed::Skipped(format!(
-                "the AS issued no token for resource <{resource}> (its last answer: {})",
+                "the AS issued no token for {asked} (its last answer: {})",
                 r.status
             ))),
             // Skipped or an error (a throttled AS): that reason stands.

@@ -214,7 +214,9 @@ faults! {
         "the 403 challenge does not say which scope is needed";
     InsufficientScopeWithoutResourceMetadata = "insufficient-scope-without-resource-metadata", ["rs.scope.insufficient-resource-metadata"], LATEST,
         "the 403 challenge drops resource_metadata";
-    ExpiredTokenAccepted =   "expired-token-accepted", ["rs.token.expired-401"], LATEST,
+    PrivilegedScopeNeverGranted = "privileged-scope-never-granted", ["rs.scope.step-up"], LATEST,
+        "the AS leaves mcp:admin out of every grant, so stepping up never works";
+    ExpiredTokenAccepted =    "expired-token-accepted", ["rs.token.expired-401"], LATEST,
         "access tokens are accepted after they expire";
     BadTokenServerError = "bad-token-server-error", ["rs.token.invalid-401", "rs.token.expired-401", "rs.token.audience"], LATEST,
         "a token that fails validation gets 500 (as the ts-sdk example's verifier causes)";

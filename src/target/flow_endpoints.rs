@@ -850,6 +850,17 @@ fn issue_tokens(
     };
     let mut st = store(s);
     let mut body = json!({ "token_type": token_type, "expires_in": s.token_lifetime.as_secs() });
+    // Fault: the privileged scope is never granted, so step-up cannot succeed.
+    let scope = match scope {
+        Some(scope) if s.has(Fault::PrivilegedScopeNeverGranted) => Some(
+            scope
+                .split(' ')
+                .filter(|t| *t != "mcp:admin")
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        other => other,
+    };
     let access = st.secret("access");
     let grant = Access {
         resource: resource.clone(),
