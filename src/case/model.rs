@@ -30,6 +30,15 @@ impl Case {
         }
         steps
     }
+
+    /// Holds a code or waits out a token: runs only with `--slow`.
+    pub fn is_slow(&self) -> bool {
+        self.steps().iter().any(|step| match step {
+            Step::Token(Some(plan)) | Step::Refresh(Some(plan)) => plan.expire_code,
+            Step::Mcp(Some(overrides)) => overrides.expire_token,
+            _ => false,
+        })
+    }
 }
 
 /// "MUST implement one of": when the case's expectations are broken but these hold, the
