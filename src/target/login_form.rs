@@ -13,17 +13,18 @@ use crate::verdict::Outcome;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The reference target with a login form in front of consent.
+async fn with_login_form() -> Reference {
+    let options = Options {
+        login_form: true,
+        ..Options::default()
+    };
+    Reference::start_with(&[], options).await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_form_driver_signs_in_and_every_check_passes() {
-    let reference = Reference::start_with(
-        &[],
-        Options {
-            login_form: true,
-            ..Options::default()
-        },
-    )
-    .await
-    .unwrap();
+    let reference = with_login_form().await;
     let form = FormSettings {
         fields: vec![
             ("username".into(), Secret::new(LOGIN_USER)),
@@ -53,15 +54,7 @@ async fn the_form_driver_signs_in_and_every_check_passes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_redirects_driver_reports_interaction_required_never_a_failure() {
-    let reference = Reference::start_with(
-        &[],
-        Options {
-            login_form: true,
-            ..Options::default()
-        },
-    )
-    .await
-    .unwrap();
+    let reference = with_login_form().await;
     let verdicts = run_configured(
         &reference.mcp_url,
         SpecVersion::LATEST,
