@@ -552,6 +552,7 @@ impl Context {
         ));
         vars.insert("access_token".to_owned(), access);
         vars.insert("access_token_tampered".to_owned(), tampered);
+        let vars = vars;
         let mut out = Vec::new();
         for changes in overrides.requests() {
             let label = format!(
@@ -559,6 +560,8 @@ impl Context {
                 bearer::describe(&changes, &overrides.omit)
             );
             let mut exchanges = opening.clone();
+            // Each variant's own values (its token, its session) stay its own.
+            let mut vars = vars.clone();
             // `{session_id}`: the session a valid first request opens, for this request alone.
             let wants_session = changes
                 .iter()
