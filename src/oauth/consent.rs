@@ -400,6 +400,12 @@ mod tests {
         vec!["127.0.0.1".to_owned()]
     }
 
+    /// The redirects driver from `<server>/authorize` to [`CALLBACK`].
+    async fn follow_authorize(s: &MockServer) -> Observation {
+        let url = format!("{}/authorize", s.uri());
+        follow(&client(), "authz", &url, CALLBACK, &loopback(), None).await
+    }
+
     async fn get(server: &MockServer, at: &str, response: ResponseTemplate) {
         Mock::given(method("GET"))
             .and(path(at))
@@ -459,15 +465,7 @@ mod tests {
             ResponseTemplate::new(200).set_body_raw(page, "text/html; charset=utf-8"),
         )
         .await;
-        let obs = follow(
-            &client(),
-            "authz",
-            &format!("{}/authorize", s.uri()),
-            CALLBACK,
-            &loopback(),
-            None,
-        )
-        .await;
+        let obs = follow_authorize(&s).await;
         match &obs.observed {
             Observed::Error(why) => assert!(
                 why.contains("interaction required") && why.contains("Sign in to Example"),
@@ -487,15 +485,7 @@ mod tests {
             ResponseTemplate::new(400).set_body_raw(page, "text/html"),
         )
         .await;
-        let obs = follow(
-            &client(),
-            "authz",
-            &format!("{}/authorize", s.uri()),
-            CALLBACK,
-            &loopback(),
-            None,
-        )
-        .await;
+        let obs = follow_authorize(&s).await;
         assert!(matches!(&obs.observed, Observed::Response(r) if r.status == 400));
         assert!(!obs.vars.contains_key("callback"));
     }
@@ -504,15 +494,7 @@ mod tests {
     async fn a_redirect_loop_ends() {
         let s = MockServer::start().await;
         get(&s, "/authorize", redirect("/authorize")).await;
-        let obs = follow(
-            &client(),
-            "authz",
-            &format!("{}/authorize", s.uri()),
-            CALLBACK,
-            &loopback(),
-            None,
-        )
-        .await;
+        let obs = follow_authorize(&s).await;
         assert!(matches!(&obs.observed, Observed::Error(why) if why.contains("no callback after 20 redirects")));
         assert_eq!(obs.exchanges.len(), MAX_HOPS);
     }
@@ -521,15 +503,7 @@ mod tests {
     async fn a_redirect_off_the_run_s_hosts_is_not_followed() {
         let s = MockServer::start().await;
         get(&s, "/authorize", redirect("https://login.example.com/sso")).await;
-        let obs = follow(
-            &client(),
-            "authz",
-            &format!("{}/authorize", s.uri()),
-            CALLBACK,
-            &loopback(),
-            None,
-        )
-        .await;
+        let obs = follow_authorize(&s).await;
         assert!(matches!(&obs.observed, Observed::Error(why) if why.contains("login.example.com, outside the hosts")));
         assert_eq!(obs.exchanges.len(), 1, "nothing was sent to login.example.com");
     }
