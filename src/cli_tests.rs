@@ -148,6 +148,9 @@ fn usage_errors_exit_2_with_one_clear_line() {
         &["reference", "--fault", "no-such-fault"],
         &["run", "--cases", "/nonexistent/cases"],
         &["run", "--config", "/nonexistent/target.toml"],
+        &["run", "--token", "stale=MCP_TOKEN"],
+        &["run", "--token", "valid=MCP_CONFORMANCE_UNSET_VARIABLE"],
+        &["run", "--mint-endpoint", "127.0.0.1:9400/as/mint"],
     ];
     let mut transcript = String::new();
     for args in cases {

@@ -9,6 +9,12 @@
 //! privileged_scope = "files:write"    # what that request needs beyond the challenge's scope
 //! code_wait_seconds = 610             # `run --slow`: how long to hold a code before redeeming
 //! token_wait_seconds = 610            # `run --slow`: the longest token lifetime to wait out
+//! mint_endpoint = "http://127.0.0.1:9400/as/mint"  # a test issuer the server trusts mints tokens
+//!                                     # no flow gives (printed by `reference --issuer-only`)
+//!
+//! [tokens]                            # supplied tokens, each from an environment variable
+//! valid_env = "MCP_TOKEN"             # kinds: valid, low_scope, foreign_audience, expired,
+//! expired_env = "MCP_EXPIRED_TOKEN"   #        foreign_issuer
 //!
 //! [client]                            # a pre-registered client (default: register one by DCR)
 //! client_id = "conformance"
@@ -35,6 +41,7 @@ use toml::Spanned;
 use crate::diagnostic::{DataErrors, FileError, SourceFile};
 use crate::http::redact::Secret;
 use crate::oauth::consent::{ConsentDriver, FormSettings};
+use crate::oauth::tokens::TokenKind;
 
 /// The validated configuration.
 #[derive(Debug, Clone, Default)]
@@ -54,6 +61,11 @@ pub struct TargetConfig {
     pub code_wait: Option<Duration>,
     /// The longest `expires_in` the expired-token check waits out (default [`DEFAULT_CODE_WAIT`]).
     pub token_wait: Option<Duration>,
+    /// A test issuer's minting endpoint (`reference --issuer-only`), for the tokens no flow
+    /// gives: expired ones and ones from a foreign issuer.
+    pub mint_endpoint: Option<String>,
+    /// Tokens the user supplied, by kind; they take precedence over flows and minting.
+    pub tokens: BTreeMap<TokenKind, Secret>,
 }
 
 /// Just over OAuth 2.1 §4.1.2's recommended 10-minute maximum code lifetime.
@@ -79,6 +91,9 @@ struct ConfigFile {
     consent: Option<ConsentSpec>,
     code_wait_seconds: Option<Spanned<u64>>,
     token_wait_seconds: Option<u64>,
+    mint_endpoint: Option<Spanned<String>>,
+    #[serde(default)]
+    tokens: BTreeMap<Spanned<String>, Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -152,6 +167,26 @@ pub fn parse(file: &SourceFile, env: &dyn Fn(&str) -> Option<String>) -> Result<
         auth_method: c.auth_method.get_ref().clone(),
         redirect_uri: c.redirect_uri.get_ref().clone(),
     });
+    let mut unknown_token_keys = Vec::new();
+    let mut tokens = BTreeMap::new();
+    for (key, var) in &spec.tokens {
+        let kind = key.get_ref().strip_suffix("_env").map(str::parse::<TokenKind>);
+        match kind {
+            Some(Ok(kind)) => {
+                if let Some(token) = secret_from(var, &format!("the {kind} token")) {
+                    tokens.insert(kind, token);
+                }
+            }
+            _ => {
+                let msg = format!("unknown key `{}` in [tokens]", key.get_ref());
+                let help = format!(
+                    "keys: <kind>_env, naming an environment variable; kinds: {}",
+                    TokenKind::names()
+                );
+                unknown_token_keys.push(FileError::new(file, key.span(), msg).with_help(help));
+            }
+        }
+    }
     let consent = match spec.consent {
         None => ConsentDriver::default(),
         Some(c) => {
@@ -249,6 +284,12 @@ pub fn parse(file: &SourceFile, env: &dyn Fn(&str) -> Option<String>) -> Result<
             "second_resource must be an absolute URL",
         ));
     }
+    if let Some(m) = &spec.mint_endpoint
+        && url::Url::parse(m.get_ref()).is_err()
+    {
+        errors.push(FileError::new(file, m.span(), "mint_endpoint must be an absolute URL"));
+    }
+    errors.extend(unknown_token_keys);
     if errors.is_empty() {
         Ok(TargetConfig {
             scope: spec.scope,
@@ -261,6 +302,8 @@ pub fn parse(file: &SourceFile, env: &dyn Fn(&str) -> Option<String>) -> Result<
             slow: false,
             code_wait: spec.code_wait_seconds.map(|w| Duration::from_secs(w.into_inner())),
             token_wait: spec.token_wait_seconds.map(Duration::from_secs),
+            mint_endpoint: spec.mint_endpoint.map(Spanned::into_inner),
+            tokens,
         })
     } else {
         Err(DataErrors { errors })
@@ -323,5 +366,17 @@ submit = "approve"
         let errors = parse(&file(text), &|_| None).unwrap_err();
         crate::testing::snapshot_settings()
             .bind(|| insta::assert_snapshot!("config-missing-env-and-unknown-driver", errors.render(false)));
+        let text = "mint_endpoint = \"127.0.0.1:9400\"\n[tokens]\nvalid_env = \"UNSET_TOKEN\"\nstale_env = \"X\"\n";
+        let errors = parse(&file(text), &|_| None).unwrap_err();
+        crate::testing::snapshot_settings().bind(|| insta::assert_snapshot!("config-bad-tokens", errors.render(false)));
+    }
+
+    #[test]
+    fn supplied_tokens_are_read_from_the_environment_and_print_redacted() {
+        let text = "[tokens]\nvalid_env = \"T1\"\nforeign_issuer_env = \"T2\"\n";
+        let config = parse(&file(text), &|v| Some(format!("token-of-{v}"))).unwrap();
+        assert_eq!(config.tokens[&TokenKind::Valid].expose(), "token-of-T1");
+        assert_eq!(config.tokens[&TokenKind::ForeignIssuer].expose(), "token-of-T2");
+        assert!(!format!("{config:?}").contains("token-of"), "tokens print redacted");
     }
 }

@@ -10,7 +10,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 use mcp_auth_conformance::case::{self, CaseSet};
 use mcp_auth_conformance::config::TargetConfig;
 use mcp_auth_conformance::discovery::Target;
-use mcp_auth_conformance::http::{HttpClient, redact::Redactor};
+use mcp_auth_conformance::http::HttpClient;
+use mcp_auth_conformance::http::redact::{Redactor, Secret};
+use mcp_auth_conformance::oauth::tokens::TokenKind;
 use mcp_auth_conformance::report::{self, ReportSpec, console};
 use mcp_auth_conformance::run::{self, Clock, Context, RunReport};
 use mcp_auth_conformance::spec::SpecVersion;
@@ -56,6 +58,19 @@ enum Command {
         /// for trying the `form` consent driver.
         #[arg(long)]
         login_form: bool,
+        /// Serve a test issuer for your own MCP server: its AS issues JWT access tokens (ES256,
+        /// JWKS at `<issuer>/jwks`) for any resource, and mints the tokens no flow gives. The
+        /// first stdout line is then its issuer.
+        #[arg(long)]
+        issuer_only: bool,
+        /// The authorization server's port (default: any free one), so a server configured to
+        /// trust the issuer finds it again.
+        #[arg(long, value_name = "PORT")]
+        port: Option<u16>,
+        /// The scopes its AS grants and advertises, space-separated (default: mcp:tools, and
+        /// the privileged mcp:admin and offline_access unadvertised).
+        #[arg(long, value_name = "SCOPES")]
+        scopes: Option<String>,
     },
 }
 
@@ -88,6 +103,23 @@ struct RunArgs {
     /// Also run slow checks (the code-lifetime check holds a code for over 10 minutes).
     #[arg(long)]
     slow: bool,
+    /// A token you supply: KIND=ENV_VAR, the environment variable that holds it (repeatable;
+    /// kinds: valid, low_scope, foreign_audience, expired, foreign_issuer). Overrides the
+    /// configuration's [tokens].
+    #[arg(long = "token", value_name = "KIND=ENV_VAR", value_parser = token_arg)]
+    tokens: Vec<(TokenKind, String)>,
+    /// The minting endpoint of a test issuer your server trusts (`reference --issuer-only`
+    /// prints it): expired and foreign-issuer tokens come from there.
+    #[arg(long, value_name = "URL")]
+    mint_endpoint: Option<url::Url>,
+}
+
+fn token_arg(s: &str) -> Result<(TokenKind, String), String> {
+    let (kind, var) = s.split_once('=').ok_or_else(|| format!("`{s}` is not KIND=ENV_VAR"))?;
+    if var.is_empty() {
+        return Err(format!("`{s}` names no environment variable"));
+    }
+    Ok((kind.parse()?, var.to_owned()))
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -106,11 +138,17 @@ fn main() -> ExitCode {
             faults,
             list_faults,
             login_form,
+            issuer_only,
+            port,
+            scopes,
         } => reference_command(
             &faults,
             list_faults,
             Options {
                 login_form,
+                any_resource: issuer_only,
+                as_port: port,
+                scopes,
                 ..Options::default()
             },
         ),
@@ -172,6 +210,22 @@ fn run_command(args: RunArgs) -> u8 {
         None => TargetConfig::default(),
     };
     config.slow = args.slow;
+    if let Some(endpoint) = &args.mint_endpoint {
+        config.mint_endpoint = Some(endpoint.to_string());
+    }
+    for (kind, var) in &args.tokens {
+        match std::env::var(var) {
+            Ok(token) if !token.is_empty() => {
+                config.tokens.insert(*kind, Secret::new(token));
+            }
+            _ => {
+                return usage_error(format!(
+                    "--token {kind}={var}: the environment variable `{var}` is not set"
+                ));
+            }
+        }
+    }
+
     let plan = run::plan(&cases, args.spec_version, args.filter.as_deref());
     if plan.is_empty() {
         let why = match &args.filter {
@@ -303,7 +357,24 @@ fn reference_command(faults: &[Fault], list: bool, options: Options) -> u8 {
         Err(code) => return code,
     };
     rt.block_on(async {
+        let issuer_only = options.any_resource;
         match Reference::start_with(faults, options).await {
+            Ok(reference) if issuer_only => {
+                println!("{}", reference.issuer);
+                eprintln!(
+                    "test issuer: JWT access tokens (ES256) for any resource, keys at {}",
+                    reference.jwks_uri
+                );
+                eprintln!(
+                    "point your MCP server's token validation and its PRM `authorization_servers` at the issuer;"
+                );
+                eprintln!(
+                    "then `run --target <your MCP URL> --mint-endpoint {}`",
+                    reference.mint_endpoint
+                );
+                std::future::pending::<()>().await;
+                exit::OK
+            }
             Ok(reference) => {
                 println!("{}", reference.mcp_url);
                 eprintln!("authorization server issuer: {}", reference.issuer);
@@ -317,6 +388,7 @@ fn reference_command(faults: &[Fault], list: bool, options: Options) -> u8 {
                     config.privileged_request.unwrap_or_default()
                 );
                 eprintln!("  privileged_scope = {:?}", config.privileged_scope.unwrap_or_default());
+                eprintln!("  mint_endpoint = {:?}", reference.mint_endpoint);
                 std::future::pending::<()>().await;
                 exit::OK
             }

@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::oauth::tokens::TokenKind;
+
 use crate::spec::SpecVersion;
 
 #[derive(Debug, Clone)]
@@ -35,7 +37,8 @@ impl Case {
     pub fn is_slow(&self) -> bool {
         self.steps().iter().any(|step| match step {
             Step::Token(Some(plan)) | Step::Refresh(Some(plan)) => plan.expire_code,
-            Step::Mcp(Some(overrides)) => overrides.expire_token,
+            // Slow where a token must be waited out (none supplied, no minting issuer).
+            Step::Mcp(Some(overrides)) => overrides.token == Some(TokenKind::Expired),
             _ => false,
         })
     }
@@ -107,8 +110,8 @@ pub struct Overrides {
     pub variants: Vec<Vec<(String, Value)>>,
     /// Token requests only: send the same request this many times; the last is observed.
     pub repeat: u32,
-    /// MCP requests only: use a fresh token once it has expired (a slow check).
-    pub expire_token: bool,
+    /// MCP requests only: the kind of token to send (default: the shared flow's valid one).
+    pub token: Option<TokenKind>,
 }
 
 impl Overrides {

@@ -13,6 +13,7 @@ use super::model::{
 };
 use crate::check::schema::Schemas;
 use crate::diagnostic::{FileError, SourceFile};
+use crate::oauth::tokens::TokenKind;
 use crate::requirement::Registry;
 use crate::spec::SpecVersion;
 
@@ -72,8 +73,8 @@ struct OverridesSpec {
     authorization: Option<Spanned<bool>>,
     /// `[case.token]` only: redeem the code only after it should have expired (slow).
     expire_code: Option<Spanned<bool>>,
-    /// `[case.mcp]` only: send a fresh token once its expires_in has passed (slow).
-    expire_token: Option<Spanned<bool>>,
+    /// `[case.mcp]` only: the kind of token to send (`expired`, `foreign_issuer`...).
+    token: Option<Spanned<String>>,
 }
 
 impl OverridesSpec {
@@ -84,7 +85,7 @@ impl OverridesSpec {
             omit: self.omit.clone(),
             variants: self.variants.iter().map(pairs).collect(),
             repeat: self.repeat.as_ref().map(|r| *r.get_ref()).unwrap_or(1),
-            expire_token: self.expire_token.as_ref().is_some_and(|e| *e.get_ref()),
+            token: self.token.as_ref().and_then(|t| t.get_ref().parse().ok()),
         }
     }
 }
@@ -223,12 +224,15 @@ impl Converter<'_> {
                 self.errors.push(e);
                 misplaced = true;
             }
-            if table_name != "mcp"
-                && let Some(e) = &t.get_ref().expire_token
-            {
-                let e = self.error(e.span(), "`expire_token` is only used in `[case.mcp]`");
-                self.errors.push(e);
-                misplaced = true;
+            if let Some(kind) = &t.get_ref().token {
+                if table_name != "mcp" {
+                    let e = self.error(kind.span(), "`token` is only used in `[case.mcp]`");
+                    self.errors.push(e);
+                    misplaced = true;
+                } else if let Err(why) = kind.get_ref().parse::<TokenKind>() {
+                    let e = self.error(kind.span(), why);
+                    self.errors.push(e);
+                }
             }
             if table_name != "token" {
                 let t = t.get_ref();

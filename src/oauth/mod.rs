@@ -6,3 +6,4 @@ pub mod consent;
 pub mod flow;
 pub mod pkce;
 pub mod requests;
+pub mod tokens;

@@ -9,9 +9,7 @@ use crate::case::expand_placeholders;
 use crate::discovery::{self, Target};
 use crate::http::Request;
 
-/// The changes that ask for a token of its own, from a flow for this resource (RFC 8707) or
-/// with this scope.
-pub const TOKEN_RESOURCE: &str = "token_resource";
+/// The change that asks for a token of its own, from a flow with this scope.
 pub const TOKEN_SCOPE: &str = "token_scope";
 
 /// The valid request's credentials, before placeholders are filled.
@@ -19,7 +17,7 @@ const VALID_AUTHORIZATION: &str = "Bearer {access_token}";
 
 /// The version's first MCP request, authenticated, with `changes`: each key a header name
 /// (a string replaces it, an array sends one line per value, null removes it), `query` or
-/// `body` (`token_resource` and `token_scope` chose the token and are not part of it).
+/// `body` (`token_scope` chose the token and is not part of it).
 pub fn request(
     target: &Target,
     changes: &[(String, Value)],
@@ -34,7 +32,7 @@ pub fn request(
             request.url = format!("{}?{}", request.url, expand_placeholders(query, vars));
             continue;
         }
-        if name == TOKEN_RESOURCE || name == TOKEN_SCOPE {
+        if name == TOKEN_SCOPE {
             continue;
         }
         if name == "body" {
@@ -95,10 +93,19 @@ pub fn describe(changes: &[(String, Value)], omit: &[String]) -> String {
 }
 
 /// The token with one character changed in its middle: the same shape, no longer valid. The
-/// middle, not the end: a base64url signature's last character may carry unused bits.
+/// middle, not the end: a base64url signature's last character may carry unused bits. In a
+/// JWT (three dot-separated parts) the signature's middle, so the claims still parse and
+/// only a signature check refuses it.
 pub fn tampered(token: &str) -> String {
     let mut chars: Vec<char> = token.chars().collect();
-    let start = chars.len() / 2;
+    let parts: Vec<&str> = token.split('.').collect();
+    let start = match parts.as_slice() {
+        [header, claims, signature] if ![header, claims, signature].iter().any(|p| p.is_empty()) => {
+            let signature_start = header.chars().count() + claims.chars().count() + 2;
+            signature_start + signature.chars().count() / 2
+        }
+        _ => chars.len() / 2,
+    };
     if let Some(i) = (start..chars.len())
         .chain(0..start)
         .find(|&i| chars[i].is_ascii_alphanumeric())
@@ -162,7 +169,8 @@ mod tests {
         let t = tampered("abcdefAhij");
         assert_eq!(t.len(), 10);
         assert_eq!(t.chars().zip("abcdefAhij".chars()).filter(|(a, b)| a != b).count(), 1);
-        assert_eq!(tampered("eyJ.abc.xyz"), "eyJ.aAc.xyz");
+        assert_eq!(tampered("eyJ.abc.xyz"), "eyJ.abc.xAz");
+        assert_eq!(tampered("eyJ..xyz"), "eyJ..Ayz");
         assert_eq!(tampered("..."), "...A");
     }
 }

@@ -15,6 +15,7 @@ use crate::http::redact::Secret;
 use crate::http::{HttpClient, Request};
 use crate::oauth::flow::{Attempt, Flow};
 use crate::oauth::requests::{self, AuthServer, Client};
+use crate::oauth::tokens::{self, TokenKind};
 use crate::spec::SpecVersion;
 
 pub type Observations = Arc<Vec<Observation>>;
@@ -48,6 +49,9 @@ impl Context {
     }
 
     pub fn with_config(client: HttpClient, target: Target, config: TargetConfig) -> Self {
+        for token in config.tokens.values() {
+            client.redactor().register(token);
+        }
         let (redirect_uri, listener) = match &config.client {
             // A pre-registered client brings its redirect URI; its loopback port is held when
             // free (the manual driver listens there).
@@ -516,40 +520,32 @@ impl Context {
         self.token.get_or_init(init).await.clone()
     }
 
-    /// MCP requests with the shared flow's access token, one per variant of `overrides`.
+    /// MCP requests with a valid token (supplied, else the shared flow's), or the case's kind
+    /// of token, one per variant of `overrides`.
     async fn authenticated(&self, overrides: &Overrides) -> Vec<Observation> {
-        let token = self.token().await;
-        let access = token[0].response().filter(|r| r.status == 200).and_then(|r| {
-            let doc: serde_json::Value = serde_json::from_slice(&r.body).ok()?;
-            doc.get("access_token")?.as_str().map(str::to_owned)
-        });
-        let Some(access) = access else {
-            let label = "authenticated MCP request";
-            return vec![match &token[0].observed {
-                Observed::Response(_) => Observation::skipped(label, "the token request gave no access_token"),
-                other => unanswered(label, other),
-            }];
+        let access = match self.valid_token().await {
+            Ok(access) => access,
+            Err(obs) => return vec![obs],
         };
-        let mut opening = Vec::new();
-        let access = if overrides.expire_token {
-            match self.expired_token().await {
-                Ok((token, exchanges)) => {
-                    opening = exchanges;
-                    token
-                }
-                Err(obs) => return vec![obs],
-            }
-        } else {
-            access
-        };
-        let tampered = bearer::tampered(&access);
-        self.client.redactor().register(&Secret::new(tampered.as_str()));
         let mut vars = self.globals();
         let scope = self.requested_scope().await;
         vars.extend(scope_placeholders(
             scope.as_deref(),
             self.config.narrow_scope.as_deref(),
         ));
+        let mut opening = Vec::new();
+        let access = match overrides.token {
+            None | Some(TokenKind::Valid) => access,
+            Some(kind) => match self.token_of(kind, &vars).await {
+                Ok((token, exchanges)) => {
+                    opening = exchanges;
+                    token
+                }
+                Err(obs) => return vec![obs],
+            },
+        };
+        let tampered = bearer::tampered(&access);
+        self.client.redactor().register(&Secret::new(tampered.as_str()));
         vars.insert("access_token".to_owned(), access);
         vars.insert("access_token_tampered".to_owned(), tampered);
         let vars = vars;
@@ -575,14 +571,14 @@ impl Context {
                 out.push(Observation::skipped(label, why));
                 continue;
             }
-            // `token_resource` / `token_scope`: a token of its own, from a flow asking that.
-            let own = |key: &str| {
-                let value = changes.iter().find(|(n, _)| n == key)?.1.as_str()?;
-                Some(expand_placeholders(value, &vars))
-            };
-            let (resource, scope) = (own(bearer::TOKEN_RESOURCE), own(bearer::TOKEN_SCOPE));
-            if resource.is_some() || scope.is_some() {
-                match self.token_for(resource, scope).await {
+            // `token_scope`: a token of its own, from a flow asking for that scope.
+            let scope = changes
+                .iter()
+                .find(|(n, _)| n == bearer::TOKEN_SCOPE)
+                .and_then(|(_, v)| v.as_str())
+                .map(|v| expand_placeholders(v, &vars));
+            if scope.is_some() {
+                match self.token_for(None, scope).await {
                     Ok((token, got)) => {
                         exchanges.extend(got);
                         vars.insert("access_token".to_owned(), token);
@@ -671,6 +667,69 @@ impl Context {
             ))),
             // Skipped or an error (a throttled AS): that reason stands.
             (None, other) => Err(other),
+        }
+    }
+
+    /// The valid token: supplied, else the shared flow's; or why there is none.
+    async fn valid_token(&self) -> Result<String, Observation> {
+        if let Some(token) = self.config.tokens.get(&TokenKind::Valid) {
+            return Ok(token.expose().to_owned());
+        }
+        let token = self.token().await;
+        let access = token[0].response().filter(|r| r.status == 200).and_then(|r| {
+            let doc: serde_json::Value = serde_json::from_slice(&r.body).ok()?;
+            doc.get("access_token")?.as_str().map(str::to_owned)
+        });
+        access.ok_or_else(|| {
+            let label = "authenticated MCP request";
+            match &token[0].observed {
+                Observed::Response(_) => Observation::skipped(label, "the token request gave no access_token"),
+                other => unanswered(label, other),
+            }
+        })
+    }
+
+    /// A token of `kind` with the exchanges that got it: supplied, else from a flow (low
+    /// scope, foreign audience), a minting issuer (expired, foreign issuer) or by waiting
+    /// (expired, slow); or why there is none.
+    async fn token_of(
+        &self,
+        kind: TokenKind,
+        vars: &BTreeMap<String, String>,
+    ) -> Result<(String, Vec<crate::http::Exchange>), Observation> {
+        if let Some(token) = self.config.tokens.get(&kind) {
+            return Ok((token.expose().to_owned(), Vec::new()));
+        }
+        let label = format!("authenticated MCP request with a {kind} token");
+        let var = |name: &str| vars.get(name).cloned();
+        let from_flow = match kind {
+            TokenKind::LowScope => Some(self.token_for(None, var("narrow_scope")).await),
+            TokenKind::ForeignAudience => Some(self.token_for(var("second_resource"), None).await),
+            _ => None,
+        };
+        if let Some(got) = from_flow {
+            return got.map_err(|observed| unanswered(&label, &observed));
+        }
+        if let Some(endpoint) = &self.config.mint_endpoint {
+            let scope = self.requested_scope().await;
+            let minted = tokens::mint(&self.client, endpoint, kind, &self.target.mcp_url, scope.as_deref()).await;
+            return match minted {
+                Ok((token, exchange)) => Ok((token, vec![exchange])),
+                Err((why, exchange)) => Err(Observation {
+                    exchanges: exchange.into_iter().collect(),
+                    ..Observation::skipped(label, why)
+                }),
+            };
+        }
+        match kind {
+            TokenKind::Expired => self.expired_token().await,
+            _ => Err(Observation::skipped(
+                label,
+                format!(
+                    "needs a {kind} token: supply one (--token {kind}=ENV_VAR or config [tokens]) or have a \
+                     test issuer your server trusts mint it (reference --issuer-only, --mint-endpoint)"
+                ),
+            )),
         }
     }
 

@@ -6,7 +6,7 @@ use axum::Router;
 use axum::extract::State as Extract;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::{Fault, State};
@@ -15,6 +15,8 @@ pub(super) fn router(state: Arc<State>) -> Router {
     Router::new()
         .route("/.well-known/oauth-authorization-server/as", get(rfc8414))
         .route("/as/.well-known/openid-configuration", get(oidc_appended))
+        .route("/as/jwks", get(jwks))
+        .route("/as/mint", post(mint))
         .with_state(state.clone())
         .nest(
             "/as",
@@ -34,7 +36,8 @@ pub(super) fn metadata(s: &State, issuer: &str, endpoint_base: &str) -> Value {
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
-        "scopes_supported": ["mcp:tools"],
+        "scopes_supported": s.advertised_scopes,
+        "jwks_uri": format!("{}/as/jwks", s.as_origin),
     });
     let fields = doc.as_object_mut().expect("a JSON object literal");
     if s.has(Fault::IssuerTrailingSlash) {
@@ -87,4 +90,41 @@ async fn oidc_appended(Extract(s): Extract<Arc<State>>) -> Response {
         return StatusCode::NOT_FOUND.into_response();
     }
     axum::Json(issuer_metadata(&s)).into_response()
+}
+
+/// The public key of every access token (RFC 7517).
+async fn jwks(Extract(s): Extract<Arc<State>>) -> Response {
+    axum::Json(s.signer.jwks()).into_response()
+}
+
+/// What the suite asks the minting endpoint for.
+#[derive(Debug, serde::Deserialize)]
+struct MintRequest {
+    kind: String,
+    resource: Option<String>,
+    scope: Option<String>,
+}
+
+/// `POST /as/mint`: tokens no flow yields, for the suite (not in the metadata; a test
+/// issuer's only). `valid`, `expired` (an hour ago) or `foreign_issuer` (another `iss`,
+/// signed with the trusted key), each for `resource` with `scope`.
+async fn mint(Extract(s): Extract<Arc<State>>, axum::Json(asked): axum::Json<MintRequest>) -> Response {
+    let jti = format!("minted-{}", crate::oauth::pkce::random(&mut rand::rng(), 12));
+    let mut claims = s.claims(jti, "minted", asked.scope, asked.resource, s.token_lifetime);
+    match asked.kind.as_str() {
+        "valid" => {}
+        "expired" => {
+            claims.iat -= 7200;
+            claims.exp = claims.iat + 3600;
+        }
+        "foreign_issuer" => claims.iss = s.foreign_issuer(),
+        other => {
+            let error = json!({"error": "invalid_request", "error_description": format!("unknown kind {other}")});
+            return (StatusCode::BAD_REQUEST, axum::Json(error)).into_response();
+        }
+    }
+    let token = s.signer.sign(&claims);
+    super::flow_endpoints::remember_issued(&s, &token);
+    let body = json!({"access_token": token, "token_type": "Bearer", "expires_in": s.token_lifetime.as_secs()});
+    ([(header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response()
 }

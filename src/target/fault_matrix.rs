@@ -11,7 +11,9 @@ use super::{Fault, Options, Reference};
 use crate::case::{self, CaseSet};
 use crate::config::TargetConfig;
 use crate::discovery::Target;
-use crate::http::{HttpClient, redact::Redactor};
+use crate::http::HttpClient;
+use crate::http::redact::{Redactor, Secret};
+use crate::oauth::tokens::{self, TokenKind};
 use crate::run::{self, Context};
 use crate::spec::SpecVersion;
 use crate::verdict::{Outcome, Verdict};
@@ -20,6 +22,19 @@ use crate::verdict::{Outcome, Verdict};
 /// 6 s here (its clock switches; shorter lets a busy machine expire what the other checks
 /// use); the code-lifetime check holds its code for 6 s, the expiry check waits 7 s.
 async fn run_suite(cases: &CaseSet, faults: &[Fault], version: SpecVersion, slow: bool) -> Vec<Verdict> {
+    run_with(cases, faults, version, slow, None, async |_, _| {}).await
+}
+
+/// As [`run_suite`], for the requirements matching `filter`, with the configuration changed
+/// by `tweak` (which also sees the reference).
+async fn run_with(
+    cases: &CaseSet,
+    faults: &[Fault],
+    version: SpecVersion,
+    slow: bool,
+    filter: Option<&str>,
+    tweak: impl AsyncFnOnce(&mut TargetConfig, &Reference),
+) -> Vec<Verdict> {
     let options = Options {
         code_lifetime: Some(Duration::from_secs(5)),
         token_lifetime: Some(Duration::from_secs(6)),
@@ -37,8 +52,9 @@ async fn run_suite(cases: &CaseSet, faults: &[Fault], version: SpecVersion, slow
         ..TargetConfig::default()
     };
     reference.fill_config(&mut config);
+    tweak(&mut config, &reference).await;
     let ctx = Arc::new(Context::with_config(client, target, config));
-    run::run_quiet(ctx, &run::plan(cases, version, None)).await
+    run::run_quiet(ctx, &run::plan(cases, version, filter)).await
 }
 
 fn broken(verdicts: &[Verdict]) -> BTreeSet<String> {
@@ -112,6 +128,72 @@ async fn each_fault_breaks_exactly_its_requirements() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}
+
+/// Without a minting issuer, the expiry check waits a fresh token out (`--slow`), and that
+/// way fails too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_minting_the_expiry_check_waits_a_token_out() {
+    let cases = case::load_embedded().expect("embedded cases load");
+    let expiry = Some("rs.token.expired-401");
+    let version = SpecVersion::LATEST;
+    let no_minting = async |config: &mut TargetConfig, _: &Reference| config.mint_endpoint = None;
+    let (kept, broken) = futures::join!(
+        run_with(&cases, &[], version, true, expiry, no_minting),
+        run_with(
+            &cases,
+            &[Fault::ExpiredTokenAccepted],
+            version,
+            true,
+            expiry,
+            no_minting
+        ),
+    );
+    let outcomes = |v: &[Verdict]| v.iter().map(|v| v.outcome).collect::<Vec<_>>();
+    assert_eq!(outcomes(&kept), [Outcome::Pass], "{}", show(&kept));
+    assert_eq!(outcomes(&broken), [Outcome::Fail], "{}", show(&broken));
+    assert!(
+        kept[0].message.is_empty() && kept[0].evidence.len() > 3,
+        "a flow ran before the wait"
+    );
+}
+
+/// Supplied tokens stand in for flows and minting: the checks use them (a garbage "valid"
+/// token fails the control) and no evidence shows them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supplied_tokens_are_used_instead_of_flows_and_minting() {
+    let cases = case::load_embedded().expect("embedded cases load");
+    let supply = async |config: &mut TargetConfig, reference: &Reference| {
+        let client = HttpClient::new(Duration::from_secs(20), Redactor::default()).expect("client");
+        for kind in [TokenKind::Valid, TokenKind::Expired, TokenKind::ForeignIssuer] {
+            let minted = tokens::mint(
+                &client,
+                &reference.mint_endpoint,
+                kind,
+                &reference.mcp_url,
+                Some("mcp:tools"),
+            );
+            let (token, _) = minted.await.expect("the reference mints");
+            config.tokens.insert(kind, Secret::new(token));
+        }
+        config.mint_endpoint = None;
+    };
+    let filter = Some("rs.token");
+    let verdicts = run_with(&cases, &[], SpecVersion::LATEST, false, filter, supply).await;
+    assert!(
+        verdicts.len() >= 8 && verdicts.iter().all(|v| v.outcome == Outcome::Pass),
+        "{}",
+        show(&verdicts)
+    );
+    let garbage = async |config: &mut TargetConfig, _: &Reference| {
+        config
+            .tokens
+            .insert(TokenKind::Valid, Secret::new("supplied-garbage-token"));
+    };
+    let verdicts = run_with(&cases, &[], SpecVersion::LATEST, false, Some("rs.token.valid"), garbage).await;
+    assert_eq!(verdicts[0].outcome, Outcome::Fail, "{}", show(&verdicts));
+    let evidence = format!("{:?}", verdicts[0].evidence);
+    assert!(evidence.contains("Bearer [redacted]") && !evidence.contains("supplied-garbage-token"));
 }
 
 #[test]

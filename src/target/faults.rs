@@ -198,7 +198,8 @@ faults! {
         "the MCP endpoint refuses every token, even valid ones";
     SchemeCaseSensitive = "scheme-case-sensitive", ["rs.token.scheme-case-insensitive"], LATEST,
         "only the exact scheme spelling `Bearer` is accepted";
-    AnyTokenAccepted = "any-token-accepted", ["rs.token.invalid-401", "rs.token.expired-401", "rs.token.audience"], LATEST,
+AnyTokenAccepted = "any-token-accepted",
+        ["rs.token.invalid-401", "rs.token.expired-401", "rs.token.audience", "rs.token.foreign-issuer"], LATEST,
         "any bearer token is accepted, garbage included";
     SessionAuthenticates = "session-authenticates", ["rs.token.every-request"], SpecVersion::V2025_11_25,
         "a request with a known Mcp-Session-Id and no token is served";
@@ -218,7 +219,12 @@ faults! {
         "the AS leaves mcp:admin out of every grant, so stepping up never works";
     ExpiredTokenAccepted =    "expired-token-accepted", ["rs.token.expired-401"], LATEST,
         "access tokens are accepted after they expire";
-    BadTokenServerError = "bad-token-server-error", ["rs.token.invalid-401", "rs.token.expired-401", "rs.token.audience"], LATEST,
+    ForeignIssuerAccepted = "foreign-issuer-accepted", ["rs.token.foreign-issuer"], LATEST,
+        "tokens signed with the trusted key are accepted whatever their iss";
+    BadSignatureAccepted = "bad-signature-accepted", ["rs.token.invalid-401"], LATEST,
+        "JWT signatures are not verified";
+    BadTokenServerError = "bad-token-server-error",
+        ["rs.token.invalid-401", "rs.token.expired-401", "rs.token.audience", "rs.token.foreign-issuer"], LATEST,
         "a token that fails validation gets 500 (as the ts-sdk example's verifier causes)";
     ErrorDescriptionWithQuote = "error-description-with-quote", ["rs.challenge.error-chars"], LATEST,
         "error_description holds a (backslash-escaped) double quote";

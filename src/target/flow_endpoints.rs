@@ -29,8 +29,7 @@ pub(super) struct Store {
     codes: HashMap<String, Grant>,
     /// Refresh token -> (client, scope, resource, already used).
     refresh_tokens: HashMap<String, Refresh>,
-    /// Access token -> what it grants (the resource server validates against this).
-    access_tokens: HashMap<String, Access>,
+
     /// MCP session ids the resource server handed out (Streamable HTTP, up to 2025-11-25).
     sessions: std::collections::HashSet<String>,
     next: u64,
@@ -57,14 +56,6 @@ struct Pending {
     redirect_uri: String,
     state: Option<String>,
     issuer: String,
-}
-
-/// What an access token grants: the RS accepts it for `resource` (RFC 8707) only.
-#[derive(Debug, Clone)]
-pub(super) struct Access {
-    pub resource: Option<String>,
-    pub scope: Option<String>,
-    pub expires: std::time::Instant,
 }
 
 #[derive(Debug, Clone)]
@@ -414,7 +405,7 @@ async fn authorize(
     let supported = |scope: &str| {
         scope
             .split(' ')
-            .all(|t| matches!(t, "" | "mcp:tools" | "mcp:admin" | "offline_access"))
+            .all(|t| t.is_empty() || s.scopes.iter().any(|k| k == t))
     };
     if !q.get("scope").is_none_or(|scope| supported(scope)) && !s.has(Fault::UnknownScopeGranted) {
         return fail("invalid_scope");
@@ -431,7 +422,12 @@ async fn authorize(
                 .is_some_and(|a| url::Url::parse(&r).is_ok_and(|m| m == *a)),
         };
         let without_fragment = asked.as_ref().is_some_and(|u| u.fragment().is_none());
-        let usable = without_fragment && (served(s.mcp_url()) || served(s.second_resource()));
+        // A test issuer serves any resource that can exist (RFC 6761: `.invalid` cannot).
+        let any = s.any_resource
+            && asked
+                .as_ref()
+                .is_some_and(|u| !u.host_str().unwrap_or("").ends_with(".invalid"));
+        let usable = without_fragment && (any || served(s.mcp_url()) || served(s.second_resource()));
         if !usable && !s.has(Fault::AnyResourceAccepted) {
             return fail("invalid_target");
         }
@@ -861,13 +857,11 @@ fn issue_tokens(
         ),
         other => other,
     };
-    let access = st.secret("access");
-    let grant = Access {
-        resource: resource.clone(),
-        scope: scope.clone(),
-        expires: std::time::Instant::now() + s.token_lifetime,
-    };
-    st.access_tokens.insert(access.clone(), grant);
+    let jti = st.id("access");
+    let access = s
+        .signer
+        .sign(&s.claims(jti, client_id, scope.clone(), resource.clone(), s.token_lifetime));
+    st.issued.push(access.clone());
     body[token_field] = json!(access);
     let refresh = keep.unwrap_or_else(|| st.secret("refresh"));
     let record = Refresh {
@@ -911,10 +905,6 @@ impl Store {
         self.issued.clone()
     }
 
-    pub(super) fn access(&self, token: &str) -> Option<Access> {
-        self.access_tokens.get(token).cloned()
-    }
-
     pub(super) fn new_session(&mut self) -> String {
         let id = self.id("session");
         self.sessions.insert(id.clone());
@@ -924,4 +914,9 @@ impl Store {
     pub(super) fn has_session(&self, id: &str) -> bool {
         self.sessions.contains(id)
     }
+}
+
+/// Records a secret issued outside the flows (a minted token), for redaction audits.
+pub(super) fn remember_issued(s: &State, secret: &str) {
+    store(s).issued.push(secret.to_owned());
 }

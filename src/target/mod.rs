@@ -9,6 +9,7 @@ mod authorization_server;
 mod faults;
 mod flow_endpoints;
 mod resource_server;
+mod signing;
 
 use serde_json::json;
 use std::collections::HashSet;
@@ -19,7 +20,7 @@ pub use faults::Fault;
 pub use flow_endpoints::{LOGIN_PASSWORD, LOGIN_USER};
 
 /// How the reference target behaves apart from its faults.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     /// Consent shows a login form (user `conformance`, password `reference-password`).
     pub login_form: bool,
@@ -30,6 +31,13 @@ pub struct Options {
     /// Registrations without application_type are web applications (as in oidc-provider), and
     /// web clients get no loopback port flexibility.
     pub oidc_web_default: bool,
+    /// The AS issues tokens for any resource (`reference --issuer-only`: an issuer other
+    /// servers trust), not only for its own two.
+    pub any_resource: bool,
+    /// The AS listens on this port (default: an ephemeral one).
+    pub as_port: Option<u16>,
+    /// The scopes the AS knows, space-separated (default `mcp:tools mcp:admin offline_access`).
+    pub scopes: Option<String>,
 }
 
 use tokio::net::TcpListener;
@@ -47,6 +55,12 @@ pub(crate) struct State {
     code_lifetime: std::time::Duration,
     token_lifetime: std::time::Duration,
     oidc_web_default: bool,
+    any_resource: bool,
+    /// The scopes the AS grants, and those its metadata lists.
+    scopes: Vec<String>,
+    advertised_scopes: Vec<String>,
+    /// Signs the access tokens; its public key is the AS's JWKS.
+    signer: signing::Signer,
 }
 
 impl State {
@@ -72,6 +86,34 @@ impl State {
             issuer
         }
     }
+
+    /// An issuer nobody trusts, whose tokens the minting endpoint signs with the trusted key
+    /// (so only an `iss` check refuses them).
+    fn foreign_issuer(&self) -> String {
+        format!("{}/foreign-as", self.as_origin)
+    }
+
+    /// An access token's claims: for `resource` (RFC 8707; its `aud`), living `lifetime`.
+    fn claims(
+        &self,
+        jti: String,
+        client_id: &str,
+        scope: Option<String>,
+        resource: Option<String>,
+        lifetime: std::time::Duration,
+    ) -> signing::Claims {
+        let now = signing::now();
+        signing::Claims {
+            iss: self.issuer(),
+            sub: LOGIN_USER.to_owned(),
+            aud: resource,
+            client_id: client_id.to_owned(),
+            scope,
+            iat: now,
+            exp: now + lifetime.as_secs(),
+            jti,
+        }
+    }
 }
 
 /// A running reference target; stops when dropped.
@@ -80,6 +122,10 @@ pub struct Reference {
     pub issuer: String,
     /// Another resource its AS serves (config `second_resource` for a run against it).
     pub second_resource: String,
+    /// Where the suite gets the tokens no flow gives (config `mint_endpoint`).
+    pub mint_endpoint: String,
+    /// The public keys of its access tokens.
+    pub jwks_uri: String,
     state: Arc<State>,
     _stop: Vec<oneshot::Sender<()>>,
 }
@@ -93,7 +139,7 @@ impl Reference {
     /// As [`Reference::start`], with the options of the `reference` command.
     pub async fn start_with(faults: &[Fault], options: Options) -> std::io::Result<Reference> {
         let rs_listener = TcpListener::bind("127.0.0.1:0").await?;
-        let as_listener = TcpListener::bind("127.0.0.1:0").await?;
+        let as_listener = TcpListener::bind(("127.0.0.1", options.as_port.unwrap_or(0))).await?;
         let origin = |addr: SocketAddr| format!("http://{addr}");
         let state = Arc::new(State {
             faults: faults.iter().copied().collect(),
@@ -104,10 +150,21 @@ impl Reference {
             code_lifetime: options.code_lifetime.unwrap_or(std::time::Duration::from_secs(60)),
             token_lifetime: options.token_lifetime.unwrap_or(std::time::Duration::from_secs(3600)),
             oidc_web_default: options.oidc_web_default,
+            any_resource: options.any_resource,
+            scopes: words(
+                options
+                    .scopes
+                    .as_deref()
+                    .unwrap_or("mcp:tools mcp:admin offline_access"),
+            ),
+            advertised_scopes: words(options.scopes.as_deref().unwrap_or("mcp:tools")),
+            signer: signing::Signer::generate("reference-1"),
         });
         let mcp_url = state.mcp_url();
         let issuer = state.issuer();
         let second_resource = state.second_resource();
+        let mint_endpoint = format!("{}/as/mint", state.as_origin);
+        let jwks_uri = format!("{}/as/jwks", state.as_origin);
         let stop = vec![
             serve(rs_listener, resource_server::router(state.clone())),
             serve(as_listener, authorization_server::router(state.clone())),
@@ -116,14 +173,17 @@ impl Reference {
             mcp_url,
             issuer,
             second_resource,
+            mint_endpoint,
+            jwks_uri,
             state,
             _stop: stop,
         })
     }
 
     /// Fills what a run against this target needs and a black box cannot discover (unless
-    /// configured): its AS's second resource and the privileged call.
+    /// configured): its AS's second resource, the privileged call and its minting endpoint.
     pub fn fill_config(&self, config: &mut crate::config::TargetConfig) {
+        config.mint_endpoint.get_or_insert_with(|| self.mint_endpoint.clone());
         config
             .second_resource
             .get_or_insert_with(|| self.second_resource.clone());
@@ -139,6 +199,10 @@ impl Reference {
     pub fn issued_secrets(&self) -> Vec<String> {
         self.state.store.lock().unwrap_or_else(|p| p.into_inner()).issued()
     }
+}
+
+fn words(s: &str) -> Vec<String> {
+    s.split_whitespace().map(str::to_owned).collect()
 }
 
 fn serve(listener: TcpListener, router: axum::Router) -> oneshot::Sender<()> {

@@ -55,7 +55,8 @@ async fn no_report_shows_an_issued_secret() {
     );
     let everything = rendered.join("\n");
     let secrets = reference.issued_secrets();
-    let kinds = ["code-", "access-", "refresh-", "secret-", "session-"];
+    // Access tokens are JWTs (`eyJ`: base64url of `{"`).
+    let kinds = ["code-", "eyJ", "refresh-", "secret-", "session-"];
     for kind in kinds {
         assert!(
             secrets.iter().any(|s| s.starts_with(kind)),

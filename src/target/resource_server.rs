@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use serde_json::json;
 
-use super::flow_endpoints::Access;
+use super::signing::{Checks, Claims};
+
 use super::{Fault, State};
 
 pub(super) fn router(state: Arc<State>) -> Router {
@@ -88,23 +89,24 @@ fn bearer_token<'a>(s: &State, authorization: &'a str) -> Option<&'a str> {
 
 /// Issued by this target's AS, for this server (RFC 8707 audience), unless faulty: what it
 /// grants.
-fn valid_token(s: &State, token: &str) -> Option<Access> {
+fn valid_token(s: &State, token: &str) -> Option<Claims> {
     if s.has(Fault::ValidTokenRefused) {
         return None;
     }
-    let access = store(s).access(token);
+    let issuer = s.issuer();
+    let checks = Checks {
+        issuer: (!s.has(Fault::ForeignIssuerAccepted)).then_some(issuer.as_str()),
+        expiry: !s.has(Fault::ExpiredTokenAccepted),
+        signature: !s.has(Fault::BadSignatureAccepted),
+    };
+    let claims = s.signer.verify(token, &checks).ok();
     if s.has(Fault::AnyTokenAccepted) {
-        return Some(access.unwrap_or(Access {
-            resource: None,
-            scope: None,
-            expires: std::time::Instant::now(),
-        }));
+        return Some(claims.unwrap_or_else(|| s.claims(String::new(), "", None, None, Default::default())));
     }
-    let live = |a: &Access| a.expires > std::time::Instant::now() || s.has(Fault::ExpiredTokenAccepted);
     // RFC 8707 / MCP "Token Audience Binding": only tokens issued for this server.
     let ours =
-        |a: &Access| a.resource.as_ref().is_none_or(|r| same_uri(r, &s.mcp_url())) || s.has(Fault::AnyAudienceAccepted);
-    access.filter(|a| live(a) && ours(a))
+        |c: &Claims| c.aud.as_ref().is_none_or(|r| same_uri(r, &s.mcp_url())) || s.has(Fault::AnyAudienceAccepted);
+    claims.filter(ours)
 }
 
 /// Scheme and host compare case-insensitively (MCP "Canonical Server URI").
@@ -122,7 +124,7 @@ pub const PRIVILEGED_SCOPE: &str = "mcp:admin";
 
 /// A JSON-RPC result; `initialize` also opens a session (Streamable HTTP, up to 2025-11-25).
 /// Calling the privileged tool needs its scope.
-fn answer(s: &State, body: &str, access: Option<&Access>) -> Response {
+fn answer(s: &State, body: &str, access: Option<&Claims>) -> Response {
     let request: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
     let id = request.get("id").cloned().unwrap_or(json!(1));
     let privileged = request.get("method").and_then(|m| m.as_str()) == Some("tools/call")
