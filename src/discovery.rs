@@ -179,6 +179,19 @@ pub async fn prm(client: &HttpClient, target: &Target, unauthenticated: &Observa
     if let Some(exchange) = obs.exchanges.last().filter(|_| obs.response().is_some()) {
         obs.vars.insert("prm_url".to_owned(), exchange.request.url.clone());
     }
+    // `{challenge_scope}`: what the 401 asks for, to compare with scopes_supported; without
+    // offline_access, which asks for refresh tokens rather than access to the resource (its
+    // place in a challenge is rs.challenge.no-offline-access's concern).
+    let challenges = unauthenticated
+        .response()
+        .and_then(|r| www_authenticate::parse_lines(r.header_values("www-authenticate")).ok());
+    let scope = challenges
+        .as_ref()
+        .and_then(|cs| cs.iter().find(|c| c.is("bearer"))?.param("scope").map(str::to_owned));
+    if let Some(scope) = scope {
+        let resource_scopes: Vec<&str> = scope.split(' ').filter(|s| *s != "offline_access").collect();
+        obs.vars.insert("challenge_scope".to_owned(), resource_scopes.join(" "));
+    }
     obs
 }
 

@@ -138,7 +138,15 @@ fn judge_value(expectation: &Expectation, response: &Response, vars: &BTreeMap<S
                 {
                     Ok(())
                 }
-                _ => fail(format!("a scope string with <{wanted}>"), show(&found)),
+                // A list of scopes (`scopes_supported`) includes each token.
+                Found::Json(Value::Array(items))
+                    if wanted
+                        .split_whitespace()
+                        .all(|w| items.iter().any(|i| i.as_str() == Some(w))) =>
+                {
+                    Ok(())
+                }
+                _ => fail(format!("scopes including <{wanted}>"), show(&found)),
             }
         }
         Predicate::MediaType(media) => {
@@ -525,6 +533,22 @@ mod tests {
         let broken = evaluate(&e, &r, &vars).unwrap_err();
         assert_eq!(broken.expected, r#"<"https://as.example">"#);
         assert_eq!(broken.actual, r#"<"https://as.example/">"#);
+    }
+
+    #[test]
+    fn tokens_include_reads_scope_strings_and_scope_lists() {
+        let r = response(r#"{"list":["a","b"],"string":"a b","other":["c"]}"#, &[]);
+        let vars = BTreeMap::from([("wanted".to_owned(), "b a".to_owned())]);
+        let includes = |pointer: &str| {
+            let e = expect(
+                Subject::Json(pointer.into()),
+                Predicate::TokensInclude("{wanted}".into()),
+            );
+            evaluate(&e, &r, &vars)
+        };
+        assert!(includes("/list").is_ok() && includes("/string").is_ok());
+        let broken = includes("/other").unwrap_err();
+        assert_eq!(broken.expected, "scopes including <b a>");
     }
 
     #[test]

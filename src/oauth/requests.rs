@@ -24,6 +24,7 @@ pub struct AuthServer {
     pub grant_types_supported: Vec<String>,
     /// None when absent (RFC 8414 §2 default: client_secret_basic).
     pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
+    pub scopes_supported: Vec<String>,
 }
 
 impl AuthServer {
@@ -40,21 +41,20 @@ impl AuthServer {
 
     pub fn from_metadata(issuer: &str, doc: &Value) -> Self {
         let text = |name: &str| doc.get(name).and_then(Value::as_str).map(str::to_owned);
+        let list = |name: &str| {
+            doc.get(name)
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(|g| g.as_str().map(str::to_owned)).collect())
+        };
         AuthServer {
             issuer: issuer.to_owned(),
             metadata_issuer: text("issuer"),
             authorization_endpoint: text("authorization_endpoint"),
             token_endpoint: text("token_endpoint"),
             registration_endpoint: text("registration_endpoint"),
-            grant_types_supported: doc
-                .get("grant_types_supported")
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(|g| g.as_str().map(str::to_owned)).collect())
-                .unwrap_or_default(),
-            token_endpoint_auth_methods_supported: doc
-                .get("token_endpoint_auth_methods_supported")
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(|g| g.as_str().map(str::to_owned)).collect()),
+            grant_types_supported: list("grant_types_supported").unwrap_or_default(),
+            token_endpoint_auth_methods_supported: list("token_endpoint_auth_methods_supported"),
+            scopes_supported: list("scopes_supported").unwrap_or_default(),
         }
     }
 }

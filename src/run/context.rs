@@ -41,6 +41,7 @@ pub struct Context {
     confidential_client: OnceCell<Result<Client, Unavailable>>,
     confidential_token: OnceCell<Observations>,
     authenticated: OnceCell<Observations>,
+    scope_plan: OnceCell<BTreeMap<String, String>>,
 }
 
 impl Context {
@@ -89,6 +90,7 @@ impl Context {
             confidential_client: OnceCell::new(),
             confidential_token: OnceCell::new(),
             authenticated: OnceCell::new(),
+            scope_plan: OnceCell::new(),
             client,
             target,
             unauthenticated: OnceCell::new(),
@@ -271,10 +273,7 @@ impl Context {
         let mut vars = self.globals();
         vars.insert("issuer".to_owned(), server.issuer.clone());
         let scope = self.requested_scope().await;
-        vars.extend(scope_placeholders(
-            scope.as_deref(),
-            self.config.narrow_scope.as_deref(),
-        ));
+        vars.extend(self.scope_plan().await.clone());
         Ok(Flow {
             http: &self.client,
             server,
@@ -327,17 +326,68 @@ impl Context {
                 .map(str::to_owned)
         });
         let from_prm = || {
-            let prm = self.prm.get()?;
-            let doc: serde_json::Value = serde_json::from_slice(&prm[0].response()?.body).ok()?;
-            let scopes: Vec<&str> = doc
-                .get("scopes_supported")?
-                .as_array()?
-                .iter()
-                .filter_map(|s| s.as_str())
-                .collect();
+            let scopes = self.prm_scopes();
             (!scopes.is_empty()).then(|| scopes.join(" "))
         };
         from_challenge.or_else(from_prm)
+    }
+
+    /// The PRM's `scopes_supported`, once the PRM has been fetched.
+    fn prm_scopes(&self) -> Vec<String> {
+        let doc = self
+            .prm
+            .get()
+            .and_then(|prm| serde_json::from_slice::<serde_json::Value>(&prm[0].response()?.body).ok());
+        let scopes = doc
+            .as_ref()
+            .and_then(|d| d.get("scopes_supported")?.as_array().cloned());
+        scopes
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|s| s.as_str().map(str::to_owned))
+            .collect()
+    }
+
+    /// The scope placeholders: `{scope}`, `{narrow_scope}`, `{scope_beyond_narrow}`, and
+    /// where the suite chose the narrow scope itself, `{privileged_request}` and
+    /// `{privileged_scope}` with `{narrow_scope_chosen}`.
+    async fn scope_plan(&self) -> &BTreeMap<String, String> {
+        let init = || async {
+            let scope = self.requested_scope().await;
+            let mut vars = BTreeMap::new();
+            let mut narrow = self.config.narrow_scope.clone();
+            if narrow.is_none()
+                && self.config.privileged_request.is_none()
+                && let Some(chosen) = self.unasked_scope(scope.as_deref()).await
+            {
+                // A token with only a scope the server never asks for lacks what every
+                // request needs: the version's first request is then the privileged one.
+                let first = discovery::first_request(&self.target).body.unwrap_or_default();
+                vars.insert(
+                    "privileged_request".to_owned(),
+                    String::from_utf8_lossy(&first).into_owned(),
+                );
+                vars.insert("privileged_scope".to_owned(), scope.clone().unwrap_or_default());
+                vars.insert("narrow_scope_chosen".to_owned(), chosen.clone());
+                narrow = Some(chosen);
+            }
+            vars.extend(scope_placeholders(scope.as_deref(), narrow.as_deref()));
+            vars
+        };
+        self.scope_plan.get_or_init(init).await
+    }
+
+    /// A scope the AS advertises that the server does not ask for (neither in its challenge
+    /// nor in its PRM), other than offline_access (which asks for refresh tokens, not access).
+    async fn unasked_scope(&self, scope: Option<&str>) -> Option<String> {
+        let server = self.auth_server().await.as_ref().ok()?;
+        let mut asked = self.prm_scopes();
+        asked.extend(scope.unwrap_or_default().split_whitespace().map(str::to_owned));
+        server
+            .scopes_supported
+            .iter()
+            .find(|s| *s != "offline_access" && !asked.contains(s))
+            .cloned()
     }
 
     async fn registration(&self) -> Observations {
@@ -528,11 +578,8 @@ impl Context {
             Err(obs) => return vec![obs],
         };
         let mut vars = self.globals();
-        let scope = self.requested_scope().await;
-        vars.extend(scope_placeholders(
-            scope.as_deref(),
-            self.config.narrow_scope.as_deref(),
-        ));
+        let plan = self.scope_plan().await;
+        vars.extend(plan.clone());
         let mut opening = Vec::new();
         let access = match overrides.token {
             None | Some(TokenKind::Valid) => access,
@@ -551,10 +598,18 @@ impl Context {
         let vars = vars;
         let mut out = Vec::new();
         for changes in overrides.requests() {
-            let label = format!(
+            let mut label = format!(
                 "authenticated MCP request {}",
                 bearer::describe(&changes, &overrides.omit)
             );
+            // Which narrow scope the suite chose, where it did.
+            if overrides.token == Some(TokenKind::LowScope)
+                && let Some(chosen) = plan.get("narrow_scope_chosen")
+            {
+                label.push_str(&format!(
+                    " with a low-scope token (scope `{chosen}`: the AS advertises it, the server does not ask for it)"
+                ));
+            }
             let mut exchanges = opening.clone();
             // Each variant's own values (its token, its session) stay its own.
             let mut vars = vars.clone();
@@ -567,7 +622,10 @@ impl Context {
             let mut known = vars.clone();
             known.insert("session_id".to_owned(), String::new());
             if let Some(name) = bearer::unfilled(&changes, &known) {
-                let why = format!("needs `{name}` in the target configuration (--config)");
+                let mut why = format!("needs `{name}` in the target configuration (--config)");
+                if name.starts_with("privileged_") {
+                    why.push_str(", or a scope the AS advertises that the server does not ask for");
+                }
                 out.push(Observation::skipped(label, why));
                 continue;
             }
@@ -616,7 +674,8 @@ impl Context {
                     Ok(r) => Observed::Response(r),
                     Err(e) => Observed::Error(e.to_string()),
                 },
-                vars: BTreeMap::new(),
+                // Expectations name the scopes the suite chose (`{privileged_scope}`).
+                vars: plan.clone(),
             });
         }
         out

@@ -22,7 +22,16 @@ use crate::verdict::{Outcome, Verdict};
 /// 6 s here (its clock switches; shorter lets a busy machine expire what the other checks
 /// use); the code-lifetime check holds its code for 6 s, the expiry check waits 7 s.
 async fn run_suite(cases: &CaseSet, faults: &[Fault], version: SpecVersion, slow: bool) -> Vec<Verdict> {
-    run_with(cases, faults, version, slow, None, async |_, _| {}).await
+    run_with(cases, faults, matrix_options(), version, slow, None, async |_, _| {}).await
+}
+
+/// The reference's clock switches for the matrix.
+fn matrix_options() -> Options {
+    Options {
+        code_lifetime: Some(Duration::from_secs(5)),
+        token_lifetime: Some(Duration::from_secs(6)),
+        ..Options::default()
+    }
 }
 
 /// As [`run_suite`], for the requirements matching `filter`, with the configuration changed
@@ -30,16 +39,12 @@ async fn run_suite(cases: &CaseSet, faults: &[Fault], version: SpecVersion, slow
 async fn run_with(
     cases: &CaseSet,
     faults: &[Fault],
+    options: Options,
     version: SpecVersion,
     slow: bool,
     filter: Option<&str>,
     tweak: impl AsyncFnOnce(&mut TargetConfig, &Reference),
 ) -> Vec<Verdict> {
-    let options = Options {
-        code_lifetime: Some(Duration::from_secs(5)),
-        token_lifetime: Some(Duration::from_secs(6)),
-        ..Options::default()
-    };
     let reference = Reference::start_with(faults, options)
         .await
         .expect("reference target starts");
@@ -139,10 +144,11 @@ async fn without_minting_the_expiry_check_waits_a_token_out() {
     let version = SpecVersion::LATEST;
     let no_minting = async |config: &mut TargetConfig, _: &Reference| config.mint_endpoint = None;
     let (kept, broken) = futures::join!(
-        run_with(&cases, &[], version, true, expiry, no_minting),
+        run_with(&cases, &[], matrix_options(), version, true, expiry, no_minting),
         run_with(
             &cases,
             &[Fault::ExpiredTokenAccepted],
+            matrix_options(),
             version,
             true,
             expiry,
@@ -179,7 +185,16 @@ async fn supplied_tokens_are_used_instead_of_flows_and_minting() {
         config.mint_endpoint = None;
     };
     let filter = Some("rs.token");
-    let verdicts = run_with(&cases, &[], SpecVersion::LATEST, false, filter, supply).await;
+    let verdicts = run_with(
+        &cases,
+        &[],
+        matrix_options(),
+        SpecVersion::LATEST,
+        false,
+        filter,
+        supply,
+    )
+    .await;
     assert!(
         verdicts.len() >= 8 && verdicts.iter().all(|v| v.outcome == Outcome::Pass),
         "{}",
@@ -190,10 +205,71 @@ async fn supplied_tokens_are_used_instead_of_flows_and_minting() {
             .tokens
             .insert(TokenKind::Valid, Secret::new("supplied-garbage-token"));
     };
-    let verdicts = run_with(&cases, &[], SpecVersion::LATEST, false, Some("rs.token.valid"), garbage).await;
+    let verdicts = run_with(
+        &cases,
+        &[],
+        matrix_options(),
+        SpecVersion::LATEST,
+        false,
+        Some("rs.token.valid"),
+        garbage,
+    )
+    .await;
     assert_eq!(verdicts[0].outcome, Outcome::Fail, "{}", show(&verdicts));
     let evidence = format!("{:?}", verdicts[0].evidence);
     assert!(evidence.contains("Bearer [redacted]") && !evidence.contains("supplied-garbage-token"));
+}
+
+/// Without a configured privileged request, a scope the AS advertises and the server does not
+/// ask for makes the low-scope token, and the first request the privileged one: the
+/// insufficient-scope checks run, and fail where scopes are not enforced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scope_the_server_does_not_ask_for_makes_the_low_scope_token() {
+    let cases = case::load_embedded().expect("embedded cases load");
+    let options = Options {
+        scopes: Some("mcp:tools openid mcp:admin".to_owned()),
+        ..matrix_options()
+    };
+    let unconfigured = async |config: &mut TargetConfig, _: &Reference| {
+        config.privileged_request = None;
+        config.privileged_scope = None;
+    };
+    let scope_checks = Some("rs.scope.insufficient");
+    let (kept, broken) = futures::join!(
+        run_with(
+            &cases,
+            &[],
+            options.clone(),
+            SpecVersion::LATEST,
+            false,
+            scope_checks,
+            unconfigured
+        ),
+        run_with(
+            &cases,
+            &[Fault::PrivilegeNotEnforced],
+            options,
+            SpecVersion::LATEST,
+            false,
+            scope_checks,
+            unconfigured
+        ),
+    );
+    assert!(
+        kept.len() == 4 && kept.iter().all(|v| v.outcome == Outcome::Pass),
+        "{}",
+        show(&kept)
+    );
+    let insufficient = broken
+        .iter()
+        .find(|v| v.requirement == "rs.scope.insufficient-403")
+        .unwrap();
+    assert_eq!(insufficient.outcome, Outcome::Warn, "{}", show(&broken));
+    assert!(
+        insufficient.message.contains("scope `openid`"),
+        "says which scope it chose: {}",
+        insufficient.message
+    );
 }
 
 #[test]

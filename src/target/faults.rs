@@ -205,8 +205,8 @@ AnyTokenAccepted = "any-token-accepted",
         "a request with a known Mcp-Session-Id and no token is served";
     AnyAudienceAccepted = "any-audience-accepted", ["rs.token.audience"], LATEST,
         "tokens its AS issued for another resource are accepted";
-    PrivilegeNotEnforced = "privilege-not-enforced", ["rs.scope.insufficient-403"], LATEST,
-        "the privileged tool runs for a token without its scope";
+PrivilegeNotEnforced = "privilege-not-enforced", ["rs.scope.insufficient-403"], LATEST,
+        "scopes are not enforced: the privileged tool runs for a token without its scope";
     InsufficientScopeAnswered401 = "insufficient-scope-answered-401", ["rs.scope.insufficient-403"], LATEST,
         "a token without the needed scope gets 401 invalid_token instead of 403";
     InsufficientScopeWithoutErrorCode = "insufficient-scope-without-error-code", ["rs.scope.insufficient-error-code"], LATEST,
@@ -219,6 +219,8 @@ AnyTokenAccepted = "any-token-accepted",
         "the AS leaves mcp:admin out of every grant, so stepping up never works";
     ExpiredTokenAccepted =    "expired-token-accepted", ["rs.token.expired-401"], LATEST,
         "access tokens are accepted after they expire";
+    PrmScopesMissChallenge = "prm-scopes-miss-challenge", ["rs.prm.scopes-cover-challenge"], LATEST,
+        "PRM scopes_supported lists mcp:read while the 401 challenge asks for mcp:tools";
     ForeignIssuerAccepted = "foreign-issuer-accepted", ["rs.token.foreign-issuer"], LATEST,
         "tokens signed with the trusted key are accepted whatever their iss";
     BadSignatureAccepted = "bad-signature-accepted", ["rs.token.invalid-401"], LATEST,

@@ -121,6 +121,9 @@ fn store(s: &State) -> std::sync::MutexGuard<'_, super::flow_endpoints::Store> {
 /// The tool that needs more than the challenge's scope (the step-up checks' privileged call).
 pub const PRIVILEGED_TOOL: &str = "admin";
 pub const PRIVILEGED_SCOPE: &str = "mcp:admin";
+/// What every other request needs, of a token that has a scope at all (one without was
+/// granted the client's default).
+const BASIC_SCOPE: &str = "mcp:tools";
 
 /// A JSON-RPC result; `initialize` also opens a session (Streamable HTTP, up to 2025-11-25).
 /// Calling the privileged tool needs its scope.
@@ -129,11 +132,17 @@ fn answer(s: &State, body: &str, access: Option<&Claims>) -> Response {
     let id = request.get("id").cloned().unwrap_or(json!(1));
     let privileged = request.get("method").and_then(|m| m.as_str()) == Some("tools/call")
         && request.pointer("/params/name").and_then(|n| n.as_str()) == Some(PRIVILEGED_TOOL);
-    let granted = access
-        .and_then(|a| a.scope.as_deref())
-        .is_some_and(|scope| scope.split(' ').any(|g| g == PRIVILEGED_SCOPE));
-    if privileged && !granted && !s.has(Fault::PrivilegeNotEnforced) {
-        return insufficient_scope(s);
+    let scope = access.and_then(|a| a.scope.as_deref());
+    let granted = |needed: &str| scope.is_some_and(|scope| scope.split(' ').any(|g| g == needed));
+    let needed = match privileged {
+        true if !granted(PRIVILEGED_SCOPE) => Some(PRIVILEGED_SCOPE),
+        false if scope.is_some() && !granted(BASIC_SCOPE) => Some(BASIC_SCOPE),
+        _ => None,
+    };
+    if let Some(needed) = needed
+        && !s.has(Fault::PrivilegeNotEnforced)
+    {
+        return insufficient_scope(s, needed);
     }
     let result = match request.get("method").and_then(|m| m.as_str()) {
         Some("tools/list") => json!({"tools": []}),
@@ -152,7 +161,7 @@ fn answer(s: &State, body: &str, access: Option<&Claims>) -> Response {
 
 /// RFC 6750 §3.1 and MCP "Runtime Insufficient Scope Errors": 403 with a challenge naming
 /// the scope needed and where the metadata is.
-fn insufficient_scope(s: &State) -> Response {
+fn insufficient_scope(s: &State, needed: &str) -> Response {
     if s.has(Fault::InsufficientScopeAnswered401) {
         return challenged(s, StatusCode::UNAUTHORIZED, Some("invalid_token"));
     }
@@ -161,7 +170,7 @@ fn insufficient_scope(s: &State) -> Response {
         params.push(r#"error="insufficient_scope""#.to_owned());
     }
     if !s.has(Fault::InsufficientScopeWithoutScope) {
-        params.push(format!(r#"scope="{PRIVILEGED_SCOPE}""#));
+        params.push(format!(r#"scope="{needed}""#));
     }
     if !s.has(Fault::InsufficientScopeWithoutResourceMetadata) {
         let prm_url = format!("{}/.well-known/oauth-protected-resource/mcp", s.rs_origin);
@@ -256,6 +265,9 @@ async fn prm(Extract(s): Extract<Arc<State>>) -> Response {
     }
     if s.has(Fault::PrmNoScopesSupported) {
         fields.remove("scopes_supported");
+    }
+    if s.has(Fault::PrmScopesMissChallenge) {
+        fields.insert("scopes_supported".into(), json!(["mcp:read"]));
     }
     let content_type = if s.has(Fault::PrmWrongContentType) {
         "text/plain"
