@@ -379,10 +379,14 @@ impl Context {
 
     /// A scope the AS advertises that the server does not ask for (neither in its challenge
     /// nor in its PRM), other than offline_access (which asks for refresh tokens, not access).
+    /// None where the server asks for nothing: then any scope might be the one it needs.
     async fn unasked_scope(&self, scope: Option<&str>) -> Option<String> {
         let server = self.auth_server().await.as_ref().ok()?;
         let mut asked = self.prm_scopes();
         asked.extend(scope.unwrap_or_default().split_whitespace().map(str::to_owned));
+        if asked.is_empty() {
+            return None;
+        }
         server
             .scopes_supported
             .iter()
