@@ -37,7 +37,7 @@ struct Cli {
 enum Command {
     /// Run every applicable case against a target (default: the embedded reference target).
     #[command(after_help = EXIT_CODES)]
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// List the requirement registry.
     Requirements {
         #[arg(long, value_enum, default_value_t = ListFormat::Text)]
@@ -112,6 +112,11 @@ struct RunArgs {
     /// prints it): expired and foreign-issuer tokens come from there.
     #[arg(long, value_name = "URL")]
     mint_endpoint: Option<url::Url>,
+    /// A narrower set of scopes than the server asks for, space-separated: the low-scope token's
+    /// (insufficient-scope checks) and the grant a refresh must not widen. Overrides the
+    /// configuration's `narrow_scope`.
+    #[arg(long, value_name = "SCOPES")]
+    narrow_scope: Option<String>,
 }
 
 fn token_arg(s: &str) -> Result<(TokenKind, String), String> {
@@ -132,7 +137,7 @@ fn main() -> ExitCode {
     quiet_broken_pipe();
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Run(args) => run_command(args),
+        Command::Run(args) => run_command(*args),
         Command::Requirements { format, cases } => requirements_command(format, cases),
         Command::Reference {
             faults,
@@ -212,6 +217,9 @@ fn run_command(args: RunArgs) -> u8 {
     config.slow = args.slow;
     if let Some(endpoint) = &args.mint_endpoint {
         config.mint_endpoint = Some(endpoint.to_string());
+    }
+    if let Some(scope) = &args.narrow_scope {
+        config.narrow_scope = Some(scope.clone());
     }
     for (kind, var) in &args.tokens {
         match std::env::var(var) {

@@ -356,20 +356,25 @@ impl Context {
             let scope = self.requested_scope().await;
             let mut vars = BTreeMap::new();
             let mut narrow = self.config.narrow_scope.clone();
-            if narrow.is_none()
-                && self.config.privileged_request.is_none()
-                && let Some(chosen) = self.unasked_scope(scope.as_deref()).await
-            {
-                // A token with only a scope the server never asks for lacks what every
+            if self.config.privileged_request.is_none() {
+                if narrow.is_none()
+                    && let Some(chosen) = self.unasked_scope(scope.as_deref()).await
+                {
+                    vars.insert("narrow_scope_chosen".to_owned(), chosen.clone());
+                    narrow = Some(chosen);
+                }
+                // A narrow token without some scope the server asks for lacks what every
                 // request needs: the version's first request is then the privileged one.
-                let first = discovery::first_request(&self.target).body.unwrap_or_default();
-                vars.insert(
-                    "privileged_request".to_owned(),
-                    String::from_utf8_lossy(&first).into_owned(),
-                );
-                vars.insert("privileged_scope".to_owned(), scope.clone().unwrap_or_default());
-                vars.insert("narrow_scope_chosen".to_owned(), chosen.clone());
-                narrow = Some(chosen);
+                let granted: Vec<&str> = narrow.as_deref().unwrap_or_default().split_whitespace().collect();
+                let missing: Vec<&str> = (scope.as_deref().unwrap_or_default().split_whitespace())
+                    .filter(|s| narrow.is_some() && !granted.contains(s))
+                    .collect();
+                if !missing.is_empty() {
+                    let first = discovery::first_request(&self.target).body.unwrap_or_default();
+                    let first = String::from_utf8_lossy(&first).into_owned();
+                    vars.insert("privileged_request".to_owned(), first);
+                    vars.insert("privileged_scope".to_owned(), missing.join(" "));
+                }
             }
             vars.extend(scope_placeholders(scope.as_deref(), narrow.as_deref()));
             vars

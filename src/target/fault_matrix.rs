@@ -265,7 +265,11 @@ async fn a_scope_the_server_does_not_ask_for_makes_the_low_scope_token() {
         .find(|v| v.requirement == "rs.scope.insufficient-403")
         .unwrap();
     assert_eq!(insufficient.outcome, Outcome::Warn, "{}", show(&broken));
-    assert!(insufficient.message.contains("scope `openid`"), "says which scope it chose: {}", insufficient.message);
+    assert!(
+        insufficient.message.contains("scope `openid`"),
+        "says which scope it chose: {}",
+        insufficient.message
+    );
     // A 2025-03-26 server without a scope in its challenge (as ts-sdk): no PRM either, so
     // nothing says which scope it needs (against ts-sdk, its one scope was taken for an
     // unasked one: a false alarm).
@@ -274,8 +278,21 @@ async fn a_scope_the_server_does_not_ask_for_makes_the_low_scope_token() {
         ..matrix_options()
     };
     let quiet = [Fault::NoScopeOn401];
-    let old = run_with(&cases, &quiet, options, SpecVersion::V2025_03_26, false, scope_checks, unconfigured).await;
-    assert!(!old.is_empty() && old.iter().all(|v| v.outcome == Outcome::Skip), "{}", show(&old));
+    let old = run_with(
+        &cases,
+        &quiet,
+        options,
+        SpecVersion::V2025_03_26,
+        false,
+        scope_checks,
+        unconfigured,
+    )
+    .await;
+    assert!(
+        !old.is_empty() && old.iter().all(|v| v.outcome == Outcome::Skip),
+        "{}",
+        show(&old)
+    );
 }
 
 #[test]

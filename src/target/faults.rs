@@ -219,6 +219,8 @@ PrivilegeNotEnforced = "privilege-not-enforced", ["rs.scope.insufficient-403"], 
         "the AS leaves mcp:admin out of every grant, so stepping up never works";
     ExpiredTokenAccepted =    "expired-token-accepted", ["rs.token.expired-401"], LATEST,
         "access tokens are accepted after they expire";
+    AnySchemeAccepted = "any-scheme-accepted", ["rs.token.invalid-401"], LATEST,
+        "the token is taken from an Authorization header of any scheme (`Token ...`)";
     PrmScopesMissChallenge = "prm-scopes-miss-challenge", ["rs.prm.scopes-cover-challenge"], LATEST,
         "PRM scopes_supported lists mcp:read while the 401 challenge asks for mcp:tools";
     ForeignIssuerAccepted = "foreign-issuer-accepted", ["rs.token.foreign-issuer"], LATEST,

@@ -82,7 +82,7 @@ fn bearer_token<'a>(s: &State, authorization: &'a str) -> Option<&'a str> {
     let (scheme, token) = authorization.split_once(' ')?;
     let bearer = match s.has(Fault::SchemeCaseSensitive) {
         true => scheme == "Bearer",
-        false => scheme.eq_ignore_ascii_case("bearer"),
+        false => scheme.eq_ignore_ascii_case("bearer") || s.has(Fault::AnySchemeAccepted),
     };
     bearer.then(|| token.trim())
 }
