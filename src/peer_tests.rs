@@ -1,0 +1,328 @@
+//! The real-implementation tier: each peer in `fixtures/peers/` is started with its own
+//! `start.sh`, the suite runs against it in every spec version, and each verdict must equal
+//! the one pinned in `fixtures/peers/pins/<peer>.toml`, where every fail and warn carries the
+//! hand-verified evidence (what curl showed). A changed verdict fails with a readable diff.
+//!
+//! The peers need Node 20+ and npm, so plain `cargo test` leaves these tests out and
+//! `.ci/run` runs them (`cargo test --test peers -- --ignored`). After a deliberate change,
+//! `MCP_PEERS_UPDATE=1 cargo test --test peers -- --ignored` rewrites the verdicts and keeps
+//! the notes; every new fail or warn then needs its note before the test passes again.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use mcp_auth_conformance::case::{self, CaseSet};
+use mcp_auth_conformance::config::{self, TargetConfig};
+use mcp_auth_conformance::discovery::Target;
+use mcp_auth_conformance::http::HttpClient;
+use mcp_auth_conformance::http::redact::Redactor;
+use mcp_auth_conformance::run::{self, Context};
+use mcp_auth_conformance::spec::SpecVersion;
+use mcp_auth_conformance::verdict::Outcome;
+
+/// A peer set-up: its folder, the environment its `start.sh` gets, its MCP endpoint, and
+/// optionally a target configuration (in its folder). Ports differ from the peers' defaults
+/// so a copy a developer keeps running does not collide.
+struct Peer {
+    pins: &'static str,
+    dir: &'static str,
+    env: &'static [(&'static str, &'static str)],
+    target: &'static str,
+    config: Option<&'static str>,
+}
+
+const TS_SDK: Peer = Peer {
+    pins: "ts-sdk",
+    dir: "ts-sdk",
+    env: &[("MCP_PORT", "3160"), ("MCP_AUTH_PORT", "3161")],
+    target: "http://localhost:3160/mcp",
+    config: None,
+};
+
+const TS_SDK_STRICT: Peer = Peer {
+    pins: "ts-sdk-strict",
+    dir: "ts-sdk",
+    env: &[("MCP_PORT", "3160"), ("MCP_AUTH_PORT", "3161"), ("TS_SDK_STRICT", "1")],
+    target: "http://localhost:3160/mcp",
+    config: None,
+};
+
+const OIDC_PROVIDER: Peer = Peer {
+    pins: "oidc-provider",
+    dir: "oidc-provider",
+    env: &[("OIDC_AS_PORT", "3460"), ("OIDC_RS_PORT", "3461")],
+    target: "http://127.0.0.1:3461/mcp",
+    config: None,
+};
+
+const OIDC_PROVIDER_CONFIGURED: Peer = Peer {
+    pins: "oidc-provider-configured",
+    dir: "oidc-provider",
+    env: &[("OIDC_AS_PORT", "3460"), ("OIDC_RS_PORT", "3461")],
+    target: "http://127.0.0.1:3461/mcp",
+    config: Some("target.toml"),
+};
+
+/// The pinned verdicts of one peer set-up: by spec version, requirement id -> outcome; and
+/// the evidence of every fail or warn, by requirement id.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Pins {
+    #[serde(default)]
+    notes: BTreeMap<String, String>,
+    #[serde(default)]
+    verdicts: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+fn peers_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/peers")
+}
+
+/// A started peer; stopped (by the PIDs its start.sh recorded) when dropped, panics included.
+struct Running<'a>(&'a Peer);
+
+impl<'a> Running<'a> {
+    fn start(peer: &'a Peer) -> Running<'a> {
+        let dir = peers_dir().join(peer.dir);
+        let out = Command::new("bash")
+            .arg(dir.join("start.sh"))
+            .envs(peer.env.iter().copied())
+            .output()
+            .expect("bash runs");
+        assert!(
+            out.status.success(),
+            "{}/start.sh failed:\n{}",
+            peer.dir,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Running(peer)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(peers_dir().join(self.0.dir).join("stop.sh"))
+            .output();
+    }
+}
+
+/// One run of the suite against the started peer: requirement id -> outcome.
+async fn verdicts(cases: &CaseSet, peer: &Peer, version: SpecVersion) -> BTreeMap<String, String> {
+    let config = match peer.config {
+        Some(file) => config::load(&peers_dir().join(peer.dir).join(file)).expect("the peer's configuration loads"),
+        None => TargetConfig::default(),
+    };
+    let client = HttpClient::new(Duration::from_secs(10), Redactor::default()).expect("client");
+    let target = Target::new(peer.target, version).expect("target URL");
+    let ctx = Arc::new(Context::with_config(client, target, config));
+    run::run_quiet(ctx, &run::plan(cases, version, None))
+        .await
+        .into_iter()
+        .map(|v| (v.requirement, v.outcome.as_str().to_owned()))
+        .collect()
+}
+
+/// Runs `peers` one after another (they may share a folder and ports), each restarted for
+/// every version (the ts-sdk AS rate-limits registrations per run of the server), and
+/// compares with (or, with MCP_PEERS_UPDATE=1, rewrites) their pins.
+async fn check(peers: &[&Peer]) {
+    let cases = case::load_embedded().expect("embedded cases load");
+    let mut problems = Vec::new();
+    for peer in peers {
+        let path = peers_dir().join("pins").join(format!("{}.toml", peer.pins));
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let mut pins: Pins = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let mut seen = BTreeMap::new();
+        for version in SpecVersion::ALL.into_iter().filter(|v| *v != SpecVersion::Draft) {
+            let running = Running::start(peer);
+            seen.insert(version.to_string(), verdicts(&cases, peer, version).await);
+            drop(running);
+        }
+        if std::env::var_os("MCP_PEERS_UPDATE").is_some() {
+            pins.verdicts = seen.clone();
+            std::fs::write(&path, render(peer, &pins)).expect("pins are writable");
+        }
+        problems.extend(differences(peer.pins, &pins.verdicts, &seen));
+        problems.extend(missing_notes(peer.pins, &pins));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// One line per requirement whose verdict moved, per version.
+fn differences(
+    peer: &str,
+    pinned: &BTreeMap<String, BTreeMap<String, String>>,
+    seen: &BTreeMap<String, BTreeMap<String, String>>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let none = BTreeMap::new();
+    for (version, got) in seen {
+        let want = pinned.get(version).unwrap_or(&none);
+        let ids: std::collections::BTreeSet<&String> = want.keys().chain(got.keys()).collect();
+        for id in ids {
+            let (w, g) = (want.get(id), got.get(id));
+            if w != g {
+                let show = |o: Option<&String>| o.map_or("(none)", |s| s.as_str()).to_owned();
+                out.push(format!("{peer} {version} {id}: pinned {}, now {}", show(w), show(g)));
+            }
+        }
+    }
+    out
+}
+
+/// Every fail or warn has its evidence; a note for a requirement that no longer fails or
+/// warns anywhere is stale.
+fn missing_notes(peer: &str, pins: &Pins) -> Vec<String> {
+    let findings: std::collections::BTreeSet<&String> = pins
+        .verdicts
+        .values()
+        .flat_map(|v| v.iter())
+        .filter(|(_, o)| [Outcome::Fail, Outcome::Warn].iter().any(|f| f.as_str() == o.as_str()))
+        .map(|(id, _)| id)
+        .collect();
+    let mut out: Vec<String> = findings
+        .iter()
+        .filter(|id| !pins.notes.contains_key(**id))
+        .map(|id| format!("{peer} {id}: a fail or warn without a note of its hand-verified evidence"))
+        .collect();
+    out.extend(
+        pins.notes
+            .keys()
+            .filter(|id| !findings.contains(id))
+            .map(|id| format!("{peer} {id}: a note, but no fail or warn (stale)")),
+    );
+    out
+}
+
+fn render(peer: &Peer, pins: &Pins) -> String {
+    let header = format!(
+        "# Pinned verdicts of the suite against {} (fixtures/peers/{}), checked by\n\
+         # `cargo test --test peers -- --ignored`. `verdicts` are rewritten by MCP_PEERS_UPDATE=1;\n\
+         # `notes` are written by hand: the evidence (what curl showed) for every fail and warn.\n\n",
+        peer.pins, peer.dir
+    );
+    header + &toml::to_string(pins).expect("pins serialize")
+}
+
+/// All pinned set-ups, in the order of the README's table.
+const ALL: [&Peer; 4] = [&TS_SDK, &TS_SDK_STRICT, &OIDC_PROVIDER, &OIDC_PROVIDER_CONFIGURED];
+
+fn load_pins(peer: &Peer) -> Pins {
+    let path = peers_dir().join("pins").join(format!("{}.toml", peer.pins));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The README's "Known results": per set-up and version the verdict counts, then every
+/// requirement that fails or warns somewhere, with the versions where it does.
+fn known_results(pins: &[(&Peer, Pins)]) -> String {
+    let mut out = String::from(
+        "| set-up | 2025-03-26 | 2025-06-18 | 2025-11-25 | 2026-07-28 |\n| --- | --- | --- | --- | --- |\n",
+    );
+    for (peer, p) in pins {
+        let counts: Vec<String> = p
+            .verdicts
+            .values()
+            .map(|v| {
+                let n = |o: &str| v.values().filter(|x| x.as_str() == o).count();
+                format!("{}/{}/{}/{}", n("pass"), n("fail"), n("warn"), n("skip"))
+            })
+            .collect();
+        out.push_str(&format!("| {} | {} |\n", peer.pins, counts.join(" | ")));
+    }
+    out.push_str("\nCounts are pass/fail/warn/skip. Where a requirement fails or warns:\n\n| requirement |");
+    for (peer, _) in pins {
+        out.push_str(&format!(" {} |", peer.pins));
+    }
+    out.push_str(&format!("\n| --- |{}\n", " --- |".repeat(pins.len())));
+    let findings: std::collections::BTreeSet<&String> = pins.iter().flat_map(|(_, p)| p.notes.keys()).collect();
+    for id in findings {
+        out.push_str(&format!("| `{id}` |"));
+        for (_, p) in pins {
+            let mut cell: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+            for (version, verdicts) in &p.verdicts {
+                if let Some(o) = verdicts.get(id).filter(|o| *o == "fail" || *o == "warn") {
+                    cell.entry(o.as_str()).or_default().push(&version[5..]);
+                }
+            }
+            let text: Vec<String> = cell.iter().map(|(o, vs)| format!("{o} ({})", vs.join(", "))).collect();
+            out.push_str(&format!(" {} |", text.join("; ")));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+const KNOWN_START: &str = "<!-- known results: generated from fixtures/peers/pins -->\n";
+const KNOWN_END: &str = "<!-- end of known results -->";
+
+/// The pins are whole (every fail and warn has its evidence, no stale notes), and the
+/// README's "Known results" are rendered from them. No Node needed: plain `cargo test`.
+#[test]
+fn pins_carry_their_evidence_and_the_readme_shows_them() {
+    let pins: Vec<(&Peer, Pins)> = ALL.iter().map(|p| (*p, load_pins(p))).collect();
+    let problems: Vec<String> = pins.iter().flat_map(|(peer, p)| missing_notes(peer.pins, p)).collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let readme_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let readme = std::fs::read_to_string(&readme_path).expect("README.md");
+    let (start, end) = (readme.find(KNOWN_START), readme.find(KNOWN_END));
+    let (Some(start), Some(end)) = (start, end) else {
+        panic!("README.md lacks the known-results markers");
+    };
+    let rendered = known_results(&pins);
+    let shown = &readme[start + KNOWN_START.len()..end];
+    if shown != rendered && std::env::var_os("MCP_PEERS_UPDATE").is_some() {
+        let updated = format!("{}{rendered}{}", &readme[..start + KNOWN_START.len()], &readme[end..]);
+        std::fs::write(&readme_path, updated).expect("README.md is writable");
+        return;
+    }
+    assert_eq!(
+        shown, rendered,
+        "README's known results are stale: MCP_PEERS_UPDATE=1 cargo test --test peers"
+    );
+}
+
+#[test]
+fn a_moved_verdict_and_a_finding_without_evidence_are_reported() {
+    let version = |pairs: &[(&str, &str)]| {
+        let v: BTreeMap<String, String> = pairs.iter().map(|(k, o)| (k.to_string(), o.to_string())).collect();
+        BTreeMap::from([("2026-07-28".to_owned(), v)])
+    };
+    let pinned = version(&[("a", "pass"), ("b", "fail")]);
+    let seen = version(&[("a", "fail"), ("b", "fail"), ("c", "skip")]);
+    assert_eq!(
+        differences("p", &pinned, &seen),
+        [
+            "p 2026-07-28 a: pinned pass, now fail",
+            "p 2026-07-28 c: pinned (none), now skip"
+        ]
+    );
+    let pins = Pins {
+        notes: BTreeMap::from([("a".to_owned(), "curl: 200".to_owned())]),
+        verdicts: version(&[("a", "pass"), ("b", "warn")]),
+    };
+    assert_eq!(
+        missing_notes("p", &pins),
+        [
+            "p b: a fail or warn without a note of its hand-verified evidence",
+            "p a: a note, but no fail or warn (stale)"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Node 20+ and npm; .ci/run runs it"]
+async fn ts_sdk_verdicts_are_the_pinned_ones() {
+    check(&[&TS_SDK, &TS_SDK_STRICT]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Node 20+ and npm; .ci/run runs it"]
+async fn oidc_provider_verdicts_are_the_pinned_ones() {
+    check(&[&OIDC_PROVIDER, &OIDC_PROVIDER_CONFIGURED]).await;
+}
