@@ -1,8 +1,11 @@
 //! Reporters: each a function of the finished [`RunReport`]. They print; they never judge.
 
 pub mod console;
+mod html;
 mod json;
 mod junit;
+mod markdown;
+pub mod matrix;
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -11,11 +14,14 @@ pub use json::render as json;
 pub use junit::render as junit;
 
 use crate::run::RunReport;
+pub use matrix::Matrix;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Json,
     Junit,
+    Markdown,
+    Html,
 }
 
 /// `--report <format>=<path>`.
@@ -35,8 +41,12 @@ impl FromStr for ReportSpec {
         let format = match format {
             "json" => Format::Json,
             "junit" => Format::Junit,
+            "markdown" => Format::Markdown,
+            "html" => Format::Html,
             other => {
-                return Err(format!("unknown report format `{other}` (known: json, junit)"));
+                return Err(format!(
+                    "unknown report format `{other}` (known: json, junit, markdown, html)"
+                ));
             }
         };
         if path.is_empty() {
@@ -53,6 +63,23 @@ pub fn render(format: Format, report: &RunReport) -> String {
     match format {
         Format::Json => json(report),
         Format::Junit => junit(report),
+        Format::Markdown => markdown::render(report),
+        Format::Html => html::render(report),
+    }
+}
+
+/// A matrix report: Markdown or HTML tables, or JSON `{"targets": [<run report>...]}` (each
+/// element the single-run contract). JUnit has no place for a target: none.
+pub fn render_matrix(format: Format, m: &Matrix) -> Result<String, String> {
+    match format {
+        Format::Json => {
+            let reports: Vec<&RunReport> = m.columns.iter().map(|(_, r)| *r).collect();
+            let doc = serde_json::json!({ "targets": reports });
+            Ok(serde_json::to_string_pretty(&doc).expect("reports serialize"))
+        }
+        Format::Junit => Err("a JUnit report is one target's: run each target alone for it".to_owned()),
+        Format::Markdown => Ok(markdown::matrix(m)),
+        Format::Html => Ok(html::matrix(m)),
     }
 }
 
@@ -168,6 +195,37 @@ mod snapshot_tests {
     #[test]
     fn junit_report() {
         crate::testing::snapshot_settings().bind(|| insta::assert_snapshot!("report-junit", junit(&report())));
+    }
+
+    #[test]
+    fn markdown_report() {
+        crate::testing::snapshot_settings().bind(|| insta::assert_snapshot!("report-markdown", render(Format::Markdown, &report())));
+    }
+
+    #[test]
+    fn html_report() {
+        crate::testing::snapshot_settings().bind(|| insta::assert_snapshot!("report-html", render(Format::Html, &report())));
+    }
+
+    #[test]
+    fn matrix_reports() {
+        let (a, mut b) = (report(), report());
+        b.target = "http://127.0.0.1:3401/mcp".to_owned();
+        b.verdicts.truncate(2);
+        b.verdicts[0].outcome = Outcome::Fail;
+        b.summary = crate::verdict::Summary::of(&b.verdicts);
+        let m = Matrix {
+            spec_version: SpecVersion::LATEST,
+            columns: vec![("ts-sdk".to_owned(), &a), ("oidc <provider>".to_owned(), &b)],
+        };
+        let markdown = render_matrix(Format::Markdown, &m).unwrap();
+        let html = render_matrix(Format::Html, &m).unwrap();
+        crate::testing::snapshot_settings().bind(|| insta::assert_snapshot!("report-matrix-markdown", markdown));
+        crate::testing::snapshot_settings().bind(|| insta::assert_snapshot!("report-matrix-html", html));
+        let json: serde_json::Value = serde_json::from_str(&render_matrix(Format::Json, &m).unwrap()).unwrap();
+        assert_eq!(json["targets"][1]["target"], "http://127.0.0.1:3401/mcp");
+        assert_eq!(json["targets"][1]["summary"]["fail"], 2);
+        assert!(render_matrix(Format::Junit, &m).is_err());
     }
 
     #[test]

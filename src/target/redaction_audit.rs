@@ -43,10 +43,10 @@ async fn no_report_shows_an_issued_secret() {
         verdicts,
     );
 
-    let mut rendered = vec![
-        report::render(Format::Json, &report),
-        report::render(Format::Junit, &report),
-    ];
+    let mut rendered: Vec<String> = [Format::Json, Format::Junit, Format::Markdown, Format::Html]
+        .iter()
+        .map(|f| report::render(*f, &report))
+        .collect();
     rendered.extend(
         report
             .verdicts

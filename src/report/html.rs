@@ -1,0 +1,98 @@
+//! HTML reports: one self-contained page (no scripts, no external resources) for a run or a
+//! matrix. Written by hand: two tables and an escape function weigh less than a template
+//! engine.
+
+use super::matrix::{Matrix, cell};
+use crate::run::RunReport;
+use crate::verdict::Outcome;
+
+const STYLE: &str = "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}\
+td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left;vertical-align:top}\
+.pass{background:#e6f4ea}.FAIL,.ERROR{background:#fce8e6}.warn{background:#fef7e0}\
+pre{white-space:pre-wrap;background:#f6f6f6;padding:.5em}";
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{}</h1>\n{body}</body>\n</html>\n",
+        escape(title),
+        escape(title)
+    )
+}
+
+pub fn render(report: &RunReport) -> String {
+    let s = &report.summary;
+    let mut body = format!(
+        "<p>Spec {}, started {}: {} pass, {} fail, {} warn, {} skip, {} error.</p>\n",
+        report.spec_version, report.started_at, s.pass, s.fail, s.warn, s.skip, s.error
+    );
+    body.push_str("<table>\n<tr><th>requirement</th><th>level</th><th>outcome</th><th>details</th></tr>\n");
+    for v in &report.verdicts {
+        let word = cell(v.outcome);
+        let mut details = escape(v.message.lines().next().unwrap_or(""));
+        if matches!(v.outcome, Outcome::Fail | Outcome::Error) {
+            let mut evidence = format!("{}\n{} ({})\n\n{}", v.title, v.section, v.case, v.message);
+            for exchange in &v.evidence {
+                evidence.push_str("\n\n");
+                evidence.push_str(&exchange.to_text());
+            }
+            details = format!(
+                "<details><summary>{details}</summary><pre>{}</pre></details>",
+                escape(&evidence)
+            );
+        }
+        body.push_str(&format!(
+            "<tr><td><a href=\"{}\"><code>{}</code></a></td><td>{}</td><td class=\"{word}\">{word}</td><td>{details}</td></tr>\n",
+            escape(&v.url),
+            escape(&v.requirement),
+            v.level,
+        ));
+    }
+    body.push_str("</table>\n");
+    page(&format!("MCP authorization conformance: {}", report.target), &body)
+}
+
+pub fn matrix(m: &Matrix) -> String {
+    let mut body = String::from("<table>\n<tr><th>requirement</th><th>level</th>");
+    for (name, _) in &m.columns {
+        body.push_str(&format!("<th>{}</th>", escape(name)));
+    }
+    body.push_str("</tr>\n");
+    for row in m.rows() {
+        body.push_str(&format!(
+            "<tr><td><code>{}</code></td><td>{}</td>",
+            escape(&row.requirement),
+            row.level
+        ));
+        for outcome in &row.cells {
+            let word = outcome.map_or("", cell);
+            body.push_str(&format!("<td class=\"{word}\">{word}</td>"));
+        }
+        body.push_str("</tr>\n");
+    }
+    body.push_str("<tr><th>pass/fail/warn/skip/error</th><th></th>");
+    for (_, report) in &m.columns {
+        let s = &report.summary;
+        body.push_str(&format!("<th>{}/{}/{}/{}/{}</th>", s.pass, s.fail, s.warn, s.skip, s.error));
+    }
+    body.push_str("</tr>\n</table>\n");
+    page(
+        &format!("MCP authorization conformance matrix (spec {})", m.spec_version),
+        &body,
+    )
+}
+
+/// Text for HTML element content and attribute values.
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
