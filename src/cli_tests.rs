@@ -258,3 +258,66 @@ fn a_reader_that_leaves_early_ends_the_run_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_ne!(output.status.code(), Some(101), "no panic exit");
 }
+
+#[test]
+fn a_matrix_run_shows_each_target_and_exits_with_the_worst() {
+    let good = Reference::start(&[]);
+    let broken = Reference::start(&["prm-missing-resource"]);
+    let dir = tempfile::tempdir().unwrap();
+    let markdown = dir.path().join("matrix.md");
+    let report = format!("markdown={}", markdown.display());
+    let out = cli(&[
+        "run",
+        "--target",
+        &good.url,
+        "--target",
+        &broken.url,
+        "--report",
+        &report,
+        "-q",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("rs.prm.resource-required "))
+        .unwrap();
+    assert_eq!(
+        row.split_whitespace().collect::<Vec<_>>(),
+        ["rs.prm.resource-required", "pass", "FAIL"]
+    );
+    assert_eq!(stdout.matches("verdicts: ").count(), 2, "{stdout}");
+    let table = std::fs::read_to_string(&markdown).unwrap();
+    assert!(
+        table.contains("| `rs.prm.resource-required` | MUST | pass | FAIL |"),
+        "{table}"
+    );
+    let out = cli(&[
+        "run",
+        "--target",
+        &good.url,
+        "--target",
+        &good.url,
+        "--report",
+        "junit=x.xml",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_bad_matrix_file_exits_2_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("matrix.toml");
+    std::fs::write(
+        &path,
+        "[[target]]\nurl = \"http://127.0.0.1:1/mcp\"\n[[target]]\nurl = \"localhost:3000/mcp\"\n",
+    )
+    .unwrap();
+    let out = cli(&["run", "--matrix", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("matrix.toml:4") && stderr.contains("absolute http(s) URL"),
+        "{stderr}"
+    );
+}

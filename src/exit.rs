@@ -12,6 +12,23 @@ pub const USAGE: u8 = 2;
 /// the harness itself failed.
 pub const UNREACHABLE: u8 = 3;
 
+/// The exit code of a matrix run: as [`of_run`] over all targets, the worst first (an
+/// unreachable target, then a failed MUST anywhere, then an incomplete check).
+pub fn of_matrix(runs: &[(&RunReport, bool)]) -> u8 {
+    if runs.iter().any(|(_, reachable)| !reachable) {
+        UNREACHABLE
+    } else {
+        runs.iter()
+            .map(|(r, _)| of_run(r, true))
+            .min_by_key(|code| match *code {
+                MUST_FAILED => 0,
+                UNREACHABLE => 1,
+                _ => 2,
+            })
+            .unwrap_or(OK)
+    }
+}
+
 /// The exit code of a finished run. An unreachable target outranks everything (its
 /// verdicts are all `error`); a failed MUST outranks an incomplete check.
 pub fn of_run(report: &RunReport, reachable: bool) -> u8 {

@@ -12,6 +12,7 @@ pub mod diagnostic;
 pub mod discovery;
 pub mod exit;
 pub mod http;
+pub mod matrix_file;
 pub mod oauth;
 pub mod report;
 pub mod requirement;

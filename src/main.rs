@@ -12,8 +12,9 @@ use mcp_auth_conformance::config::TargetConfig;
 use mcp_auth_conformance::discovery::Target;
 use mcp_auth_conformance::http::HttpClient;
 use mcp_auth_conformance::http::redact::{Redactor, Secret};
+use mcp_auth_conformance::matrix_file::{self, MatrixTarget};
 use mcp_auth_conformance::oauth::tokens::TokenKind;
-use mcp_auth_conformance::report::{self, ReportSpec, console};
+use mcp_auth_conformance::report::{self, Matrix, ReportSpec, console};
 use mcp_auth_conformance::run::{self, Clock, Context, RunReport};
 use mcp_auth_conformance::spec::SpecVersion;
 use mcp_auth_conformance::target::{Fault, Options, Reference};
@@ -77,12 +78,16 @@ enum Command {
 #[derive(clap::Args)]
 struct RunArgs {
     /// The MCP endpoint URL of the server under test; omitted: start the reference target.
-    #[arg(long, value_name = "URL")]
-    target: Option<String>,
+    /// Repeated: a matrix run, one column per target.
+    #[arg(long = "target", value_name = "URL")]
+    targets: Vec<String>,
+    /// A matrix file: the targets (name, URL, configuration) of a matrix run.
+    #[arg(long, value_name = "FILE", conflicts_with = "targets")]
+    matrix: Option<PathBuf>,
     /// MCP spec version to check against (2025-03-26, 2025-06-18, 2025-11-25, 2026-07-28, draft).
     #[arg(long, value_name = "VERSION", default_value_t = SpecVersion::LATEST)]
     spec_version: SpecVersion,
-    /// Write a report: json=<path> or junit=<path> (repeatable).
+    /// Write a report: json=<path>, junit=<path>, markdown=<path> or html=<path> (repeatable).
     #[arg(long = "report", value_name = "FORMAT=PATH")]
     reports: Vec<ReportSpec>,
     /// Only requirements whose id contains this substring.
@@ -214,24 +219,8 @@ fn run_command(args: RunArgs) -> u8 {
         },
         None => TargetConfig::default(),
     };
-    config.slow = args.slow;
-    if let Some(endpoint) = &args.mint_endpoint {
-        config.mint_endpoint = Some(endpoint.to_string());
-    }
-    if let Some(scope) = &args.narrow_scope {
-        config.narrow_scope = Some(scope.clone());
-    }
-    for (kind, var) in &args.tokens {
-        match std::env::var(var) {
-            Ok(token) if !token.is_empty() => {
-                config.tokens.insert(*kind, Secret::new(token));
-            }
-            _ => {
-                return usage_error(format!(
-                    "--token {kind}={var}: the environment variable `{var}` is not set"
-                ));
-            }
-        }
+    if let Err(code) = apply_flags(&args, &mut config) {
+        return code;
     }
 
     let plan = run::plan(&cases, args.spec_version, args.filter.as_deref());
@@ -249,8 +238,11 @@ fn run_command(args: RunArgs) -> u8 {
         Ok(rt) => rt,
         Err(code) => return code,
     };
+    if args.matrix.is_some() || args.targets.len() > 1 {
+        return matrix_run(&args, &rt, &plan, config);
+    }
     // The reference target lives as long as this guard, on the run's runtime.
-    let (mcp_url, _reference) = match &args.target {
+    let (mcp_url, _reference) = match args.targets.first() {
         Some(url) => (url.clone(), None),
         None => match rt.block_on(Reference::start(&[])) {
             Ok(r) => {
@@ -292,12 +284,115 @@ fn run_command(args: RunArgs) -> u8 {
     exit::of_run(&report, reachable.is_ok())
 }
 
+/// The command line's additions to a target configuration.
+fn apply_flags(args: &RunArgs, config: &mut TargetConfig) -> Result<(), u8> {
+    config.slow = args.slow;
+    if let Some(endpoint) = &args.mint_endpoint {
+        config.mint_endpoint = Some(endpoint.to_string());
+    }
+    if let Some(scope) = &args.narrow_scope {
+        config.narrow_scope = Some(scope.clone());
+    }
+    for (kind, var) in &args.tokens {
+        match std::env::var(var) {
+            Ok(token) if !token.is_empty() => {
+                config.tokens.insert(*kind, Secret::new(token));
+            }
+            _ => {
+                let why = format!("--token {kind}={var}: the environment variable `{var}` is not set");
+                return Err(usage_error(why));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Several targets, each run on its own, side by side: a requirement × target table on the
+/// console and in the reports, and the worst target's exit code.
+fn matrix_run(args: &RunArgs, rt: &tokio::runtime::Runtime, plan: &[run::Planned], config: TargetConfig) -> u8 {
+    if args.reports.iter().any(|r| r.format == report::Format::Junit) {
+        return usage_error("a JUnit report is one target's: a matrix run writes json, markdown or html");
+    }
+    let targets = match &args.matrix {
+        Some(path) => match matrix_file::load(path) {
+            Ok(targets) => targets,
+            Err(errors) => return data_errors(&errors),
+        },
+        None => args
+            .targets
+            .iter()
+            .map(|url| MatrixTarget {
+                name: url.clone(),
+                url: url.clone(),
+                config: config.clone(),
+            })
+            .collect(),
+    };
+    let mut runs = Vec::new();
+    for mut t in targets {
+        if args.matrix.is_some()
+            && let Err(code) = apply_flags(args, &mut t.config)
+        {
+            return code;
+        }
+        let target = match Target::new(&t.url, args.spec_version) {
+            Ok(target) => target,
+            Err(e) => return usage_error(format!("{}: {e}", t.name)),
+        };
+        let client = match HttpClient::new(Duration::from_secs(args.timeout), Redactor::default()) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: cannot build the HTTP client: {e}");
+                return exit::UNREACHABLE;
+            }
+        };
+        runs.push((t.name, t.url, Arc::new(Context::with_config(client, target, t.config))));
+    }
+    let finished = rt.block_on(futures::future::join_all(runs.into_iter().map(
+        |(name, url, ctx)| async move {
+            let clock = Clock::start();
+            let verdicts = run::run_quiet(ctx.clone(), plan).await;
+            let reachable = ctx.reachability().await;
+            let report = RunReport::new(url, args.spec_version, clock.started, clock.elapsed_ms(), verdicts);
+            (name, report, reachable)
+        },
+    )));
+    let matrix = Matrix {
+        spec_version: args.spec_version,
+        columns: finished
+            .iter()
+            .map(|(name, report, _)| (name.clone(), report))
+            .collect(),
+    };
+    print!("{}", console::matrix_table(&matrix));
+    for spec in &args.reports {
+        let written = report::render_matrix(spec.format, &matrix).and_then(|text| write_text(&spec.path, &text));
+        if let Err(e) = written {
+            return usage_error(e);
+        }
+    }
+    for (name, report, reachable) in &finished {
+        println!("{name}: {}", console::summary_line(report));
+        if let Err(e) = reachable {
+            eprintln!("error: {name} could not be reached: {e}");
+        }
+    }
+    let outcomes: Vec<(&RunReport, bool)> = finished
+        .iter()
+        .map(|(_, r, reachable)| (r, reachable.is_ok()))
+        .collect();
+    exit::of_matrix(&outcomes)
+}
+
 fn write_report(spec: &ReportSpec, report: &RunReport) -> Result<(), String> {
-    let text = report::render(spec.format, report);
-    if let Some(parent) = spec.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+    write_text(&spec.path, &report::render(spec.format, report))
+}
+
+fn write_text(path: &std::path::Path, text: &str) -> Result<(), String> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
     }
-    std::fs::write(&spec.path, text).map_err(|e| format!("cannot write {}: {e}", spec.path.display()))
+    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 fn requirements_command(format: ListFormat, dir: Option<PathBuf>) -> u8 {

@@ -61,6 +61,26 @@ pub fn summary_line(report: &RunReport) -> String {
     )
 }
 
+/// A matrix run's table: one row per requirement, one column per target.
+pub fn matrix_table(m: &super::Matrix) -> String {
+    let rows = m.rows();
+    let id_width = rows.iter().map(|r| r.requirement.len()).max().unwrap_or(0).max(11);
+    let widths: Vec<usize> = m.columns.iter().map(|(name, _)| name.len().max(5)).collect();
+    let line = |first: &str, cells: Vec<&str>| {
+        let mut s = format!("{first:<id_width$}");
+        for (cell, w) in cells.iter().zip(&widths) {
+            s.push_str(&format!("  {cell:<w$}"));
+        }
+        format!("{}\n", s.trim_end())
+    };
+    let mut out = line("requirement", m.columns.iter().map(|(name, _)| name.as_str()).collect());
+    for row in rows {
+        let cells = row.cells.iter().map(|o| o.map_or("-", super::matrix::cell)).collect();
+        out.push_str(&line(&row.requirement, cells));
+    }
+    out
+}
+
 fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or("")
 }

@@ -72,7 +72,10 @@ pub fn matrix(m: &Matrix) -> String {
     body.push_str("<tr><th>pass/fail/warn/skip/error</th><th></th>");
     for (_, report) in &m.columns {
         let s = &report.summary;
-        body.push_str(&format!("<th>{}/{}/{}/{}/{}</th>", s.pass, s.fail, s.warn, s.skip, s.error));
+        body.push_str(&format!(
+            "<th>{}/{}/{}/{}/{}</th>",
+            s.pass, s.fail, s.warn, s.skip, s.error
+        ));
     }
     body.push_str("</tr>\n</table>\n");
     page(

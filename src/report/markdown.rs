@@ -80,11 +80,7 @@ fn table_text(s: &str) -> String {
 
 /// A code block whose fence is longer than any backtick run inside it (CommonMark §4.5).
 fn fenced(text: &str) -> String {
-    let longest = text
-        .split(|c| c != '`')
-        .map(str::len)
-        .max()
-        .unwrap_or(0);
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest.max(2) + 1);
     format!("{fence}text\n{text}\n{fence}\n")
 }

@@ -199,12 +199,14 @@ mod snapshot_tests {
 
     #[test]
     fn markdown_report() {
-        crate::testing::snapshot_settings().bind(|| insta::assert_snapshot!("report-markdown", render(Format::Markdown, &report())));
+        crate::testing::snapshot_settings()
+            .bind(|| insta::assert_snapshot!("report-markdown", render(Format::Markdown, &report())));
     }
 
     #[test]
     fn html_report() {
-        crate::testing::snapshot_settings().bind(|| insta::assert_snapshot!("report-html", render(Format::Html, &report())));
+        crate::testing::snapshot_settings()
+            .bind(|| insta::assert_snapshot!("report-html", render(Format::Html, &report())));
     }
 
     #[test]

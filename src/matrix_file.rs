@@ -1,0 +1,96 @@
+//! A matrix file (`run --matrix <file>`): the targets of one run, each with its name and
+//! optionally its own target configuration.
+//!
+//! ```toml
+//! [[target]]
+//! name = "ts-sdk"                       # default: the URL
+//! url = "http://localhost:3100/mcp"
+//! config = "ts-sdk.toml"                # a target configuration, relative to this file
+//! ```
+
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::config::{self, TargetConfig};
+use crate::diagnostic::{DataErrors, FileError, SourceFile};
+
+/// One column of the matrix.
+#[derive(Debug, Clone)]
+pub struct MatrixTarget {
+    pub name: String,
+    pub url: String,
+    pub config: TargetConfig,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MatrixSpec {
+    target: Vec<TargetSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TargetSpec {
+    name: Option<String>,
+    url: Spanned<String>,
+    config: Option<Spanned<String>>,
+}
+
+/// Reads the matrix file and each configuration it names; every problem at its place.
+pub fn load(path: &Path) -> Result<Vec<MatrixTarget>, DataErrors> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        let file = SourceFile {
+            name: name.clone(),
+            text: String::new(),
+        };
+        DataErrors {
+            errors: vec![FileError::new(&file, 0..0, format!("cannot read {name}: {e}"))],
+        }
+    })?;
+    let file = SourceFile { name, text };
+    let spec: MatrixSpec = toml::from_str(&file.text).map_err(|e| DataErrors {
+        errors: vec![FileError::from_toml(&file, &e)],
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut errors = Vec::new();
+    let mut targets = Vec::new();
+    for t in spec.target {
+        let parsed = url::Url::parse(t.url.get_ref()).ok();
+        if !parsed.is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host()) {
+            let msg = "url must be an absolute http(s) URL (e.g. https://mcp.example.com/mcp)";
+            errors.push(FileError::new(&file, t.url.span(), msg));
+            continue;
+        }
+        let config = match &t.config {
+            None => TargetConfig::default(),
+            Some(c) => match config::load(&base.join(c.get_ref())) {
+                Ok(config) => config,
+                Err(e) => {
+                    errors.extend(e.errors);
+                    continue;
+                }
+            },
+        };
+        let url = t.url.into_inner();
+        targets.push(MatrixTarget {
+            name: t.name.unwrap_or_else(|| url.clone()),
+            url,
+            config,
+        });
+    }
+    if targets.len() < 2 && errors.is_empty() {
+        errors.push(FileError::new(
+            &file,
+            0..0,
+            "a matrix needs at least two [[target]] tables",
+        ));
+    }
+    if errors.is_empty() {
+        Ok(targets)
+    } else {
+        Err(DataErrors { errors })
+    }
+}
