@@ -119,6 +119,11 @@ fn a_warning_alone_exits_0() {
     let out = cli(&["run", "--target", &reference.url, "--quiet"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     assert!(text(&out.stdout).contains("1 warn"));
+    // --strict: the same broken SHOULD NOT fails the run.
+    let out = cli(&["run", "--target", &reference.url, "--quiet", "--strict"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("1 fail, 0 warn"), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("(--strict: a broken SHOULD NOT fails)"));
 }
 
 #[test]
@@ -320,4 +325,11 @@ fn a_bad_matrix_file_exits_2_with_file_and_line() {
         stderr.contains("matrix.toml:4") && stderr.contains("absolute http(s) URL"),
         "{stderr}"
     );
+}
+
+#[test]
+fn coverage_lists_per_version_what_has_no_check() {
+    let out = cli(&["requirements", "--coverage"]);
+    assert_eq!(out.status.code(), Some(0));
+    settings().bind(|| insta::assert_snapshot!("cli-requirements-coverage", text(&out.stdout)));
 }

@@ -46,6 +46,10 @@ enum Command {
         /// Directory with requirements.toml and case files (default: the built-in ones).
         #[arg(long, value_name = "DIR")]
         cases: Option<PathBuf>,
+        /// Print, per spec version, how many requirements exist, how many have a check, and
+        /// which have none (Markdown).
+        #[arg(long, conflicts_with = "format")]
+        coverage: bool,
     },
     /// Serve the reference target on 127.0.0.1 until killed; the first stdout line is its MCP URL.
     Reference {
@@ -108,6 +112,9 @@ struct RunArgs {
     /// Also run slow checks (the code-lifetime check holds a code for over 10 minutes).
     #[arg(long)]
     slow: bool,
+    /// A broken SHOULD / SHOULD NOT fails the run (default: a warning).
+    #[arg(long)]
+    strict: bool,
     /// A token you supply: KIND=ENV_VAR, the environment variable that holds it (repeatable;
     /// kinds: valid, low_scope, foreign_audience, expired, foreign_issuer). Overrides the
     /// configuration's [tokens].
@@ -143,7 +150,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Run(args) => run_command(*args),
-        Command::Requirements { format, cases } => requirements_command(format, cases),
+        Command::Requirements {
+            format,
+            cases,
+            coverage,
+        } => requirements_command(format, cases, coverage),
         Command::Reference {
             faults,
             list_faults,
@@ -287,6 +298,7 @@ fn run_command(args: RunArgs) -> u8 {
 /// The command line's additions to a target configuration.
 fn apply_flags(args: &RunArgs, config: &mut TargetConfig) -> Result<(), u8> {
     config.slow = args.slow;
+    config.strict = args.strict;
     if let Some(endpoint) = &args.mint_endpoint {
         config.mint_endpoint = Some(endpoint.to_string());
     }
@@ -395,11 +407,15 @@ fn write_text(path: &std::path::Path, text: &str) -> Result<(), String> {
     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-fn requirements_command(format: ListFormat, dir: Option<PathBuf>) -> u8 {
+fn requirements_command(format: ListFormat, dir: Option<PathBuf>, coverage: bool) -> u8 {
     let cases = match load_cases(dir.as_ref()) {
         Ok(c) => c,
         Err(code) => return code,
     };
+    if coverage {
+        print!("{}", coverage_table(&cases));
+        return exit::OK;
+    }
     let checked = |r: &Requirement| -> Vec<SpecVersion> {
         r.versions
             .iter()
@@ -446,6 +462,34 @@ fn requirements_command(format: ListFormat, dir: Option<PathBuf>) -> u8 {
         }
     }
     exit::OK
+}
+
+/// `requirements --coverage`: per version, the registry's rows, those with a check, and a
+/// list of those without.
+fn coverage_table(cases: &CaseSet) -> String {
+    let mut table =
+        String::from("| spec version | requirements | with a check | without |\n| --- | --- | --- | --- |\n");
+    let mut lists = String::new();
+    for version in SpecVersion::ALL {
+        let rows: Vec<&Requirement> = cases
+            .registry
+            .iter()
+            .filter(|r| r.versions.contains(&version))
+            .collect();
+        let (checked, unchecked): (Vec<&Requirement>, Vec<&Requirement>) =
+            rows.iter().partition(|r| cases.case_for(&r.id, version).is_some());
+        table.push_str(&format!(
+            "| {version} | {} | {} | {} |\n",
+            rows.len(),
+            checked.len(),
+            unchecked.len()
+        ));
+        lists.push_str(&format!("\n### Without a check in {version}\n\n"));
+        for r in unchecked {
+            lists.push_str(&format!("- `{}` ({}): {}\n", r.id, r.level_for(version), r.title));
+        }
+    }
+    table + &lists
 }
 
 fn reference_command(faults: &[Fault], list: bool, options: Options) -> u8 {

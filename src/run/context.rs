@@ -101,6 +101,11 @@ impl Context {
         }
     }
 
+    /// `run --strict`: a broken SHOULD fails.
+    pub fn strict(&self) -> bool {
+        self.config.strict
+    }
+
     /// Placeholders every case can use: `{target}`, `{origin}`, and the flow's redirect URI
     /// with its near-miss variants (`{redirect_origin}`, `{redirect_uri_case_changed}`).
     pub fn globals(&self) -> BTreeMap<String, String> {

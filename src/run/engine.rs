@@ -7,7 +7,7 @@ use crate::case::{Case, CaseSet, Step};
 use crate::check::judge;
 use crate::requirement::Requirement;
 use crate::spec::{Level, SpecVersion};
-use crate::verdict::Verdict;
+use crate::verdict::{Outcome, Verdict};
 
 /// One requirement to check under the run's version, with the case that checks it.
 #[derive(Debug, Clone)]
@@ -52,7 +52,11 @@ pub async fn evaluate(ctx: Arc<Context>, planned: &Planned) -> Verdict {
             .map(|(_, o)| o.as_slice())
             .unwrap_or(&[])
     };
-    let judgement = judge(&planned.case, planned.level, lookup, &ctx.globals());
+    let mut judgement = judge(&planned.case, planned.level, lookup, &ctx.globals());
+    if ctx.strict() && judgement.outcome == Outcome::Warn {
+        judgement.outcome = Outcome::Fail;
+        judgement.message = format!("(--strict: a broken {} fails) {}", planned.level, judgement.message);
+    }
     let version = ctx.target.version;
     let mut evidence = judgement.evidence;
     for exchange in &mut evidence {

@@ -59,11 +59,9 @@ impl RunReport {
         }
     }
 
-    /// A broken MUST / MUST NOT.
+    /// A broken MUST / MUST NOT (or, under `--strict`, SHOULD): a `fail` verdict.
     pub fn must_failed(&self) -> bool {
-        self.verdicts
-            .iter()
-            .any(|v| v.outcome == Outcome::Fail && v.level.is_mandatory())
+        self.verdicts.iter().any(|v| v.outcome == Outcome::Fail)
     }
 }
 
