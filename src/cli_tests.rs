@@ -333,3 +333,43 @@ fn coverage_lists_per_version_what_has_no_check() {
     assert_eq!(out.status.code(), Some(0));
     settings().bind(|| insta::assert_snapshot!("cli-requirements-coverage", text(&out.stdout)));
 }
+
+#[test]
+fn a_baseline_accepts_known_failures_expires_and_goes_stale() {
+    let broken = Reference::start(&["prm-missing-resource"]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("baseline.toml");
+    let file = path.to_str().unwrap();
+    let out = cli(&["run", "--target", &broken.url, "-q", "--write-baseline", file]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(written.matches("[[expected]]").count(), 2, "{written}");
+    // Reasons still TODO: refused, pointing at the line.
+    let out = cli(&["run", "--target", &broken.url, "-q", "--expected-failures", file]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("baseline.toml:"), "{}", text(&out.stderr));
+    let reasoned = written.replace("\"TODO (", "\"known: no resource in the PRM (");
+    std::fs::write(&path, &reasoned).unwrap();
+    let out = cli(&["run", "--target", &broken.url, "-q", "--expected-failures", file]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("(2 of them expected)"),
+        "{}",
+        text(&out.stdout)
+    );
+    // Past its date, an entry excuses nothing.
+    std::fs::write(
+        &path,
+        reasoned.replacen("reason = ", "expires = 2020-01-01\nreason = ", 1),
+    )
+    .unwrap();
+    let out = cli(&["run", "--target", &broken.url, "-q", "--expected-failures", file]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("expected failure until 2020-01-01, no longer"));
+    // Against a target that keeps the requirements, the entries are stale.
+    let good = Reference::start(&[]);
+    std::fs::write(&path, &reasoned).unwrap();
+    let out = cli(&["run", "--target", &good.url, "-q", "--expected-failures", file]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("stale expected failure: `rs.prm.resource-required`"));
+}

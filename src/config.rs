@@ -59,6 +59,8 @@ pub struct TargetConfig {
     pub slow: bool,
     /// A broken SHOULD / SHOULD NOT fails the run (`run --strict`) instead of warning.
     pub strict: bool,
+    /// Failures the run accepts (`run --expected-failures`).
+    pub baseline: crate::baseline::Baseline,
     /// How long the code-lifetime check holds a code (default [`DEFAULT_CODE_WAIT`]).
     pub code_wait: Option<Duration>,
     /// The longest `expires_in` the expired-token check waits out (default [`DEFAULT_CODE_WAIT`]).
@@ -303,6 +305,7 @@ pub fn parse(file: &SourceFile, env: &dyn Fn(&str) -> Option<String>) -> Result<
             consent,
             slow: false,
             strict: false,
+            baseline: Default::default(),
             code_wait: spec.code_wait_seconds.map(|w| Duration::from_secs(w.into_inner())),
             token_wait: spec.token_wait_seconds.map(Duration::from_secs),
             mint_endpoint: spec.mint_endpoint.map(Spanned::into_inner),

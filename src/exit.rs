@@ -36,7 +36,11 @@ pub fn of_run(report: &RunReport, reachable: bool) -> u8 {
         UNREACHABLE
     } else if report.must_failed() {
         MUST_FAILED
-    } else if report.summary.error > 0 {
+    } else if report
+        .verdicts
+        .iter()
+        .any(|v| v.counts_against(crate::verdict::Outcome::Error))
+    {
         UNREACHABLE
     } else {
         OK

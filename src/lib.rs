@@ -5,6 +5,7 @@
 //! judgement ([`check`]) -> [`verdict`] -> reports ([`report`]). [`run`] drives it;
 //! [`target`] is the embedded reference server with its fault switches.
 
+pub mod baseline;
 pub mod case;
 pub mod check;
 pub mod config;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use mcp_auth_conformance::baseline;
 use mcp_auth_conformance::case::{self, CaseSet};
 use mcp_auth_conformance::config::TargetConfig;
 use mcp_auth_conformance::discovery::Target;
@@ -115,6 +116,14 @@ struct RunArgs {
     /// A broken SHOULD / SHOULD NOT fails the run (default: a warning).
     #[arg(long)]
     strict: bool,
+    /// A baseline (TOML) of accepted failures, each with its reason: they stay visible but do
+    /// not fail the run; one that now passes is stale and does.
+    #[arg(long, value_name = "FILE")]
+    expected_failures: Option<PathBuf>,
+    /// Write this run's fails and errors as a baseline for --expected-failures (each reason
+    /// to be written).
+    #[arg(long, value_name = "FILE")]
+    write_baseline: Option<PathBuf>,
     /// A token you supply: KIND=ENV_VAR, the environment variable that holds it (repeatable;
     /// kinds: valid, low_scope, foreign_audience, expired, foreign_issuer). Overrides the
     /// configuration's [tokens].
@@ -230,6 +239,12 @@ fn run_command(args: RunArgs) -> u8 {
         },
         None => TargetConfig::default(),
     };
+    if let Some(path) = &args.expected_failures {
+        match baseline::load(path, &cases.registry) {
+            Ok(b) => config.baseline = b,
+            Err(errors) => return data_errors(&errors),
+        }
+    }
     if let Err(code) = apply_flags(&args, &mut config) {
         return code;
     }
@@ -292,7 +307,12 @@ fn run_command(args: RunArgs) -> u8 {
     if let Err(e) = &reachable {
         eprintln!("error: the target could not be reached: {e}");
     }
-    exit::of_run(&report, reachable.is_ok())
+    let code = exit::of_run(&report, reachable.is_ok());
+    match baseline_end(&args, &ctx, &report) {
+        Err(code) => code,
+        Ok(true) if code == exit::OK => exit::MUST_FAILED,
+        Ok(_) => code,
+    }
 }
 
 /// The command line's additions to a target configuration.
@@ -342,10 +362,11 @@ fn matrix_run(args: &RunArgs, rt: &tokio::runtime::Runtime, plan: &[run::Planned
     };
     let mut runs = Vec::new();
     for mut t in targets {
-        if args.matrix.is_some()
-            && let Err(code) = apply_flags(args, &mut t.config)
-        {
-            return code;
+        if args.matrix.is_some() {
+            t.config.baseline = config.baseline.clone();
+            if let Err(code) = apply_flags(args, &mut t.config) {
+                return code;
+            }
         }
         let target = match Target::new(&t.url, args.spec_version) {
             Ok(target) => target,
@@ -393,7 +414,33 @@ fn matrix_run(args: &RunArgs, rt: &tokio::runtime::Runtime, plan: &[run::Planned
         .iter()
         .map(|(_, r, reachable)| (r, reachable.is_ok()))
         .collect();
-    exit::of_matrix(&outcomes)
+    let code = exit::of_matrix(&outcomes);
+    let stale = finished.iter().any(|(name, report, _)| {
+        let ids = config.baseline.stale(&report.verdicts);
+        for id in &ids {
+            eprintln!("stale expected failure: `{id}` passes now on {name}; remove it from the baseline");
+        }
+        !ids.is_empty()
+    });
+    if stale && code == exit::OK {
+        exit::MUST_FAILED
+    } else {
+        code
+    }
+}
+
+/// After a run: names the stale entries of the baseline (true if any) and writes the new
+/// baseline if asked.
+fn baseline_end(args: &RunArgs, ctx: &Context, report: &RunReport) -> Result<bool, u8> {
+    let stale = ctx.baseline().stale(&report.verdicts);
+    for id in &stale {
+        eprintln!("stale expected failure: `{id}` passes now; remove it from the baseline");
+    }
+    if let Some(path) = &args.write_baseline {
+        write_text(path, &baseline::write(&report.verdicts)).map_err(usage_error)?;
+        eprintln!("baseline written to {}", path.display());
+    }
+    Ok(!stale.is_empty())
 }
 
 fn write_report(spec: &ReportSpec, report: &RunReport) -> Result<(), String> {

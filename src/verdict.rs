@@ -54,9 +54,18 @@ pub struct Verdict {
     pub url: String,
     /// The case that produced the verdict (`cases/rs-challenge.toml:3`).
     pub case: String,
+    /// A fail or error the run's baseline accepts (`--expected-failures`): its reason. It
+    /// stays visible and does not fail the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_failure: Option<String>,
 }
 
 impl Verdict {
+    /// A fail or error that no baseline excuses: what fails a run.
+    pub fn counts_against(&self, outcome: Outcome) -> bool {
+        self.outcome == outcome && self.expected_failure.is_none()
+    }
+
     /// The requirement's reference, as printed with a failure:
     /// `MUST, 2026-07-28, RFC 9728 §3.3 <url>`.
     pub fn reference(&self, version: &str) -> String {
@@ -72,6 +81,13 @@ pub struct Summary {
     pub warn: usize,
     pub skip: usize,
     pub error: usize,
+    /// Of the fails and errors, those the baseline accepts (an extension: absent when 0).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub expected: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Summary {
@@ -85,6 +101,7 @@ impl Summary {
                 Outcome::Skip => &mut s.skip,
                 Outcome::Error => &mut s.error,
             } += 1;
+            s.expected += usize::from(v.expected_failure.is_some());
         }
         s
     }

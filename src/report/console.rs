@@ -10,6 +10,13 @@ use crate::verdict::{Outcome, Verdict};
 /// Pass is `ok`; skip and warn are `ignored (...)` with the reason (neither fails the run);
 /// fail and error are `FAILED`, with the full message printed by libtest at the end.
 pub fn trial_result(v: &Verdict, version: SpecVersion) -> Result<Completion, Failed> {
+    if let Some(reason) = &v.expected_failure {
+        return Ok(Completion::ignored_with(format!(
+            "expected {}: {reason}: {}",
+            v.outcome.as_str(),
+            first_line(&v.message)
+        )));
+    }
     match v.outcome {
         Outcome::Pass => Ok(Completion::Completed),
         Outcome::Skip => Ok(Completion::ignored_with(format!("skip: {}", first_line(&v.message)))),
@@ -55,8 +62,12 @@ pub fn failure_block(v: &Verdict, version: SpecVersion) -> String {
 /// The line after libtest's: our own counts, which decide the exit code.
 pub fn summary_line(report: &RunReport) -> String {
     let s = &report.summary;
+    let expected = match s.expected {
+        0 => String::new(),
+        n => format!(" ({n} of them expected)"),
+    };
     format!(
-        "verdicts: {} pass, {} fail, {} warn, {} skip, {} error (spec {}, target {})",
+        "verdicts: {} pass, {} fail, {} warn, {} skip, {} error{expected} (spec {}, target {})",
         s.pass, s.fail, s.warn, s.skip, s.error, report.spec_version, report.target
     )
 }

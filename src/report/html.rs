@@ -28,6 +28,7 @@ pub fn render(report: &RunReport) -> String {
     body.push_str("<table>\n<tr><th>requirement</th><th>level</th><th>outcome</th><th>details</th></tr>\n");
     for v in &report.verdicts {
         let word = cell(v.outcome);
+        let shown = escape(&super::markdown::outcome_text(v));
         let mut details = escape(v.message.lines().next().unwrap_or(""));
         if matches!(v.outcome, Outcome::Fail | Outcome::Error) {
             let mut evidence = format!("{}\n{} ({})\n\n{}", v.title, v.section, v.case, v.message);
@@ -41,7 +42,7 @@ pub fn render(report: &RunReport) -> String {
             );
         }
         body.push_str(&format!(
-            "<tr><td><a href=\"{}\"><code>{}</code></a></td><td>{}</td><td class=\"{word}\">{word}</td><td>{details}</td></tr>\n",
+            "<tr><td><a href=\"{}\"><code>{}</code></a></td><td>{}</td><td class=\"{word}\">{shown}</td><td>{details}</td></tr>\n",
             escape(&v.url),
             escape(&v.requirement),
             v.level,

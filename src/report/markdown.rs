@@ -18,7 +18,7 @@ pub fn render(report: &RunReport) -> String {
             v.requirement,
             v.url,
             v.level,
-            cell(v.outcome),
+            outcome_text(v),
             table_text(v.message.lines().next().unwrap_or(""))
         ));
     }
@@ -34,7 +34,7 @@ pub fn render(report: &RunReport) -> String {
         out.push_str(&format!(
             "\n### `{}` ({})\n\n{} ({}, {})\n\n",
             v.requirement,
-            cell(v.outcome),
+            outcome_text(v),
             v.title,
             v.section,
             v.case
@@ -71,6 +71,14 @@ pub fn matrix(m: &Matrix) -> String {
     }
     out.push('\n');
     out
+}
+
+/// The outcome, and whether the baseline accepts it.
+pub(super) fn outcome_text(v: &Verdict) -> String {
+    match &v.expected_failure {
+        Some(reason) => format!("{} (expected: {})", cell(v.outcome), table_text(reason)),
+        None => cell(v.outcome).to_owned(),
+    }
 }
 
 /// One line for a table cell: `|` escaped, `<` not taken for HTML, no line breaks.

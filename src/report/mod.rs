@@ -146,6 +146,7 @@ mod snapshot_tests {
             section: "RFC 6750 §3.1".to_owned(),
             url: "https://www.rfc-editor.org/rfc/rfc6750#section-3.1".to_owned(),
             case: "cases/rs-challenge.toml:1".to_owned(),
+            expected_failure: None,
         }
     }
 
@@ -177,6 +178,15 @@ mod snapshot_tests {
                 Outcome::Error,
                 "AS metadata for http://127.0.0.1:3101: no complete response within 10 s",
             ),
+            Verdict {
+                expected_failure: Some("known: our verifier answers 500 (issue 12)".to_owned()),
+                ..verdict(
+                    "rs.token.invalid-401",
+                    Level::Must,
+                    Outcome::Fail,
+                    "authenticated MCP request (Authorization=\"Bearer mcp-conformance-not-a-token\"): status: expected <401>, got <500>",
+                )
+            },
         ];
         RunReport::new(
             "http://127.0.0.1:3100/mcp".to_owned(),
@@ -263,7 +273,7 @@ mod snapshot_tests {
         }
         assert_eq!(
             value["summary"],
-            serde_json::json!({"pass": 1, "fail": 1, "warn": 1, "skip": 1, "error": 1})
+            serde_json::json!({"pass": 1, "fail": 2, "warn": 1, "skip": 1, "error": 1, "expected": 1})
         );
         assert_eq!(value["verdicts"][2]["level"], "SHOULD NOT");
     }

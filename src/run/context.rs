@@ -106,6 +106,11 @@ impl Context {
         self.config.strict
     }
 
+    /// `run --expected-failures`: the failures the run accepts.
+    pub fn baseline(&self) -> &crate::baseline::Baseline {
+        &self.config.baseline
+    }
+
     /// Placeholders every case can use: `{target}`, `{origin}`, and the flow's redirect URI
     /// with its near-miss variants (`{redirect_origin}`, `{redirect_uri_case_changed}`).
     pub fn globals(&self) -> BTreeMap<String, String> {

@@ -62,7 +62,7 @@ pub async fn evaluate(ctx: Arc<Context>, planned: &Planned) -> Verdict {
     for exchange in &mut evidence {
         exchange.scrub(ctx.client.redactor());
     }
-    Verdict {
+    let mut verdict = Verdict {
         requirement: planned.requirement.id.clone(),
         level: planned.level,
         outcome: judgement.outcome,
@@ -73,5 +73,16 @@ pub async fn evaluate(ctx: Arc<Context>, planned: &Planned) -> Verdict {
         section: planned.requirement.section.clone(),
         url: planned.requirement.url_for(version),
         case: planned.case.origin.clone(),
+        expected_failure: None,
+    };
+    if let Some(expected) = ctx.baseline().excuses(&verdict, &crate::baseline::today()) {
+        verdict.expected_failure = Some(expected.reason.clone());
+    } else if let Some(entry) = ctx.baseline().entries.get(&verdict.requirement)
+        && matches!(verdict.outcome, Outcome::Fail | Outcome::Error)
+    {
+        // Listed, but past its expiry date: a failure again, saying so.
+        let day = entry.expires.as_deref().unwrap_or_default();
+        verdict.message = format!("(expected failure until {day}, no longer) {}", verdict.message);
     }
+    verdict
 }

@@ -61,7 +61,7 @@ impl RunReport {
 
     /// A broken MUST / MUST NOT (or, under `--strict`, SHOULD): a `fail` verdict.
     pub fn must_failed(&self) -> bool {
-        self.verdicts.iter().any(|v| v.outcome == Outcome::Fail)
+        self.verdicts.iter().any(|v| v.counts_against(Outcome::Fail))
     }
 }
 
@@ -123,6 +123,7 @@ fn harness_error(planned: &Planned, version: SpecVersion) -> Verdict {
         section: planned.requirement.section.clone(),
         url: planned.requirement.url_for(version),
         case: planned.case.origin.clone(),
+        expected_failure: None,
     }
 }
 
