@@ -61,6 +61,11 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// A `curl` command replaying the decisive (last) request of the evidence.
+    pub fn reproducer(&self) -> Option<String> {
+        self.evidence.last().map(|e| e.request.to_curl())
+    }
+
     /// A fail or error that no baseline excuses: what fails a run.
     pub fn counts_against(&self, outcome: Outcome) -> bool {
         self.outcome == outcome && self.expected_failure.is_none()

@@ -127,3 +127,50 @@ impl Exchange {
         s
     }
 }
+
+impl RecordedRequest {
+    /// A `curl` command replaying this (redacted) request: secrets stay `[redacted]`, for
+    /// whoever reproduces it to fill in.
+    pub fn to_curl(&self) -> String {
+        // shlex quotes for POSIX shells; a value it refuses (a NUL byte) is left out.
+        let quote = |s: &str| shlex::try_quote(s).map(|q| q.into_owned()).unwrap_or_default();
+        let mut parts = vec!["curl -i".to_owned()];
+        if self.method != "GET" || self.body.is_some() {
+            parts.push(format!("-X {}", quote(&self.method)));
+        }
+        parts.push(quote(&self.url));
+        for (name, value) in &self.headers {
+            parts.push(format!("-H {}", quote(&format!("{name}: {value}"))));
+        }
+        if let Some(body) = &self.body {
+            parts.push(format!("--data-binary {}", quote(body)));
+        }
+        parts.join(" ")
+    }
+}
+
+#[cfg(test)]
+mod curl_tests {
+    use super::RecordedRequest;
+
+    #[test]
+    fn a_request_becomes_a_quoted_curl_command() {
+        let request = RecordedRequest {
+            method: "POST".to_owned(),
+            url: "http://127.0.0.1:3100/mcp?a=1&b=2".to_owned(),
+            headers: vec![("Authorization".to_owned(), "Bearer [redacted]".to_owned())],
+            body: Some(r#"{"q":"it's"}"#.to_owned()),
+        };
+        assert_eq!(
+            request.to_curl(),
+            r#"curl -i -X POST 'http://127.0.0.1:3100/mcp?a=1&b=2' -H 'Authorization: Bearer [redacted]' --data-binary "{\"q\":\"it's\"}""#
+        );
+        let get = RecordedRequest {
+            method: "GET".to_owned(),
+            url: "http://h/x".to_owned(),
+            headers: Vec::new(),
+            body: None,
+        };
+        assert_eq!(get.to_curl(), "curl -i http://h/x");
+    }
+}

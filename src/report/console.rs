@@ -56,6 +56,11 @@ pub fn failure_block(v: &Verdict, version: SpecVersion) -> String {
             s.push('\n');
         }
     }
+    if let Some(curl) = v.reproducer() {
+        s.push_str(&format!(
+            "\n  reproduce (fill in what shows as [redacted]):\n  {curl}\n"
+        ));
+    }
     s
 }
 

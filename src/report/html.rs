@@ -36,6 +36,9 @@ pub fn render(report: &RunReport) -> String {
                 evidence.push_str("\n\n");
                 evidence.push_str(&exchange.to_text());
             }
+            if let Some(curl) = v.reproducer() {
+                evidence.push_str(&format!("\n\nreproduce (fill in what shows as [redacted]):\n{curl}"));
+            }
             details = format!(
                 "<details><summary>{details}</summary><pre>{}</pre></details>",
                 escape(&evidence)

@@ -86,5 +86,9 @@ fn first_line(s: &str) -> &str {
 }
 
 fn evidence_text(v: &Verdict) -> String {
-    v.evidence.iter().map(|e| e.to_text()).collect::<Vec<_>>().join("\n")
+    let mut text = v.evidence.iter().map(|e| e.to_text()).collect::<Vec<_>>().join("\n");
+    if let Some(curl) = v.reproducer() {
+        text.push_str(&format!("\nreproduce: {curl}\n"));
+    }
+    text
 }

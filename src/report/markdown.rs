@@ -45,6 +45,10 @@ pub fn render(report: &RunReport) -> String {
             evidence.push_str(&exchange.to_text());
         }
         out.push_str(&fenced(&evidence));
+        if let Some(curl) = v.reproducer() {
+            out.push_str("\nReproduce (fill in what shows as `[redacted]`):\n\n");
+            out.push_str(&fenced(&curl));
+        }
     }
     out
 }
