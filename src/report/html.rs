@@ -1,10 +1,10 @@
-//! HTML reports: one self-contained page (no scripts, no external resources) for a run or a
-//! matrix. Written by hand: two tables and an escape function weigh less than a template
+//! HTML reports: one self-contained page (no external resources; one inline script for the
+//! outcome filter) for a run or a matrix. Written by hand: two tables and an escape function weigh less than a template
 //! engine.
 
 use super::matrix::{Matrix, cell};
 use crate::run::RunReport;
-use crate::verdict::Outcome;
+use crate::verdict::{Outcome, Verdict};
 
 const STYLE: &str = "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}\
 td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left;vertical-align:top}\
@@ -19,40 +19,76 @@ fn page(title: &str, body: &str) -> String {
     )
 }
 
+/// Shows only the outcomes whose box is ticked (the page's one script).
+const FILTER: &str = "<script>function show(){for(const b of document.querySelectorAll('input[data-o]'))\
+for(const r of document.querySelectorAll('tr.'+b.dataset.o))r.hidden=!b.checked}</script>";
+
 pub fn render(report: &RunReport) -> String {
     let s = &report.summary;
     let mut body = format!(
-        "<p>Spec {}, started {}: {} pass, {} fail, {} warn, {} skip, {} error.</p>\n",
+        "<p>Spec {}, started {}: {} pass, {} fail, {} warn, {} skip, {} error.</p>\n{FILTER}\n<p>Show:",
         report.spec_version, report.started_at, s.pass, s.fail, s.warn, s.skip, s.error
     );
-    body.push_str("<table>\n<tr><th>requirement</th><th>level</th><th>outcome</th><th>details</th></tr>\n");
-    for v in &report.verdicts {
-        let word = cell(v.outcome);
-        let shown = escape(&super::markdown::outcome_text(v));
-        let mut details = escape(v.message.lines().next().unwrap_or(""));
-        if matches!(v.outcome, Outcome::Fail | Outcome::Error) {
-            let mut evidence = format!("{}\n{} ({})\n\n{}", v.title, v.section, v.case, v.message);
-            for exchange in &v.evidence {
-                evidence.push_str("\n\n");
-                evidence.push_str(&exchange.to_text());
-            }
-            if let Some(curl) = v.reproducer() {
-                evidence.push_str(&format!("\n\nreproduce (fill in what shows as [redacted]):\n{curl}"));
-            }
-            details = format!(
-                "<details><summary>{details}</summary><pre>{}</pre></details>",
-                escape(&evidence)
-            );
-        }
+    for outcome in ["pass", "FAIL", "warn", "skip", "ERROR"] {
         body.push_str(&format!(
-            "<tr><td><a href=\"{}\"><code>{}</code></a></td><td>{}</td><td class=\"{word}\">{shown}</td><td>{details}</td></tr>\n",
-            escape(&v.url),
-            escape(&v.requirement),
-            v.level,
+            " <label><input type=\"checkbox\" data-o=\"{outcome}\" checked onchange=\"show()\"> {outcome}</label>"
         ));
     }
-    body.push_str("</table>\n");
+    body.push_str("</p>\n");
+    // One section per area (`rs.token`, `as.metadata`...), in the order of the run.
+    let mut areas: Vec<(&str, Vec<&Verdict>)> = Vec::new();
+    for v in &report.verdicts {
+        let area = super::area(&v.requirement);
+        match areas.iter_mut().find(|(a, _)| *a == area) {
+            Some((_, vs)) => vs.push(v),
+            None => areas.push((area, vec![v])),
+        }
+    }
+    for (area, verdicts) in areas {
+        let count = |o: Outcome| verdicts.iter().filter(|v| v.outcome == o).count();
+        body.push_str(&format!(
+            "<h2>{}</h2>\n<p>{} pass, {} fail, {} warn, {} skip, {} error</p>\n",
+            escape(area),
+            count(Outcome::Pass),
+            count(Outcome::Fail),
+            count(Outcome::Warn),
+            count(Outcome::Skip),
+            count(Outcome::Error)
+        ));
+        body.push_str("<table>\n<tr><th>requirement</th><th>level</th><th>outcome</th><th>details</th></tr>\n");
+        for v in verdicts {
+            body.push_str(&row(v));
+        }
+        body.push_str("</table>\n");
+    }
     page(&format!("MCP authorization conformance: {}", report.target), &body)
+}
+
+/// A verdict's row; a failure expands to its redacted exchanges and reproducer.
+fn row(v: &Verdict) -> String {
+    let word = cell(v.outcome);
+    let shown = escape(&super::markdown::outcome_text(v));
+    let mut details = escape(v.message.lines().next().unwrap_or(""));
+    if matches!(v.outcome, Outcome::Fail | Outcome::Error) {
+        let mut evidence = format!("{}\n{} ({})\n\n{}", v.title, v.section, v.case, v.message);
+        for exchange in &v.evidence {
+            evidence.push_str("\n\n");
+            evidence.push_str(&exchange.to_text());
+        }
+        if let Some(curl) = v.reproducer() {
+            evidence.push_str(&format!("\n\nreproduce (fill in what shows as [redacted]):\n{curl}"));
+        }
+        details = format!(
+            "<details><summary>{details}</summary><pre>{}</pre></details>",
+            escape(&evidence)
+        );
+    }
+    format!(
+        "<tr class=\"{word}\"><td><a href=\"{}\"><code>{}</code></a></td><td>{}</td><td class=\"{word}\">{shown}</td><td>{details}</td></tr>\n",
+        escape(&v.url),
+        escape(&v.requirement),
+        v.level,
+    )
 }
 
 pub fn matrix(m: &Matrix) -> String {

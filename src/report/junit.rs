@@ -11,7 +11,7 @@ pub fn render(report: &RunReport) -> String {
     let mut junit = Report::new(report.tool.name);
     let mut suites: Vec<TestSuite> = Vec::new();
     for verdict in &report.verdicts {
-        let area = area(&verdict.requirement);
+        let area = super::area(&verdict.requirement);
         let index = match suites.iter().position(|s| s.name.as_str() == area) {
             Some(i) => i,
             None => {
@@ -74,12 +74,6 @@ fn test_case(v: &Verdict, area: &str) -> TestCase {
 }
 
 /// `rs.challenge.401-no-token` -> `rs.challenge`.
-fn area(id: &str) -> &str {
-    match id.match_indices('.').nth(1) {
-        Some((i, _)) => &id[..i],
-        None => id,
-    }
-}
 
 fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or("")

@@ -59,6 +59,14 @@ impl FromStr for ReportSpec {
     }
 }
 
+/// A requirement's area: its id up to the second dot (`rs.token`, `as.metadata`).
+fn area(id: &str) -> &str {
+    match id.match_indices('.').nth(1) {
+        Some((i, _)) => &id[..i],
+        None => id,
+    }
+}
+
 pub fn render(format: Format, report: &RunReport) -> String {
     match format {
         Format::Json => json(report),
