@@ -73,8 +73,6 @@ fn test_case(v: &Verdict, area: &str) -> TestCase {
     case
 }
 
-/// `rs.challenge.401-no-token` -> `rs.challenge`.
-
 fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or("")
 }

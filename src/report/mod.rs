@@ -59,7 +59,8 @@ impl FromStr for ReportSpec {
     }
 }
 
-/// A requirement's area: its id up to the second dot (`rs.token`, `as.metadata`).
+/// A requirement's area: its id up to the second dot (`rs.challenge.401-no-token` ->
+/// `rs.challenge`).
 fn area(id: &str) -> &str {
     match id.match_indices('.').nth(1) {
         Some((i, _)) => &id[..i],
