@@ -25,6 +25,7 @@ fn settings() -> insta::Settings {
     s.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:[port]");
     s.add_filter(r"finished in \d+\.\d+s", "finished in [time]");
     s.add_filter(r"(?m)^(\s*< date:) .*$", "$1 [date]");
+    s.add_filter(r"(?m)^report written: .*?([^/]+)$", "report written: [dir]/$1");
     s
 }
 

@@ -113,6 +113,9 @@ struct RunArgs {
     /// Also run slow checks (the code-lifetime check holds a code for over 10 minutes).
     #[arg(long)]
     slow: bool,
+    /// Colour on the console: auto (a terminal, and NO_COLOR unset), always or never.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
     /// A broken SHOULD / SHOULD NOT fails the run (default: a warning).
     #[arg(long)]
     strict: bool,
@@ -146,6 +149,25 @@ fn token_arg(s: &str) -> Result<(TokenKind, String), String> {
         return Err(format!("`{s}` names no environment variable"));
     }
     Ok((kind.parse()?, var.to_owned()))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+impl Color {
+    /// None: let the console decide (auto).
+    fn forced(self) -> Option<bool> {
+        match self {
+            Color::Auto if std::env::var_os("NO_COLOR").is_some() => Some(false),
+            Color::Auto => None,
+            Color::Always => Some(true),
+            Color::Never => Some(false),
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -295,7 +317,12 @@ fn run_command(args: RunArgs) -> u8 {
     };
     let ctx = Arc::new(Context::with_config(client, target, config));
     let clock = Clock::start();
-    let verdicts = run::run_with_console(&rt, ctx.clone(), plan, &run::console_arguments(args.quiet));
+    let verdicts = run::run_with_console(
+        &rt,
+        ctx.clone(),
+        plan,
+        &run::console_arguments(args.quiet, args.color.forced()),
+    );
     let reachable = rt.block_on(ctx.reachability());
     let report = RunReport::new(mcp_url, args.spec_version, clock.started, clock.elapsed_ms(), verdicts);
     for spec in &args.reports {
@@ -304,6 +331,9 @@ fn run_command(args: RunArgs) -> u8 {
         }
     }
     println!("{}", console::summary_line(&report));
+    for spec in &args.reports {
+        println!("report written: {}", spec.path.display());
+    }
     if let Err(e) = &reachable {
         eprintln!("error: the target could not be reached: {e}");
     }

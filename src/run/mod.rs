@@ -129,10 +129,14 @@ fn harness_error(planned: &Planned, version: SpecVersion) -> Verdict {
 
 /// libtest-mimic arguments for our console: one thread prints (the work is concurrent
 /// anyway), no libtest filtering (we filter by requirement id ourselves).
-pub fn console_arguments(quiet: bool) -> Arguments {
+pub fn console_arguments(quiet: bool, color: Option<bool>) -> Arguments {
     Arguments {
         test_threads: Some(1),
         quiet,
+        color: color.map(|c| match c {
+            true => libtest_mimic::ColorSetting::Always,
+            false => libtest_mimic::ColorSetting::Never,
+        }),
         ..Arguments::default()
     }
 }
