@@ -19,6 +19,9 @@ pub struct Target {
     pub mcp_url: String,
     pub url: url::Url,
     pub version: SpecVersion,
+    /// Hosts beyond the target's (and its advertised issuers') that the user lets the run
+    /// contact (`--allow-host`).
+    pub extra_hosts: Vec<String>,
 }
 
 impl Target {
@@ -33,7 +36,28 @@ impl Target {
             mcp_url: mcp_url.to_owned(),
             url,
             version,
+            extra_hosts: Vec::new(),
         })
+    }
+
+    /// Whether a URL the target named may be fetched: on the target's host (any loopback
+    /// name for a loopback target) or a host the user allowed; else why not. A document
+    /// pointing elsewhere gets a verdict, never a request.
+    pub fn may_contact(&self, url: &str) -> Result<(), String> {
+        let host = url::Url::parse(url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default();
+        let loopback = |h: &str| matches!(h, "127.0.0.1" | "localhost" | "[::1]");
+        let own = self.url.host_str().unwrap_or_default();
+        if host == own || (loopback(&host) && loopback(own)) || self.extra_hosts.contains(&host) {
+            Ok(())
+        } else {
+            Err(format!(
+                "<{url}> is on host `{host}`, which this run does not contact (the target's host, its \
+                 advertised issuers and loopback only; --allow-host {host} allows it)"
+            ))
+        }
     }
 
     /// `scheme://host[:port]`, without a trailing slash.
@@ -126,9 +150,9 @@ pub fn resource_metadata_url(unauthenticated: &Observation) -> Result<String, St
     }
 }
 
-pub async fn prm_from_header(client: &HttpClient, unauthenticated: &Observation) -> Observation {
+pub async fn prm_from_header(client: &HttpClient, target: &Target, unauthenticated: &Observation) -> Observation {
     let label = "PRM from resource_metadata";
-    match resource_metadata_url(unauthenticated) {
+    match resource_metadata_url(unauthenticated).and_then(|url| target.may_contact(&url).map(|()| url)) {
         Ok(url) => probe(client, label, &[url], is_json_object).await,
         Err(why) => Observation::skipped(label, why),
     }
@@ -169,7 +193,11 @@ pub async fn prm(client: &HttpClient, target: &Target, unauthenticated: &Observa
     }
     // Whether the server publishes PRM at all is judged on every location RFC 9728 and the
     // version define; whether a client of the version can find it is the header's own check.
-    let mut urls: Vec<String> = resource_metadata_url(unauthenticated).into_iter().collect();
+    let from_header = resource_metadata_url(unauthenticated).ok();
+    let mut urls: Vec<String> = from_header
+        .filter(|u| target.may_contact(u).is_ok())
+        .into_iter()
+        .collect();
     for url in prm_well_known_urls(target) {
         if !urls.contains(&url) {
             urls.push(url);

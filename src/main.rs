@@ -113,6 +113,10 @@ struct RunArgs {
     /// Also run slow checks (the code-lifetime check holds a code for over 10 minutes).
     #[arg(long)]
     slow: bool,
+    /// A host the run may contact besides the target's, its advertised issuers' and loopback
+    /// (where a challenge or metadata points elsewhere); repeatable.
+    #[arg(long = "allow-host", value_name = "HOST")]
+    allow_hosts: Vec<String>,
     /// Colour on the console: auto (a terminal, and NO_COLOR unset), always or never.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
@@ -305,7 +309,10 @@ fn run_command(args: RunArgs) -> u8 {
         },
     };
     let target = match Target::new(&mcp_url, args.spec_version) {
-        Ok(t) => t,
+        Ok(t) => Target {
+            extra_hosts: args.allow_hosts.clone(),
+            ..t
+        },
         Err(e) => return usage_error(e),
     };
     let client = match HttpClient::new(Duration::from_secs(args.timeout), Redactor::default()) {
@@ -399,7 +406,10 @@ fn matrix_run(args: &RunArgs, rt: &tokio::runtime::Runtime, plan: &[run::Planned
             }
         }
         let target = match Target::new(&t.url, args.spec_version) {
-            Ok(target) => target,
+            Ok(target) => Target {
+                extra_hosts: args.allow_hosts.clone(),
+                ..target
+            },
             Err(e) => return usage_error(format!("{}: {e}", t.name)),
         };
         let client = match HttpClient::new(Duration::from_secs(args.timeout), Redactor::default()) {

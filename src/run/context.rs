@@ -156,7 +156,7 @@ impl Context {
             Step::Prm => self.prm().await,
             Step::PrmFromHeader => {
                 let unauth = self.unauthenticated().await;
-                let init = || async { one(discovery::prm_from_header(c, &unauth[0]).await) };
+                let init = || async { one(discovery::prm_from_header(c, &self.target, &unauth[0]).await) };
                 self.prm_from_header.get_or_init(init).await.clone()
             }
             Step::PrmWellKnown => {
@@ -307,6 +307,7 @@ impl Context {
     /// An endpoint elsewhere is judged from the metadata, never called.
     fn allowed_hosts(&self, server: &AuthServer) -> Vec<String> {
         let mut hosts: Vec<String> = ["127.0.0.1", "localhost", "[::1]"].map(String::from).to_vec();
+        hosts.extend(self.target.extra_hosts.iter().cloned());
         for url in [&self.target.mcp_url, &server.issuer] {
             if let Some(host) = url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_owned)) {
                 hosts.push(host);
