@@ -251,7 +251,16 @@ fn classify(e: reqwest::Error, timeout: Duration) -> HttpError {
         }
         HttpError::Connect(source.to_string())
     } else {
-        HttpError::Other(e.to_string())
+        // reqwest's text names only the URL; the chain says what broke (a header line too
+        // long, an invalid chunk size, a reset).
+        let e = e.without_url();
+        let mut text = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(inner) = source {
+            text.push_str(&format!(": {inner}"));
+            source = inner.source();
+        }
+        HttpError::Other(text)
     }
 }
 

@@ -227,4 +227,7 @@ mod redaction_audit;
 mod login_form;
 
 #[cfg(test)]
+mod hostile;
+
+#[cfg(test)]
 mod peer_pins;
