@@ -165,7 +165,9 @@ async fn respond(socket: &mut TcpStream, mode: Mode, origin: &str, path: &str) -
                 "a".repeat(1 << 20)
             );
             socket.write_all(head.as_bytes()).await?;
-            socket.write_all(json_head(prm.len())[17..].as_bytes()).await?;
+            // The rest of an ordinary head, without its status line.
+            let rest = json_head(prm.len()).replacen("HTTP/1.1 200 OK\r\n", "", 1);
+            socket.write_all(rest.as_bytes()).await?;
             socket.write_all(prm.as_bytes()).await
         }
         Mode::InvalidUtf8 => {
