@@ -24,3 +24,6 @@ pub mod verdict;
 
 #[cfg(test)]
 mod testing;
+
+#[cfg(test)]
+mod properties;

@@ -73,7 +73,7 @@ pub fn load_dir(dir: &Path) -> Result<CaseSet, DataErrors> {
     load_files(files)
 }
 
-fn load_files(mut files: Vec<SourceFile>) -> Result<CaseSet, DataErrors> {
+pub(crate) fn load_files(mut files: Vec<SourceFile>) -> Result<CaseSet, DataErrors> {
     files.sort_by(|a, b| a.name.cmp(&b.name));
     let is_registry = |f: &SourceFile| Path::new(&f.name).file_name().is_some_and(|n| n == REGISTRY_FILE);
     let Some(registry_file) = files.iter().find(|f| is_registry(f)) else {

@@ -115,18 +115,7 @@ impl Context {
     /// with its near-miss variants (`{redirect_origin}`, `{redirect_uri_case_changed}`).
     pub fn globals(&self) -> BTreeMap<String, String> {
         let mut vars = self.target.globals();
-        vars.insert("redirect_uri".to_owned(), self.redirect_uri.clone());
-        if let Ok(url) = url::Url::parse(&self.redirect_uri) {
-            vars.insert("redirect_origin".to_owned(), url.origin().ascii_serialization());
-            let changed = format!("{}{}", url.origin().ascii_serialization(), url.path().to_uppercase());
-            vars.insert("redirect_uri_case_changed".to_owned(), changed);
-            // The same loopback URI on another port (OAuth 2.1 §8.4.2).
-            let mut other = url.clone();
-            let port = if url.port() == Some(49152) { 49153 } else { 49152 };
-            if other.set_port(Some(port)).is_ok() {
-                vars.insert("redirect_uri_other_port".to_owned(), other.to_string());
-            }
-        }
+        vars.extend(redirect_variants(&self.redirect_uri));
         // RFC 8707 tests need resources that are not this server: `{second_resource}`, another
         // one the same AS serves (configured; else the unknown one), and `{unknown_resource}`,
         // one that cannot exist (`.invalid`, RFC 6761).
@@ -929,6 +918,24 @@ fn unanswered(label: &str, earlier: &Observed) -> Observation {
         observed: earlier.clone(),
         vars: BTreeMap::new(),
     }
+}
+
+/// `{redirect_uri}` and its near misses: `{redirect_origin}`, `{redirect_uri_case_changed}`
+/// (the path upper-cased) and `{redirect_uri_other_port}` (OAuth 2.1 §8.4.2: the same
+/// loopback URI on another port).
+pub(crate) fn redirect_variants(redirect_uri: &str) -> BTreeMap<String, String> {
+    let mut vars = BTreeMap::from([("redirect_uri".to_owned(), redirect_uri.to_owned())]);
+    if let Ok(url) = url::Url::parse(redirect_uri) {
+        vars.insert("redirect_origin".to_owned(), url.origin().ascii_serialization());
+        let changed = format!("{}{}", url.origin().ascii_serialization(), url.path().to_uppercase());
+        vars.insert("redirect_uri_case_changed".to_owned(), changed);
+        let mut other = url.clone();
+        let port = if url.port() == Some(49152) { 49153 } else { 49152 };
+        if other.set_port(Some(port)).is_ok() {
+            vars.insert("redirect_uri_other_port".to_owned(), other.to_string());
+        }
+    }
+    vars
 }
 
 /// `{scope}`, `{narrow_scope}` (the configured narrower set, else the scope itself) and

@@ -12,6 +12,8 @@ use libtest_mimic::{Arguments, Trial};
 use serde::Serialize;
 
 pub use context::Context;
+#[cfg(test)]
+pub(crate) use context::redirect_variants;
 pub use engine::{Planned, evaluate, plan};
 
 use crate::report::console;
