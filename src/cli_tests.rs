@@ -374,3 +374,26 @@ fn a_baseline_accepts_known_failures_expires_and_goes_stale() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("stale expected failure: `rs.prm.resource-required`"));
 }
+
+#[test]
+fn a_taken_redirect_port_for_the_manual_driver_exits_2() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("target.toml");
+    let config = format!(
+        "[client]\nclient_id = \"c\"\nredirect_uri = \"http://127.0.0.1:{port}/callback\"\n[consent]\ndriver = \"manual\"\n"
+    );
+    std::fs::write(&path, config).unwrap();
+    let out = cli(&[
+        "run",
+        "--target",
+        "http://127.0.0.1:1/mcp",
+        "--config",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains(&format!("port {port} is not free")), "{stderr}");
+}

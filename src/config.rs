@@ -72,6 +72,25 @@ pub struct TargetConfig {
     pub tokens: BTreeMap<TokenKind, Secret>,
 }
 
+impl TargetConfig {
+    /// Why the manual driver could not listen on the pre-registered client's loopback
+    /// redirect port (it is taken), if so: a usage error before the run, not a hang in it.
+    pub fn redirect_port_in_use(&self) -> Option<String> {
+        let (ConsentDriver::Manual { .. }, Some(client)) = (&self.consent, &self.client) else {
+            return None;
+        };
+        let url = url::Url::parse(&client.redirect_uri).ok()?;
+        let port = url.port().filter(|_| url.host_str() == Some("127.0.0.1"))?;
+        match std::net::TcpListener::bind(("127.0.0.1", port)) {
+            Ok(_) => None,
+            Err(e) => Some(format!(
+                "the redirect URI's port {port} is not free ({e}): the manual driver listens there; \
+                 stop what holds it or register another redirect URI"
+            )),
+        }
+    }
+}
+
 /// Just over OAuth 2.1 §4.1.2's recommended 10-minute maximum code lifetime.
 pub const DEFAULT_CODE_WAIT: Duration = Duration::from_secs(610);
 

@@ -274,6 +274,9 @@ fn run_command(args: RunArgs) -> u8 {
     if let Err(code) = apply_flags(&args, &mut config) {
         return code;
     }
+    if let Some(why) = config.redirect_port_in_use() {
+        return usage_error(why);
+    }
 
     let plan = run::plan(&cases, args.spec_version, args.filter.as_deref());
     if plan.is_empty() {
