@@ -113,6 +113,10 @@ struct RunArgs {
     /// Also run slow checks (the code-lifetime check holds a code for over 10 minutes).
     #[arg(long)]
     slow: bool,
+    /// A PEM file of CA certificates to trust besides the platform's (a test server's own CA);
+    /// repeatable. Without it an untrusted certificate is an error verdict.
+    #[arg(long = "ca-cert", value_name = "PEM")]
+    ca_certs: Vec<PathBuf>,
     /// A host the run may contact besides the target's, its advertised issuers' and loopback
     /// (where a challenge or metadata points elsewhere); repeatable.
     #[arg(long = "allow-host", value_name = "HOST")]
@@ -318,12 +322,9 @@ fn run_command(args: RunArgs) -> u8 {
         },
         Err(e) => return usage_error(e),
     };
-    let client = match HttpClient::new(Duration::from_secs(args.timeout), Redactor::default()) {
+    let client = match http_client(&args) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: cannot build the HTTP client: {e}");
-            return exit::UNREACHABLE;
-        }
+        Err(code) => return code,
     };
     let ctx = Arc::new(Context::with_config(client, target, config));
     let clock = Clock::start();
@@ -353,6 +354,31 @@ fn run_command(args: RunArgs) -> u8 {
         Ok(true) if code == exit::OK => exit::MUST_FAILED,
         Ok(_) => code,
     }
+}
+
+/// The run's HTTP client: the timeout, and the extra trusted roots of `--ca-cert`.
+fn http_client(args: &RunArgs) -> Result<HttpClient, u8> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = Vec::new();
+    for path in &args.ca_certs {
+        let certs: Result<Vec<CertificateDer<'static>>, _> =
+            CertificateDer::pem_file_iter(path).and_then(|certs| certs.collect());
+        match certs {
+            Ok(certs) if !certs.is_empty() => roots.extend(certs),
+            Ok(_) => {
+                return Err(usage_error(format!(
+                    "--ca-cert {}: no PEM certificate in it",
+                    path.display()
+                )));
+            }
+            Err(e) => return Err(usage_error(format!("--ca-cert {}: {e}", path.display()))),
+        }
+    }
+    HttpClient::trusting(Duration::from_secs(args.timeout), Redactor::default(), roots).map_err(|e| {
+        eprintln!("error: cannot build the HTTP client: {e}");
+        exit::UNREACHABLE
+    })
 }
 
 /// The command line's additions to a target configuration.
@@ -415,12 +441,9 @@ fn matrix_run(args: &RunArgs, rt: &tokio::runtime::Runtime, plan: &[run::Planned
             },
             Err(e) => return usage_error(format!("{}: {e}", t.name)),
         };
-        let client = match HttpClient::new(Duration::from_secs(args.timeout), Redactor::default()) {
+        let client = match http_client(args) {
             Ok(c) => c,
-            Err(e) => {
-                eprintln!("error: cannot build the HTTP client: {e}");
-                return exit::UNREACHABLE;
-            }
+            Err(code) => return code,
         };
         runs.push((t.name, t.url, Arc::new(Context::with_config(client, target, t.config))));
     }

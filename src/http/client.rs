@@ -100,9 +100,28 @@ pub struct HttpClient {
 
 impl HttpClient {
     pub fn new(timeout: Duration, redactor: Redactor) -> Result<Self, HttpError> {
+        Self::trusting(timeout, redactor, Vec::new())
+    }
+
+    /// As [`HttpClient::new`], also trusting `extra_roots` (`--ca-cert`: a test server's own
+    /// CA). Without them an untrusted certificate is an error, never waved through.
+    pub fn trusting(
+        timeout: Duration,
+        redactor: Redactor,
+        extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+    ) -> Result<Self, HttpError> {
         install_crypto_provider();
-        use rustls_platform_verifier::ConfigVerifierExt;
-        let tls = rustls::ClientConfig::with_platform_verifier().map_err(|e| HttpError::Other(e.to_string()))?;
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let verifier = rustls_platform_verifier::Verifier::new_with_extra_roots(extra_roots, provider.clone())
+            .map_err(|e| HttpError::Other(e.to_string()))?;
+        // `dangerous()` is only rustls's door to a custom verifier: this one is the platform's
+        // own (what `with_platform_verifier` installs), with the extra roots.
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| HttpError::Other(e.to_string()))?
+            .dangerous()
+            .with_custom_certificate_verifier(std::sync::Arc::new(verifier))
+            .with_no_client_auth();
         let tls = std::sync::Arc::new(tls);
         let inner = Self::builder(timeout, &tls)
             .build()

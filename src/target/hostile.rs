@@ -301,3 +301,55 @@ async fn endpoints_on_other_schemes_and_hosts_are_judged_never_called() {
     }
     assert_ne!(outcome(&verdicts, "as.metadata.endpoint-urls-https"), Outcome::Pass);
 }
+
+/// A TLS server whose certificate no platform trusts: every exchange is an error naming the
+/// certificate, unless the run trusts its CA (`--ca-cert`); then the checks proceed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untrusted_certificate_is_an_error_unless_its_ca_is_trusted() {
+    use std::sync::Arc;
+
+    use crate::discovery::Target;
+    use crate::http::{HttpClient, redact::Redactor};
+    use crate::run::{self, Context};
+
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).expect("a certificate");
+    let cert = certified.cert.der().clone();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(certified.key_pair.serialize_der().into());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let server = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.clone()], key)
+        .expect("server config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("https://{}/mcp", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(socket).await else {
+                    return;
+                };
+                let mut buf = [0u8; 8192];
+                let _ = tls.read(&mut buf).await;
+                let reply = "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+                let _ = tls.write_all(reply.as_bytes()).await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    let cases = crate::case::load_embedded().expect("embedded cases load");
+    let plan = run::plan(&cases, SpecVersion::V2025_03_26, Some("rs.challenge.401-no-token"));
+    let run_with = async |roots: Vec<rustls::pki_types::CertificateDer<'static>>| {
+        let client = HttpClient::trusting(TIMEOUT, Redactor::default(), roots).expect("client");
+        let target = Target::new(&url, SpecVersion::V2025_03_26).expect("target");
+        run::run_quiet(Arc::new(Context::new(client, target)), &plan).await
+    };
+    let untrusted = run_with(Vec::new()).await;
+    assert_eq!(untrusted[0].outcome, Outcome::Error, "{}", untrusted[0].message);
+    assert!(untrusted[0].message.contains("certificate"), "{}", untrusted[0].message);
+    let trusted = run_with(vec![cert]).await;
+    assert_eq!(trusted[0].outcome, Outcome::Pass, "{}", trusted[0].message);
+}
