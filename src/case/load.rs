@@ -73,7 +73,9 @@ pub fn load_dir(dir: &Path) -> Result<CaseSet, DataErrors> {
     load_files(files)
 }
 
-pub(crate) fn load_files(mut files: Vec<SourceFile>) -> Result<CaseSet, DataErrors> {
+/// Loads a registry (`requirements.toml`) and case files from their texts (what `load_dir`
+/// reads; also the fuzz target's door).
+pub fn load_files(mut files: Vec<SourceFile>) -> Result<CaseSet, DataErrors> {
     files.sort_by(|a, b| a.name.cmp(&b.name));
     let is_registry = |f: &SourceFile| Path::new(&f.name).file_name().is_some_and(|n| n == REGISTRY_FILE);
     let Some(registry_file) = files.iter().find(|f| is_registry(f)) else {

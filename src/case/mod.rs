@@ -6,9 +6,7 @@ mod load;
 mod model;
 mod validate;
 
-#[cfg(test)]
-pub(crate) use load::load_files;
-pub use load::{CaseSet, load_dir, load_embedded};
+pub use load::{CaseSet, load_dir, load_embedded, load_files};
 pub use model::{
     Alternative, Case, ClientKind, Expectation, Overrides, Predicate, Property, RequestTemplate, Step, Subject,
     TokenPlan,
