@@ -4,10 +4,14 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use super::{Fault, Reference};
+use super::{Fault, LOGIN_PASSWORD, LOGIN_USER, Options, Reference};
 use crate::case;
+use crate::config::TargetConfig;
 use crate::discovery::Target;
+use crate::http::redact::Secret;
 use crate::http::{HttpClient, redact::Redactor};
+use crate::oauth::consent::{ConsentDriver, FormSettings};
+use crate::oauth::tokens::{self, TokenKind};
 use crate::report::{self, Format, console};
 use crate::run::{self, Context, RunReport};
 use crate::spec::SpecVersion;
@@ -25,16 +29,53 @@ async fn no_report_shows_an_issued_secret() {
         Fault::TwoTokenMethodsAccepted,
         Fault::AnyTokenAccepted,
     ];
-    let reference = Reference::start(&faults).await.unwrap();
+    // Behind a login form, so the form driver's password and the session cookie are in play.
+    let options = Options {
+        login_form: true,
+        ..Options::default()
+    };
+    let reference = Reference::start_with(&faults, options).await.unwrap();
     let cases = case::load_embedded().unwrap();
     let client = HttpClient::new(Duration::from_secs(5), Redactor::default()).unwrap();
-    let ctx = Arc::new(Context::new(
+    let form = FormSettings {
+        fields: vec![
+            ("username".into(), Secret::new(LOGIN_USER)),
+            ("password".into(), Secret::new(LOGIN_PASSWORD)),
+        ],
+        submit: Some("approve".into()),
+    };
+    let mut config = TargetConfig {
+        consent: ConsentDriver::Form(form),
+        ..TargetConfig::default()
+    };
+    reference.fill_config(&mut config);
+    // A supplied token too (the user's, from an environment variable).
+    let minted = tokens::mint(
+        &client,
+        &reference.mint_endpoint,
+        TokenKind::ForeignIssuer,
+        &reference.mcp_url,
+        None,
+    );
+    let (supplied, _) = minted.await.unwrap();
+    config
+        .tokens
+        .insert(TokenKind::ForeignIssuer, Secret::new(supplied.as_str()));
+    let client = HttpClient::new(Duration::from_secs(5), Redactor::default()).unwrap();
+    let ctx = Arc::new(Context::with_config(
         client,
         Target::new(&reference.mcp_url, SpecVersion::LATEST).unwrap(),
+        config,
     ));
     let verdicts = run::run_quiet(ctx, &run::plan(&cases, SpecVersion::LATEST, None)).await;
     let failing = verdicts.iter().filter(|v| v.outcome == Outcome::Fail).count();
     assert!(failing >= 4, "the faults produce failures with flow evidence");
+    let shows_supplied =
+        |v: &&crate::verdict::Verdict| v.requirement == "rs.token.foreign-issuer" && v.outcome == Outcome::Fail;
+    assert!(
+        verdicts.iter().any(|v| shows_supplied(&v)),
+        "the supplied token is in failing evidence"
+    );
     let report = RunReport::new(
         reference.mcp_url.clone(),
         SpecVersion::LATEST,
@@ -63,7 +104,7 @@ async fn no_report_shows_an_issued_secret() {
             "the run got a {kind}* secret issued"
         );
     }
-    for secret in &secrets {
+    for secret in secrets.iter().chain([&LOGIN_PASSWORD.to_owned(), &supplied]) {
         assert!(
             !everything.contains(secret.as_str()),
             "a report shows the secret {secret}"
