@@ -163,7 +163,9 @@ pub fn redact_json(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::Object(map) => {
             for (name, member) in map.iter_mut() {
-                if is_secret_field(name) && !member.is_null() {
+                // A JSON-RPC error's numeric `code` is no authorization code: it stays.
+                let jsonrpc_code = name == "code" && member.is_number();
+                if is_secret_field(name) && !member.is_null() && !jsonrpc_code {
                     *member = serde_json::Value::String(REDACTED.to_owned());
                 } else {
                     redact_json(member);
@@ -178,6 +180,16 @@ pub fn redact_json(value: &mut serde_json::Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_numeric_json_rpc_error_code_is_kept_and_an_authorization_code_is_not() {
+        let mut doc = serde_json::json!({"error": {"code": -32000}, "code": "abc", "password": 1234});
+        redact_json(&mut doc);
+        assert_eq!(
+            doc,
+            serde_json::json!({"error": {"code": -32000}, "code": REDACTED, "password": REDACTED})
+        );
+    }
 
     #[test]
     fn secret_never_prints() {
