@@ -52,17 +52,7 @@ struct EntrySpec {
 /// Reads and validates a baseline: every requirement known to `registry`, every reason
 /// given, every expiry a date; each problem at its place (exit code 2).
 pub fn load(path: &Path, registry: &Registry) -> Result<Baseline, DataErrors> {
-    let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        let file = SourceFile {
-            name: name.clone(),
-            text: String::new(),
-        };
-        DataErrors {
-            errors: vec![FileError::new(&file, 0..0, format!("cannot read {name}: {e}"))],
-        }
-    })?;
-    parse(&SourceFile { name, text }, registry)
+    parse(&SourceFile::read(path)?, registry)
 }
 
 pub fn parse(file: &SourceFile, registry: &Registry) -> Result<Baseline, DataErrors> {

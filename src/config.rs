@@ -148,17 +148,7 @@ struct ConsentSpec {
 
 /// Reads and validates a configuration file; every problem at its place (exit code 2).
 pub fn load(path: &Path) -> Result<TargetConfig, DataErrors> {
-    let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        let file = SourceFile {
-            name: name.clone(),
-            text: String::new(),
-        };
-        DataErrors {
-            errors: vec![FileError::new(&file, 0..0, format!("cannot read {name}: {e}"))],
-        }
-    })?;
-    parse(&SourceFile { name, text }, &|var| std::env::var(var).ok())
+    parse(&SourceFile::read(path)?, &|var| std::env::var(var).ok())
 }
 
 /// Parses `file`; `env` reads environment variables (a parameter, so tests need no globals).

@@ -87,3 +87,23 @@ fn clamp(span: Range<usize>, len: usize) -> Range<usize> {
     let end = span.end.clamp(start, len);
     start..end
 }
+
+impl SourceFile {
+    /// Reads a data file the user named; an unreadable one is a diagnostic like any other.
+    pub fn read(path: &std::path::Path) -> Result<SourceFile, DataErrors> {
+        let name = path.display().to_string();
+        match std::fs::read_to_string(path) {
+            Ok(text) => Ok(SourceFile { name, text }),
+            Err(e) => {
+                let message = format!("cannot read {name}: {e}");
+                let file = SourceFile {
+                    name,
+                    text: String::new(),
+                };
+                Err(DataErrors {
+                    errors: vec![FileError::new(&file, 0..0, message)],
+                })
+            }
+        }
+    }
+}

@@ -40,17 +40,7 @@ struct TargetSpec {
 
 /// Reads the matrix file and each configuration it names; every problem at its place.
 pub fn load(path: &Path) -> Result<Vec<MatrixTarget>, DataErrors> {
-    let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        let file = SourceFile {
-            name: name.clone(),
-            text: String::new(),
-        };
-        DataErrors {
-            errors: vec![FileError::new(&file, 0..0, format!("cannot read {name}: {e}"))],
-        }
-    })?;
-    let file = SourceFile { name, text };
+    let file = SourceFile::read(path)?;
     let spec: MatrixSpec = toml::from_str(&file.text).map_err(|e| DataErrors {
         errors: vec![FileError::from_toml(&file, &e)],
     })?;

@@ -22,18 +22,22 @@ async fn with_login_form() -> Reference {
     Reference::start_with(&[], options).await.unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_form_driver_signs_in_and_every_check_passes() {
-    let reference = with_login_form().await;
-    let form = FormSettings {
+/// The `form` driver signing in as the reference's user.
+pub(super) fn form_driver() -> ConsentDriver {
+    ConsentDriver::Form(FormSettings {
         fields: vec![
             ("username".into(), Secret::new(LOGIN_USER)),
             ("password".into(), Secret::new(LOGIN_PASSWORD)),
         ],
         submit: Some("approve".into()),
-    };
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_form_driver_signs_in_and_every_check_passes() {
+    let reference = with_login_form().await;
     let mut config = TargetConfig {
-        consent: ConsentDriver::Form(form),
+        consent: form_driver(),
         ..Default::default()
     };
     reference.fill_config(&mut config);

@@ -4,13 +4,12 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use super::{Fault, LOGIN_PASSWORD, LOGIN_USER, Options, Reference};
+use super::{Fault, LOGIN_PASSWORD, Options, Reference};
 use crate::case;
 use crate::config::TargetConfig;
 use crate::discovery::Target;
 use crate::http::redact::Secret;
 use crate::http::{HttpClient, redact::Redactor};
-use crate::oauth::consent::{ConsentDriver, FormSettings};
 use crate::oauth::tokens::{self, TokenKind};
 use crate::report::{self, Format, console};
 use crate::run::{self, Context, RunReport};
@@ -37,15 +36,8 @@ async fn no_report_shows_an_issued_secret() {
     let reference = Reference::start_with(&faults, options).await.unwrap();
     let cases = case::load_embedded().unwrap();
     let client = HttpClient::new(Duration::from_secs(5), Redactor::default()).unwrap();
-    let form = FormSettings {
-        fields: vec![
-            ("username".into(), Secret::new(LOGIN_USER)),
-            ("password".into(), Secret::new(LOGIN_PASSWORD)),
-        ],
-        submit: Some("approve".into()),
-    };
     let mut config = TargetConfig {
-        consent: ConsentDriver::Form(form),
+        consent: super::login_form::form_driver(),
         ..TargetConfig::default()
     };
     reference.fill_config(&mut config);
