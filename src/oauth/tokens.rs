@@ -43,11 +43,6 @@ impl TokenKind {
         }
     }
 
-    /// The kinds a minting issuer makes; the others come from flows.
-    pub fn mintable(self) -> bool {
-        matches!(self, TokenKind::Expired | TokenKind::ForeignIssuer)
-    }
-
     pub fn names() -> String {
         Self::ALL.map(TokenKind::as_str).join(", ")
     }

@@ -325,19 +325,20 @@ impl Context {
                 .param("scope")
                 .map(str::to_owned)
         });
-        let from_prm = || {
-            let scopes = self.prm_scopes();
-            (!scopes.is_empty()).then(|| scopes.join(" "))
-        };
-        from_challenge.or_else(from_prm)
+        if from_challenge.is_some() {
+            return from_challenge;
+        }
+        let scopes = self.prm_scopes().await;
+        (!scopes.is_empty()).then(|| scopes.join(" "))
     }
 
-    /// The PRM's `scopes_supported`, once the PRM has been fetched.
-    fn prm_scopes(&self) -> Vec<String> {
-        let doc = self
-            .prm
-            .get()
-            .and_then(|prm| serde_json::from_slice::<serde_json::Value>(&prm[0].response()?.body).ok());
+    /// The PRM's `scopes_supported` (fetching the PRM if no case has yet, so the answer never
+    /// depends on which case ran first).
+    async fn prm_scopes(&self) -> Vec<String> {
+        let prm = self.prm().await;
+        let doc = prm[0]
+            .response()
+            .and_then(|r| serde_json::from_slice::<serde_json::Value>(&r.body).ok());
         let scopes = doc
             .as_ref()
             .and_then(|d| d.get("scopes_supported")?.as_array().cloned());
@@ -387,7 +388,7 @@ impl Context {
     /// None where the server asks for nothing: then any scope might be the one it needs.
     async fn unasked_scope(&self, scope: Option<&str>) -> Option<String> {
         let server = self.auth_server().await.as_ref().ok()?;
-        let mut asked = self.prm_scopes();
+        let mut asked = self.prm_scopes().await;
         asked.extend(scope.unwrap_or_default().split_whitespace().map(str::to_owned));
         if asked.is_empty() {
             return None;
