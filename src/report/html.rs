@@ -1,6 +1,6 @@
 //! HTML reports: one self-contained page (no external resources; one inline script for the
-//! outcome filter) for a run or a matrix. Written by hand: two tables and an escape function weigh less than a template
-//! engine.
+//! outcome filter) for a run or a matrix. Written by hand: two tables and an escape function
+//! weigh less than a template engine.
 
 use super::matrix::{Matrix, cell};
 use crate::run::RunReport;
