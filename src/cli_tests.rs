@@ -397,3 +397,89 @@ fn a_taken_redirect_port_for_the_manual_driver_exits_2() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains(&format!("port {port} is not free")), "{stderr}");
 }
+
+/// The JSON report without its timings: durations, the start time, `Date` headers and the
+/// registration times (`client_id_issued_at`) the target reports.
+fn without_timings(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            map.remove("duration_ms");
+            map.remove("started_at");
+            if let Some(Value::Array(headers)) = map.get_mut("headers") {
+                headers.retain(|h| !h["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case("date")));
+            }
+            map.values_mut().for_each(without_timings);
+        }
+        Value::Array(items) => items.iter_mut().for_each(without_timings),
+        Value::String(s) => {
+            let key = "\"client_id_issued_at\":";
+            if let Some(at) = s.find(key) {
+                let digits = s[at + key.len()..].bytes().take_while(u8::is_ascii_digit).count();
+                s.replace_range(at + key.len()..at + key.len() + digits, "0");
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Two runs of the embedded reference, each with `extra` arguments; their JSON reports.
+fn two_runs(extra: &[&str]) -> [serde_json::Value; 2] {
+    let dir = tempfile::tempdir().unwrap();
+    [1, 2].map(|i| {
+        let path = dir.path().join(format!("run{i}.json"));
+        let report = format!("json={}", path.display());
+        let mut args = vec!["run", "--quiet", "--report", report.as_str()];
+        args.extend(extra);
+        let out = cli(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let mut json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        without_timings(&mut json);
+        json
+    })
+}
+
+#[test]
+fn two_runs_with_one_seed_give_the_same_report_apart_from_timings() {
+    let [a, b] = two_runs(&["--seed", "7", "--spec-version", "2025-11-25"]);
+    assert_eq!(a["seed"], 7);
+    assert!(a == b, "seeded runs differ:\n{}\n---\n{}", a, b);
+    // A case alone (`--filter`) gets the values it had in the whole run.
+    let states = |report: &serde_json::Value| -> Vec<String> {
+        let verdict = report["verdicts"].as_array().unwrap().iter();
+        let single_use = verdict
+            .clone()
+            .find(|v| v["requirement"] == "as.code.single-use")
+            .unwrap();
+        let urls = single_use["evidence"].as_array().unwrap().iter();
+        urls.filter_map(|e| e["request"]["url"].as_str()?.split("state=").nth(1).map(str::to_owned))
+            .collect()
+    };
+    let [alone, _] = two_runs(&[
+        "--seed",
+        "7",
+        "--spec-version",
+        "2025-11-25",
+        "--filter",
+        "as.code.single-use",
+    ]);
+    assert_eq!(states(&a), states(&alone));
+    assert_eq!(states(&a).len(), 2);
+    // Two redemptions of one code read the same once redacted; both are evidence, after the
+    // shared flow's own token request.
+    let single_use = a["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["requirement"] == "as.code.single-use");
+    let token_requests = single_use.unwrap()["evidence"].as_array().unwrap().iter();
+    let token_requests = token_requests.filter(|e| e["request"]["url"].as_str().unwrap().ends_with("/as/token"));
+    assert_eq!(token_requests.count(), 3);
+    // The control: without a seed, state values, client ids and ports differ.
+    let [a, b] = two_runs(&["--spec-version", "2025-11-25"]);
+    assert!(a.get("seed").is_none());
+    assert!(
+        a != b,
+        "unseeded runs must differ, or the comparison above proves nothing"
+    );
+}

@@ -70,6 +70,8 @@ pub struct TargetConfig {
     pub mint_endpoint: Option<String>,
     /// Tokens the user supplied, by kind; they take precedence over flows and minting.
     pub tokens: BTreeMap<TokenKind, Secret>,
+    /// `run --seed`: generated values follow from the seed, and cases run one at a time.
+    pub randomness: crate::seed::Randomness,
 }
 
 impl TargetConfig {
@@ -319,6 +321,7 @@ pub fn parse(file: &SourceFile, env: &dyn Fn(&str) -> Option<String>) -> Result<
             token_wait: spec.token_wait_seconds.map(Duration::from_secs),
             mint_endpoint: spec.mint_endpoint.map(Spanned::into_inner),
             tokens,
+            randomness: Default::default(),
         })
     } else {
         Err(DataErrors { errors })

@@ -18,6 +18,7 @@ pub mod oauth;
 pub mod report;
 pub mod requirement;
 pub mod run;
+pub mod seed;
 pub mod spec;
 pub mod target;
 pub mod verdict;

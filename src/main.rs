@@ -144,6 +144,11 @@ struct RunArgs {
     /// prints it): expired and foreign-issuer tokens come from there.
     #[arg(long, value_name = "URL")]
     mint_endpoint: Option<url::Url>,
+    /// Fix the values the run generates (state, PKCE verifiers) and the reference target's
+    /// (ids, ports); cases then run one at a time. The same seed against the same target gives
+    /// the same report, apart from timings. Printed in every report.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
     /// A narrower set of scopes than the server asks for, space-separated: the low-scope token's
     /// (insufficient-scope checks) and the grant a refresh must not widen. Overrides the
     /// configuration's `narrow_scope`.
@@ -303,7 +308,7 @@ fn run_command(args: RunArgs) -> u8 {
     // The reference target lives as long as this guard, on the run's runtime.
     let (mcp_url, _reference) = match args.targets.first() {
         Some(url) => (url.clone(), None),
-        None => match rt.block_on(Reference::start(&[])) {
+        None => match rt.block_on(Reference::start_with(&[], reference_options(&config))) {
             Ok(r) => {
                 // What a black box cannot discover: its second resource, its privileged call.
                 r.fill_config(&mut config);
@@ -335,7 +340,8 @@ fn run_command(args: RunArgs) -> u8 {
         &run::console_arguments(args.quiet, args.color.forced()),
     );
     let reachable = rt.block_on(ctx.reachability());
-    let report = RunReport::new(mcp_url, args.spec_version, clock.started, clock.elapsed_ms(), verdicts);
+    let mut report = RunReport::new(mcp_url, args.spec_version, clock.started, clock.elapsed_ms(), verdicts);
+    report.seed = ctx.seed();
     for spec in &args.reports {
         if let Err(e) = write_report(spec, &report) {
             return usage_error(e);
@@ -353,6 +359,14 @@ fn run_command(args: RunArgs) -> u8 {
         Err(code) => code,
         Ok(true) if code == exit::OK => exit::MUST_FAILED,
         Ok(_) => code,
+    }
+}
+
+/// The embedded reference target of a run: seeded along with it.
+fn reference_options(config: &TargetConfig) -> Options {
+    Options {
+        randomness: config.randomness,
+        ..Default::default()
     }
 }
 
@@ -385,6 +399,9 @@ fn http_client(args: &RunArgs) -> Result<HttpClient, u8> {
 fn apply_flags(args: &RunArgs, config: &mut TargetConfig) -> Result<(), u8> {
     config.slow = args.slow;
     config.strict = args.strict;
+    if let Some(seed) = args.seed {
+        config.randomness = mcp_auth_conformance::seed::Randomness::seeded(seed);
+    }
     if let Some(endpoint) = &args.mint_endpoint {
         config.mint_endpoint = Some(endpoint.to_string());
     }
@@ -452,7 +469,8 @@ fn matrix_run(args: &RunArgs, rt: &tokio::runtime::Runtime, plan: &[run::Planned
             let clock = Clock::start();
             let verdicts = run::run_quiet(ctx.clone(), plan).await;
             let reachable = ctx.reachability().await;
-            let report = RunReport::new(url, args.spec_version, clock.started, clock.elapsed_ms(), verdicts);
+            let mut report = RunReport::new(url, args.spec_version, clock.started, clock.elapsed_ms(), verdicts);
+            report.seed = ctx.seed();
             (name, report, reachable)
         },
     )));

@@ -67,7 +67,8 @@ pub fn judge<'a>(
     for step in case.steps() {
         for obs in observed(&step) {
             for ex in &obs.exchanges {
-                if !evidence.contains(ex) {
+                // The same exchange can reach a case through two steps; shown once.
+                if !evidence.iter().any(|e| e.seq == ex.seq) {
                     evidence.push(ex.clone());
                 }
             }

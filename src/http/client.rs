@@ -253,6 +253,7 @@ impl HttpClient {
             response,
             error,
             duration_ms: elapsed.as_millis() as u64,
+            seq: Exchange::next_seq(),
         }
     }
 }

@@ -15,6 +15,10 @@ pub struct Exchange {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub duration_ms: u64,
+    /// Which exchange this is, in this process: two exchanges can read the same once redacted
+    /// (a code and its replay), yet they are two pieces of evidence. Copies keep it.
+    #[serde(skip)]
+    pub seq: u64,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -54,6 +58,12 @@ fn header_objects<S: serde::Serializer>(headers: &[(String, String)], s: S) -> R
 }
 
 impl Exchange {
+    /// A number no other exchange of this process has (see [`Exchange::seq`]).
+    pub fn next_seq() -> u64 {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Replaces the secret values `redactor` learned after this exchange was recorded (a code
     /// is known only once its redirect has been read, yet a body may already repeat it).
     pub fn scrub(&mut self, redactor: &super::redact::Redactor) {

@@ -12,6 +12,7 @@ use crate::case::Overrides;
 use crate::check::{Observation, Observed};
 use crate::http::redact::Secret;
 use crate::http::{Exchange, HttpClient, Request};
+use crate::seed::Randomness;
 
 /// Everything a flow step needs besides its overrides.
 pub struct Flow<'a> {
@@ -26,6 +27,10 @@ pub struct Flow<'a> {
     pub driver: consent::ConsentDriver,
     /// The held loopback redirect port (the manual driver listens on it).
     pub listener: Option<&'a std::net::TcpListener>,
+    pub randomness: Randomness,
+    /// Whose attempts these are (a case's requirement id, or `shared`): with a seed, their
+    /// values follow from it.
+    pub purpose: String,
 }
 
 /// A verifier below RFC 7636 §4.1's 43 characters, with its S256 challenge as the placeholder
@@ -37,21 +42,19 @@ pub const SHORT_VERIFIER: &str = "too-short-verifier";
 pub struct Attempt {
     pub state: String,
     pub verifier: Secret,
+    /// A verifier of no one's (`{other_verifier}`: a code redeemed with the wrong one).
+    pub other_verifier: Secret,
 }
 
 impl Attempt {
-    pub fn new() -> Attempt {
-        let mut rng = rand::rng();
+    /// Fresh values for the attempt `purpose` names (seeded: the same for the same purpose).
+    pub fn new(randomness: Randomness, purpose: &str) -> Attempt {
+        let value = |what: &str, bytes| randomness.value(&format!("{purpose}: {what}"), bytes);
         Attempt {
-            state: super::pkce::random(&mut rng, 16),
-            verifier: Secret::new(super::pkce::random(&mut rng, 32)),
+            state: value("state", 16),
+            verifier: Secret::new(value("verifier", 32)),
+            other_verifier: Secret::new(value("other verifier", 32)),
         }
-    }
-}
-
-impl Default for Attempt {
-    fn default() -> Self {
-        Attempt::new()
     }
 }
 
@@ -199,8 +202,9 @@ impl Flow<'_> {
                 "authorization request {}",
                 describe(&changes, &overrides.omit, &self.vars)
             );
+            let attempt = Attempt::new(self.randomness, &format!("{} {label}", self.purpose));
             out.push(
-                self.authorize(&label, client, &Attempt::new(), &changes, &overrides.omit)
+                self.authorize(&label, client, &attempt, &changes, &overrides.omit)
                     .await,
             );
         }
@@ -234,7 +238,7 @@ impl Flow<'_> {
         fill.insert("client_id".to_owned(), client.client_id.clone());
         fill.insert("code".to_owned(), code.clone());
         fill.insert("verifier".to_owned(), attempt.verifier.expose().to_owned());
-        fill.insert("other_verifier".to_owned(), Attempt::new().verifier.expose().to_owned());
+        fill.insert("other_verifier".to_owned(), attempt.other_verifier.expose().to_owned());
         fill.insert("short_verifier".to_owned(), SHORT_VERIFIER.to_owned());
         let mut params = requests::token_params(client, &code, attempt.verifier.expose(), self.resource.as_deref());
         let changes = overrides.requests().into_iter().next().unwrap_or_default();

@@ -72,8 +72,15 @@ pub fn summary_line(report: &RunReport) -> String {
         n => format!(" ({n} of them expected)"),
     };
     format!(
-        "verdicts: {} pass, {} fail, {} warn, {} skip, {} error{expected} (spec {}, target {})",
-        s.pass, s.fail, s.warn, s.skip, s.error, report.spec_version, report.target
+        "verdicts: {} pass, {} fail, {} warn, {} skip, {} error{expected} (spec {}, target {}{})",
+        s.pass,
+        s.fail,
+        s.warn,
+        s.skip,
+        s.error,
+        report.spec_version,
+        report.target,
+        super::seed_note(report.seed)
     )
 }
 

@@ -26,8 +26,15 @@ for(const r of document.querySelectorAll('tr.'+b.dataset.o))r.hidden=!b.checked}
 pub fn render(report: &RunReport) -> String {
     let s = &report.summary;
     let mut body = format!(
-        "<p>Spec {}, started {}: {} pass, {} fail, {} warn, {} skip, {} error.</p>\n{FILTER}\n<p>Show:",
-        report.spec_version, report.started_at, s.pass, s.fail, s.warn, s.skip, s.error
+        "<p>Spec {}, started {}{}: {} pass, {} fail, {} warn, {} skip, {} error.</p>\n{FILTER}\n<p>Show:",
+        report.spec_version,
+        report.started_at,
+        super::seed_note(report.seed),
+        s.pass,
+        s.fail,
+        s.warn,
+        s.skip,
+        s.error
     );
     for outcome in ["pass", "FAIL", "warn", "skip", "ERROR"] {
         body.push_str(&format!(
@@ -119,7 +126,11 @@ pub fn matrix(m: &Matrix) -> String {
     }
     body.push_str("</tr>\n</table>\n");
     page(
-        &format!("MCP authorization conformance matrix (spec {})", m.spec_version),
+        &format!(
+            "MCP authorization conformance matrix (spec {}{})",
+            m.spec_version,
+            super::seed_note(m.seed())
+        ),
         &body,
     )
 }

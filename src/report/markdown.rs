@@ -8,8 +8,16 @@ use crate::verdict::{Outcome, Verdict};
 pub fn render(report: &RunReport) -> String {
     let s = &report.summary;
     let mut out = format!(
-        "# MCP authorization conformance: {}\n\nSpec {}, started {}: {} pass, {} fail, {} warn, {} skip, {} error.\n\n",
-        report.target, report.spec_version, report.started_at, s.pass, s.fail, s.warn, s.skip, s.error
+        "# MCP authorization conformance: {}\n\nSpec {}, started {}{}: {} pass, {} fail, {} warn, {} skip, {} error.\n\n",
+        report.target,
+        report.spec_version,
+        report.started_at,
+        super::seed_note(report.seed),
+        s.pass,
+        s.fail,
+        s.warn,
+        s.skip,
+        s.error
     );
     out.push_str("| requirement | level | outcome | details |\n| --- | --- | --- | --- |\n");
     for v in &report.verdicts {
@@ -55,7 +63,11 @@ pub fn render(report: &RunReport) -> String {
 
 /// The requirement × target table, with each target's counts.
 pub fn matrix(m: &Matrix) -> String {
-    let mut out = format!("# MCP authorization conformance matrix (spec {})\n\n", m.spec_version);
+    let mut out = format!(
+        "# MCP authorization conformance matrix (spec {}{})\n\n",
+        m.spec_version,
+        super::seed_note(m.seed())
+    );
     out.push_str("| requirement | level |");
     for (name, _) in &m.columns {
         out.push_str(&format!(" {} |", table_text(name)));

@@ -18,6 +18,11 @@ pub struct Row {
 }
 
 impl Matrix<'_> {
+    /// The seed of the runs (one `--seed` for all).
+    pub fn seed(&self) -> Option<u64> {
+        self.columns.first().and_then(|(_, r)| r.seed)
+    }
+
     /// The requirements in the order the runs gave them (the first run that has each).
     pub fn rows(&self) -> Vec<Row> {
         let mut rows: Vec<Row> = Vec::new();

@@ -59,6 +59,11 @@ impl FromStr for ReportSpec {
     }
 }
 
+/// `, seed N` for a seeded run (`run --seed`), else nothing: every format names the seed.
+fn seed_note(seed: Option<u64>) -> String {
+    seed.map(|n| format!(", seed {n}")).unwrap_or_default()
+}
+
 /// A requirement's area: its id up to the second dot (`rs.challenge.401-no-token` ->
 /// `rs.challenge`).
 fn area(id: &str) -> &str {
@@ -150,6 +155,7 @@ mod snapshot_tests {
                 }),
                 error: None,
                 duration_ms: 3,
+                seq: 0,
             }],
             title: format!("title of {id}"),
             section: "RFC 6750 §3.1".to_owned(),
@@ -197,13 +203,15 @@ mod snapshot_tests {
                 )
             },
         ];
-        RunReport::new(
+        let mut report = RunReport::new(
             "http://127.0.0.1:3100/mcp".to_owned(),
             SpecVersion::LATEST,
             UNIX_EPOCH + Duration::from_secs(1_795_000_000),
             42,
             verdicts,
-        )
+        );
+        report.seed = Some(7);
+        report
     }
 
     #[test]

@@ -67,13 +67,13 @@ impl Context {
                 )
             }
             None => {
-                let listener = std::net::TcpListener::bind("127.0.0.1:0").ok();
+                // Seeded, the port follows from the seed, held if free.
+                let wanted = config.randomness.port("redirect uri");
+                let listener = std::net::TcpListener::bind(("127.0.0.1", wanted)).ok();
                 // Without a free port the URI is still a valid loopback one; only its
                 // uniqueness is lost.
-                let port = listener
-                    .as_ref()
-                    .and_then(|l| l.local_addr().ok())
-                    .map_or(33418, |a| a.port());
+                let bound = listener.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.port());
+                let port = if wanted != 0 { wanted } else { bound.unwrap_or(33418) };
                 (format!("http://127.0.0.1:{port}/callback"), listener)
             }
         };
@@ -104,6 +104,16 @@ impl Context {
     /// `run --strict`: a broken SHOULD fails.
     pub fn strict(&self) -> bool {
         self.config.strict
+    }
+
+    /// `run --seed`, if given.
+    pub fn seed(&self) -> Option<u64> {
+        self.config.randomness.seed()
+    }
+
+    /// Fresh values for an attempt (seeded: fixed by `purpose`).
+    fn attempt(&self, purpose: &str) -> Attempt {
+        Attempt::new(self.config.randomness, purpose)
     }
 
     /// `run --expected-failures`: the failures the run accepts.
@@ -137,7 +147,8 @@ impl Context {
         vars
     }
 
-    pub async fn observe(&self, step: &Step) -> Observations {
+    /// What `step` observes for the case of requirement `case` (which names its own attempts).
+    pub async fn observe(&self, step: &Step, case: &str) -> Observations {
         let (c, t) = (&self.client, &self.target);
         let one = |o: Observation| Arc::new(vec![o]);
         match step {
@@ -155,10 +166,10 @@ impl Context {
             Step::AsMetadata => self.as_metadata().await,
             Step::Http(template) => one(self.raw(template).await),
             Step::Mcp(None) => {
-                let init = || async { Arc::new(self.authenticated(&Overrides::default()).await) };
+                let init = || async { Arc::new(self.authenticated(&Overrides::default(), "shared").await) };
                 self.authenticated.get_or_init(init).await.clone()
             }
-            Step::Mcp(Some(overrides)) => Arc::new(self.authenticated(overrides).await),
+            Step::Mcp(Some(overrides)) => Arc::new(self.authenticated(overrides, case).await),
             Step::Register(None) => self.registration().await,
             Step::Register(Some(overrides)) => match self.flow().await {
                 Ok(flow) => Arc::new(flow.register_variants(&self.registration_body(), overrides).await),
@@ -166,20 +177,23 @@ impl Context {
             },
             Step::Authorize(None) => self.authorization().await.0.clone(),
             Step::Authorize(Some(overrides)) => match self.flow_and_client().await {
-                Ok((flow, client)) => Arc::new(flow.authorize_variants(&client, overrides).await),
+                Ok((mut flow, client)) => {
+                    flow.purpose = case.to_owned();
+                    Arc::new(flow.authorize_variants(&client, overrides).await)
+                }
                 Err(why) => one(why.observation("authorization request")),
             },
             Step::Token(None) => self.token().await,
             Step::Refresh(None) => self.refresh().await,
             Step::ConfidentialToken => self.confidential_token().await,
-            Step::Token(Some(plan)) => one(self.private_chain(plan, false).await),
-            Step::Refresh(Some(plan)) => one(self.private_chain(plan, true).await),
+            Step::Token(Some(plan)) => one(self.private_chain(plan, false, case).await),
+            Step::Refresh(Some(plan)) => one(self.private_chain(plan, true, case).await),
         }
     }
 
     /// A case's own authorization, token request and (`refresh`) refresh request, each with
     /// the plan's changes.
-    async fn private_chain(&self, plan: &TokenPlan, refresh: bool) -> Observation {
+    async fn private_chain(&self, plan: &TokenPlan, refresh: bool, purpose: &str) -> Observation {
         let label = if refresh { "refresh request" } else { "token request" };
         let (mut flow, default_client) = match self.flow_and_client().await {
             Ok(both) => both,
@@ -193,7 +207,7 @@ impl Context {
             },
             ClientKind::ConfidentialWrongSecret => match self.confidential_client().await {
                 Ok(c) => Client {
-                    secret: Some(Secret::new(format!("wrong-{}", Attempt::new().state))),
+                    secret: Some(Secret::new(format!("wrong-{}", self.attempt(purpose).state))),
                     ..c
                 },
                 Err(why) => return why.observation(label),
@@ -222,7 +236,7 @@ impl Context {
             let why = format!("a slow check (holds a code for {} s); run with --slow", wait.as_secs());
             return Observation::skipped(label, why);
         }
-        let attempt = Attempt::new();
+        let attempt = self.attempt(&format!("{purpose} {label}"));
         let first = plan.authorize.requests().into_iter().next().unwrap_or_default();
         let authorization = flow
             .authorize(
@@ -280,6 +294,8 @@ impl Context {
             scope,
             driver: self.config.consent.clone(),
             listener: self.redirect_port.as_ref(),
+            randomness: self.config.randomness,
+            purpose: "shared".to_owned(),
             // RFC 8707 resource indicators arrive with 2025-06-18.
             resource: (self.target.version >= SpecVersion::V2025_06_18).then(|| self.target.mcp_url.clone()),
             vars,
@@ -445,7 +461,7 @@ impl Context {
 
     async fn authorization(&self) -> &(Observations, Attempt) {
         let init = || async {
-            let attempt = Attempt::new();
+            let attempt = self.attempt("shared authorization");
             let obs = match self.flow_and_client().await {
                 Ok((flow, client)) => {
                     flow.authorize("authorization request", &client, &attempt, &[], &[])
@@ -505,8 +521,8 @@ impl Context {
         let init = || async {
             let obs = match (self.flow().await, self.confidential_client().await) {
                 (Ok(flow), Ok(client)) => {
-                    let attempt = Attempt::new();
                     let label = "authorization request of the confidential client";
+                    let attempt = self.attempt(label);
                     let authorization = flow.authorize(label, &client, &attempt, &[], &[]).await;
                     flow.redeem(
                         "confidential token request",
@@ -582,7 +598,7 @@ impl Context {
 
     /// MCP requests with a valid token (supplied, else the shared flow's), or the case's kind
     /// of token, one per variant of `overrides`.
-    async fn authenticated(&self, overrides: &Overrides) -> Vec<Observation> {
+    async fn authenticated(&self, overrides: &Overrides, purpose: &str) -> Vec<Observation> {
         let access = match self.valid_token().await {
             Ok(access) => access,
             Err(obs) => return vec![obs],
@@ -593,7 +609,7 @@ impl Context {
         let mut opening = Vec::new();
         let access = match overrides.token {
             None | Some(TokenKind::Valid) => access,
-            Some(kind) => match self.token_of(kind, &vars).await {
+            Some(kind) => match self.token_of(kind, &vars, purpose).await {
                 Ok((token, exchanges)) => {
                     opening = exchanges;
                     token
@@ -646,7 +662,7 @@ impl Context {
                 .and_then(|(_, v)| v.as_str())
                 .map(|v| expand_placeholders(v, &vars));
             if scope.is_some() {
-                match self.token_for(None, scope).await {
+                match self.token_for(None, scope, purpose).await {
                     Ok((token, got)) => {
                         exchanges.extend(got);
                         vars.insert("access_token".to_owned(), token);
@@ -698,6 +714,7 @@ impl Context {
         &self,
         resource: Option<String>,
         scope: Option<String>,
+        purpose: &str,
     ) -> Result<(String, Vec<crate::http::Exchange>), Observed> {
         let param = |name: &str, value: &Option<String>| {
             value
@@ -723,7 +740,7 @@ impl Context {
             (Some(r), _) => format!("resource <{r}>"),
             (None, s) => format!("scope <{}>", s.as_deref().unwrap_or_default()),
         };
-        let obs = self.private_chain(&plan, false).await;
+        let obs = self.private_chain(&plan, false, purpose).await;
         let access = obs.response().filter(|r| r.status == 200).and_then(|r| {
             let doc: serde_json::Value = serde_json::from_slice(&r.body).ok()?;
             doc.get("access_token")?.as_str().map(str::to_owned)
@@ -765,6 +782,7 @@ impl Context {
         &self,
         kind: TokenKind,
         vars: &BTreeMap<String, String>,
+        purpose: &str,
     ) -> Result<(String, Vec<crate::http::Exchange>), Observation> {
         if let Some(token) = self.config.tokens.get(&kind) {
             return Ok((token.expose().to_owned(), Vec::new()));
@@ -772,8 +790,8 @@ impl Context {
         let label = format!("authenticated MCP request with a {kind} token");
         let var = |name: &str| vars.get(name).cloned();
         let from_flow = match kind {
-            TokenKind::LowScope => Some(self.token_for(None, var("narrow_scope")).await),
-            TokenKind::ForeignAudience => Some(self.token_for(var("second_resource"), None).await),
+            TokenKind::LowScope => Some(self.token_for(None, var("narrow_scope"), purpose).await),
+            TokenKind::ForeignAudience => Some(self.token_for(var("second_resource"), None, purpose).await),
             _ => None,
         };
         if let Some(got) = from_flow {
@@ -791,7 +809,7 @@ impl Context {
             };
         }
         match kind {
-            TokenKind::Expired => self.expired_token().await,
+            TokenKind::Expired => self.expired_token(purpose).await,
             _ => Err(Observation::skipped(
                 label,
                 format!(
@@ -804,7 +822,7 @@ impl Context {
 
     /// A fresh token, once its `expires_in` has passed (slow: only with `--slow`, and only
     /// for lifetimes within the configured wait), with the exchanges that got it.
-    async fn expired_token(&self) -> Result<(String, Vec<crate::http::Exchange>), Observation> {
+    async fn expired_token(&self, purpose: &str) -> Result<(String, Vec<crate::http::Exchange>), Observation> {
         let label = "authenticated MCP request with an expired token";
         if !self.config.slow {
             return Err(Observation::skipped(
@@ -816,7 +834,7 @@ impl Context {
             authorization: true,
             ..TokenPlan::default()
         };
-        let token = self.private_chain(&plan, false).await;
+        let token = self.private_chain(&plan, false, purpose).await;
         let doc = token
             .response()
             .filter(|r| r.status == 200)

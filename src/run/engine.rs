@@ -37,14 +37,23 @@ pub fn plan(set: &CaseSet, version: SpecVersion, filter: Option<&str>) -> Vec<Pl
 
 pub async fn evaluate(ctx: Arc<Context>, planned: &Planned) -> Verdict {
     let steps = planned.case.steps();
-    let observed: Vec<(Step, Observations)> = futures::future::join_all(steps.into_iter().map(|step| {
+    let observe = |step: Step| {
         let ctx = ctx.clone();
         async move {
-            let obs = ctx.observe(&step).await;
+            let obs = ctx.observe(&step, &planned.requirement.id).await;
             (step, obs)
         }
-    }))
-    .await;
+    };
+    // Seeded, one step after another: the order of requests is part of what the seed fixes.
+    let observed: Vec<(Step, Observations)> = if ctx.seed().is_some() {
+        let mut observed = Vec::new();
+        for step in steps {
+            observed.push(observe(step).await);
+        }
+        observed
+    } else {
+        futures::future::join_all(steps.into_iter().map(observe)).await
+    };
     let lookup = |step: &Step| -> &[crate::check::Observation] {
         observed
             .iter()

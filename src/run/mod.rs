@@ -27,6 +27,9 @@ pub struct RunReport {
     pub tool: Tool,
     pub target: String,
     pub spec_version: SpecVersion,
+    /// `run --seed`, when given: the same seed against the same target reproduces the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
     pub started_at: String,
     pub duration_ms: u64,
     pub verdicts: Vec<Verdict>,
@@ -54,6 +57,7 @@ impl RunReport {
             },
             target,
             spec_version: version,
+            seed: None,
             started_at: humantime::format_rfc3339_millis(started).to_string(),
             duration_ms: elapsed_ms,
             summary: Summary::of(&verdicts),
@@ -69,6 +73,14 @@ impl RunReport {
 
 /// Runs the plan without console output (library use and tests).
 pub async fn run_quiet(ctx: Arc<Context>, plan: &[Planned]) -> Vec<Verdict> {
+    if ctx.seed().is_some() {
+        // Seeded, one case after another: the target sees the same requests in the same order.
+        let mut verdicts = Vec::with_capacity(plan.len());
+        for p in plan {
+            verdicts.push(evaluate(ctx.clone(), p).await);
+        }
+        return verdicts;
+    }
     let tasks = plan.iter().map(|p| {
         let ctx = ctx.clone();
         async move { evaluate(ctx, p).await }
@@ -86,14 +98,10 @@ pub fn run_with_console(
     let version = ctx.target.version;
     let results: Arc<Mutex<Vec<Option<Verdict>>>> = Arc::new(Mutex::new(vec![None; plan.len()]));
     let mut trials = Vec::with_capacity(plan.len());
+    let mut jobs = Vec::with_capacity(plan.len());
     for (i, planned) in plan.iter().enumerate() {
-        // Every case starts now; trials only wait for their own verdict, so the console
-        // streams in registry order while the work runs concurrently.
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        let (ctx, task_plan) = (ctx.clone(), planned.clone());
-        runtime.spawn(async move {
-            let _ = tx.send(evaluate(ctx, &task_plan).await);
-        });
+        jobs.push((tx, planned.clone()));
         let results = results.clone();
         let fallback = harness_error(planned, version);
         trials.push(Trial::ignorable_test(planned.requirement.id.clone(), move || {
@@ -102,6 +110,23 @@ pub fn run_with_console(
             results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(verdict);
             shown
         }));
+    }
+    // Every case starts now; trials only wait for their own verdict, so the console streams in
+    // registry order while the work runs concurrently. Seeded, the cases run one at a time.
+    if ctx.seed().is_some() {
+        let ctx = ctx.clone();
+        runtime.spawn(async move {
+            for (tx, planned) in jobs {
+                let _ = tx.send(evaluate(ctx.clone(), &planned).await);
+            }
+        });
+    } else {
+        for (tx, planned) in jobs {
+            let ctx = ctx.clone();
+            runtime.spawn(async move {
+                let _ = tx.send(evaluate(ctx, &planned).await);
+            });
+        }
     }
     // The exit code comes from the verdicts (a warn is not a failure), not from libtest.
     let _conclusion = libtest_mimic::run(args, trials);

@@ -109,7 +109,7 @@ struct MintRequest {
 /// issuer's only). `valid`, `expired` (an hour ago) or `foreign_issuer` (another `iss`,
 /// signed with the trusted key), each for `resource` with `scope`.
 async fn mint(Extract(s): Extract<Arc<State>>, axum::Json(asked): axum::Json<MintRequest>) -> Response {
-    let jti = format!("minted-{}", crate::oauth::pkce::random(&mut rand::rng(), 12));
+    let jti = s.store.lock().unwrap_or_else(|p| p.into_inner()).id("minted");
     let mut claims = s.claims(jti, "minted", asked.scope, asked.resource, s.token_lifetime);
     match asked.kind.as_str() {
         "valid" => {}

@@ -22,7 +22,7 @@ pub(super) struct Base {
 }
 
 /// Clients, pending consents and codes, shared by every mount.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct Store {
     clients: HashMap<String, RegisteredClient>,
     consents: HashMap<String, Pending>,
@@ -33,6 +33,8 @@ pub(super) struct Store {
     /// MCP session ids the resource server handed out (Streamable HTTP, up to 2025-11-25).
     sessions: std::collections::HashSet<String>,
     next: u64,
+    /// Where ids and secrets come from (seeded under `run --seed`).
+    rng: rand::rngs::StdRng,
     /// Every secret handed out (codes, tokens, client secrets, session cookies), so tests
     /// can prove no report ever shows one.
     issued: Vec<String>,
@@ -81,9 +83,9 @@ struct Grant {
 }
 
 impl Store {
-    fn id(&mut self, prefix: &str) -> String {
+    pub(super) fn id(&mut self, prefix: &str) -> String {
         self.next += 1;
-        format!("{prefix}-{}-{}", self.next, pkce::random(&mut rand::rng(), 12))
+        format!("{prefix}-{}-{}", self.next, pkce::random(&mut self.rng, 12))
     }
 
     /// A new secret value, remembered in `issued`.
@@ -896,8 +898,17 @@ fn token_error(_s: &State, code: &str) -> Response {
         .into_response()
 }
 
-pub(super) fn new_store() -> Mutex<Store> {
-    Mutex::new(Store::default())
+pub(super) fn new_store(rng: rand::rngs::StdRng) -> Mutex<Store> {
+    Mutex::new(Store {
+        clients: HashMap::new(),
+        consents: HashMap::new(),
+        codes: HashMap::new(),
+        refresh_tokens: HashMap::new(),
+        sessions: Default::default(),
+        next: 0,
+        rng,
+        issued: Vec::new(),
+    })
 }
 
 impl Store {

@@ -38,6 +38,9 @@ pub struct Options {
     pub as_port: Option<u16>,
     /// The scopes the AS knows, space-separated (default `mcp:tools mcp:admin offline_access`).
     pub scopes: Option<String>,
+    /// `run --seed`: the ids it hands out and (unless `as_port` is set) its ports come from the
+    /// seed, so two seeded runs see the same URLs and client ids.
+    pub randomness: crate::seed::Randomness,
 }
 
 use tokio::net::TcpListener;
@@ -138,14 +141,18 @@ impl Reference {
 
     /// As [`Reference::start`], with the options of the `reference` command.
     pub async fn start_with(faults: &[Fault], options: Options) -> std::io::Result<Reference> {
-        let rs_listener = TcpListener::bind("127.0.0.1:0").await?;
-        let as_listener = TcpListener::bind(("127.0.0.1", options.as_port.unwrap_or(0))).await?;
+        let seeded = options.randomness;
+        let rs_listener = bind(seeded.port("reference resource server")).await?;
+        let as_listener = match options.as_port {
+            Some(port) => TcpListener::bind(("127.0.0.1", port)).await?,
+            None => bind(seeded.port("reference authorization server")).await?,
+        };
         let origin = |addr: SocketAddr| format!("http://{addr}");
         let state = Arc::new(State {
             faults: faults.iter().copied().collect(),
             rs_origin: origin(rs_listener.local_addr()?),
             as_origin: origin(as_listener.local_addr()?),
-            store: flow_endpoints::new_store(),
+            store: flow_endpoints::new_store(seeded.rng("reference ids")),
             login_form: options.login_form,
             code_lifetime: options.code_lifetime.unwrap_or(std::time::Duration::from_secs(60)),
             token_lifetime: options.token_lifetime.unwrap_or(std::time::Duration::from_secs(3600)),
@@ -203,6 +210,18 @@ impl Reference {
 
 fn words(s: &str) -> Vec<String> {
     s.split_whitespace().map(str::to_owned).collect()
+}
+
+/// A listener on 127.0.0.1:`port`; a seeded port that is taken gives way to a free one (the
+/// run goes on; only its URLs differ from another run with that seed), saying so.
+async fn bind(port: u16) -> std::io::Result<TcpListener> {
+    match TcpListener::bind(("127.0.0.1", port)).await {
+        Err(e) if port != 0 => {
+            eprintln!("note: port {port} (from --seed) is taken ({e}); the reference uses another");
+            TcpListener::bind("127.0.0.1:0").await
+        }
+        bound => bound,
+    }
 }
 
 fn serve(listener: TcpListener, router: axum::Router) -> oneshot::Sender<()> {
