@@ -15,6 +15,7 @@ use mcp_auth_conformance::http::HttpClient;
 use mcp_auth_conformance::http::redact::{Redactor, Secret};
 use mcp_auth_conformance::matrix_file::{self, MatrixTarget};
 use mcp_auth_conformance::oauth::tokens::TokenKind;
+use mcp_auth_conformance::report::progress::Progress;
 use mcp_auth_conformance::report::{self, Matrix, ReportSpec, console};
 use mcp_auth_conformance::run::{self, Clock, Context, RunReport};
 use mcp_auth_conformance::spec::SpecVersion;
@@ -333,11 +334,13 @@ fn run_command(args: RunArgs) -> u8 {
     };
     let ctx = Arc::new(Context::with_config(client, target, config));
     let clock = Clock::start();
+    let progress = Progress::on_terminal(args.quiet, plan.iter().map(|p| p.requirement.id.clone()));
     let verdicts = run::run_with_console(
         &rt,
         ctx.clone(),
         plan,
         &run::console_arguments(args.quiet, args.color.forced()),
+        progress.as_ref(),
     );
     let reachable = rt.block_on(ctx.reachability());
     let mut report = RunReport::new(mcp_url, args.spec_version, clock.started, clock.elapsed_ms(), verdicts);
@@ -464,10 +467,13 @@ fn matrix_run(args: &RunArgs, rt: &tokio::runtime::Runtime, plan: &[run::Planned
         };
         runs.push((t.name, t.url, Arc::new(Context::with_config(client, target, t.config))));
     }
+    let cases = runs.iter().flat_map(|_| plan.iter().map(|p| p.requirement.id.clone()));
+    let progress = Progress::on_terminal(args.quiet, cases.collect::<Vec<_>>());
+    let progress = progress.as_ref();
     let finished = rt.block_on(futures::future::join_all(runs.into_iter().map(
         |(name, url, ctx)| async move {
             let clock = Clock::start();
-            let verdicts = run::run_quiet(ctx.clone(), plan).await;
+            let verdicts = run::run_counted(ctx.clone(), plan, progress).await;
             let reachable = ctx.reachability().await;
             let mut report = RunReport::new(url, args.spec_version, clock.started, clock.elapsed_ms(), verdicts);
             report.seed = ctx.seed();
@@ -481,6 +487,9 @@ fn matrix_run(args: &RunArgs, rt: &tokio::runtime::Runtime, plan: &[run::Planned
             .map(|(name, report, _)| (name.clone(), report))
             .collect(),
     };
+    if let Some(progress) = progress {
+        progress.finish();
+    }
     print!("{}", console::matrix_table(&matrix));
     for spec in &args.reports {
         let written = report::render_matrix(spec.format, &matrix).and_then(|text| write_text(&spec.path, &text));

@@ -6,6 +6,7 @@ mod json;
 mod junit;
 mod markdown;
 pub mod matrix;
+pub mod progress;
 
 use std::path::PathBuf;
 use std::str::FromStr;

@@ -5,6 +5,7 @@ mod bearer;
 mod context;
 mod engine;
 
+use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
@@ -17,6 +18,7 @@ pub(crate) use context::redirect_variants;
 pub use engine::{Planned, evaluate, plan};
 
 use crate::report::console;
+use crate::report::progress::Progress;
 use crate::spec::SpecVersion;
 use crate::verdict::{Outcome, Summary, Verdict};
 
@@ -73,69 +75,118 @@ impl RunReport {
 
 /// Runs the plan without console output (library use and tests).
 pub async fn run_quiet(ctx: Arc<Context>, plan: &[Planned]) -> Vec<Verdict> {
+    run_counted(ctx, plan, None).await
+}
+
+/// As [`run_quiet`], counting each verdict on `progress` (a matrix run's bar).
+pub async fn run_counted(ctx: Arc<Context>, plan: &[Planned], progress: Option<&Progress>) -> Vec<Verdict> {
+    let one = |p| {
+        let ctx = ctx.clone();
+        async move {
+            let verdict = evaluate(ctx, p).await;
+            if let Some(progress) = progress {
+                progress.done(&verdict.requirement);
+            }
+            verdict
+        }
+    };
     if ctx.seed().is_some() {
         // Seeded, one case after another: the target sees the same requests in the same order.
         let mut verdicts = Vec::with_capacity(plan.len());
         for p in plan {
-            verdicts.push(evaluate(ctx.clone(), p).await);
+            verdicts.push(one(p).await);
         }
         return verdicts;
     }
-    let tasks = plan.iter().map(|p| {
-        let ctx = ctx.clone();
-        async move { evaluate(ctx, p).await }
-    });
-    futures::future::join_all(tasks).await
+    futures::future::join_all(plan.iter().map(one)).await
 }
 
-/// Runs the plan on `runtime`, printing one libtest line per verdict, in plan order.
+/// Runs the plan on `runtime`, printing one libtest line per verdict, in plan order. With a
+/// progress bar (a terminal) the lines come once all verdicts are in; without, each as soon
+/// as it and those before it are.
 pub fn run_with_console(
     runtime: &tokio::runtime::Runtime,
     ctx: Arc<Context>,
     plan: Vec<Planned>,
     args: &Arguments,
+    progress: Option<&Progress>,
 ) -> Vec<Verdict> {
     let version = ctx.target.version;
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, Verdict)>();
+    start(runtime, ctx, &plan, tx);
+    let arrived = Arc::new(Mutex::new(Arrivals {
+        rx,
+        verdicts: vec![None; plan.len()],
+    }));
+    if let Some(progress) = progress {
+        let mut arrivals = arrived.lock().unwrap_or_else(|p| p.into_inner());
+        for _ in 0..plan.len() {
+            let Ok((i, verdict)) = arrivals.rx.recv() else { break };
+            progress.done(&verdict.requirement);
+            arrivals.verdicts[i] = Some(verdict);
+        }
+        progress.finish();
+    }
     let results: Arc<Mutex<Vec<Option<Verdict>>>> = Arc::new(Mutex::new(vec![None; plan.len()]));
-    let mut trials = Vec::with_capacity(plan.len());
-    let mut jobs = Vec::with_capacity(plan.len());
-    for (i, planned) in plan.iter().enumerate() {
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        jobs.push((tx, planned.clone()));
-        let results = results.clone();
+    let trials = plan.iter().enumerate().map(|(i, planned)| {
+        let (arrived, results) = (arrived.clone(), results.clone());
         let fallback = harness_error(planned, version);
-        trials.push(Trial::ignorable_test(planned.requirement.id.clone(), move || {
-            let verdict = rx.recv().unwrap_or(fallback);
+        Trial::ignorable_test(planned.requirement.id.clone(), move || {
+            let verdict = arrived
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take(i)
+                .unwrap_or(fallback);
             let shown = console::trial_result(&verdict, version);
             results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(verdict);
             shown
-        }));
-    }
-    // Every case starts now; trials only wait for their own verdict, so the console streams in
-    // registry order while the work runs concurrently. Seeded, the cases run one at a time.
-    if ctx.seed().is_some() {
-        let ctx = ctx.clone();
-        runtime.spawn(async move {
-            for (tx, planned) in jobs {
-                let _ = tx.send(evaluate(ctx.clone(), &planned).await);
-            }
-        });
-    } else {
-        for (tx, planned) in jobs {
-            let ctx = ctx.clone();
-            runtime.spawn(async move {
-                let _ = tx.send(evaluate(ctx, &planned).await);
-            });
-        }
-    }
+        })
+    });
     // The exit code comes from the verdicts (a warn is not a failure), not from libtest.
-    let _conclusion = libtest_mimic::run(args, trials);
+    let _conclusion = libtest_mimic::run(args, trials.collect());
     let results = std::mem::take(&mut *results.lock().unwrap_or_else(|p| p.into_inner()));
     results
         .into_iter()
         .zip(&plan)
         .map(|(v, p)| v.unwrap_or_else(|| harness_error(p, version)))
         .collect()
+}
+
+/// Starts every case now, each sending its verdict with its plan index when done; seeded, one
+/// case after another.
+fn start(runtime: &tokio::runtime::Runtime, ctx: Arc<Context>, plan: &[Planned], tx: Sender<(usize, Verdict)>) {
+    let jobs: Vec<(usize, Planned)> = plan.iter().cloned().enumerate().collect();
+    if ctx.seed().is_some() {
+        runtime.spawn(async move {
+            for (i, planned) in jobs {
+                let _ = tx.send((i, evaluate(ctx.clone(), &planned).await));
+            }
+        });
+        return;
+    }
+    for (i, planned) in jobs {
+        let (ctx, tx) = (ctx.clone(), tx.clone());
+        runtime.spawn(async move {
+            let _ = tx.send((i, evaluate(ctx, &planned).await));
+        });
+    }
+}
+
+/// Verdicts as they arrive, in any order, kept until their trial takes them.
+struct Arrivals {
+    rx: Receiver<(usize, Verdict)>,
+    verdicts: Vec<Option<Verdict>>,
+}
+
+impl Arrivals {
+    /// Case `i`'s verdict, waiting for it if need be; none if its evaluation died.
+    fn take(&mut self, i: usize) -> Option<Verdict> {
+        while self.verdicts[i].is_none() {
+            let (at, verdict) = self.rx.recv().ok()?;
+            self.verdicts[at] = Some(verdict);
+        }
+        self.verdicts[i].take()
+    }
 }
 
 /// The verdict of a case whose evaluation died (a harness bug): `error`, never a pass.
