@@ -56,6 +56,9 @@ pub struct Judgement {
     pub evidence: Vec<Exchange>,
 }
 
+/// How a MAY verdict the target does not show begins.
+pub const MAY_NOT_SHOWN: &str = "information only (MAY, not shown): ";
+
 /// Judges `case` at `level`; `observed` gives each step's observations.
 pub fn judge<'a>(
     case: &Case,
@@ -109,12 +112,14 @@ pub fn judge<'a>(
         }
     }
     let message: Vec<String> = failures.iter().map(|(label, b)| line(label, b)).collect();
-    let outcome = if level.is_mandatory() {
-        Outcome::Fail
-    } else {
-        Outcome::Warn
-    };
-    done(outcome, message.join("\n"))
+    let message = message.join("\n");
+    match level {
+        Level::Must | Level::MustNot => done(Outcome::Fail, message),
+        Level::Should | Level::ShouldNot => done(Outcome::Warn, message),
+        // Optional behaviour the target does not show: information, never a warning (not
+        // even under --strict).
+        Level::May => done(Outcome::Skip, format!("{MAY_NOT_SHOWN}{message}")),
+    }
 }
 
 /// The first step that could not be observed: error beats skip.

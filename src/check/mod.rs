@@ -6,4 +6,4 @@ pub mod schema;
 pub mod www_authenticate;
 
 pub use expect::{Broken, evaluate};
-pub use judge::{Observation, Observed, judge};
+pub use judge::{MAY_NOT_SHOWN, Observation, Observed, judge};

@@ -164,6 +164,32 @@ async fn without_minting_the_expiry_check_waits_a_token_out() {
     );
 }
 
+/// MAY-level behaviour is information only: a target that does not show it gets a `skip`
+/// saying so, never a warning, not even under --strict. (The registry's MAY rows have no
+/// check yet; a SHOULD row made MAY stands in.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_optional_behaviour_not_shown_is_information_only() {
+    let cases = case::load_embedded().expect("embedded cases load");
+    let version = SpecVersion::LATEST;
+    let mut plan = run::plan(&cases, version, Some("rs.challenge.scope-on-401"));
+    plan[0].level = crate::spec::Level::May;
+    let run = async |faults: &[Fault]| {
+        let reference = Reference::start(faults).await.expect("reference target starts");
+        let client = HttpClient::new(Duration::from_secs(20), Redactor::default()).expect("client");
+        let target = Target::new(&reference.mcp_url, version).expect("target URL");
+        let config = TargetConfig {
+            strict: true,
+            ..TargetConfig::default()
+        };
+        run::run_quiet(Arc::new(Context::with_config(client, target, config)), &plan).await
+    };
+    let (kept, not_shown) = futures::join!(run(&[]), run(&[Fault::NoScopeOn401]));
+    assert_eq!(kept[0].outcome, Outcome::Pass, "{}", show(&kept));
+    assert_eq!(not_shown[0].outcome, Outcome::Skip, "{}", show(&not_shown));
+    assert!(not_shown[0].message.starts_with(crate::check::MAY_NOT_SHOWN));
+    assert!(!not_shown[0].evidence.is_empty(), "the exchange that shows it stays");
+}
+
 /// Supplied tokens stand in for flows and minting: the checks use them (a garbage "valid"
 /// token fails the control) and no evidence shows them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
