@@ -192,6 +192,7 @@ mod tests {
             url: String::new(),
             case: String::new(),
             expected_failure: None,
+            stale_expected_failure: None,
         };
         let failed = verdict(Outcome::Fail);
         assert!(baseline.excuses(&failed, "2027-01-31").is_some());

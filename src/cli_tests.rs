@@ -373,6 +373,9 @@ fn a_baseline_accepts_known_failures_expires_and_goes_stale() {
     let out = cli(&["run", "--target", &good.url, "-q", "--expected-failures", file]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("stale expected failure: `rs.prm.resource-required`"));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("2 stale expected failure(s)"), "{stdout}");
+    assert!(stdout.contains("STALE: passes now"), "{stdout}");
 }
 
 #[test]

@@ -58,6 +58,10 @@ pub struct Verdict {
     /// stays visible and does not fail the run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected_failure: Option<String>,
+    /// A pass the baseline still lists as an expected failure: its reason. The baseline is
+    /// stale, and the run fails until the entry goes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stale_expected_failure: Option<String>,
 }
 
 impl Verdict {
@@ -89,6 +93,9 @@ pub struct Summary {
     /// Of the fails and errors, those the baseline accepts (an extension: absent when 0).
     #[serde(skip_serializing_if = "is_zero")]
     pub expected: usize,
+    /// Passes the baseline still lists (an extension: absent when 0).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub stale: usize,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -107,6 +114,7 @@ impl Summary {
                 Outcome::Error => &mut s.error,
             } += 1;
             s.expected += usize::from(v.expected_failure.is_some());
+            s.stale += usize::from(v.stale_expected_failure.is_some());
         }
         s
     }

@@ -10,6 +10,13 @@ use crate::verdict::{Outcome, Verdict};
 /// Pass is `ok`; skip and warn are `ignored (...)` with the reason (neither fails the run);
 /// fail and error are `FAILED`, with the full message printed by libtest at the end.
 pub fn trial_result(v: &Verdict, version: SpecVersion) -> Result<Completion, Failed> {
+    if let Some(reason) = &v.stale_expected_failure {
+        return Err(Failed::from(format!(
+            "STALE: passes now, yet the baseline lists it as an expected failure ({reason}); \
+             remove `{}` from the baseline",
+            v.requirement
+        )));
+    }
     if let Some(reason) = &v.expected_failure {
         return Ok(Completion::ignored_with(format!(
             "expected {}: {reason}: {}",
@@ -67,10 +74,13 @@ pub fn failure_block(v: &Verdict, version: SpecVersion) -> String {
 /// The line after libtest's: our own counts, which decide the exit code.
 pub fn summary_line(report: &RunReport) -> String {
     let s = &report.summary;
-    let expected = match s.expected {
+    let mut expected = match s.expected {
         0 => String::new(),
         n => format!(" ({n} of them expected)"),
     };
+    if s.stale > 0 {
+        expected.push_str(&format!(", {} stale expected failure(s)", s.stale));
+    }
     format!(
         "verdicts: {} pass, {} fail, {} warn, {} skip, {} error{expected} (spec {}, target {}{})",
         s.pass,

@@ -44,6 +44,16 @@ fn test_case(v: &Verdict, area: &str) -> TestCase {
             ));
             s
         }
+        // Passes, yet the baseline expects it to fail: the run fails until the entry goes.
+        Outcome::Pass if v.stale_expected_failure.is_some() => {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            let reason = v.stale_expected_failure.as_deref().unwrap_or_default();
+            s.set_message(format!(
+                "stale expected failure: passes now; remove it from the baseline ({reason})"
+            ));
+            s.set_type("stale");
+            s
+        }
         Outcome::Pass | Outcome::Warn => TestCaseStatus::success(),
         Outcome::Skip => {
             let mut s = TestCaseStatus::skipped();

@@ -89,11 +89,16 @@ pub fn matrix(m: &Matrix) -> String {
     out
 }
 
-/// The outcome, and whether the baseline accepts it.
+/// The outcome, and whether the baseline accepts it (or still lists it, passing).
 pub(super) fn outcome_text(v: &Verdict) -> String {
-    match &v.expected_failure {
-        Some(reason) => format!("{} (expected: {})", cell(v.outcome), table_text(reason)),
-        None => cell(v.outcome).to_owned(),
+    match (&v.expected_failure, &v.stale_expected_failure) {
+        (Some(reason), _) => format!("{} (expected: {})", cell(v.outcome), table_text(reason)),
+        (_, Some(reason)) => format!(
+            "{} (STALE expected failure, remove it from the baseline: {})",
+            cell(v.outcome),
+            table_text(reason)
+        ),
+        _ => cell(v.outcome).to_owned(),
     }
 }
 

@@ -163,6 +163,7 @@ mod snapshot_tests {
             url: "https://www.rfc-editor.org/rfc/rfc6750#section-3.1".to_owned(),
             case: "cases/rs-challenge.toml:1".to_owned(),
             expected_failure: None,
+            stale_expected_failure: None,
         }
     }
 
@@ -202,6 +203,10 @@ mod snapshot_tests {
                     Outcome::Fail,
                     "authenticated MCP request (Authorization=\"Bearer mcp-conformance-not-a-token\"): status: expected <401>, got <500>",
                 )
+            },
+            Verdict {
+                stale_expected_failure: Some("known: PRM served as text/plain (issue 9)".to_owned()),
+                ..verdict("rs.prm.http-shape", Level::Must, Outcome::Pass, "")
             },
         ];
         let mut report = RunReport::new(
@@ -261,10 +266,14 @@ mod snapshot_tests {
     #[test]
     fn console_failure_block_and_summary() {
         let r = report();
+        let Err(stale) = console::trial_result(&r.verdicts[6], SpecVersion::LATEST) else {
+            panic!("a stale entry fails");
+        };
         let text = format!(
-            "{}\n{}\n{}",
+            "{}\n{}\n{}\n{}",
             console::failure_block(&r.verdicts[1], SpecVersion::LATEST),
             console::failure_block(&r.verdicts[4], SpecVersion::LATEST),
+            stale.message().unwrap_or_default(),
             console::summary_line(&r)
         );
         crate::testing::snapshot_settings().bind(|| insta::assert_snapshot!("console-failure-blocks", text));
@@ -291,7 +300,7 @@ mod snapshot_tests {
         }
         assert_eq!(
             value["summary"],
-            serde_json::json!({"pass": 1, "fail": 2, "warn": 1, "skip": 1, "error": 1, "expected": 1})
+            serde_json::json!({"pass": 2, "fail": 2, "warn": 1, "skip": 1, "error": 1, "expected": 1, "stale": 1})
         );
         assert_eq!(value["verdicts"][2]["level"], "SHOULD NOT");
     }

@@ -83,9 +83,14 @@ pub async fn evaluate(ctx: Arc<Context>, planned: &Planned) -> Verdict {
         url: planned.requirement.url_for(version),
         case: planned.case.origin.clone(),
         expected_failure: None,
+        stale_expected_failure: None,
     };
     if let Some(expected) = ctx.baseline().excuses(&verdict, &crate::baseline::today()) {
         verdict.expected_failure = Some(expected.reason.clone());
+    } else if let Some(entry) = ctx.baseline().entries.get(&verdict.requirement)
+        && verdict.outcome == Outcome::Pass
+    {
+        verdict.stale_expected_failure = Some(entry.reason.clone());
     } else if let Some(entry) = ctx.baseline().entries.get(&verdict.requirement)
         && matches!(verdict.outcome, Outcome::Fail | Outcome::Error)
     {

@@ -202,6 +202,7 @@ fn harness_error(planned: &Planned, version: SpecVersion) -> Verdict {
         url: planned.requirement.url_for(version),
         case: planned.case.origin.clone(),
         expected_failure: None,
+        stale_expected_failure: None,
     }
 }
 
