@@ -75,21 +75,26 @@ pub fn render(report: &RunReport) -> String {
 fn row(v: &Verdict) -> String {
     let word = cell(v.outcome);
     let shown = escape(&super::markdown::outcome_text(v));
-    let mut details = escape(v.message.lines().next().unwrap_or(""));
-    if matches!(v.outcome, Outcome::Fail | Outcome::Error) {
-        let mut evidence = format!("{}\n{} ({})\n\n{}", v.title, v.section, v.case, v.message);
-        for exchange in &v.evidence {
-            evidence.push_str("\n\n");
-            evidence.push_str(&exchange.to_text());
-        }
-        if let Some(curl) = v.reproducer() {
-            evidence.push_str(&format!("\n\nreproduce (fill in what shows as [redacted]):\n{curl}"));
-        }
-        details = format!(
-            "<details><summary>{details}</summary><pre>{}</pre></details>",
-            escape(&evidence)
-        );
+    // Every verdict opens to what it rests on: the requirement and its redacted exchanges
+    // (and, for a failure, the curl command that replays it).
+    let summary = match v.message.lines().next() {
+        Some(first) if !first.is_empty() => escape(first),
+        _ => format!("{} exchange(s)", v.evidence.len()),
+    };
+    let mut evidence = format!("{}\n{} ({})\n\n{}", v.title, v.section, v.case, v.message);
+    for exchange in &v.evidence {
+        evidence.push_str("\n\n");
+        evidence.push_str(&exchange.to_text());
     }
+    if matches!(v.outcome, Outcome::Fail | Outcome::Error)
+        && let Some(curl) = v.reproducer()
+    {
+        evidence.push_str(&format!("\n\nreproduce (fill in what shows as [redacted]):\n{curl}"));
+    }
+    let details = format!(
+        "<details><summary>{summary}</summary><pre>{}</pre></details>",
+        escape(&evidence)
+    );
     format!(
         "<tr class=\"{word}\"><td><a href=\"{}\"><code>{}</code></a></td><td>{}</td><td class=\"{word}\">{shown}</td><td>{details}</td></tr>\n",
         escape(&v.url),
