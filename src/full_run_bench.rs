@@ -9,6 +9,7 @@ use mcp_auth_conformance::config::TargetConfig;
 use mcp_auth_conformance::discovery::Target;
 use mcp_auth_conformance::http::{HttpClient, redact::Redactor};
 use mcp_auth_conformance::run::{self, Context};
+use mcp_auth_conformance::seed::Randomness;
 use mcp_auth_conformance::spec::SpecVersion;
 use mcp_auth_conformance::target::Reference;
 use mcp_auth_conformance::verdict::Outcome;
@@ -21,35 +22,47 @@ fn main() {
         .build()
         .expect("runtime");
     let cases = case::load_embedded().expect("cases");
+    let verdicts = run::plan(&cases, SpecVersion::LATEST, None).len();
+    for (what, randomness) in [
+        ("concurrent", Randomness::default()),
+        ("seeded, one case at a time", Randomness::seeded(7)),
+    ] {
+        let mut timings = rt.block_on(timed_runs(&cases, randomness));
+        timings.sort();
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        println!(
+            "full run against the embedded reference, {what} ({verdicts} verdicts, {RUNS} runs): \
+             min {:.2} ms, median {:.2} ms, max {:.2} ms",
+            ms(timings[0]),
+            ms(timings[RUNS / 2]),
+            ms(timings[RUNS - 1])
+        );
+    }
+}
+
+async fn timed_runs(cases: &case::CaseSet, randomness: Randomness) -> Vec<Duration> {
     let mut timings = Vec::with_capacity(RUNS);
-    rt.block_on(async {
-        let reference = Reference::start(&[]).await.expect("reference");
-        for i in 0..=RUNS {
-            let started = Instant::now();
-            // A run as the CLI does it: a fresh client and context, so nothing is cached.
-            let client = HttpClient::new(Duration::from_secs(10), Redactor::default()).expect("client");
-            let target = Target::new(&reference.mcp_url, SpecVersion::LATEST).expect("target");
-            // As the CLI runs the embedded reference: with its second resource.
-            let mut config = TargetConfig::default();
-            reference.fill_config(&mut config);
-            let ctx = Arc::new(Context::with_config(client, target, config));
-            let verdicts = run::run_quiet(ctx, &run::plan(&cases, SpecVersion::LATEST, None)).await;
-            let elapsed = started.elapsed();
-            // The default run: slow checks skip, saying so; everything else passes.
-            let slow = |v: &mcp_auth_conformance::verdict::Verdict| v.message.contains("run with --slow");
-            assert!(verdicts.iter().all(|v| v.outcome == Outcome::Pass || slow(v)));
-            if i > 0 {
-                timings.push(elapsed); // run 0 warms up connections and allocators
-            }
+    let reference = Reference::start(&[]).await.expect("reference");
+    for i in 0..=RUNS {
+        let started = Instant::now();
+        // A run as the CLI does it: a fresh client and context, so nothing is cached.
+        let client = HttpClient::new(Duration::from_secs(10), Redactor::default()).expect("client");
+        let target = Target::new(&reference.mcp_url, SpecVersion::LATEST).expect("target");
+        // As the CLI runs the embedded reference: with its second resource.
+        let mut config = TargetConfig {
+            randomness,
+            ..TargetConfig::default()
+        };
+        reference.fill_config(&mut config);
+        let ctx = Arc::new(Context::with_config(client, target, config));
+        let verdicts = run::run_quiet(ctx, &run::plan(cases, SpecVersion::LATEST, None)).await;
+        let elapsed = started.elapsed();
+        // The default run: slow checks skip, saying so; everything else passes.
+        let slow = |v: &mcp_auth_conformance::verdict::Verdict| v.message.contains("run with --slow");
+        assert!(verdicts.iter().all(|v| v.outcome == Outcome::Pass || slow(v)));
+        if i > 0 {
+            timings.push(elapsed); // run 0 warms up connections and allocators
         }
-    });
-    timings.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!(
-        "full run against the embedded reference ({} verdicts, {RUNS} runs): min {:.2} ms, median {:.2} ms, max {:.2} ms",
-        run::plan(&cases, SpecVersion::LATEST, None).len(),
-        ms(timings[0]),
-        ms(timings[RUNS / 2]),
-        ms(timings[RUNS - 1])
-    );
+    }
+    timings
 }
