@@ -41,17 +41,21 @@ struct TargetSpec {
 /// Reads the matrix file and each configuration it names; every problem at its place.
 pub fn load(path: &Path) -> Result<Vec<MatrixTarget>, DataErrors> {
     let file = SourceFile::read(path)?;
+    parse(&file, path.parent().unwrap_or(Path::new(".")))
+}
+
+/// The targets of a matrix file's text; configurations are read relative to `base`.
+fn parse(file: &SourceFile, base: &Path) -> Result<Vec<MatrixTarget>, DataErrors> {
     let spec: MatrixSpec = toml::from_str(&file.text).map_err(|e| DataErrors {
-        errors: vec![FileError::from_toml(&file, &e)],
+        errors: vec![FileError::from_toml(file, &e)],
     })?;
-    let base = path.parent().unwrap_or(Path::new("."));
     let mut errors = Vec::new();
     let mut targets = Vec::new();
     for t in spec.target {
         let parsed = url::Url::parse(t.url.get_ref()).ok();
         if !parsed.is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host()) {
             let msg = "url must be an absolute http(s) URL (e.g. https://mcp.example.com/mcp)";
-            errors.push(FileError::new(&file, t.url.span(), msg));
+            errors.push(FileError::new(file, t.url.span(), msg));
             continue;
         }
         let config = match &t.config {
@@ -73,7 +77,7 @@ pub fn load(path: &Path) -> Result<Vec<MatrixTarget>, DataErrors> {
     }
     if targets.len() < 2 && errors.is_empty() {
         errors.push(FileError::new(
-            &file,
+            file,
             0..0,
             "a matrix needs at least two [[target]] tables",
         ));
@@ -82,5 +86,29 @@ pub fn load(path: &Path) -> Result<Vec<MatrixTarget>, DataErrors> {
         Ok(targets)
     } else {
         Err(DataErrors { errors })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bad(text: &str) -> String {
+        let file = SourceFile {
+            name: "matrix.toml".to_owned(),
+            text: text.to_owned(),
+        };
+        let base = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/peers/oidc-provider"));
+        parse(&file, base).expect_err("a bad matrix file").render(false)
+    }
+
+    #[test]
+    fn each_problem_of_a_matrix_file_points_at_its_place() {
+        let text = "[[target]]\nurl = \"localhost:3100/mcp\"\n\n[[target]]\nurl = \"http://127.0.0.1:3401/mcp\"\nconfig = \"target.toml\"\n";
+        let wrong_url = bad(text);
+        let one_target = bad("[[target]]\nurl = \"http://127.0.0.1:3401/mcp\"\n");
+        let unknown_key = bad("[[target]]\nurl = \"http://a/mcp\"\ncolour = \"red\"\n");
+        let text = format!("{wrong_url}\n{one_target}\n{unknown_key}");
+        crate::testing::snapshot_settings().bind(|| insta::assert_snapshot!("matrix-file-errors", text));
     }
 }
