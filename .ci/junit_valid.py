@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""JUnit reports against fixtures/schemas/junit.xsd, plus what a schema cannot say: each
+"""JUnit reports against fixtures/junit/junit.xsd, plus what a schema cannot say: each
 suite's counts match its test cases.
 
 usage: junit_valid.py SCHEMA [--reject] FILE...   (--reject: the files that follow must fail)

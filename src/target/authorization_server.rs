@@ -43,6 +43,9 @@ pub(super) fn metadata(s: &State, issuer: &str, endpoint_base: &str) -> Value {
     if s.has(Fault::IssuerTrailingSlash) {
         fields.insert("issuer".into(), json!(format!("{issuer}/")));
     }
+    if s.has(Fault::IssFlagMissing) {
+        fields.remove("authorization_response_iss_parameter_supported");
+    }
     if s.has(Fault::NoTokenEndpoint) {
         fields.remove("token_endpoint");
     }

@@ -118,6 +118,8 @@ faults! {
         "authorization responses drop the state parameter";
     IssMissing = "iss-missing", ["as.authz.iss-required-when-advertised", "as.authz.iss-param"], LATEST,
         "authorization responses carry no iss although the metadata advertises it";
+    IssFlagMissing = "iss-flag-missing", ["as.metadata.iss-flag"], LATEST,
+        "authorization responses carry iss, the metadata does not advertise it";
     IssMismatch = "iss-mismatch", ["as.authz.iss-equals-issuer"], LATEST,
         "iss in authorization responses has a trailing slash the issuer lacks";
     PkceOptional = "pkce-optional", ["as.authz.pkce-required", "as.pkce.downgrade"], LATEST,
