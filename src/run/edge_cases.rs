@@ -56,6 +56,7 @@ fn as_metadata(issuer: &str) -> serde_json::Value {
         "response_types_supported": ["code"],
         "grant_types_supported": ["authorization_code"],
         "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["none", "client_secret_basic"],
     })
 }
 

@@ -43,6 +43,10 @@ pub(super) fn metadata(s: &State, issuer: &str, endpoint_base: &str) -> Value {
     if s.has(Fault::IssuerTrailingSlash) {
         fields.insert("issuer".into(), json!(format!("{issuer}/")));
     }
+    if s.has(Fault::PublicAuthUnadvertised) {
+        let methods = json!(["client_secret_basic", "client_secret_post"]);
+        fields.insert("token_endpoint_auth_methods_supported".into(), methods);
+    }
     if s.has(Fault::IssFlagMissing) {
         fields.remove("authorization_response_iss_parameter_supported");
     }

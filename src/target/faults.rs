@@ -120,6 +120,8 @@ faults! {
         "authorization responses carry no iss although the metadata advertises it";
     IssFlagMissing = "iss-flag-missing", ["as.metadata.iss-flag"], LATEST,
         "authorization responses carry iss, the metadata does not advertise it";
+    PublicAuthUnadvertised = "public-auth-unadvertised", ["as.metadata.public-client-auth"], LATEST,
+        "the metadata lists only client_secret_basic and client_secret_post, yet public clients are served";
     IssMismatch = "iss-mismatch", ["as.authz.iss-equals-issuer"], LATEST,
         "iss in authorization responses has a trailing slash the issuer lacks";
     PkceOptional = "pkce-optional", ["as.authz.pkce-required", "as.pkce.downgrade"], LATEST,
