@@ -212,6 +212,13 @@ pub enum Subject {
         scheme: Option<String>,
         param: Option<String>,
     },
+    /// A claim of a JWT in the JSON body (`jwt:/access_token#/aud`): `token` points at the
+    /// token, `claim` into its payload (empty: the whole payload). The signature is not
+    /// checked: the claims are what the issuer says, which is what such checks judge.
+    JwtClaim {
+        token: String,
+        claim: String,
+    },
 }
 
 #[derive(Debug, Clone)]

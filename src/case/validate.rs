@@ -456,6 +456,20 @@ fn parse_subject(s: &str) -> Result<Subject, String> {
             Some(("json", _)) => {
                 return Err(format!("`{s}`: a JSON pointer starts with `/` (RFC 6901)"));
             }
+            Some(("jwt", rest)) => match rest.split_once('#') {
+                Some((token, claim)) if token.starts_with('/') && (claim.is_empty() || claim.starts_with('/')) => {
+                    Subject::JwtClaim {
+                        token: token.to_owned(),
+                        claim: claim.to_owned(),
+                    }
+                }
+                _ => {
+                    return Err(format!(
+                        "`{s}`: a JWT claim is `jwt:<pointer to the token>#<pointer into its claims>`, \
+                         e.g. `jwt:/access_token#/aud`"
+                    ));
+                }
+            },
             Some(("challenge", rest)) => {
                 let (scheme, param) = match rest.split_once(':') {
                     Some((scheme, param)) => (scheme, Some(param.to_owned())),
@@ -475,6 +489,12 @@ fn parse_subject(s: &str) -> Result<Subject, String> {
 /// Rejects predicates that cannot apply to a subject, so a case cannot silently never fail.
 fn fits(subject: &Subject, predicate: &Predicate) -> Result<(), String> {
     use Property as P;
+    // A claim is a JSON value like any other.
+    let json = Subject::Json(String::new());
+    let subject = match subject {
+        Subject::JwtClaim { .. } => &json,
+        other => other,
+    };
     let ok = match (predicate, subject) {
         (Predicate::Present(_), Subject::Status | Subject::Body) => false,
         (Predicate::Present(_), _) => true,
@@ -532,6 +552,7 @@ pub(crate) fn subject_name(subject: &Subject) -> String {
         Subject::Header(n) => format!("header:{n}"),
         Subject::Var(n) => format!("var:{n}"),
         Subject::Json(p) => format!("json:{p}"),
+        Subject::JwtClaim { token, claim } => format!("jwt:{token}#{claim}"),
         Subject::Challenge { scheme, param } => {
             let scheme = scheme.as_deref().unwrap_or("*");
             match param {
@@ -572,6 +593,15 @@ mod tests {
             })
         );
         assert!(parse_subject("json:issuer").is_err());
+        assert_eq!(
+            parse_subject("jwt:/access_token#/aud"),
+            Ok(Subject::JwtClaim {
+                token: "/access_token".into(),
+                claim: "/aud".into()
+            })
+        );
+        assert!(parse_subject("jwt:/access_token").is_err());
+        assert!(parse_subject("jwt:access_token#/aud").is_err());
         assert!(parse_subject("challenge::x").is_err());
         assert!(parse_subject("headers").is_err());
     }

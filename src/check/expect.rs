@@ -222,6 +222,22 @@ fn resolve(subject: &Subject, response: &Response, vars: &BTreeMap<String, Strin
                 return Err(Box::new(Broken::new(subject, "a JSON body", actual)));
             }
         },
+        Subject::JwtClaim { token, claim } => {
+            let body: Value = serde_json::from_slice(&response.body).map_err(|e| {
+                let actual = format!("a body that is not JSON ({e})");
+                Box::new(Broken::new(subject, "a JSON body", actual))
+            })?;
+            let Some(jwt) = body.pointer(token).and_then(Value::as_str) else {
+                return Ok(Found::Absent(format!("no string member at `{token}`")));
+            };
+            match jwt_payload(jwt) {
+                None => Found::Absent(format!("`{token}` is not a JWT (an opaque token)")),
+                Some(payload) => match payload.pointer(claim) {
+                    Some(v) => Found::Json(v.clone()),
+                    None => Found::Absent(format!("no claim at `{claim}` in the JWT at `{token}`")),
+                },
+            }
+        }
         Subject::WwwAuthenticate => {
             let lines: Vec<&str> = response.header_values("www-authenticate").collect();
             if lines.is_empty() {
@@ -397,8 +413,20 @@ fn equal(found: &Found, want: &Value) -> bool {
 fn expand(v: &Value, vars: &BTreeMap<String, String>) -> Value {
     match v {
         Value::String(s) => Value::String(crate::case::expand_placeholders(s, vars)),
+        Value::Array(items) => Value::Array(items.iter().map(|i| expand(i, vars)).collect()),
         other => other.clone(),
     }
+}
+
+/// The payload of a JWS compact serialization (RFC 7515 §7.1): three base64url parts, the
+/// middle one a JSON object. None for anything else (an opaque token).
+fn jwt_payload(token: &str) -> Option<Value> {
+    use base64::Engine;
+    let [_, payload, _] = token.split('.').collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+    serde_json::from_slice::<Value>(&bytes).ok().filter(Value::is_object)
 }
 
 fn describe(predicate: &Predicate, vars: &BTreeMap<String, String>) -> String {
@@ -487,6 +515,29 @@ mod tests {
             predicate,
             optional: false,
         }
+    }
+
+    #[test]
+    fn a_jwt_claim_is_read_from_the_token_and_an_opaque_token_has_none() {
+        use base64::Engine;
+        let b64 = |v: serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+        let payload = serde_json::json!({"aud": ["https://a.example/mcp", "https://as.example"]});
+        let jwt = format!("{}.{}.c2ln", b64(serde_json::json!({"alg": "ES256"})), b64(payload));
+        let vars = BTreeMap::from([("target".to_owned(), "https://a.example/mcp".to_owned())]);
+        let aud = Subject::JwtClaim {
+            token: "/access_token".into(),
+            claim: "/aud".into(),
+        };
+        let limited = Predicate::OneOf(vec![serde_json::json!("{target}"), serde_json::json!(["{target}"])]);
+        let body = serde_json::json!({ "access_token": jwt }).to_string();
+        let broken = evaluate(&expect(aud.clone(), limited.clone()), &response(&body, &[]), &vars).unwrap_err();
+        assert_eq!(broken.actual, r#"<["https://a.example/mcp","https://as.example"]>"#);
+        let one = format!("x.{}.y", b64(serde_json::json!({"aud": "https://a.example/mcp"})));
+        let body = serde_json::json!({ "access_token": one }).to_string();
+        assert!(evaluate(&expect(aud.clone(), limited.clone()), &response(&body, &[]), &vars).is_ok());
+        let body = r#"{"access_token": "an-opaque-token"}"#;
+        let broken = evaluate(&expect(aud, limited), &response(body, &[]), &vars).unwrap_err();
+        assert_eq!(broken.actual, "`/access_token` is not a JWT (an opaque token)");
     }
 
     /// A message quotes what it saw, but never a credential.

@@ -122,6 +122,8 @@ faults! {
         "authorization responses carry iss, the metadata does not advertise it";
     PublicAuthUnadvertised = "public-auth-unadvertised", ["as.metadata.public-client-auth"], LATEST,
         "the metadata lists only client_secret_basic and client_secret_post, yet public clients are served";
+    AudienceNotLimited = "audience-not-limited", ["as.token.audience-bound"], LATEST,
+        "access tokens name the issuer as a second audience beside the resource asked for";
     IssMismatch = "iss-mismatch", ["as.authz.iss-equals-issuer"], LATEST,
         "iss in authorization responses has a trailing slash the issuer lacks";
     PkceOptional = "pkce-optional", ["as.authz.pkce-required", "as.pkce.downgrade"], LATEST,

@@ -109,7 +109,11 @@ impl State {
         signing::Claims {
             iss: self.issuer(),
             sub: LOGIN_USER.to_owned(),
-            aud: resource,
+            // Limited to the resource, unless faulty: then the issuer too.
+            aud: resource.map(|r| match self.has(Fault::AudienceNotLimited) {
+                true => signing::Audience::Many(vec![r, self.issuer()]),
+                false => signing::Audience::One(r),
+            }),
             client_id: client_id.to_owned(),
             scope,
             iat: now,

@@ -104,8 +104,9 @@ fn valid_token(s: &State, token: &str) -> Option<Claims> {
         return Some(claims.unwrap_or_else(|| s.claims(String::new(), "", None, None, Default::default())));
     }
     // RFC 8707 / MCP "Token Audience Binding": only tokens issued for this server.
-    let ours =
-        |c: &Claims| c.aud.as_ref().is_none_or(|r| same_uri(r, &s.mcp_url())) || s.has(Fault::AnyAudienceAccepted);
+    let ours = |c: &Claims| {
+        c.aud.as_ref().is_none_or(|a| a.names(|r| same_uri(r, &s.mcp_url()))) || s.has(Fault::AnyAudienceAccepted)
+    };
     claims.filter(ours)
 }
 

@@ -16,13 +16,31 @@ pub(super) struct Claims {
     pub iss: String,
     pub sub: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub aud: Option<String>,
+    pub aud: Option<Audience>,
     pub client_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     pub iat: u64,
     pub exp: u64,
     pub jti: String,
+}
+
+/// `aud`: one audience or several (RFC 7519 §4.1.3).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub(super) enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    /// Whether one of the audiences is `wanted` (as `same` compares them).
+    pub fn names(&self, same: impl Fn(&str) -> bool) -> bool {
+        match self {
+            Audience::One(a) => same(a),
+            Audience::Many(all) => all.iter().any(|a| same(a)),
+        }
+    }
 }
 
 /// One signing key and its public half.
@@ -117,7 +135,7 @@ mod tests {
         Claims {
             iss: "http://127.0.0.1:1/as".into(),
             sub: "user".into(),
-            aud: Some("http://127.0.0.1:2/mcp".into()),
+            aud: Some(Audience::One("http://127.0.0.1:2/mcp".into())),
             client_id: "c".into(),
             scope: Some("mcp:tools".into()),
             iat: now(),
