@@ -242,6 +242,8 @@ pub enum Predicate {
     /// A space-separated string has every one of these tokens (placeholders allowed).
     TokensInclude(String),
     Is(Property),
+    /// A JSON number no greater than this (e.g. `expires_in`).
+    AtMost(f64),
     /// The media type of a header value (parameters such as charset ignored).
     MediaType(String),
     Schema {

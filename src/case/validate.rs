@@ -112,6 +112,7 @@ struct ExpectSpec {
     list_contains: Option<String>,
     tokens_exclude: Option<String>,
     tokens_include: Option<String>,
+    at_most: Option<f64>,
     present: Option<bool>,
     is: Option<Spanned<String>>,
     media_type: Option<String>,
@@ -384,6 +385,9 @@ impl Converter<'_> {
         if let Some(v) = &spec.tokens_include {
             predicates.push(Predicate::TokensInclude(v.clone()));
         }
+        if let Some(v) = spec.at_most {
+            predicates.push(Predicate::AtMost(v));
+        }
         if let Some(v) = &spec.media_type {
             predicates.push(Predicate::MediaType(v.to_ascii_lowercase()));
         }
@@ -419,7 +423,7 @@ impl Converter<'_> {
                 let msg = format!("an expectation needs exactly one predicate, found {n}");
                 let e = self
                     .error(spanned.span(), msg)
-                    .with_help("one of: present, equals, one_of, none_of, equals_ignoring_case, contains, excludes, list_contains, tokens_exclude, tokens_include, is, media_type, schema");
+                    .with_help("one of: present, equals, one_of, none_of, equals_ignoring_case, contains, excludes, list_contains, tokens_exclude, tokens_include, at_most, is, media_type, schema");
                 self.errors.push(e);
                 return None;
             }
@@ -521,6 +525,7 @@ fn fits(subject: &Subject, predicate: &Predicate) -> Result<(), String> {
             )
         }
         (Predicate::Schema { .. }, s) => matches!(s, Subject::Body),
+        (Predicate::AtMost(_), s) => matches!(s, Subject::Json(_) | Subject::Status),
         (Predicate::Is(p), s) => match p {
             P::Parsable | P::UniqueParams => matches!(s, Subject::WwwAuthenticate),
             P::WithParams => matches!(s, Subject::Challenge { param: None, .. }),

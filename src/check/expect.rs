@@ -190,6 +190,10 @@ fn judge_value(expectation: &Expectation, response: &Response, vars: &BTreeMap<S
             }
         }
         Predicate::Is(property) => is(*property, subject, &found, response),
+        Predicate::AtMost(max) => match &found {
+            Found::Json(Value::Number(n)) if n.as_f64().is_some_and(|n| n <= *max) => Ok(()),
+            _ => fail(format!("a number at most {max}"), show(&found)),
+        },
     }
 }
 
@@ -445,6 +449,7 @@ fn describe(predicate: &Predicate, vars: &BTreeMap<String, String>) -> String {
         Predicate::Contains(item) => format!("an array containing <\"{item}\">"),
         Predicate::Excludes(item) => format!("an array without <\"{item}\">"),
         Predicate::MediaType(m) => format!("media type <{m}>"),
+        Predicate::AtMost(max) => format!("a number at most {max}"),
         Predicate::EqualsIgnoringCase(want) => format!("<{want}> in any letter case"),
         Predicate::ListContains(item) => format!("a list with <{item}>"),
         Predicate::TokensExclude(token) => format!("a scope string without <{token}>"),

@@ -102,7 +102,7 @@ faults! {
         "grant_types_supported lists implicit";
     RegistrationAnswers200 = "registration-answers-200", ["as.dcr.success-201"], LATEST,
         "a valid registration is answered 200 instead of 201";
-    RegistrationAcceptsBadRedirectUri = "registration-accepts-bad-redirect-uri", ["as.dcr.invalid-redirect-uri"], LATEST,
+    RegistrationAcceptsBadRedirectUri = "registration-accepts-bad-redirect-uri", ["as.dcr.invalid-redirect-uri", "as.redirect.no-fragment-registered"], LATEST,
         "registration accepts malformed redirect URIs (fragment, javascript:, relative)";
     RegistrationAcceptsHttpRedirectUri = "registration-accepts-http-redirect-uri", ["as.redirect.registered-https-or-loopback"], LATEST,
         "registration accepts plain http redirect URIs on public hosts";
@@ -124,6 +124,8 @@ faults! {
         "the metadata lists only client_secret_basic and client_secret_post, yet public clients are served";
     AudienceNotLimited = "audience-not-limited", ["as.token.audience-bound"], LATEST,
         "access tokens name the issuer as a second audience beside the resource asked for";
+    LongLivedTokens = "long-lived-tokens", ["as.token.short-lived"], LATEST,
+        "access tokens live 30 days (expires_in 2592000)";
     IssMismatch = "iss-mismatch", ["as.authz.iss-equals-issuer"], LATEST,
         "iss in authorization responses has a trailing slash the issuer lacks";
     PkceOptional = "pkce-optional", ["as.authz.pkce-required", "as.pkce.downgrade"], LATEST,

@@ -847,7 +847,11 @@ fn issue_tokens(
         "access_token"
     };
     let mut st = store(s);
-    let mut body = json!({ "token_type": token_type, "expires_in": s.token_lifetime.as_secs() });
+    let lifetime = match s.has(Fault::LongLivedTokens) {
+        true => std::time::Duration::from_secs(30 * 24 * 3600),
+        false => s.token_lifetime,
+    };
+    let mut body = json!({ "token_type": token_type, "expires_in": lifetime.as_secs() });
     // Fault: the privileged scope is never granted, so step-up cannot succeed.
     let scope = match scope {
         Some(scope) if s.has(Fault::PrivilegedScopeNeverGranted) => Some(
@@ -862,7 +866,7 @@ fn issue_tokens(
     let jti = st.id("access");
     let access = s
         .signer
-        .sign(&s.claims(jti, client_id, scope.clone(), resource.clone(), s.token_lifetime));
+        .sign(&s.claims(jti, client_id, scope.clone(), resource.clone(), lifetime));
     st.issued.push(access.clone());
     body[token_field] = json!(access);
     let refresh = keep.unwrap_or_else(|| st.secret("refresh"));
