@@ -24,18 +24,7 @@ const FILTER: &str = "<script>function show(){for(const b of document.querySelec
 for(const r of document.querySelectorAll('tr.'+b.dataset.o))r.hidden=!b.checked}</script>";
 
 pub fn render(report: &RunReport) -> String {
-    let s = &report.summary;
-    let mut body = format!(
-        "<p>Spec {}, started {}{}: {} pass, {} fail, {} warn, {} skip, {} error.</p>\n{FILTER}\n<p>Show:",
-        report.spec_version,
-        report.started_at,
-        super::seed_note(report.seed),
-        s.pass,
-        s.fail,
-        s.warn,
-        s.skip,
-        s.error
-    );
+    let mut body = format!("<p>{}</p>\n{FILTER}\n<p>Show:", escape(&super::headline(report)));
     for outcome in ["pass", "FAIL", "warn", "skip", "ERROR"] {
         body.push_str(&format!(
             " <label><input type=\"checkbox\" data-o=\"{outcome}\" checked onchange=\"show()\"> {outcome}</label>"

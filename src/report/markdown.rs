@@ -6,18 +6,10 @@ use crate::run::RunReport;
 use crate::verdict::{Outcome, Verdict};
 
 pub fn render(report: &RunReport) -> String {
-    let s = &report.summary;
     let mut out = format!(
-        "# MCP authorization conformance: {}\n\nSpec {}, started {}{}: {} pass, {} fail, {} warn, {} skip, {} error.\n\n",
+        "# MCP authorization conformance: {}\n\n{}\n\n",
         report.target,
-        report.spec_version,
-        report.started_at,
-        super::seed_note(report.seed),
-        s.pass,
-        s.fail,
-        s.warn,
-        s.skip,
-        s.error
+        super::headline(report)
     );
     out.push_str("| requirement | level | outcome | details |\n| --- | --- | --- | --- |\n");
     for v in &report.verdicts {

@@ -60,6 +60,22 @@ impl FromStr for ReportSpec {
     }
 }
 
+/// `Spec V, started T[, seed N]: counts.`, the first line of the Markdown and HTML reports.
+fn headline(report: &RunReport) -> String {
+    let s = &report.summary;
+    format!(
+        "Spec {}, started {}{}: {} pass, {} fail, {} warn, {} skip, {} error.",
+        report.spec_version,
+        report.started_at,
+        seed_note(report.seed),
+        s.pass,
+        s.fail,
+        s.warn,
+        s.skip,
+        s.error
+    )
+}
+
 /// `, seed N` for a seeded run (`run --seed`), else nothing: every format names the seed.
 fn seed_note(seed: Option<u64>) -> String {
     seed.map(|n| format!(", seed {n}")).unwrap_or_default()
