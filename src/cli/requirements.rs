@@ -1,0 +1,95 @@
+//! `requirements`: the registry as text or JSON, or its coverage per version.
+
+use std::path::PathBuf;
+
+use mcp_auth_conformance::case::CaseSet;
+use mcp_auth_conformance::spec::SpecVersion;
+use mcp_auth_conformance::{exit, requirement::Requirement};
+
+use super::args::ListFormat;
+use super::load_cases;
+
+pub(super) fn requirements_command(format: ListFormat, dir: Option<PathBuf>, coverage: bool) -> u8 {
+    let cases = match load_cases(dir.as_ref()) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    if coverage {
+        print!("{}", coverage_table(&cases));
+        return exit::OK;
+    }
+    let checked = |r: &Requirement| -> Vec<SpecVersion> {
+        r.versions
+            .iter()
+            .copied()
+            .filter(|v| cases.case_for(&r.id, *v).is_some())
+            .collect()
+    };
+    match format {
+        ListFormat::Json => {
+            let rows: Vec<serde_json::Value> = cases
+                .registry
+                .iter()
+                .map(|r| {
+                    let checked = checked(r);
+                    serde_json::json!({
+                        "id": r.id,
+                        "level": r.level,
+                        "levels": r.levels,
+                        "versions": r.versions,
+                        "title": r.title,
+                        "section": r.section,
+                        "url": r.url_for(SpecVersion::LATEST),
+                        "has_check": !checked.is_empty(),
+                        "checked_versions": checked,
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
+        }
+        ListFormat::Text => {
+            for r in cases.registry.iter() {
+                let versions: Vec<&str> = r.versions.iter().map(|v| v.as_str()).collect();
+                let check = if checked(r).is_empty() { "-" } else { "check" };
+                println!(
+                    "{:<52} {:<10} {:<5} {}  {} <{}>",
+                    r.id,
+                    r.level.as_str(),
+                    check,
+                    versions.join(","),
+                    r.section,
+                    r.url_for(SpecVersion::LATEST)
+                );
+            }
+        }
+    }
+    exit::OK
+}
+
+/// `requirements --coverage`: per version, the registry's rows, those with a check, and a
+/// list of those without.
+fn coverage_table(cases: &CaseSet) -> String {
+    let mut table =
+        String::from("| spec version | requirements | with a check | without |\n| --- | --- | --- | --- |\n");
+    let mut lists = String::new();
+    for version in SpecVersion::ALL {
+        let rows: Vec<&Requirement> = cases
+            .registry
+            .iter()
+            .filter(|r| r.versions.contains(&version))
+            .collect();
+        let (checked, unchecked): (Vec<&Requirement>, Vec<&Requirement>) =
+            rows.iter().partition(|r| cases.case_for(&r.id, version).is_some());
+        table.push_str(&format!(
+            "| {version} | {} | {} | {} |\n",
+            rows.len(),
+            checked.len(),
+            unchecked.len()
+        ));
+        lists.push_str(&format!("\n### Without a check in {version}\n\n"));
+        for r in unchecked {
+            lists.push_str(&format!("- `{}` ({}): {}\n", r.id, r.level_for(version), r.title));
+        }
+    }
+    table + &lists
+}

@@ -1,0 +1,296 @@
+//! `run`: one target or a matrix of them, the reports, the baseline, the exit code.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use mcp_auth_conformance::baseline;
+use mcp_auth_conformance::config::TargetConfig;
+use mcp_auth_conformance::discovery::Target;
+use mcp_auth_conformance::exit;
+use mcp_auth_conformance::http::HttpClient;
+use mcp_auth_conformance::http::redact::{Redactor, Secret};
+use mcp_auth_conformance::matrix_file::{self, MatrixTarget};
+use mcp_auth_conformance::report::progress::Progress;
+use mcp_auth_conformance::report::{self, Matrix, ReportSpec, console};
+use mcp_auth_conformance::run::{self, Clock, Context, RunReport};
+use mcp_auth_conformance::target::{Options, Reference};
+
+use super::args::RunArgs;
+use super::{data_errors, load_cases, runtime, usage_error, write_text};
+
+pub(super) fn run_command(args: RunArgs) -> u8 {
+    let cases = match load_cases(args.cases.as_ref()) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let mut config = match &args.config {
+        Some(path) => match mcp_auth_conformance::config::load(path) {
+            Ok(c) => c,
+            Err(errors) => return data_errors(&errors),
+        },
+        None => TargetConfig::default(),
+    };
+    if let Some(path) = &args.expected_failures {
+        match baseline::load(path, &cases.registry) {
+            Ok(b) => config.baseline = b,
+            Err(errors) => return data_errors(&errors),
+        }
+    }
+    if let Err(code) = apply_flags(&args, &mut config) {
+        return code;
+    }
+    if let Some(why) = config.redirect_port_in_use() {
+        return usage_error(why);
+    }
+
+    let plan = run::plan(&cases, args.spec_version, args.filter.as_deref());
+    if plan.is_empty() {
+        let why = match &args.filter {
+            Some(f) => format!(
+                "no requirement of spec version {} with a check has an id containing `{f}`",
+                args.spec_version
+            ),
+            None => format!("no requirement of spec version {} has a check", args.spec_version),
+        };
+        return usage_error(why);
+    }
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    if args.matrix.is_some() || args.targets.len() > 1 {
+        return matrix_run(&args, &rt, &plan, config);
+    }
+    // The reference target lives as long as this guard, on the run's runtime.
+    let (mcp_url, _reference) = match args.targets.first() {
+        Some(url) => (url.clone(), None),
+        None => match rt.block_on(Reference::start_with(&[], reference_options(&config))) {
+            Ok(r) => {
+                // What a black box cannot discover: its second resource, its privileged call.
+                r.fill_config(&mut config);
+                (r.mcp_url.clone(), Some(r))
+            }
+            Err(e) => {
+                eprintln!("error: cannot start the reference target: {e}");
+                return exit::UNREACHABLE;
+            }
+        },
+    };
+    let target = match Target::new(&mcp_url, args.spec_version) {
+        Ok(t) => Target {
+            extra_hosts: args.allow_hosts.clone(),
+            ..t
+        },
+        Err(e) => return usage_error(e),
+    };
+    let client = match http_client(&args) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let ctx = Arc::new(Context::with_config(client, target, config));
+    let clock = Clock::start();
+    let progress = Progress::on_terminal(args.quiet, plan.iter().map(|p| p.requirement.id.clone()));
+    let verdicts = run::run_with_console(
+        &rt,
+        ctx.clone(),
+        plan,
+        &run::console_arguments(args.quiet, args.color.forced()),
+        progress.as_ref(),
+    );
+    let reachable = rt.block_on(ctx.reachability());
+    let mut report = RunReport::new(mcp_url, args.spec_version, clock.started, clock.elapsed_ms(), verdicts);
+    report.seed = ctx.seed();
+    for spec in &args.reports {
+        if let Err(e) = write_report(spec, &report) {
+            return usage_error(e);
+        }
+    }
+    println!("{}", console::summary_line(&report));
+    for spec in &args.reports {
+        println!("report written: {}", spec.path.display());
+    }
+    if let Err(e) = &reachable {
+        eprintln!("error: the target could not be reached: {e}");
+    }
+    let code = exit::of_run(&report, reachable.is_ok());
+    match baseline_end(&args, &ctx, &report) {
+        Err(code) => code,
+        Ok(true) if code == exit::OK => exit::MUST_FAILED,
+        Ok(_) => code,
+    }
+}
+
+/// The embedded reference target of a run: seeded along with it.
+fn reference_options(config: &TargetConfig) -> Options {
+    Options {
+        randomness: config.randomness,
+        ..Default::default()
+    }
+}
+
+/// The run's HTTP client: the timeout, and the extra trusted roots of `--ca-cert`.
+fn http_client(args: &RunArgs) -> Result<HttpClient, u8> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = Vec::new();
+    for path in &args.ca_certs {
+        let certs: Result<Vec<CertificateDer<'static>>, _> =
+            CertificateDer::pem_file_iter(path).and_then(|certs| certs.collect());
+        match certs {
+            Ok(certs) if !certs.is_empty() => roots.extend(certs),
+            Ok(_) => {
+                return Err(usage_error(format!(
+                    "--ca-cert {}: no PEM certificate in it",
+                    path.display()
+                )));
+            }
+            Err(e) => return Err(usage_error(format!("--ca-cert {}: {e}", path.display()))),
+        }
+    }
+    HttpClient::trusting(Duration::from_secs(args.timeout), Redactor::default(), roots).map_err(|e| {
+        eprintln!("error: cannot build the HTTP client: {e}");
+        exit::UNREACHABLE
+    })
+}
+
+/// The command line's additions to a target configuration.
+fn apply_flags(args: &RunArgs, config: &mut TargetConfig) -> Result<(), u8> {
+    config.slow = args.slow;
+    config.strict = args.strict;
+    if let Some(seed) = args.seed {
+        config.randomness = mcp_auth_conformance::seed::Randomness::seeded(seed);
+    }
+    if let Some(endpoint) = &args.mint_endpoint {
+        config.mint_endpoint = Some(endpoint.to_string());
+    }
+    if let Some(scope) = &args.narrow_scope {
+        config.narrow_scope = Some(scope.clone());
+    }
+    for (kind, var) in &args.tokens {
+        match std::env::var(var) {
+            Ok(token) if !token.is_empty() => {
+                config.tokens.insert(*kind, Secret::new(token));
+            }
+            _ => {
+                let why = format!("--token {kind}={var}: the environment variable `{var}` is not set");
+                return Err(usage_error(why));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Several targets, each run on its own, side by side: a requirement × target table on the
+/// console and in the reports, and the worst target's exit code.
+fn matrix_run(args: &RunArgs, rt: &tokio::runtime::Runtime, plan: &[run::Planned], config: TargetConfig) -> u8 {
+    if args.reports.iter().any(|r| r.format == report::Format::Junit) {
+        return usage_error("a JUnit report is one target's: a matrix run writes json, markdown or html");
+    }
+    let targets = match &args.matrix {
+        Some(path) => match matrix_file::load(path) {
+            Ok(targets) => targets,
+            Err(errors) => return data_errors(&errors),
+        },
+        None => args
+            .targets
+            .iter()
+            .map(|url| MatrixTarget {
+                name: url.clone(),
+                url: url.clone(),
+                config: config.clone(),
+            })
+            .collect(),
+    };
+    let mut runs = Vec::new();
+    for mut t in targets {
+        if args.matrix.is_some() {
+            t.config.baseline = config.baseline.clone();
+            if let Err(code) = apply_flags(args, &mut t.config) {
+                return code;
+            }
+        }
+        let target = match Target::new(&t.url, args.spec_version) {
+            Ok(target) => Target {
+                extra_hosts: args.allow_hosts.clone(),
+                ..target
+            },
+            Err(e) => return usage_error(format!("{}: {e}", t.name)),
+        };
+        let client = match http_client(args) {
+            Ok(c) => c,
+            Err(code) => return code,
+        };
+        runs.push((t.name, t.url, Arc::new(Context::with_config(client, target, t.config))));
+    }
+    let cases = runs.iter().flat_map(|_| plan.iter().map(|p| p.requirement.id.clone()));
+    let progress = Progress::on_terminal(args.quiet, cases.collect::<Vec<_>>());
+    let progress = progress.as_ref();
+    let finished = rt.block_on(futures::future::join_all(runs.into_iter().map(
+        |(name, url, ctx)| async move {
+            let clock = Clock::start();
+            let verdicts = run::run_counted(ctx.clone(), plan, progress).await;
+            let reachable = ctx.reachability().await;
+            let mut report = RunReport::new(url, args.spec_version, clock.started, clock.elapsed_ms(), verdicts);
+            report.seed = ctx.seed();
+            (name, report, reachable)
+        },
+    )));
+    let matrix = Matrix {
+        spec_version: args.spec_version,
+        columns: finished
+            .iter()
+            .map(|(name, report, _)| (name.clone(), report))
+            .collect(),
+    };
+    if let Some(progress) = progress {
+        progress.finish();
+    }
+    print!("{}", console::matrix_table(&matrix));
+    for spec in &args.reports {
+        let written = report::render_matrix(spec.format, &matrix).and_then(|text| write_text(&spec.path, &text));
+        if let Err(e) = written {
+            return usage_error(e);
+        }
+    }
+    for (name, report, reachable) in &finished {
+        println!("{name}: {}", console::summary_line(report));
+        if let Err(e) = reachable {
+            eprintln!("error: {name} could not be reached: {e}");
+        }
+    }
+    let outcomes: Vec<(&RunReport, bool)> = finished
+        .iter()
+        .map(|(_, r, reachable)| (r, reachable.is_ok()))
+        .collect();
+    let code = exit::of_matrix(&outcomes);
+    let stale = finished.iter().any(|(name, report, _)| {
+        let ids = config.baseline.stale(&report.verdicts);
+        for id in &ids {
+            eprintln!("stale expected failure: `{id}` passes now on {name}; remove it from the baseline");
+        }
+        !ids.is_empty()
+    });
+    if stale && code == exit::OK {
+        exit::MUST_FAILED
+    } else {
+        code
+    }
+}
+
+/// After a run: names the stale entries of the baseline (true if any) and writes the new
+/// baseline if asked.
+fn baseline_end(args: &RunArgs, ctx: &Context, report: &RunReport) -> Result<bool, u8> {
+    let stale = ctx.baseline().stale(&report.verdicts);
+    for id in &stale {
+        eprintln!("stale expected failure: `{id}` passes now; remove it from the baseline");
+    }
+    if let Some(path) = &args.write_baseline {
+        write_text(path, &baseline::write(&report.verdicts)).map_err(usage_error)?;
+        eprintln!("baseline written to {}", path.display());
+    }
+    Ok(!stale.is_empty())
+}
+
+fn write_report(spec: &ReportSpec, report: &RunReport) -> Result<(), String> {
+    write_text(&spec.path, &report::render(spec.format, report))
+}
