@@ -190,6 +190,8 @@ mod tests {
             title: String::new(),
             section: String::new(),
             url: String::new(),
+            normative: String::new(),
+            derived: false,
             case: String::new(),
             expected_failure: None,
             stale_expected_failure: None,

@@ -52,6 +52,10 @@ pub struct Verdict {
     pub title: String,
     pub section: String,
     pub url: String,
+    /// The sentence of the cited text that sets the level, and whether the server's duty is
+    /// inferred from it rather than stated.
+    pub normative: String,
+    pub derived: bool,
     /// The case that produced the verdict (`cases/rs-challenge.toml:3`).
     pub case: String,
     /// A fail or error the run's baseline accepts (`--expected-failures`): its reason. It
@@ -73,6 +77,17 @@ impl Verdict {
     /// A fail or error that no baseline excuses: what fails a run.
     pub fn counts_against(&self, outcome: Outcome) -> bool {
         self.outcome == outcome && self.expected_failure.is_none()
+    }
+
+    /// The sentence the level rests on, as every report quotes it: `"..."`, with `(derived:
+    /// ...)` where the server's duty is inferred from it.
+    pub fn quote(&self) -> String {
+        let derived = if self.derived {
+            " (derived: the server's duty is inferred from this sentence)"
+        } else {
+            ""
+        };
+        format!("\"{}\"{derived}", self.normative)
     }
 
     /// The requirement's reference, as printed with a failure:

@@ -40,6 +40,10 @@ pub(super) fn requirements_command(format: ListFormat, dir: Option<PathBuf>, cov
                         "title": r.title,
                         "section": r.section,
                         "url": r.url_for(SpecVersion::LATEST),
+                        "normative": r.normative,
+                        "normatives": r.normatives,
+                        "quoted_from": r.quoted_from,
+                        "derived": r.derived,
                         "has_check": !checked.is_empty(),
                         "checked_versions": checked,
                     })

@@ -44,10 +44,11 @@ pub fn failure_block(v: &Verdict, version: SpecVersion) -> String {
         "ERROR (could not tell)"
     };
     let mut s = format!(
-        "{word}: {}\n  requirement: {} ({})\n  {}\n",
+        "{word}: {}\n  requirement: {} ({})\n  says: {}\n  {}\n",
         v.title,
         v.requirement,
         v.reference(version.as_str()),
+        v.quote(),
         v.case
     );
     for line in v.message.lines() {

@@ -70,7 +70,14 @@ fn row(v: &Verdict) -> String {
         Some(first) if !first.is_empty() => escape(first),
         _ => format!("{} exchange(s)", v.evidence.len()),
     };
-    let mut evidence = format!("{}\n{} ({})\n\n{}", v.title, v.section, v.case, v.message);
+    let mut evidence = format!(
+        "{}\n{} ({})\n{}\n\n{}",
+        v.title,
+        v.section,
+        v.case,
+        v.quote(),
+        v.message
+    );
     for exchange in &v.evidence {
         evidence.push_str("\n\n");
         evidence.push_str(&exchange.to_text());

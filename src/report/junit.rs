@@ -79,6 +79,8 @@ fn test_case(v: &Verdict, area: &str) -> TestCase {
     case.add_property(Property::new("level", v.level.as_str()));
     case.add_property(Property::new("section", v.section.as_str()));
     case.add_property(Property::new("url", v.url.as_str()));
+    case.add_property(Property::new("normative", v.normative.as_str()));
+    case.add_property(Property::new("derived", if v.derived { "true" } else { "false" }));
     case.add_property(Property::new("outcome", v.outcome.as_str()));
     if v.outcome == Outcome::Warn {
         case.set_system_out(format!("warn ({}): {}", v.level, v.message));

@@ -32,12 +32,13 @@ pub fn render(report: &RunReport) -> String {
     }
     for v in failed {
         out.push_str(&format!(
-            "\n### `{}` ({})\n\n{} ({}, {})\n\n",
+            "\n### `{}` ({})\n\n{} ({}, {})\n\n> {}\n\n",
             v.requirement,
             outcome_text(v),
             v.title,
             v.section,
-            v.case
+            v.case,
+            v.quote()
         ));
         let mut evidence = v.message.clone();
         for exchange in &v.evidence {

@@ -177,6 +177,8 @@ mod snapshot_tests {
             title: format!("title of {id}"),
             section: "RFC 6750 §3.1".to_owned(),
             url: "https://www.rfc-editor.org/rfc/rfc6750#section-3.1".to_owned(),
+            normative: "The resource server SHOULD respond with the HTTP 400 (Bad Request) status code.".to_owned(),
+            derived: id.starts_with("rs.prm"),
             case: "cases/rs-challenge.toml:1".to_owned(),
             expected_failure: None,
             stale_expected_failure: None,

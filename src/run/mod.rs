@@ -200,6 +200,8 @@ fn harness_error(planned: &Planned, version: SpecVersion) -> Verdict {
         title: planned.requirement.title.clone(),
         section: planned.requirement.section.clone(),
         url: planned.requirement.url_for(version),
+        normative: planned.requirement.normative_for(version).to_owned(),
+        derived: planned.requirement.derived,
         case: planned.case.origin.clone(),
         expected_failure: None,
         stale_expected_failure: None,

@@ -62,10 +62,16 @@ async fn run_with(
     run::run_quiet(ctx, &run::plan(cases, version, filter)).await
 }
 
+/// The requirements a run found broken: a fail, warn or error, and a MAY-level behaviour not
+/// shown (information only, a skip saying so: the check still saw it).
 fn broken(verdicts: &[Verdict]) -> BTreeSet<String> {
     verdicts
         .iter()
-        .filter(|v| v.outcome != Outcome::Pass && v.outcome != Outcome::Skip)
+        .filter(|v| match v.outcome {
+            Outcome::Pass => false,
+            Outcome::Skip => v.message.starts_with(crate::check::MAY_NOT_SHOWN),
+            _ => true,
+        })
         .map(|v| v.requirement.clone())
         .collect()
 }
