@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use mcp_auth_conformance::oauth::tokens::TokenKind;
 use mcp_auth_conformance::report::ReportSpec;
 use mcp_auth_conformance::spec::SpecVersion;
-use mcp_auth_conformance::target::Fault;
+use mcp_auth_conformance::target::{Fault, Variation};
 
 const EXIT_CODES: &str = "Exit codes:
   0  no MUST requirement failed (warnings and skips do not fail a run)
@@ -48,6 +48,12 @@ pub(super) enum Command {
         /// Print each fault id with the requirement ids it breaks, and exit.
         #[arg(long)]
         list_faults: bool,
+        /// Show this legal behaviour, one the specs allow (repeatable; see --list-variations).
+        #[arg(long = "variation", value_name = "ID")]
+        variations: Vec<Variation>,
+        /// Print each variation id with what it does, and exit.
+        #[arg(long)]
+        list_variations: bool,
         /// Consent needs a login form (user `conformance`, password `reference-password`),
         /// for trying the `form` consent driver.
         #[arg(long)]

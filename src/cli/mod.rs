@@ -30,6 +30,8 @@ pub fn main() -> ExitCode {
         Command::Reference {
             faults,
             list_faults,
+            variations,
+            list_variations,
             login_form,
             issuer_only,
             port,
@@ -37,7 +39,9 @@ pub fn main() -> ExitCode {
         } => reference::reference_command(
             &faults,
             list_faults,
+            list_variations,
             Options {
+                variations,
                 login_form,
                 any_resource: issuer_only,
                 as_port: port,

@@ -2,14 +2,20 @@
 
 use mcp_auth_conformance::config::TargetConfig;
 use mcp_auth_conformance::exit;
-use mcp_auth_conformance::target::{Fault, Options, Reference};
+use mcp_auth_conformance::target::{Fault, Options, Reference, Variation};
 
 use super::runtime;
 
-pub(super) fn reference_command(faults: &[Fault], list: bool, options: Options) -> u8 {
+pub(super) fn reference_command(faults: &[Fault], list: bool, list_variations: bool, options: Options) -> u8 {
     if list {
         for f in Fault::ALL {
             println!("{} {}", f.id(), f.requirements().join(","));
+        }
+        return exit::OK;
+    }
+    if list_variations {
+        for v in Variation::ALL {
+            println!("{} {}", v.id(), v.description());
         }
         return exit::OK;
     }

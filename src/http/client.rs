@@ -6,6 +6,9 @@ use std::time::{Duration, Instant};
 use super::exchange::{Exchange, RecordedRequest, RecordedResponse, body_text};
 use super::redact::Redactor;
 
+/// The longest `Retry-After` (seconds) the client waits out before sending a request again.
+pub const SHORT_RETRY_AFTER: u64 = 2;
+
 /// Bodies beyond this are refused: a metadata document or challenge is never this large.
 pub const DEFAULT_BODY_CAP: usize = 1024 * 1024;
 
@@ -152,6 +155,11 @@ impl HttpClient {
             // and redirect-URI checks depend on seeing them).
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
+            // No connection is reused: a server may close an idle one at any time without
+            // saying so (RFC 9112 §9.5), and a request sent on it then fails after the server
+            // may have read it, so it cannot safely be sent again. A fresh connection per
+            // exchange costs little against the targets the suite runs on.
+            .pool_max_idle_per_host(0)
             .connect_timeout(timeout)
             .user_agent(concat!("mcp-auth-conformance/", env!("CARGO_PKG_VERSION")))
     }
@@ -160,8 +168,27 @@ impl HttpClient {
         &self.redactor
     }
 
-    /// Sends one request. The exchange is always recorded, also when it failed.
+    /// Sends one request. The exchange is always recorded, also when it failed. A 429 with a
+    /// short `Retry-After` (at most [`SHORT_RETRY_AFTER`] seconds) is waited out and the
+    /// request sent once more; a longer one is the target throttling the run.
     pub async fn send(&self, request: &Request) -> (Exchange, Result<Response, HttpError>) {
+        let (exchange, result) = self.send_once(request).await;
+        let wait = match &result {
+            Err(HttpError::Throttled {
+                retry_after: Some(after),
+            }) => after.trim().parse::<u64>().ok(),
+            _ => None,
+        };
+        match wait {
+            Some(secs) if secs <= SHORT_RETRY_AFTER => {
+                tokio::time::sleep(Duration::from_secs(secs)).await;
+                self.send_once(request).await
+            }
+            _ => (exchange, result),
+        }
+    }
+
+    async fn send_once(&self, request: &Request) -> (Exchange, Result<Response, HttpError>) {
         let started = Instant::now();
         let result = match tokio::time::timeout(self.timeout, self.send_inner(request)).await {
             Ok(result) => result,
@@ -207,11 +234,21 @@ impl HttpClient {
             })
             .collect();
         let mut body = Vec::new();
+        let stream = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("text/event-stream"));
         while let Some(chunk) = response.chunk().await.map_err(|e| classify(e, self.timeout))? {
             if body.len() + chunk.len() > self.body_cap {
                 return Err(HttpError::BodyTooLarge { limit: self.body_cap });
             }
             body.extend_from_slice(&chunk);
+            // An SSE answer is judged on its first JSON-RPC response: a server may keep the
+            // stream open after it (MCP Streamable HTTP only says it SHOULD close it).
+            if stream && super::sse::has_response(&body) {
+                break;
+            }
         }
         Ok(Response { status, headers, body })
     }

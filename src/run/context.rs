@@ -186,15 +186,19 @@ impl Context {
             Step::Token(None) => self.token().await,
             Step::Refresh(None) => self.refresh().await,
             Step::ConfidentialToken => self.confidential_token().await,
-            Step::Token(Some(plan)) => one(self.private_chain(plan, false, case).await),
-            Step::Refresh(Some(plan)) => one(self.private_chain(plan, true, case).await),
+            Step::Token(Some(plan)) => one(self.private_chain(plan, ChainEnd::Token, case).await),
+            Step::Refresh(Some(plan)) => one(self.private_chain(plan, ChainEnd::Refresh, case).await),
         }
     }
 
-    /// A case's own authorization, token request and (`refresh`) refresh request, each with
-    /// the plan's changes.
-    async fn private_chain(&self, plan: &TokenPlan, refresh: bool, purpose: &str) -> Observation {
-        let label = if refresh { "refresh request" } else { "token request" };
+    /// A case's own authorization, token request and (to [`ChainEnd::Refresh`]) refresh
+    /// request, each with the plan's changes.
+    async fn private_chain(&self, plan: &TokenPlan, end: ChainEnd, purpose: &str) -> Observation {
+        let label = if end == ChainEnd::Refresh {
+            "refresh request"
+        } else {
+            "token request"
+        };
         let (mut flow, default_client) = match self.flow_and_client().await {
             Ok(both) => both,
             Err(why) => return why.observation(label),
@@ -237,7 +241,19 @@ impl Context {
             return Observation::skipped(label, why);
         }
         let attempt = self.attempt(&format!("{purpose} {label}"));
-        let first = plan.authorize.requests().into_iter().next().unwrap_or_default();
+        let mut first = plan.authorize.requests().into_iter().next().unwrap_or_default();
+        // A grant to refresh asks for offline_access where the AS offers it: many issue refresh
+        // tokens for nothing else (OpenID Connect Core §11).
+        let refreshable = end != ChainEnd::Token;
+        if refreshable && flow.server.scopes_supported.iter().any(|s| s == "offline_access") {
+            let with_offline = |scope: &str| format!("{scope} offline_access").trim_start().to_owned();
+            flow.scope = Some(with_offline(flow.scope.as_deref().unwrap_or_default()));
+            for (name, value) in &mut first {
+                if let (true, Some(scope)) = (name == "scope", value.as_str()) {
+                    *value = serde_json::Value::from(with_offline(scope));
+                }
+            }
+        }
         let authorization = flow
             .authorize(
                 "authorization request for a token request",
@@ -253,7 +269,7 @@ impl Context {
         let token = flow
             .redeem("token request", &client, &attempt, authorization, &plan.token)
             .await;
-        if !refresh {
+        if end != ChainEnd::Refresh {
             return token;
         }
         flow.refresh_with(label, &client, token, &plan.refresh).await
@@ -560,17 +576,31 @@ impl Context {
         self.second_client.get_or_init(init).await.clone()
     }
 
+    /// The refresh control (and rotation check): a refresh and its replay, on a grant of its
+    /// own. Never on the shared token's grant: an AS may revoke a grant's access tokens when
+    /// its refresh token is used (OAuth 2.1 §4.3), and other cases use the shared token.
     async fn refresh(&self) -> Observations {
         let init = || async {
-            let token = self.token().await;
-            let refresh_token = token[0].response().and_then(|r| {
+            let plan = TokenPlan {
+                authorization: true,
+                ..TokenPlan::default()
+            };
+            let token = self
+                .private_chain(&plan, ChainEnd::RefreshableToken, "shared refresh")
+                .await;
+            let refresh_token = token.response().filter(|r| r.status == 200).and_then(|r| {
                 let doc: serde_json::Value = serde_json::from_slice(&r.body).ok()?;
                 doc.get("refresh_token")?.as_str().map(str::to_owned)
             });
             let obs = match (refresh_token, self.flow_and_client().await) {
-                (Some(rt), Ok((flow, client))) => flow.refresh(&client, &rt).await,
-                (None, _) if !matches!(token[0].observed, Observed::Response(_)) => {
-                    unanswered("refresh token replay", &token[0].observed)
+                (Some(rt), Ok((flow, client))) => {
+                    let mut refreshed = flow.refresh(&client, &rt).await;
+                    let mut exchanges = token.exchanges;
+                    exchanges.append(&mut refreshed.exchanges);
+                    Observation { exchanges, ..refreshed }
+                }
+                (None, _) if !matches!(token.observed, Observed::Response(_)) => {
+                    unanswered("refresh token replay", &token.observed)
                 }
                 (None, _) => Observation::skipped("refresh token replay", "the token response has no refresh_token"),
                 (_, Err(why)) => why.observation("refresh token replay"),
@@ -740,7 +770,7 @@ impl Context {
             (Some(r), _) => format!("resource <{r}>"),
             (None, s) => format!("scope <{}>", s.as_deref().unwrap_or_default()),
         };
-        let obs = self.private_chain(&plan, false, purpose).await;
+        let obs = self.private_chain(&plan, ChainEnd::Token, purpose).await;
         let access = obs.response().filter(|r| r.status == 200).and_then(|r| {
             let doc: serde_json::Value = serde_json::from_slice(&r.body).ok()?;
             doc.get("access_token")?.as_str().map(str::to_owned)
@@ -834,7 +864,7 @@ impl Context {
             authorization: true,
             ..TokenPlan::default()
         };
-        let token = self.private_chain(&plan, false, purpose).await;
+        let token = self.private_chain(&plan, ChainEnd::Token, purpose).await;
         let doc = token
             .response()
             .filter(|r| r.status == 200)
@@ -926,6 +956,15 @@ impl Context {
             vars: BTreeMap::new(),
         }
     }
+}
+
+/// Where a private chain stops: at the token, at a token meant to be refreshed (its grant asks
+/// for offline_access where offered), or after the refresh request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ChainEnd {
+    Token,
+    RefreshableToken,
+    Refresh,
 }
 
 /// A step that could not run because an earlier one got no answer: that step's reason (a

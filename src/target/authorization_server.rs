@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use super::{Fault, State};
+use super::{Fault, State, Variation};
 
 pub(super) fn router(state: Arc<State>) -> Router {
     Router::new()
@@ -17,11 +17,30 @@ pub(super) fn router(state: Arc<State>) -> Router {
         .route("/as/.well-known/openid-configuration", get(oidc_appended))
         .route("/as/jwks", get(jwks))
         .route("/as/mint", post(mint))
+        .route("/.well-known/oauth-authorization-server/as2", get(second_rfc8414))
         .with_state(state.clone())
         .nest(
             "/as",
             super::flow_endpoints::router(state.clone(), super::flow_endpoints::Base { issuer: state.issuer() }),
         )
+        .nest(
+            "/as2",
+            super::flow_endpoints::router(
+                state.clone(),
+                super::flow_endpoints::Base {
+                    issuer: state.second_issuer(),
+                },
+            ),
+        )
+}
+
+/// The second authorization server's metadata (variation `several-authorization-servers`).
+async fn second_rfc8414(Extract(s): Extract<Arc<State>>) -> Response {
+    if !s.varies(Variation::SeveralAuthorizationServers) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let issuer = s.second_issuer();
+    axum::Json(metadata(&s, &issuer, &issuer)).into_response()
 }
 
 /// The metadata document for `issuer` with endpoints under `endpoint_base`.
@@ -65,6 +84,17 @@ pub(super) fn metadata(s: &State, issuer: &str, endpoint_base: &str) -> Value {
     if s.has(Fault::HttpEndpoint) {
         // `.invalid` never resolves (RFC 6761): the suite must judge it, never call it.
         fields.insert("token_endpoint".into(), json!("http://as.invalid/token"));
+    }
+    if s.varies(Variation::RefreshOnlyForOfflineAccess) {
+        let mut scopes = s.advertised_scopes.clone();
+        scopes.push("offline_access".to_owned());
+        fields.insert("scopes_supported".into(), json!(scopes));
+    }
+    if s.varies(Variation::ExtraMetadataMembers) {
+        fields.insert(
+            "x_reference_extension".into(),
+            json!({"note": "a member no RFC defines"}),
+        );
     }
     if s.has(Fault::ImplicitGrant) {
         fields.insert(

@@ -170,8 +170,6 @@ faults! {
         "a refresh token works for any client that presents it";
     RefreshScopeUnchecked = "refresh-scope-unchecked", ["as.refresh.scope-no-expansion", "as.token.invalid-scope"], LATEST,
         "a refresh grants whatever scope it asks for";
-    RefreshExtraScopeDropped = "refresh-extra-scope-dropped", ["as.token.invalid-scope"], LATEST,
-        "a refresh asking beyond the grant is answered with the old scope instead of invalid_scope";
     CodeNotBoundToClient = "code-not-bound-to-client", ["as.code.client-binding"], LATEST,
         "a code is redeemed for any client that presents it";
     TokenAcceptsGet = "token-accepts-get", ["as.token.post-only"], LATEST,

@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use super::{Fault, State};
+use super::{Fault, State, Variation};
 use crate::oauth::pkce;
 
 /// Where a set of flow endpoints lives and which issuer it speaks for.
@@ -32,6 +32,10 @@ pub(super) struct Store {
 
     /// MCP session ids the resource server handed out (Streamable HTTP, up to 2025-11-25).
     sessions: std::collections::HashSet<String>,
+    /// Opaque access tokens and what they grant (variation `opaque-access-tokens`).
+    opaque: HashMap<String, super::signing::Claims>,
+    /// Access tokens (by `jti`) revoked before they expire (variation `revoke-on-refresh`).
+    revoked: std::collections::HashSet<String>,
     next: u64,
     /// Where ids and secrets come from (seeded under `run --seed`).
     rng: rand::rngs::StdRng,
@@ -66,6 +70,8 @@ struct Refresh {
     scope: Option<String>,
     resource: Option<String>,
     used: bool,
+    /// The access token issued with it (revoked on use under `revoke-on-refresh`).
+    access_jti: String,
 }
 
 #[derive(Debug, Clone)]
@@ -135,6 +141,9 @@ const KNOWN_METADATA: &[&str] = &[
 ];
 
 async fn register(Extract(s): Extract<Arc<State>>, headers: HeaderMap, body: String) -> Response {
+    if s.throttles("register") {
+        return throttled();
+    }
     let json_request = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -172,9 +181,9 @@ async fn register(Extract(s): Extract<Arc<State>>, headers: HeaderMap, body: Str
         .unwrap_or_default();
     let client_id = store(&s).id("client");
     let secret = (method != "none").then(|| store(&s).secret("secret"));
-    // OIDC Registration §2: application_type defaults to `web` (option `oidc_web_default`).
+    // OIDC Registration §2: application_type defaults to `web` (a legal variation).
     let mut application_type = doc.get("application_type").cloned();
-    if application_type.is_none() && s.oidc_web_default {
+    if application_type.is_none() && s.varies(Variation::WebDefaultRegistration) {
         application_type = Some(json!("web"));
     }
     let web = application_type.as_ref().is_some_and(|t| t == "web");
@@ -404,13 +413,20 @@ async fn authorize(
     {
         return fail("invalid_request");
     }
-    let supported = |scope: &str| {
-        scope
-            .split(' ')
-            .all(|t| t.is_empty() || s.scopes.iter().any(|k| k == t))
-    };
-    if !q.get("scope").is_none_or(|scope| supported(scope)) && !s.has(Fault::UnknownScopeGranted) {
-        return fail("invalid_scope");
+    // RFC 6749 §3.3: an unknown scope is refused here, unless the AS drops or grants it, or
+    // refuses it on the consent page (legal variations).
+    let mut scope = q.get("scope").cloned();
+    let lenient = s.has(Fault::UnknownScopeGranted)
+        || s.varies(Variation::UnknownScopeGranted)
+        || s.varies(Variation::UnknownScopeRefusedOnPage);
+    if !scope.as_deref().is_none_or(|scope| known_scope(&s, scope)) && !lenient {
+        if !s.varies(Variation::UnknownScopeDropped) {
+            return fail("invalid_scope");
+        }
+        let known: Vec<&str> = (scope.as_deref().unwrap_or_default().split(' '))
+            .filter(|t| known_scope(&s, t))
+            .collect();
+        scope = Some(known.join(" "));
     }
     // RFC 8707 §2: an absolute URI without fragment, and one this AS issues tokens for.
     if let Some(resource) = q.get("resource") {
@@ -457,7 +473,7 @@ async fn authorize(
         redirect_uri: redirect_uri.clone(),
         challenge,
         method,
-        scope: q.get("scope").cloned(),
+        scope,
         resource: q.get("resource").cloned(),
         used: false,
         issued: None,
@@ -495,6 +511,13 @@ async fn authorize(
 pub const LOGIN_USER: &str = "conformance";
 pub const LOGIN_PASSWORD: &str = "reference-password";
 
+/// Every scope token is one this AS knows.
+fn known_scope(s: &State, scope: &str) -> bool {
+    scope
+        .split(' ')
+        .all(|t| t.is_empty() || s.scopes.iter().any(|k| k == t))
+}
+
 fn has_session(headers: &HeaderMap, pending: &Pending) -> bool {
     let cookie = headers.get(header::COOKIE).and_then(|v| v.to_str().ok()).unwrap_or("");
     cookie
@@ -518,6 +541,14 @@ async fn consent(
     };
     if !has_session(&headers, &pending) {
         return error_page("the browser session was lost (no session cookie)");
+    }
+    let unknown = !pending
+        .grant
+        .scope
+        .as_deref()
+        .is_none_or(|scope| known_scope(&s, scope));
+    if unknown && s.varies(Variation::UnknownScopeRefusedOnPage) {
+        return error_page("invalid_scope: the requested scope is unknown");
     }
     if s.login_form {
         // Deny comes first: a driver must press the button it was told to.
@@ -621,6 +652,11 @@ fn redirect_to(redirect_uri: &str, params: &[(&str, String)]) -> Response {
     (StatusCode::FOUND, [(header::LOCATION, url.to_string())], body).into_response()
 }
 
+/// 429 with a short Retry-After (variation `short-rate-limit`).
+fn throttled() -> Response {
+    (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "1")]).into_response()
+}
+
 fn error_page(why: &str) -> Response {
     let html = format!("<!doctype html><title>Authorization error</title><p>{why}</p>");
     (StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, "text/html")], html).into_response()
@@ -633,6 +669,9 @@ async fn token(
     headers: HeaderMap,
     Form(mut form): Form<HashMap<String, String>>,
 ) -> Response {
+    if s.throttles("token") {
+        return throttled();
+    }
     // RFC 6749 §2.3.1: authenticate the client first; the grant is judged for that client.
     match authenticate(&s, &headers, &form) {
         Ok(client_id) => {
@@ -693,7 +732,8 @@ fn authenticate(s: &State, headers: &HeaderMap, form: &HashMap<String, String>) 
 
 fn invalid_client(s: &State, used_basic: bool) -> Response {
     let body = Json(json!({"error": "invalid_client"}));
-    if used_basic && !s.has(Fault::InvalidClientAnswered400) {
+    let basic_401 = used_basic && !s.has(Fault::InvalidClientAnswered400);
+    if basic_401 || (!used_basic && s.varies(Variation::InvalidClientAlways401)) {
         let headers = [
             (header::WWW_AUTHENTICATE, "Basic realm=\"reference\""),
             (header::CACHE_CONTROL, "no-store"),
@@ -807,8 +847,23 @@ fn refresh(s: &State, form: &HashMap<String, String>) -> Response {
             return token_error(s, "invalid_grant");
         }
         r.used = !s.has(Fault::RefreshNotRotated);
-        r.clone()
+        let previous = r.clone();
+        // Rotation is for public clients (OAuth 2.1 §4.3.1); a confidential one may keep its.
+        let confidential = st.clients.get(&previous.client_id).is_some_and(|c| c.secret.is_some());
+        if confidential && s.varies(Variation::ConfidentialRefreshNotRotated) {
+            if let Some(r) = st.refresh_tokens.get_mut(token) {
+                r.used = false;
+            }
+        }
+        if s.varies(Variation::RevokeOnRefresh) {
+            st.revoked.insert(previous.access_jti.clone());
+        }
+        previous
     };
+    let confidential = store(s)
+        .clients
+        .get(&previous.client_id)
+        .is_some_and(|c| c.secret.is_some());
     // OAuth 2.1 §4.3: the scope asked for may narrow the grant, never widen it.
     let granted = previous.scope.clone().unwrap_or_default();
     let scope = match form.get("scope") {
@@ -821,10 +876,12 @@ fn refresh(s: &State, form: &HashMap<String, String>) -> Response {
         {
             Some(asked.clone())
         }
-        Some(_) if s.has(Fault::RefreshExtraScopeDropped) => previous.scope,
+        Some(_) if s.varies(Variation::UnknownScopeDropped) => previous.scope,
         Some(_) => return token_error(s, "invalid_scope"),
     };
-    let keep = s.has(Fault::RefreshNotRotated).then(|| token.clone());
+    let unrotated =
+        s.has(Fault::RefreshNotRotated) || (confidential && s.varies(Variation::ConfidentialRefreshNotRotated));
+    let keep = unrotated.then(|| token.clone());
     issue_tokens(s, &previous.client_id, scope, previous.resource, keep)
 }
 
@@ -864,20 +921,33 @@ fn issue_tokens(
         other => other,
     };
     let jti = st.id("access");
-    let access = s
-        .signer
-        .sign(&s.claims(jti, client_id, scope.clone(), resource.clone(), lifetime));
+    let claims = s.claims(jti.clone(), client_id, scope.clone(), resource.clone(), lifetime);
+    let access = if s.varies(Variation::OpaqueAccessTokens) {
+        let token = st.id("opaque");
+        st.opaque.insert(token.clone(), claims);
+        token
+    } else {
+        s.signer.sign(&claims)
+    };
     st.issued.push(access.clone());
     body[token_field] = json!(access);
-    let refresh = keep.unwrap_or_else(|| st.secret("refresh"));
-    let record = Refresh {
-        client_id: client_id.to_owned(),
-        scope: scope.clone(),
-        resource,
-        used: false,
-    };
-    st.refresh_tokens.insert(refresh.clone(), record);
-    body["refresh_token"] = json!(refresh);
+    let offline = scope
+        .as_deref()
+        .is_some_and(|s| s.split(' ').any(|t| t == "offline_access"));
+    let refreshable =
+        !s.varies(Variation::NoRefreshTokens) && (offline || !s.varies(Variation::RefreshOnlyForOfflineAccess));
+    if refreshable {
+        let refresh = keep.unwrap_or_else(|| st.secret("refresh"));
+        let record = Refresh {
+            client_id: client_id.to_owned(),
+            scope: scope.clone(),
+            resource,
+            used: false,
+            access_jti: jti,
+        };
+        st.refresh_tokens.insert(refresh.clone(), record);
+        body["refresh_token"] = json!(refresh);
+    }
     if let Some(scope) = scope {
         body["scope"] = json!(scope);
     }
@@ -909,6 +979,8 @@ pub(super) fn new_store(rng: rand::rngs::StdRng) -> Mutex<Store> {
         codes: HashMap::new(),
         refresh_tokens: HashMap::new(),
         sessions: Default::default(),
+        opaque: HashMap::new(),
+        revoked: Default::default(),
         next: 0,
         rng,
         issued: Vec::new(),
@@ -928,6 +1000,15 @@ impl Store {
 
     pub(super) fn has_session(&self, id: &str) -> bool {
         self.sessions.contains(id)
+    }
+
+    /// What an opaque access token grants, if this AS issued it.
+    pub(super) fn opaque(&self, token: &str) -> Option<super::signing::Claims> {
+        self.opaque.get(token).cloned()
+    }
+
+    pub(super) fn revoked(&self, jti: &str) -> bool {
+        self.revoked.contains(jti)
     }
 }
 

@@ -10,6 +10,7 @@ mod faults;
 mod flow_endpoints;
 mod resource_server;
 mod signing;
+mod variations;
 
 use serde_json::json;
 use std::collections::HashSet;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 
 pub use faults::Fault;
 pub use flow_endpoints::{LOGIN_PASSWORD, LOGIN_USER};
+pub use variations::Variation;
 
 /// How the reference target behaves apart from its faults.
 #[derive(Debug, Clone, Default)]
@@ -28,9 +30,8 @@ pub struct Options {
     pub code_lifetime: Option<std::time::Duration>,
     /// How long an access token lives (default 3600 s); tests shorten it for the expiry check.
     pub token_lifetime: Option<std::time::Duration>,
-    /// Registrations without application_type are web applications (as in oidc-provider), and
-    /// web clients get no loopback port flexibility.
-    pub oidc_web_default: bool,
+    /// Legal behaviours to show (`reference --variation`): the variation matrix.
+    pub variations: Vec<Variation>,
     /// The AS issues tokens for any resource (`reference --issuer-only`: an issuer other
     /// servers trust), not only for its own two.
     pub any_resource: bool,
@@ -50,6 +51,7 @@ use tokio::sync::oneshot;
 #[derive(Debug)]
 pub(crate) struct State {
     faults: HashSet<Fault>,
+    variations: HashSet<Variation>,
     rs_origin: String,
     as_origin: String,
     store: std::sync::Mutex<flow_endpoints::Store>,
@@ -57,11 +59,12 @@ pub(crate) struct State {
     login_form: bool,
     code_lifetime: std::time::Duration,
     token_lifetime: std::time::Duration,
-    oidc_web_default: bool,
     any_resource: bool,
     /// The scopes the AS grants, and those its metadata lists.
     scopes: Vec<String>,
     advertised_scopes: Vec<String>,
+    /// Endpoints already throttled once (variation `short-rate-limit`).
+    throttled: std::sync::Mutex<HashSet<&'static str>>,
     /// Signs the access tokens; its public key is the AS's JWKS.
     signer: signing::Signer,
 }
@@ -69,6 +72,10 @@ pub(crate) struct State {
 impl State {
     fn has(&self, fault: Fault) -> bool {
         self.faults.contains(&fault)
+    }
+
+    fn varies(&self, variation: Variation) -> bool {
+        self.variations.contains(&variation)
     }
 
     fn mcp_url(&self) -> String {
@@ -79,6 +86,31 @@ impl State {
     /// audience of tokens this server must refuse.
     fn second_resource(&self) -> String {
         format!("{}/other/mcp", self.rs_origin)
+    }
+
+    /// The PRM's `authorization_servers`: the issuer, and a second one where it varies.
+    fn authorization_servers(&self) -> Vec<String> {
+        let mut issuers = vec![self.issuer()];
+        if self.varies(Variation::SeveralAuthorizationServers) {
+            issuers.push(self.second_issuer());
+        }
+        issuers
+    }
+
+    /// A second authorization server on the same origin (variation
+    /// `several-authorization-servers`): metadata and flow endpoints of its own.
+    fn second_issuer(&self) -> String {
+        format!("{}/as2", self.as_origin)
+    }
+
+    /// `short-rate-limit`: the first request to `endpoint` is throttled (429, Retry-After: 1).
+    fn throttles(&self, endpoint: &'static str) -> bool {
+        self.varies(Variation::ShortRateLimit)
+            && self
+                .throttled
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(endpoint)
     }
 
     fn issuer(&self) -> String {
@@ -154,13 +186,13 @@ impl Reference {
         let origin = |addr: SocketAddr| format!("http://{addr}");
         let state = Arc::new(State {
             faults: faults.iter().copied().collect(),
+            variations: options.variations.iter().copied().collect(),
             rs_origin: origin(rs_listener.local_addr()?),
             as_origin: origin(as_listener.local_addr()?),
             store: flow_endpoints::new_store(seeded.rng("reference ids")),
             login_form: options.login_form,
             code_lifetime: options.code_lifetime.unwrap_or(std::time::Duration::from_secs(60)),
             token_lifetime: options.token_lifetime.unwrap_or(std::time::Duration::from_secs(3600)),
-            oidc_web_default: options.oidc_web_default,
             any_resource: options.any_resource,
             scopes: words(
                 options
@@ -169,6 +201,7 @@ impl Reference {
                     .unwrap_or("mcp:tools mcp:admin offline_access"),
             ),
             advertised_scopes: words(options.scopes.as_deref().unwrap_or("mcp:tools")),
+            throttled: Default::default(),
             signer: signing::Signer::generate("reference-1"),
         });
         let mcp_url = state.mcp_url();
@@ -176,9 +209,10 @@ impl Reference {
         let second_resource = state.second_resource();
         let mint_endpoint = format!("{}/as/mint", state.as_origin);
         let jwks_uri = format!("{}/as/jwks", state.as_origin);
+        let close_idle = state.varies(Variation::CloseIdleConnections);
         let stop = vec![
-            serve(rs_listener, resource_server::router(state.clone())),
-            serve(as_listener, authorization_server::router(state.clone())),
+            serve(rs_listener, resource_server::router(state.clone()), close_idle),
+            serve(as_listener, authorization_server::router(state.clone()), close_idle),
         ];
         Ok(Reference {
             mcp_url,
@@ -228,8 +262,12 @@ async fn bind(port: u16) -> std::io::Result<TcpListener> {
     }
 }
 
-fn serve(listener: TcpListener, router: axum::Router) -> oneshot::Sender<()> {
+fn serve(listener: TcpListener, router: axum::Router, close_idle: bool) -> oneshot::Sender<()> {
     let (tx, rx) = oneshot::channel::<()>();
+    if close_idle {
+        tokio::spawn(serve_closing_idle(listener, router, rx));
+        return tx;
+    }
     tokio::spawn(async move {
         let shutdown = async {
             let _ = rx.await;
@@ -240,8 +278,64 @@ fn serve(listener: TcpListener, router: axum::Router) -> oneshot::Sender<()> {
     tx
 }
 
+/// How long a keep-alive connection may sit idle under `close-idle-connections`.
+const IDLE_CLOSE: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Serves each connection itself and drops it once it has been idle for [`IDLE_CLOSE`] after
+/// an answer, with no request in progress, without a `Connection: close` (RFC 9112 §9.5 lets a server close
+/// at any time). A client that reuses such a connection sees it closed under its request.
+async fn serve_closing_idle(listener: TcpListener, router: axum::Router, mut stop: oneshot::Receiver<()>) {
+    use hyper_util::rt::TokioIo;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(_) => continue,
+            },
+            _ = &mut stop => return,
+        };
+        // Requests begun and answered on this connection.
+        let counts = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
+        let counter = counts.clone();
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+            let router = router.clone();
+            let counter = counter.clone();
+            counter.0.fetch_add(1, Ordering::SeqCst);
+            async move {
+                let response = tower::ServiceExt::oneshot(router, request.map(axum::body::Body::new)).await;
+                counter.1.fetch_add(1, Ordering::SeqCst);
+                response
+            }
+        });
+        tokio::spawn(async move {
+            let connection = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(connection);
+            let mut idle_since = tokio::time::Instant::now();
+            loop {
+                tokio::select! {
+                    _ = connection.as_mut() => return,
+                    _ = tokio::time::sleep(IDLE_CLOSE / 4) => {
+                        let (begun, answered) = (counts.0.load(Ordering::SeqCst), counts.1.load(Ordering::SeqCst));
+                        // Idle: after an answer, with no request in progress.
+                        if answered == 0 || begun > answered {
+                            idle_since = tokio::time::Instant::now();
+                        } else if idle_since.elapsed() >= IDLE_CLOSE {
+                            return; // dropped: the socket closes, unannounced
+                        }
+                    }
+                }
+            }
+        });
+    }
+}
+
 #[cfg(test)]
 mod fault_matrix;
+
+#[cfg(test)]
+mod variation_matrix;
 
 #[cfg(test)]
 mod redaction_audit;

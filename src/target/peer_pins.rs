@@ -14,7 +14,7 @@ use crate::verdict::Outcome;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn web_clients_are_not_judged_by_the_native_loopback_port_rule() {
     let options = Options {
-        oidc_web_default: true,
+        variations: vec![super::Variation::WebDefaultRegistration],
         ..Options::default()
     };
     let reference = Reference::start_with(&[], options).await.unwrap();

@@ -12,12 +12,13 @@ use serde_json::json;
 
 use super::signing::{Checks, Claims};
 
-use super::{Fault, State};
+use super::{Fault, State, Variation};
 
 pub(super) fn router(state: Arc<State>) -> Router {
     Router::new()
         .route("/mcp", any(mcp))
         .route("/.well-known/oauth-protected-resource/mcp", get(prm))
+        .route("/.well-known/oauth-protected-resource", get(root_prm))
         // 2025-03-26: the MCP server's origin is the authorization base URL.
         .route("/.well-known/oauth-authorization-server", get(origin_as_metadata))
         .with_state(state.clone())
@@ -99,7 +100,14 @@ fn valid_token(s: &State, token: &str) -> Option<Claims> {
         expiry: !s.has(Fault::ExpiredTokenAccepted),
         signature: !s.has(Fault::BadSignatureAccepted),
     };
-    let claims = s.signer.verify(token, &checks).ok();
+    let claims = match s.varies(Variation::OpaqueAccessTokens) {
+        // An opaque token is what the store says it is; its expiry is checked here.
+        true => store(s)
+            .opaque(token)
+            .filter(|c| !checks.expiry || c.exp > super::signing::now()),
+        false => s.signer.verify(token, &checks).ok(),
+    };
+    let claims = claims.filter(|c| !store(s).revoked(&c.jti));
     if s.has(Fault::AnyTokenAccepted) {
         return Some(claims.unwrap_or_else(|| s.claims(String::new(), "", None, None, Default::default())));
     }
@@ -151,13 +159,27 @@ fn answer(s: &State, body: &str, access: Option<&Claims>) -> Response {
             json!({"protocolVersion": "2025-06-18", "capabilities": {}, "serverInfo": {"name": "reference", "version": "1"}})
         }
     };
-    let mut response = axum::Json(json!({"jsonrpc": "2.0", "id": id, "result": result})).into_response();
+    let message = json!({"jsonrpc": "2.0", "id": id, "result": result});
+    let mut response = match s.varies(Variation::SseStaysOpen) {
+        true => sse_left_open(&message),
+        false => axum::Json(message).into_response(),
+    };
     if request.get("method").and_then(|m| m.as_str()) == Some("initialize")
+        && !s.varies(Variation::NoSessions)
         && let Ok(value) = HeaderValue::from_str(&store(s).new_session())
     {
         response.headers_mut().insert("mcp-session-id", value);
     }
     response
+}
+
+/// The JSON-RPC response as the one event of an SSE stream that is never closed (MCP
+/// Streamable HTTP only says the server SHOULD close it).
+fn sse_left_open(message: &serde_json::Value) -> Response {
+    let event = format!("event: message\ndata: {message}\n\n");
+    let first = futures::stream::once(async move { Ok::<_, std::convert::Infallible>(event) });
+    let body = axum::body::Body::from_stream(futures::StreamExt::chain(first, futures::stream::pending()));
+    ([(header::CONTENT_TYPE, "text/event-stream")], body).into_response()
 }
 
 /// RFC 6750 §3.1 and MCP "Runtime Insufficient Scope Errors": 403 with a challenge naming
@@ -174,8 +196,7 @@ fn insufficient_scope(s: &State, needed: &str) -> Response {
         params.push(format!(r#"scope="{needed}""#));
     }
     if !s.has(Fault::InsufficientScopeWithoutResourceMetadata) {
-        let prm_url = format!("{}/.well-known/oauth-protected-resource/mcp", s.rs_origin);
-        params.push(format!(r#"resource_metadata="{prm_url}""#));
+        params.push(format!(r#"resource_metadata="{}""#, prm_url(s)));
     }
     let challenge = format!("Bearer {}", params.join(", "));
     let body = axum::Json(json!({"error": "insufficient_scope"}));
@@ -194,7 +215,7 @@ fn challenge(s: &State, error: Option<&str>) -> Option<String> {
     if s.has(Fault::NoWwwAuthenticate) {
         return None;
     }
-    let prm_url = format!("{}/.well-known/oauth-protected-resource/mcp", s.rs_origin);
+    let prm_url = prm_url(s);
     let mut params: Vec<String> = Vec::new();
     match error {
         Some(error) if s.has(Fault::ErrorDescriptionWithQuote) => {
@@ -234,7 +255,29 @@ fn challenge(s: &State, error: Option<&str>) -> Option<String> {
     Some(format!("{scheme} {}", params.join(separator)))
 }
 
+/// Where the PRM lives: path-inserted (RFC 9728 §3.1), or at the root (a variation).
+fn prm_url(s: &State) -> String {
+    match s.varies(Variation::PrmAtRoot) {
+        true => format!("{}/.well-known/oauth-protected-resource", s.rs_origin),
+        false => format!("{}/.well-known/oauth-protected-resource/mcp", s.rs_origin),
+    }
+}
+
+async fn root_prm(Extract(s): Extract<Arc<State>>) -> Response {
+    if !s.varies(Variation::PrmAtRoot) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    prm_document(&s)
+}
+
 async fn prm(Extract(s): Extract<Arc<State>>) -> Response {
+    if s.varies(Variation::PrmAtRoot) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    prm_document(&s)
+}
+
+fn prm_document(s: &State) -> Response {
     if s.has(Fault::NoPrm) {
         return StatusCode::NOT_FOUND.into_response();
     }
@@ -243,7 +286,7 @@ async fn prm(Extract(s): Extract<Arc<State>>) -> Response {
     }
     let mut doc = json!({
         "resource": s.mcp_url(),
-        "authorization_servers": [s.issuer()],
+        "authorization_servers": s.authorization_servers(),
         "scopes_supported": ["mcp:tools"],
         "bearer_methods_supported": ["header"],
         "resource_name": "mcp-auth-conformance reference server",
@@ -269,6 +312,12 @@ async fn prm(Extract(s): Extract<Arc<State>>) -> Response {
     }
     if s.has(Fault::PrmScopesMissChallenge) {
         fields.insert("scopes_supported".into(), json!(["mcp:read"]));
+    }
+    if s.varies(Variation::ExtraMetadataMembers) {
+        fields.insert(
+            "x_reference_extension".into(),
+            json!({"note": "a member no RFC defines"}),
+        );
     }
     let content_type = if s.has(Fault::PrmWrongContentType) {
         "text/plain"

@@ -1,0 +1,114 @@
+//! Legal variations: behaviours the specs allow that our reference does not show by default.
+//! Each is the twin of a fault: the variation matrix proves that no check fails a server
+//! that behaves this way, as the fault matrix proves each check fails a server that breaks it.
+
+macro_rules! variations {
+    ($( $variant:ident = $id:literal, [$($skip:literal),* $(,)?], $what:literal, $allowed_by:literal; )+) => {
+        /// A behaviour the specs allow, switchable in the reference target.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Variation { $( #[doc = $what] $variant, )+ }
+
+        impl Variation {
+            pub const ALL: &'static [Variation] = &[$(Variation::$variant),+];
+
+            /// The id used by `reference --variation <ID>`.
+            pub fn id(self) -> &'static str {
+                match self { $(Variation::$variant => $id,)+ }
+            }
+
+            /// Checks that cannot observe their requirement on such a server (or find a MAY
+            /// behaviour not shown): a pass may become a skip, and only these.
+            pub fn skips(self) -> &'static [&'static str] {
+                match self { $(Variation::$variant => &[$($skip),*],)+ }
+            }
+
+            pub fn description(self) -> &'static str {
+                match self { $(Variation::$variant => $what,)+ }
+            }
+
+            /// The text that allows it (quoted where a sentence says so).
+            pub fn allowed_by(self) -> &'static str {
+                match self { $(Variation::$variant => $allowed_by,)+ }
+            }
+        }
+    };
+}
+
+variations! {
+    RevokeOnRefresh = "revoke-on-refresh", [],
+        "using a refresh token revokes the access token issued with it",
+        "OAuth 2.1 §4.3: the AS may revoke the old tokens of a grant on refresh (RFC 6749 §6: \"The authorization server MAY revoke the old refresh token after issuing a new refresh token\")";
+    NoRefreshTokens = "no-refresh-tokens", ["as.token.invalid-scope", "as.refresh.rotation-public", "as.refresh.client-binding", "as.refresh.scope-no-expansion"],
+        "token responses carry no refresh token",
+        "OAuth 2.1 §3.2.3: \"refresh_token: OPTIONAL.\"";
+    RefreshOnlyForOfflineAccess = "refresh-only-for-offline-access", [],
+        "a refresh token only for a grant that includes offline_access (which the AS advertises)",
+        "OAuth 2.1 §3.2.3: \"refresh_token: OPTIONAL.\" (OpenID Connect Core §11: offline_access asks for one)";
+    ConfidentialRefreshNotRotated = "confidential-refresh-not-rotated", [],
+        "a confidential client's refresh token stays valid after use (no rotation)",
+        "OAuth 2.1 §4.3.1: rotation (or sender-constraining) is required \"for public clients\" only";
+    UnknownScopeDropped = "unknown-scope-dropped", [],
+        "a scope the AS does not know is dropped from the grant (the token response's scope says so)",
+        "OAuth 2.1 §1.4.1: \"The authorization server MAY fully or partially ignore the scope requested by the client\"";
+    UnknownScopeGranted = "unknown-scope-granted", ["as.authz.invalid-scope"],
+        "a scope the AS does not know is granted and named in the token response's scope",
+        "RFC 6749 §3.3: the AS grants scope \"based on the authorization server policy\"; the token response names it";
+    UnknownScopeRefusedOnPage = "unknown-scope-refused-on-page", [],
+        "an unknown scope is refused on the consent page (400, an error page naming invalid_scope), no error redirect",
+        "OAuth 2.1 §4.1.2.1 states the error redirect without an RFC 2119 keyword; a refusal shown to the user issues no code";
+    InvalidClientAlways401 = "invalid-client-always-401", [],
+        "failed client authentication is 401 also when the client did not use the Authorization header",
+        "RFC 6749 §5.2: \"The authorization server MAY return an HTTP 401 (Unauthorized) status code\"";
+    WebDefaultRegistration = "web-default-registration", [],
+        "a registration without application_type is a web client: no loopback port flexibility",
+        "OpenID Connect Registration §2: application_type \"The default, if omitted, is web.\"";
+    OpaqueAccessTokens = "opaque-access-tokens", ["as.token.audience-bound"],
+        "access tokens are opaque strings the resource server looks up, not JWTs",
+        "RFC 6749 §1.4: \"The string is usually opaque to the client.\" (RFC 9068 JWTs are optional)";
+    NoSessions = "no-sessions", [],
+        "the MCP server never assigns an Mcp-Session-Id (stateless)",
+        "MCP Streamable HTTP: \"A server using the Streamable HTTP transport MAY assign a session ID at initialization time\"";
+    ExtraMetadataMembers = "extra-metadata-members", [],
+        "PRM and AS metadata carry members no RFC defines",
+        "RFC 9728 §2 and RFC 8414 §2: \"Additional ... metadata parameters MAY also be used.\"";
+    SeveralAuthorizationServers = "several-authorization-servers", [],
+        "the PRM lists a second authorization server (with its own metadata) after the first",
+        "RFC 9728 §2: authorization_servers is \"a list of OAuth authorization server issuer identifiers\"; MCP: the client selects one";
+    PrmAtRoot = "prm-at-root", [],
+        "the PRM lives at the root well-known URL only, and the challenge points there",
+        "RFC 9728 §5.1: the resource_metadata URL locates the document; MCP 2025-11-25: clients try the path-inserted URL, then the root";
+    CloseIdleConnections = "close-idle-connections", [],
+        "both servers close a keep-alive connection soon after each response, without Connection: close",
+        "RFC 9112 §9.5: \"A client, server, or proxy MAY close the transport connection at any time.\"";
+    SseStaysOpen = "sse-stays-open", [],
+        "MCP POSTs are answered with an SSE stream that stays open after the JSON-RPC response",
+        "MCP Streamable HTTP: the server MUST return text/event-stream or application/json; it only SHOULD close the stream after the response";
+    ShortRateLimit = "short-rate-limit", [],
+        "the first token and registration requests are answered 429 with Retry-After: 1",
+        "RFC 6585 §4: 429 \"MAY include a Retry-After header\"; RFC 9110 §10.2.3";
+}
+
+impl std::str::FromStr for Variation {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Variation::ALL
+            .iter()
+            .copied()
+            .find(|v| v.id() == s)
+            .ok_or_else(|| format!("unknown variation `{s}` (see `reference --list-variations`)"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Variation;
+
+    #[test]
+    fn ids_are_unique_and_each_says_what_allows_it() {
+        let ids: std::collections::BTreeSet<&str> = Variation::ALL.iter().map(|v| v.id()).collect();
+        assert_eq!(ids.len(), Variation::ALL.len());
+        assert!(Variation::ALL.len() >= 15, "the matrix needs at least 15 variations");
+        assert!(Variation::ALL.iter().all(|v| !v.allowed_by().is_empty()));
+    }
+}
