@@ -6,6 +6,8 @@ mod load;
 mod model;
 mod validate;
 
+#[cfg(test)]
+pub(crate) use load::embedded_registry;
 pub use load::{CaseSet, load_dir, load_embedded, load_files};
 pub use model::{
     Alternative, Case, ClientKind, Expectation, Overrides, Predicate, Property, RequestTemplate, Step, Subject,

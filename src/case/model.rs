@@ -16,6 +16,10 @@ pub struct Case {
     pub given: Vec<Expectation>,
     pub expect: Vec<Expectation>,
     pub alternative: Option<Alternative>,
+    /// `judge = "refusals"`: the expectations judge only the requests that issued nothing (a
+    /// response without an access token); whether a request should have issued one is
+    /// another requirement's verdict (one behaviour, one verdict).
+    pub refusals_only: bool,
     /// `cases/rs-challenge.toml:12`, for messages.
     pub origin: String,
 }
@@ -124,6 +128,48 @@ impl Overrides {
             .iter()
             .map(|v| self.set.iter().chain(v).cloned().collect())
             .collect()
+    }
+}
+
+impl Overrides {
+    /// One set of changes per variant (`variants` folded into `set`), each otherwise this.
+    pub fn each_variant(&self) -> Vec<Overrides> {
+        self.requests()
+            .into_iter()
+            .map(|set| Overrides {
+                set,
+                variants: Vec::new(),
+                ..self.clone()
+            })
+            .collect()
+    }
+}
+
+impl TokenPlan {
+    /// One chain per combination of the variants of its authorization, token and refresh
+    /// requests (codes are single-use: each variant needs its own authorization).
+    pub fn each_variant(&self) -> Vec<TokenPlan> {
+        let mut plans = Vec::new();
+        for authorize in self.authorize.each_variant() {
+            for token in self.token.each_variant() {
+                for refresh in self.refresh.each_variant() {
+                    plans.push(TokenPlan {
+                        authorize: authorize.clone(),
+                        token: token.clone(),
+                        refresh,
+                        ..self.clone()
+                    });
+                }
+            }
+        }
+        plans
+    }
+
+    /// Whether any of its requests has variants (each chain's label then names its changes).
+    pub fn has_variants(&self) -> bool {
+        [&self.authorize, &self.token, &self.refresh]
+            .iter()
+            .any(|o| !o.variants.is_empty())
     }
 }
 

@@ -40,6 +40,7 @@ struct CaseSpec {
     given: Vec<Spanned<ExpectSpec>>,
     expect: Spanned<Vec<Spanned<ExpectSpec>>>,
     alternative: Option<AlternativeSpec>,
+    judge: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -192,10 +193,24 @@ impl Converter<'_> {
                 outcome,
             }
         });
+        let refusals_only = match &spec.judge {
+            None => false,
+            Some(j) if j.get_ref() == "refusals" => true,
+            Some(j) => {
+                let e = self.error(
+                    j.span(),
+                    format!("`judge` is `refusals` or absent, not `{}`", j.get_ref()),
+                );
+                self.errors
+                    .push(e.with_help("`refusals`: judge only the requests that issued no access token"));
+                false
+            }
+        };
         if self.errors.len() > errors_before {
             return None;
         }
         Some(Case {
+            refusals_only,
             requirement: spec.requirement.into_inner(),
             versions: spec.versions.map(Spanned::into_inner),
             given,

@@ -46,6 +46,15 @@ impl Observation {
             _ => None,
         }
     }
+
+    /// A success carrying an access token: the request was not refused.
+    pub fn issued_token(&self) -> bool {
+        self.response().is_some_and(|r| {
+            (200..300).contains(&r.status)
+                && serde_json::from_slice::<serde_json::Value>(&r.body)
+                    .is_ok_and(|doc| doc.get("access_token").is_some())
+        })
+    }
 }
 
 /// The judgement of one case, before the engine adds the requirement's metadata.
@@ -90,6 +99,30 @@ pub fn judge<'a>(
         let reason = format!("precondition not met: {}", line(&label, &broken));
         return done(Outcome::Skip, reason);
     }
+    // `judge = "refusals"`: only the requests that issued nothing are judged.
+    let refusals: Vec<(Step, Vec<Observation>)> = case
+        .steps()
+        .into_iter()
+        .map(|step| {
+            let kept = observed(&step).iter().filter(|o| !o.issued_token()).cloned().collect();
+            (step, kept)
+        })
+        .collect();
+    let judged = |step: &Step| -> &[Observation] {
+        match case.refusals_only {
+            false => observed(step),
+            true => refusals
+                .iter()
+                .find(|(s, _)| s == step)
+                .map_or(&[], |(_, o)| o.as_slice()),
+        }
+    };
+    if case.refusals_only && case.expect.iter().all(|e| judged(&e.step).is_empty()) {
+        let reason = "nothing was refused: every request issued a token (whether each should have is another \
+                      requirement's verdict)";
+        return done(Outcome::Skip, reason.to_owned());
+    }
+    let observed = judged;
     // A broken expectation is judged even when another step could not be observed: what was
     // seen stands, and must not hide behind a skip elsewhere.
     let failures = broken(&case.expect, &observed, globals);
@@ -178,4 +211,82 @@ fn line(label: &str, b: &Broken) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::{load_embedded, load_files};
+    use crate::diagnostic::SourceFile;
+
+    /// The embedded `as.token.error-shape` case (`judge = "refusals"`).
+    fn error_shape() -> Case {
+        let set = load_embedded().expect("embedded cases load");
+        set.case_for("as.token.error-shape", crate::spec::SpecVersion::LATEST)
+            .expect("a case")
+            .clone()
+    }
+
+    fn token_response(label: &str, status: u16, body: &str) -> Observation {
+        Observation {
+            label: label.to_owned(),
+            exchanges: Vec::new(),
+            observed: Observed::Response(Response {
+                status,
+                headers: vec![("content-type".to_owned(), "application/json".to_owned())],
+                body: body.as_bytes().to_vec(),
+            }),
+            vars: BTreeMap::from([("stage".to_owned(), "token".to_owned())]),
+        }
+    }
+
+    fn judged(case: &Case, own: Vec<Observation>) -> Judgement {
+        let control = vec![token_response("control", 200, r#"{"access_token":"t"}"#)];
+        let lookup = |step: &Step| -> &[Observation] {
+            match step {
+                Step::Token(None) => &control,
+                _ => &own,
+            }
+        };
+        judge(case, Level::Must, lookup, &BTreeMap::new())
+    }
+
+    #[test]
+    fn refusals_only_judges_the_requests_that_issued_nothing() {
+        let case = error_shape();
+        assert!(case.refusals_only);
+        let refused = token_response("bad code", 400, r#"{"error":"invalid_grant"}"#);
+        let issued = token_response("wrong verifier", 200, r#"{"access_token":"t"}"#);
+        // A token where a refusal was due is another rule's verdict: not judged here.
+        let verdict = judged(&case, vec![refused.clone(), issued.clone()]);
+        assert_eq!(verdict.outcome, Outcome::Pass, "{}", verdict.message);
+        // Every refusal is judged: one answered 401 fails.
+        let wrong = token_response("redirect_uri", 401, r#"{"error":"invalid_grant"}"#);
+        let verdict = judged(&case, vec![refused, issued.clone(), wrong]);
+        assert_eq!(verdict.outcome, Outcome::Fail);
+        assert!(verdict.message.contains("redirect_uri"), "{}", verdict.message);
+        // Nothing refused: nothing to judge.
+        let verdict = judged(&case, vec![issued]);
+        assert_eq!(verdict.outcome, Outcome::Skip);
+        assert!(
+            verdict.message.starts_with("nothing was refused"),
+            "{}",
+            verdict.message
+        );
+    }
+
+    #[test]
+    fn without_refusals_only_a_token_response_is_judged_too() {
+        let text = "[[case]]\nrequirement = \"as.token.error-shape\"\nstep = \"token\"\n\
+                    expect = [{ subject = \"status\", equals = 400 }]\n[case.token]\nset = { code = \"x\" }\n";
+        let file = SourceFile {
+            name: "inline.toml".to_owned(),
+            text: text.to_owned(),
+        };
+        let set = load_files(vec![crate::case::embedded_registry(), file]).expect("loads");
+        let case = set.cases[0].clone();
+        assert!(!case.refusals_only);
+        let issued = token_response("bad code", 200, r#"{"access_token":"t"}"#);
+        assert_eq!(judged(&case, vec![issued]).outcome, Outcome::Fail);
+    }
 }

@@ -186,9 +186,38 @@ impl Context {
             Step::Token(None) => self.token().await,
             Step::Refresh(None) => self.refresh().await,
             Step::ConfidentialToken => self.confidential_token().await,
-            Step::Token(Some(plan)) => one(self.private_chain(plan, ChainEnd::Token, case).await),
-            Step::Refresh(Some(plan)) => one(self.private_chain(plan, ChainEnd::Refresh, case).await),
+            Step::Token(Some(plan)) => Arc::new(self.private_chains(plan, ChainEnd::Token, case).await),
+            Step::Refresh(Some(plan)) => Arc::new(self.private_chains(plan, ChainEnd::Refresh, case).await),
         }
+    }
+
+    /// A case's own chains, one per variant of its requests, each labelled with its changes.
+    async fn private_chains(&self, plan: &TokenPlan, end: ChainEnd, case: &str) -> Vec<Observation> {
+        if !plan.has_variants() {
+            return vec![self.private_chain(plan, end, case).await];
+        }
+        let chains = plan
+            .each_variant()
+            .into_iter()
+            .enumerate()
+            .map(|(i, variant)| async move {
+                let mut obs = self.private_chain(&variant, end, &format!("{case} #{i}")).await;
+                let changes: Vec<String> = [&variant.authorize.set, &variant.token.set, &variant.refresh.set]
+                    .into_iter()
+                    .flatten()
+                    .map(|(name, value)| format!("{name}={}", value.as_str().map_or(value.to_string(), str::to_owned)))
+                    .collect();
+                obs.label = format!("{} ({})", obs.label, changes.join(", "));
+                obs
+            });
+        if self.seed().is_some() {
+            let mut out = Vec::new();
+            for chain in chains {
+                out.push(chain.await);
+            }
+            return out;
+        }
+        futures::future::join_all(chains).await
     }
 
     /// A case's own authorization, token request and (to [`ChainEnd::Refresh`]) refresh

@@ -158,6 +158,8 @@ faults! {
         "token_type is `mac`";
     TokenResponseCacheable = "token-response-cacheable", ["as.token.no-store"], LATEST,
         "token responses say Cache-Control: max-age=300";
+    InvalidGrantAnswered401 = "invalid-grant-401", ["as.token.error-shape"], LATEST,
+        "a refused grant (unknown code, wrong verifier, redirect_uri mismatch) is answered 401, not 400";
     TokenErrorUnregisteredCode = "token-error-unregistered-code", ["as.token.error-shape"], LATEST,
         "an unknown code is answered with the unregistered error code `code_not_found`";
     UnsupportedGrantAnsweredInvalidRequest = "unsupported-grant-answered-invalid-request", ["as.token.unsupported-grant-type"], LATEST,

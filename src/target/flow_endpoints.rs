@@ -963,9 +963,13 @@ fn valid_verifier(v: &str) -> bool {
     (43..=128).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 
-fn token_error(_s: &State, code: &str) -> Response {
+fn token_error(s: &State, code: &str) -> Response {
+    let status = match code == "invalid_grant" && s.has(Fault::InvalidGrantAnswered401) {
+        true => StatusCode::UNAUTHORIZED,
+        false => StatusCode::BAD_REQUEST,
+    };
     (
-        StatusCode::BAD_REQUEST,
+        status,
         [(header::CACHE_CONTROL, "no-store")],
         Json(json!({"error": code})),
     )
