@@ -216,10 +216,13 @@ pub fn token_params(client: &Client, code: &str, verifier: &str, resource: Optio
     params
 }
 
-/// A form POST to the token endpoint with the client's authentication (RFC 6749 §2.3.1).
+/// A form POST to the token endpoint with the client's authentication (RFC 6749 §2.3.1):
+/// exactly one method per request (OAuth 2.1 §2.4), so with Basic the body does not repeat
+/// the client's own `client_id` (a case that sets another one keeps it).
 pub fn token_request(endpoint: &str, client: &Client, mut params: Vec<(String, String)>) -> Request {
     let basic = match (&client.secret, client.auth_method.as_str()) {
         (Some(secret), "client_secret_basic") => {
+            params.retain(|(name, value)| !(name == "client_id" && *value == client.client_id));
             // RFC 6749 §2.3.1: both parts form-encoded before base64.
             let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
             let pair = format!("{}:{}", enc(&client.client_id), enc(secret.expose()));
@@ -299,5 +302,34 @@ mod tests {
         let request = token_request("https://as/token", &client, vec![]);
         let auth = request.headers.iter().find(|(n, _)| n == "Authorization").unwrap();
         assert_eq!(auth.1, format!("Basic {}", STANDARD.encode("a+b:p%3Aw")));
+    }
+
+    /// One authentication method per request: with Basic, the body does not carry the
+    /// client's id again; another id a case sets on purpose stays.
+    #[test]
+    fn basic_authentication_is_the_only_client_authentication() {
+        let client = Client {
+            client_id: "conf".to_owned(),
+            secret: Some(Secret::new("s")),
+            auth_method: "client_secret_basic".to_owned(),
+            redirect_uri: "http://127.0.0.1:9/cb".to_owned(),
+            application_type: None,
+        };
+        let params = |id: &str| vec![("grant_type".to_owned(), "x".to_owned()), ("client_id".to_owned(), id.to_owned())];
+        let body = |r: Request| String::from_utf8(r.body.unwrap()).unwrap();
+        assert_eq!(body(token_request("https://as/token", &client, params("conf"))), "grant_type=x");
+        assert_eq!(
+            body(token_request("https://as/token", &client, params("other"))),
+            "grant_type=x&client_id=other"
+        );
+        let public = Client {
+            secret: None,
+            auth_method: "none".to_owned(),
+            ..client
+        };
+        assert_eq!(
+            body(token_request("https://as/token", &public, params("conf"))),
+            "grant_type=x&client_id=conf"
+        );
     }
 }

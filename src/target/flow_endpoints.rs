@@ -709,6 +709,9 @@ fn authenticate(s: &State, headers: &HeaderMap, form: &HashMap<String, String>) 
             };
             Some((dec(id)?, dec(secret)?))
         });
+    if basic.is_some() && form.contains_key("client_id") && s.varies(Variation::OneClientAuthentication) {
+        return Err(token_error(s, "invalid_request"));
+    }
     let id = basic
         .as_ref()
         .map(|(id, _)| id.clone())

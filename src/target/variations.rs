@@ -56,6 +56,9 @@ variations! {
     UnknownScopeRefusedOnPage = "unknown-scope-refused-on-page", [],
         "an unknown scope is refused on the consent page (400, an error page naming invalid_scope), no error redirect",
         "OAuth 2.1 §4.1.2.1 states the error redirect without an RFC 2119 keyword; a refusal shown to the user issues no code";
+    OneClientAuthentication = "one-client-authentication", [],
+        "a token request with Basic authentication and a client_id in the body is refused (400, invalid_request)",
+        "OAuth 2.1 §2.4: \"The client MUST NOT use more than one authentication method in each request\" (read strictly, by this AS)";
     InvalidClientAlways401 = "invalid-client-always-401", [],
         "failed client authentication is 401 also when the client did not use the Authorization header",
         "RFC 6749 §5.2: \"The authorization server MAY return an HTTP 401 (Unauthorized) status code\"";
