@@ -315,9 +315,17 @@ mod tests {
             redirect_uri: "http://127.0.0.1:9/cb".to_owned(),
             application_type: None,
         };
-        let params = |id: &str| vec![("grant_type".to_owned(), "x".to_owned()), ("client_id".to_owned(), id.to_owned())];
+        let params = |id: &str| {
+            vec![
+                ("grant_type".to_owned(), "x".to_owned()),
+                ("client_id".to_owned(), id.to_owned()),
+            ]
+        };
         let body = |r: Request| String::from_utf8(r.body.unwrap()).unwrap();
-        assert_eq!(body(token_request("https://as/token", &client, params("conf"))), "grant_type=x");
+        assert_eq!(
+            body(token_request("https://as/token", &client, params("conf"))),
+            "grant_type=x"
+        );
         assert_eq!(
             body(token_request("https://as/token", &client, params("other"))),
             "grant_type=x&client_id=other"

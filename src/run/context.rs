@@ -172,7 +172,7 @@ impl Context {
             Step::Mcp(Some(overrides)) => Arc::new(self.authenticated(overrides, case).await),
             Step::Register(None) => self.registration().await,
             Step::Register(Some(overrides)) => match self.flow().await {
-                Ok(flow) => Arc::new(flow.register_variants(&self.registration_body(), overrides).await),
+                Ok(flow) => Arc::new(flow.register_variants(&self.registration_body().await, overrides).await),
                 Err(why) => one(Observation::skipped("registration", why)),
             },
             Step::Authorize(None) => self.authorization().await.0.clone(),
@@ -304,8 +304,34 @@ impl Context {
         flow.refresh_with(label, &client, token, &plan.refresh).await
     }
 
-    fn registration_body(&self) -> serde_json::Value {
-        requests::registration_body(&self.redirect_uri, self.target.version)
+    /// The DCR request: the client's metadata, asking (RFC 7591 `scope`) for every scope the
+    /// run will request, since an AS may grant a client only the scopes it registered for.
+    async fn registration_body(&self) -> serde_json::Value {
+        let mut body = requests::registration_body(&self.redirect_uri, self.target.version);
+        let mut scopes: Vec<String> = Vec::new();
+        let plan = self.scope_plan().await;
+        let offered = match self.auth_server().await {
+            Ok(server) => server.scopes_supported.clone(),
+            Err(_) => Vec::new(),
+        };
+        let wanted = [
+            self.requested_scope().await,
+            plan.get("narrow_scope").cloned(),
+            plan.get("privileged_scope").cloned(),
+            self.config.privileged_scope.clone(),
+            offered
+                .contains(&"offline_access".to_owned())
+                .then(|| "offline_access".to_owned()),
+        ];
+        for scope in wanted.iter().flatten().flat_map(|s| s.split_whitespace()) {
+            if !scopes.iter().any(|s| s == scope) {
+                scopes.push(scope.to_owned());
+            }
+        }
+        if !scopes.is_empty() {
+            body["scope"] = serde_json::json!(scopes.join(" "));
+        }
+        body
     }
 
     /// The first authorization server with a metadata document.
@@ -464,7 +490,9 @@ impl Context {
     async fn registration(&self) -> Observations {
         let init = || async {
             match self.flow().await {
-                Ok(flow) => Arc::new(vec![flow.register("registration", &self.registration_body()).await]),
+                Ok(flow) => Arc::new(vec![
+                    flow.register("registration", &self.registration_body().await).await,
+                ]),
                 Err(why) => Arc::new(vec![Observation::skipped("registration", why)]),
             }
         };
@@ -528,7 +556,7 @@ impl Context {
                 .server
                 .secret_method()
                 .ok_or("no confidential client: the AS advertises no client_secret_basic or client_secret_post")?;
-            let mut body = self.registration_body();
+            let mut body = self.registration_body().await;
             body["token_endpoint_auth_method"] = serde_json::json!(method);
             if flow
                 .server
@@ -590,7 +618,9 @@ impl Context {
     async fn second_client(&self) -> Result<String, Unavailable> {
         let init = || async {
             let flow = self.flow().await?;
-            let obs = flow.register("second registration", &self.registration_body()).await;
+            let obs = flow
+                .register("second registration", &self.registration_body().await)
+                .await;
             let response = match &obs.observed {
                 Observed::Response(r) if matches!(r.status, 200 | 201) => r,
                 Observed::Response(_) => return Err(Unavailable::skip("no second client: its registration failed")),
@@ -726,8 +756,12 @@ impl Context {
                         exchanges.extend(got);
                         vars.insert("access_token".to_owned(), token);
                     }
-                    Err(observed) => {
-                        out.push(unanswered(&label, &observed));
+                    Err((observed, got)) => {
+                        exchanges.extend(got);
+                        out.push(Observation {
+                            exchanges,
+                            ..unanswered(&label, &observed)
+                        });
                         continue;
                     }
                 }
@@ -768,13 +802,13 @@ impl Context {
 
     /// An access token from a flow whose requests name `resource` (authorization and token
     /// requests) or `scope` (authorization request), with the exchanges that got it; or why
-    /// there is none.
+    /// there is none, with the exchanges that show the refusal.
     async fn token_for(
         &self,
         resource: Option<String>,
         scope: Option<String>,
         purpose: &str,
-    ) -> Result<(String, Vec<crate::http::Exchange>), Observed> {
+    ) -> Result<(String, Vec<crate::http::Exchange>), (Observed, Vec<crate::http::Exchange>)> {
         let param = |name: &str, value: &Option<String>| {
             value
                 .as_ref()
@@ -804,14 +838,22 @@ impl Context {
             let doc: serde_json::Value = serde_json::from_slice(&r.body).ok()?;
             doc.get("access_token")?.as_str().map(str::to_owned)
         });
+        // The AS's own word for a refusal: the authorization's `error`, else the token one's.
+        let error = obs.vars.get("callback.error").cloned().or_else(|| {
+            let doc: serde_json::Value = serde_json::from_slice(&obs.response()?.body).ok()?;
+            doc.get("error")?.as_str().map(str::to_owned)
+        });
         match (access, obs.observed) {
             (Some(token), _) => Ok((token, obs.exchanges)),
-            (None, Observed::Response(r)) => Err(Observed::Skipped(format!(
-                "the AS issued no token for {asked} (its last answer: {})",
-                r.status
-            ))),
+            (None, Observed::Response(r)) => {
+                let why = match error {
+                    Some(error) => format!("the AS refused a token for {asked}: error={error}"),
+                    None => format!("the AS issued no token for {asked} (its last answer: {})", r.status),
+                };
+                Err((Observed::Skipped(why), obs.exchanges))
+            }
             // Skipped or an error (a throttled AS): that reason stands.
-            (None, other) => Err(other),
+            (None, other) => Err((other, obs.exchanges)),
         }
     }
 
@@ -854,7 +896,10 @@ impl Context {
             _ => None,
         };
         if let Some(got) = from_flow {
-            return got.map_err(|observed| unanswered(&label, &observed));
+            return got.map_err(|(observed, exchanges)| Observation {
+                exchanges,
+                ..unanswered(&label, &observed)
+            });
         }
         if let Some(endpoint) = &self.config.mint_endpoint {
             let scope = self.requested_scope().await;

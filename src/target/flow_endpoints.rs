@@ -50,6 +50,8 @@ struct RegisteredClient {
     secret: Option<String>,
     /// Registered as (or defaulting to) a web application: no loopback port flexibility.
     web: bool,
+    /// The scopes it registered for (RFC 7591 `scope`), if any.
+    scopes: Option<String>,
 }
 
 /// An authorization request waiting for consent (bound to the browser session cookie).
@@ -192,6 +194,7 @@ async fn register(Extract(s): Extract<Arc<State>>, headers: HeaderMap, body: Str
             redirect_uris: redirect_uris.clone(),
             secret: secret.clone(),
             web,
+            scopes: doc.get("scope").and_then(Value::as_str).map(str::to_owned),
         };
         store(&s).clients.insert(client_id.clone(), client);
     }
@@ -419,6 +422,17 @@ async fn authorize(
     let lenient = s.has(Fault::UnknownScopeGranted)
         || s.varies(Variation::UnknownScopeGranted)
         || s.varies(Variation::UnknownScopeRefusedOnPage);
+    // RFC 7591 §2 `scope`: an AS may limit a client to the scopes it registered for (a client
+    // that named none gets the basic one).
+    let registered = client.scopes.as_deref().unwrap_or("mcp:tools");
+    let beyond_registration = scope.as_deref().is_some_and(|asked| {
+        asked
+            .split(' ')
+            .any(|t| !t.is_empty() && !registered.split(' ').any(|r| r == t))
+    });
+    if beyond_registration && s.varies(Variation::RegisteredScopesOnly) {
+        return fail("invalid_scope");
+    }
     if !scope.as_deref().is_none_or(|scope| known_scope(&s, scope)) && !lenient {
         if !s.varies(Variation::UnknownScopeDropped) {
             return fail("invalid_scope");

@@ -189,3 +189,28 @@ async fn a_variation_skips_only_the_checks_it_declares() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// When the AS refuses a token the run needs, the verdict says so in the AS's words and its
+/// evidence holds the refusal (the authorization redirect with its `error`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_token_is_shown_with_the_refusal() {
+    let reference = Reference::start(&[]).await.expect("reference target starts");
+    let mut config = TargetConfig {
+        narrow_scope: Some("mcp-conformance-no-such-scope".to_owned()),
+        ..TargetConfig::default()
+    };
+    reference.fill_config(&mut config);
+    let verdicts =
+        crate::testing::run_configured(&reference.mcp_url, SpecVersion::LATEST, Duration::from_secs(20), config).await;
+    let v = crate::testing::verdict(&verdicts, "rs.scope.insufficient-403");
+    assert_eq!(v.outcome, Outcome::Skip, "{}", v.message);
+    assert!(v.message.contains("error=invalid_scope"), "{}", v.message);
+    let refusal = v.evidence.iter().any(|e| {
+        e.response.as_ref().is_some_and(|r| {
+            r.headers
+                .iter()
+                .any(|(n, val)| n == "location" && val.contains("error=invalid_scope"))
+        })
+    });
+    assert!(refusal, "the refusing redirect is in the evidence");
+}

@@ -59,6 +59,9 @@ variations! {
     OneClientAuthentication = "one-client-authentication", [],
         "a token request with Basic authentication and a client_id in the body is refused (400, invalid_request)",
         "OAuth 2.1 §2.4: \"The client MUST NOT use more than one authentication method in each request\" (read strictly, by this AS)";
+    RegisteredScopesOnly = "registered-scopes-only", [],
+        "a client gets only scopes it registered for (RFC 7591 scope; none registered: the basic one); beyond them, invalid_scope",
+        "RFC 7591 §2: scope is the list of scopes \"that the client can use when requesting access tokens\"";
     InvalidClientAlways401 = "invalid-client-always-401", [],
         "failed client authentication is 401 also when the client did not use the Authorization header",
         "RFC 6749 §5.2: \"The authorization server MAY return an HTTP 401 (Unauthorized) status code\"";
