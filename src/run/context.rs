@@ -323,8 +323,11 @@ impl Context {
                 .contains(&"offline_access".to_owned())
                 .then(|| "offline_access".to_owned()),
         ];
+        // An AS that lists its scopes may refuse a registration naming another (oidc-provider
+        // does): then only those it lists.
+        let listed = |scope: &str| offered.is_empty() || offered.iter().any(|o| o == scope);
         for scope in wanted.iter().flatten().flat_map(|s| s.split_whitespace()) {
-            if !scopes.iter().any(|s| s == scope) {
+            if listed(scope) && !scopes.iter().any(|s| s == scope) {
                 scopes.push(scope.to_owned());
             }
         }

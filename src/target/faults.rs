@@ -158,6 +158,10 @@ faults! {
         "token_type is `mac`";
     TokenResponseCacheable = "token-response-cacheable", ["as.token.no-store"], LATEST,
         "token responses say Cache-Control: max-age=300";
+    CodeReplayServerError = "code-replay-server-error", ["as.token.error-shape"], LATEST,
+        "a code redeemed again is refused with 500 server_error (as the TypeScript SDK's demo AS does)";
+    UnsupportedResponseTypeServerError = "unsupported-response-type-server-error", ["as.authz.error-redirect-format"], LATEST,
+        "an unsupported response_type is answered by an error redirect saying server_error";
     InvalidGrantAnswered401 = "invalid-grant-401", ["as.token.error-shape"], LATEST,
         "a refused grant (unknown code, wrong verifier, redirect_uri mismatch) is answered 401, not 400";
     TokenErrorUnregisteredCode = "token-error-unregistered-code", ["as.token.error-shape"], LATEST,

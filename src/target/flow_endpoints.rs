@@ -410,6 +410,9 @@ async fn authorize(
         if s.has(Fault::ErrorPageInsteadOfRedirect) {
             return error_page("unsupported response_type");
         }
+        if s.has(Fault::UnsupportedResponseTypeServerError) {
+            return fail("server_error");
+        }
         return fail("unsupported_response_type");
     }
     if s.has(Fault::UnknownParameterRejected) && q.keys().any(|k| !KNOWN_AUTHORIZATION_PARAMETERS.contains(&k.as_str()))
@@ -798,6 +801,10 @@ fn redeem(s: &State, form: &HashMap<String, String>) -> Response {
             };
             return token_error(s, error);
         };
+        if grant.used && s.has(Fault::CodeReplayServerError) {
+            let body = Json(json!({"error": "server_error"}));
+            return (StatusCode::INTERNAL_SERVER_ERROR, body).into_response();
+        }
         if grant.used && !s.has(Fault::CodeReusable) {
             return token_error(s, "invalid_grant");
         }
