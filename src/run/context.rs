@@ -34,6 +34,8 @@ pub struct Context {
     redirect_port: Option<std::net::TcpListener>,
     auth_server: OnceCell<Result<AuthServer, String>>,
     registration: OnceCell<Observations>,
+    /// The `scope` the shared registration named (every other registration names it too).
+    registered_scope: std::sync::OnceLock<Option<String>>,
     authorization: OnceCell<(Observations, Attempt)>,
     token: OnceCell<Observations>,
     refresh: OnceCell<Observations>,
@@ -83,6 +85,7 @@ impl Context {
             redirect_port: listener,
             auth_server: OnceCell::new(),
             registration: OnceCell::new(),
+            registered_scope: std::sync::OnceLock::new(),
             authorization: OnceCell::new(),
             token: OnceCell::new(),
             refresh: OnceCell::new(),
@@ -304,10 +307,19 @@ impl Context {
         flow.refresh_with(label, &client, token, &plan.refresh).await
     }
 
-    /// The DCR request: the client's metadata, asking (RFC 7591 `scope`) for every scope the
-    /// run will request, since an AS may grant a client only the scopes it registered for.
+    /// A DCR request: the client's metadata, with the `scope` the shared registration named.
     async fn registration_body(&self) -> serde_json::Value {
+        self.registration().await;
         let mut body = requests::registration_body(&self.redirect_uri, self.target.version);
+        if let Some(Some(scope)) = self.registered_scope.get() {
+            body["scope"] = serde_json::json!(scope);
+        }
+        body
+    }
+
+    /// Every scope the run will request (RFC 7591 `scope`: an AS may grant a client only the
+    /// scopes it registered for), and of those, the ones the AS lists (all, if it lists none).
+    async fn wanted_scopes(&self) -> (Vec<String>, Vec<String>) {
         let mut scopes: Vec<String> = Vec::new();
         let plan = self.scope_plan().await;
         let offered = match self.auth_server().await {
@@ -323,18 +335,17 @@ impl Context {
                 .contains(&"offline_access".to_owned())
                 .then(|| "offline_access".to_owned()),
         ];
-        // An AS that lists its scopes may refuse a registration naming another (oidc-provider
-        // does): then only those it lists.
-        let listed = |scope: &str| offered.is_empty() || offered.iter().any(|o| o == scope);
         for scope in wanted.iter().flatten().flat_map(|s| s.split_whitespace()) {
-            if listed(scope) && !scopes.iter().any(|s| s == scope) {
+            if !scopes.iter().any(|s| s == scope) {
                 scopes.push(scope.to_owned());
             }
         }
-        if !scopes.is_empty() {
-            body["scope"] = serde_json::json!(scopes.join(" "));
-        }
-        body
+        let listed = scopes
+            .iter()
+            .filter(|s| offered.is_empty() || offered.contains(s))
+            .cloned()
+            .collect();
+        (scopes, listed)
     }
 
     /// The first authorization server with a metadata document.
@@ -490,14 +501,33 @@ impl Context {
             .cloned()
     }
 
+    /// The shared registration (the control of the DCR checks). It asks for every scope the
+    /// run requests; an AS that refuses to register scopes it does not list (oidc-provider
+    /// does) gets a second request naming only those it lists.
     async fn registration(&self) -> Observations {
         let init = || async {
-            match self.flow().await {
-                Ok(flow) => Arc::new(vec![
-                    flow.register("registration", &self.registration_body().await).await,
-                ]),
-                Err(why) => Arc::new(vec![Observation::skipped("registration", why)]),
+            let flow = match self.flow().await {
+                Ok(flow) => flow,
+                Err(why) => return Arc::new(vec![Observation::skipped("registration", why)]),
+            };
+            let (all, listed) = self.wanted_scopes().await;
+            let body = |scopes: &[String]| {
+                let mut body = requests::registration_body(&self.redirect_uri, self.target.version);
+                if !scopes.is_empty() {
+                    body["scope"] = serde_json::json!(scopes.join(" "));
+                }
+                body
+            };
+            let mut obs = flow.register("registration", &body(&all)).await;
+            let mut named = all.clone();
+            if obs.response().is_some_and(|r| r.status == 400) && listed != all {
+                let mut again = flow.register("registration", &body(&listed)).await;
+                again.exchanges.splice(0..0, obs.exchanges);
+                obs = again;
+                named = listed;
             }
+            let _ = self.registered_scope.set((!named.is_empty()).then(|| named.join(" ")));
+            Arc::new(vec![obs])
         };
         self.registration.get_or_init(init).await.clone()
     }

@@ -55,7 +55,7 @@ pub(super) fn metadata(s: &State, issuer: &str, endpoint_base: &str) -> Value {
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
-        "scopes_supported": s.advertised_scopes,
+        "scopes_supported": s.listed_scopes(),
         "jwks_uri": format!("{}/as/jwks", s.as_origin),
     });
     let fields = doc.as_object_mut().expect("a JSON object literal");
@@ -84,11 +84,6 @@ pub(super) fn metadata(s: &State, issuer: &str, endpoint_base: &str) -> Value {
     if s.has(Fault::HttpEndpoint) {
         // `.invalid` never resolves (RFC 6761): the suite must judge it, never call it.
         fields.insert("token_endpoint".into(), json!("http://as.invalid/token"));
-    }
-    if s.varies(Variation::RefreshOnlyForOfflineAccess) {
-        let mut scopes = s.advertised_scopes.clone();
-        scopes.push("offline_access".to_owned());
-        fields.insert("scopes_supported".into(), json!(scopes));
     }
     if s.varies(Variation::ExtraMetadataMembers) {
         fields.insert(

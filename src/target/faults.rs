@@ -104,6 +104,8 @@ faults! {
         "a valid registration is answered 200 instead of 201";
     RegistrationAcceptsBadRedirectUri = "registration-accepts-bad-redirect-uri", ["as.dcr.invalid-redirect-uri", "as.redirect.no-fragment-registered"], LATEST,
         "registration accepts malformed redirect URIs (fragment, javascript:, relative)";
+    RegistrationAcceptsHttpForWebClients = "registration-accepts-http-for-web-clients", ["as.redirect.registered-https-or-loopback"], LATEST,
+        "a web client may register a plain http redirect URI on a public host (OpenID Connect's rule, not MCP's); a native one may not";
     RegistrationAcceptsHttpRedirectUri = "registration-accepts-http-redirect-uri", ["as.redirect.registered-https-or-loopback"], LATEST,
         "registration accepts plain http redirect URIs on public hosts";
     RegistrationAcceptsInconsistentMetadata = "registration-accepts-inconsistent-metadata", ["as.dcr.invalid-client-metadata"], LATEST,

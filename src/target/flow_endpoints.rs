@@ -172,6 +172,11 @@ async fn register(Extract(s): Extract<Arc<State>>, headers: HeaderMap, body: Str
     if let Err((code, why)) = validate_registration(&s, &doc) {
         return registration_error(code, &why);
     }
+    let unlisted = (doc.get("scope").and_then(Value::as_str).unwrap_or_default().split(' '))
+        .any(|t| !t.is_empty() && !s.listed_scopes().iter().any(|a| a == t));
+    if unlisted && s.varies(Variation::RegistrationRefusesUnlistedScopes) {
+        return registration_error("invalid_client_metadata", "scope names a scope this AS does not list");
+    }
 
     let method = doc
         .get("token_endpoint_auth_method")
@@ -259,7 +264,10 @@ fn validate_registration(s: &State, doc: &Value) -> Result<(), (&'static str, St
         if !s.has(Fault::RegistrationAcceptsBadRedirectUri) {
             well_formed_redirect_uri(uri).map_err(|why| ("invalid_redirect_uri", why))?;
         }
-        if !s.has(Fault::RegistrationAcceptsHttpRedirectUri) {
+        // The realistic form: OIDC Registration's rule (http for web clients) taken for MCP's.
+        let web = doc.get("application_type").and_then(Value::as_str) == Some("web");
+        let http_for_web = web && s.has(Fault::RegistrationAcceptsHttpForWebClients);
+        if !s.has(Fault::RegistrationAcceptsHttpRedirectUri) && !http_for_web {
             https_or_loopback(uri).map_err(|why| ("invalid_redirect_uri", why))?;
         }
     }

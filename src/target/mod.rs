@@ -88,6 +88,16 @@ impl State {
         format!("{}/other/mcp", self.rs_origin)
     }
 
+    /// The scopes the AS metadata lists: offline_access too where only it brings a refresh
+    /// token.
+    fn listed_scopes(&self) -> Vec<String> {
+        let mut scopes = self.advertised_scopes.clone();
+        if self.varies(Variation::RefreshOnlyForOfflineAccess) {
+            scopes.push("offline_access".to_owned());
+        }
+        scopes
+    }
+
     /// The PRM's `authorization_servers`: the issuer, and a second one where it varies.
     fn authorization_servers(&self) -> Vec<String> {
         let mut issuers = vec![self.issuer()];

@@ -62,6 +62,9 @@ variations! {
     RegisteredScopesOnly = "registered-scopes-only", [],
         "a client gets only scopes it registered for (RFC 7591 scope; none registered: the basic one); beyond them, invalid_scope",
         "RFC 7591 §2: scope is the list of scopes \"that the client can use when requesting access tokens\"";
+    RegistrationRefusesUnlistedScopes = "registration-refuses-unlisted-scopes", [],
+        "a registration naming a scope the AS metadata does not list is refused (400, invalid_client_metadata)",
+        "RFC 7591 §3.2.2: invalid_client_metadata \"The value of one of the client metadata fields is invalid\" (oidc-provider does this)";
     InvalidClientAlways401 = "invalid-client-always-401", [],
         "failed client authentication is 401 also when the client did not use the Authorization header",
         "RFC 6749 §5.2: \"The authorization server MAY return an HTTP 401 (Unauthorized) status code\"";
