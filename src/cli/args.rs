@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use mcp_auth_conformance::oauth::tokens::TokenKind;
 use mcp_auth_conformance::report::ReportSpec;
-use mcp_auth_conformance::spec::SpecVersion;
+use mcp_auth_conformance::run::VersionChoice;
 use mcp_auth_conformance::target::{Fault, Variation};
 
 const EXIT_CODES: &str = "Exit codes:
@@ -83,9 +83,10 @@ pub(super) struct RunArgs {
     /// A matrix file: the targets (name, URL, configuration) of a matrix run.
     #[arg(long, value_name = "FILE", conflicts_with = "targets")]
     pub(super) matrix: Option<PathBuf>,
-    /// MCP spec version to check against (2025-03-26, 2025-06-18, 2025-11-25, 2026-07-28, draft).
-    #[arg(long, value_name = "VERSION", default_value_t = SpecVersion::LATEST)]
-    pub(super) spec_version: SpecVersion,
+    /// MCP spec version to check against (2025-03-26, 2025-06-18, 2025-11-25, 2026-07-28,
+    /// draft), or `auto`: the newest the target accepts (a matrix run: the newest).
+    #[arg(long, value_name = "VERSION", default_value_t = VersionChoice::Auto)]
+    pub(super) spec_version: VersionChoice,
     /// Write a report: json=<path>, junit=<path>, markdown=<path> or html=<path> (repeatable).
     #[arg(long = "report", value_name = "FORMAT=PATH")]
     pub(super) reports: Vec<ReportSpec>,

@@ -12,7 +12,8 @@ use mcp_auth_conformance::http::redact::{Redactor, Secret};
 use mcp_auth_conformance::matrix_file::{self, MatrixTarget};
 use mcp_auth_conformance::report::progress::Progress;
 use mcp_auth_conformance::report::{self, Matrix, ReportSpec, console};
-use mcp_auth_conformance::run::{self, Clock, Context, RunReport};
+use mcp_auth_conformance::run::{self, Clock, Context, RunReport, VersionChoice};
+use mcp_auth_conformance::spec::SpecVersion;
 use mcp_auth_conformance::target::{Options, Reference};
 
 use super::args::RunArgs;
@@ -43,23 +44,24 @@ pub(super) fn run_command(args: RunArgs) -> u8 {
         return usage_error(why);
     }
 
-    let plan = run::plan(&cases, args.spec_version, args.filter.as_deref());
-    if plan.is_empty() {
-        let why = match &args.filter {
-            Some(f) => format!(
-                "no requirement of spec version {} with a check has an id containing `{f}`",
-                args.spec_version
-            ),
-            None => format!("no requirement of spec version {} has a check", args.spec_version),
-        };
-        return usage_error(why);
-    }
+    // `auto` plans for the newest version until the target says which it accepts.
+    let asked = match args.spec_version {
+        VersionChoice::Fixed(v) => v,
+        VersionChoice::Auto => SpecVersion::LATEST,
+    };
+    let plan = match plan_for(&cases, asked, &args) {
+        Ok(plan) => plan,
+        Err(code) => return code,
+    };
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
     };
     if args.matrix.is_some() || args.targets.len() > 1 {
-        return matrix_run(&args, &rt, &plan, config);
+        if args.spec_version == VersionChoice::Auto {
+            eprintln!("note: a matrix run checks every target against the newest spec version, {asked}");
+        }
+        return matrix_run(&args, &rt, &plan, asked, config);
     }
     // The reference target lives as long as this guard, on the run's runtime.
     let (mcp_url, _reference) = match args.targets.first() {
@@ -76,18 +78,44 @@ pub(super) fn run_command(args: RunArgs) -> u8 {
             }
         },
     };
-    let target = match Target::new(&mcp_url, args.spec_version) {
-        Ok(t) => Target {
-            extra_hosts: args.allow_hosts.clone(),
-            ..t
-        },
-        Err(e) => return usage_error(e),
+    let context = |version| -> Result<Arc<Context>, u8> {
+        let target = match Target::new(&mcp_url, version) {
+            Ok(t) => Target {
+                extra_hosts: args.allow_hosts.clone(),
+                ..t
+            },
+            Err(e) => return Err(usage_error(e)),
+        };
+        Ok(Arc::new(Context::with_config(
+            http_client(&args)?,
+            target,
+            config.clone(),
+        )))
     };
-    let client = match http_client(&args) {
-        Ok(c) => c,
+    let mut ctx = match context(asked) {
+        Ok(ctx) => ctx,
         Err(code) => return code,
     };
-    let ctx = Arc::new(Context::with_config(client, target, config));
+    let (version, plan, chosen) = match args.spec_version {
+        VersionChoice::Fixed(v) => (v, plan, None),
+        VersionChoice::Auto => {
+            let (version, why) = rt.block_on(run::negotiate(&ctx));
+            println!("spec version {version} (auto: {why})");
+            if version != asked {
+                // A run of its own: flows and discovery differ by version.
+                drop(ctx);
+                ctx = match context(version) {
+                    Ok(ctx) => ctx,
+                    Err(code) => return code,
+                };
+            }
+            let plan = match plan_for(&cases, version, &args) {
+                Ok(plan) => plan,
+                Err(code) => return code,
+            };
+            (version, plan, Some(why))
+        }
+    };
     let clock = Clock::start();
     let progress = Progress::on_terminal(args.quiet, plan.iter().map(|p| p.requirement.id.clone()));
     let verdicts = run::run_with_console(
@@ -98,8 +126,9 @@ pub(super) fn run_command(args: RunArgs) -> u8 {
         progress.as_ref(),
     );
     let reachable = rt.block_on(ctx.reachability());
-    let mut report = RunReport::new(mcp_url, args.spec_version, clock.started, clock.elapsed_ms(), verdicts);
+    let mut report = RunReport::new(mcp_url.clone(), version, clock.started, clock.elapsed_ms(), verdicts);
     report.seed = ctx.seed();
+    report.spec_version_chosen = chosen;
     for spec in &args.reports {
         if let Err(e) = write_report(spec, &report) {
             return usage_error(e);
@@ -118,6 +147,23 @@ pub(super) fn run_command(args: RunArgs) -> u8 {
         Ok(true) if code == exit::OK => exit::MUST_FAILED,
         Ok(_) => code,
     }
+}
+
+/// The cases of `version` the run's filter selects; none is a usage error.
+fn plan_for(
+    cases: &mcp_auth_conformance::case::CaseSet,
+    version: SpecVersion,
+    args: &RunArgs,
+) -> Result<Vec<run::Planned>, u8> {
+    let plan = run::plan(cases, version, args.filter.as_deref());
+    if !plan.is_empty() {
+        return Ok(plan);
+    }
+    let why = match &args.filter {
+        Some(f) => format!("no requirement of spec version {version} with a check has an id containing `{f}`"),
+        None => format!("no requirement of spec version {version} has a check"),
+    };
+    Err(usage_error(why))
 }
 
 /// The embedded reference target of a run: seeded along with it.
@@ -182,7 +228,13 @@ fn apply_flags(args: &RunArgs, config: &mut TargetConfig) -> Result<(), u8> {
 
 /// Several targets, each run on its own, side by side: a requirement × target table on the
 /// console and in the reports, and the worst target's exit code.
-fn matrix_run(args: &RunArgs, rt: &tokio::runtime::Runtime, plan: &[run::Planned], config: TargetConfig) -> u8 {
+fn matrix_run(
+    args: &RunArgs,
+    rt: &tokio::runtime::Runtime,
+    plan: &[run::Planned],
+    version: SpecVersion,
+    config: TargetConfig,
+) -> u8 {
     if args.reports.iter().any(|r| r.format == report::Format::Junit) {
         return usage_error("a JUnit report is one target's: a matrix run writes json, markdown or html");
     }
@@ -209,7 +261,7 @@ fn matrix_run(args: &RunArgs, rt: &tokio::runtime::Runtime, plan: &[run::Planned
                 return code;
             }
         }
-        let target = match Target::new(&t.url, args.spec_version) {
+        let target = match Target::new(&t.url, version) {
             Ok(target) => Target {
                 extra_hosts: args.allow_hosts.clone(),
                 ..target
@@ -230,13 +282,13 @@ fn matrix_run(args: &RunArgs, rt: &tokio::runtime::Runtime, plan: &[run::Planned
             let clock = Clock::start();
             let verdicts = run::run_counted(ctx.clone(), plan, progress).await;
             let reachable = ctx.reachability().await;
-            let mut report = RunReport::new(url, args.spec_version, clock.started, clock.elapsed_ms(), verdicts);
+            let mut report = RunReport::new(url, version, clock.started, clock.elapsed_ms(), verdicts);
             report.seed = ctx.seed();
             (name, report, reachable)
         },
     )));
     let matrix = Matrix {
-        spec_version: args.spec_version,
+        spec_version: version,
         columns: finished
             .iter()
             .map(|(name, report, _)| (name.clone(), report))

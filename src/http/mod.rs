@@ -4,7 +4,7 @@
 mod client;
 mod exchange;
 pub mod redact;
-mod sse;
+pub mod sse;
 
 pub use client::{HttpClient, HttpError, Request, Response};
 pub use exchange::{Exchange, RecordedRequest, RecordedResponse};

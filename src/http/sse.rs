@@ -5,19 +5,24 @@
 /// Whether `body` holds a complete event whose data is a JSON-RPC response (an object with
 /// an `id` and a `result` or an `error`).
 pub fn has_response(body: &[u8]) -> bool {
+    first_response(body).is_some()
+}
+
+/// The first complete event whose data is a JSON-RPC response.
+pub fn first_response(body: &[u8]) -> Option<serde_json::Value> {
     let text = String::from_utf8_lossy(body).replace("\r\n", "\n").replace('\r', "\n");
     // Only complete events: those a blank line ends.
-    let Some(end) = text.rfind("\n\n") else {
-        return false;
-    };
-    text[..end].split("\n\n").any(|event| {
+    let end = text.rfind("\n\n")?;
+    text[..end].split("\n\n").find_map(|event| {
         let data: Vec<&str> = event
             .lines()
             .filter_map(|line| line.strip_prefix("data:"))
             .map(|d| d.strip_prefix(' ').unwrap_or(d))
             .collect();
-        let message = serde_json::from_str::<serde_json::Value>(&data.join("\n")).ok();
-        message.is_some_and(|m| m.get("id").is_some() && (m.get("result").is_some() || m.get("error").is_some()))
+        let message = serde_json::from_str::<serde_json::Value>(&data.join("\n")).ok()?;
+        let response =
+            message.get("id").is_some() && (message.get("result").is_some() || message.get("error").is_some());
+        response.then_some(message)
     })
 }
 

@@ -18,6 +18,9 @@ pub fn render(report: &RunReport) -> String {
                 let mut suite = TestSuite::new(area);
                 suite.add_property(Property::new("spec_version", report.spec_version.as_str()));
                 suite.add_property(Property::new("target", report.target.as_str()));
+                if let Some(why) = &report.spec_version_chosen {
+                    suite.add_property(Property::new("spec_version_chosen", why.as_str()));
+                }
                 if let Some(seed) = report.seed {
                     suite.add_property(Property::new("seed", seed.to_string()));
                 }

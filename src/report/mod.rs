@@ -60,11 +60,16 @@ impl FromStr for ReportSpec {
     }
 }
 
-/// `Spec V, started T[, seed N]: counts.`, the first line of the Markdown and HTML reports.
+/// `Spec V[ (auto: why)], started T[, seed N]: counts.`, the first line of the Markdown and
+/// HTML reports.
 fn headline(report: &RunReport) -> String {
     let s = &report.summary;
+    let chosen = match &report.spec_version_chosen {
+        Some(why) => format!(" (auto: {why})"),
+        None => String::new(),
+    };
     format!(
-        "Spec {}, started {}{}: {} pass, {} fail, {} warn, {} skip, {} error.",
+        "Spec {}{chosen}, started {}{}: {} pass, {} fail, {} warn, {} skip, {} error.",
         report.spec_version,
         report.started_at,
         seed_note(report.seed),
@@ -235,6 +240,8 @@ mod snapshot_tests {
             verdicts,
         );
         report.seed = Some(7);
+        report.spec_version_chosen =
+            Some("the newest version the target accepts; its first request was answered 200".to_owned());
         report
     }
 

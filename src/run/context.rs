@@ -890,6 +890,14 @@ impl Context {
         }
     }
 
+    /// The valid token, to try versions with (`--spec-version auto`); or why there is none.
+    pub async fn probe_token(&self) -> Result<String, String> {
+        self.valid_token().await.map_err(|obs| match obs.observed {
+            Observed::Skipped(why) | Observed::Error(why) => why,
+            Observed::Response(r) => format!("answered {}", r.status),
+        })
+    }
+
     /// The valid token: supplied, else the shared flow's; or why there is none.
     async fn valid_token(&self) -> Result<String, Observation> {
         if let Some(token) = self.config.tokens.get(&TokenKind::Valid) {

@@ -4,6 +4,7 @@
 mod bearer;
 mod context;
 mod engine;
+mod version;
 
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex};
@@ -16,6 +17,7 @@ pub use context::Context;
 #[cfg(test)]
 pub(crate) use context::redirect_variants;
 pub use engine::{Planned, evaluate, plan};
+pub use version::{VersionChoice, negotiate};
 
 use crate::report::console;
 use crate::report::progress::Progress;
@@ -29,6 +31,9 @@ pub struct RunReport {
     pub tool: Tool,
     pub target: String,
     pub spec_version: SpecVersion,
+    /// `--spec-version auto` (the default): why this version (an extension of the contract).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spec_version_chosen: Option<String>,
     /// `run --seed`, when given: the same seed against the same target reproduces the run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
@@ -59,6 +64,7 @@ impl RunReport {
             },
             target,
             spec_version: version,
+            spec_version_chosen: None,
             seed: None,
             started_at: humantime::format_rfc3339_millis(started).to_string(),
             duration_ms: elapsed_ms,

@@ -1,0 +1,162 @@
+//! `run --spec-version auto` (the default): the newest spec version the target accepts. The
+//! version's first MCP request is sent with a valid token, newest version first; a refusal of
+//! the protocol version (a 4xx, or a JSON-RPC error) steps down to the next older one.
+
+use super::Context;
+use crate::discovery::{self, Target};
+use crate::http::Response;
+use crate::spec::SpecVersion;
+
+/// What `--spec-version` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionChoice {
+    /// The newest version the target accepts.
+    Auto,
+    Fixed(SpecVersion),
+}
+
+impl std::fmt::Display for VersionChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            VersionChoice::Auto => f.write_str("auto"),
+            VersionChoice::Fixed(v) => v.fmt(f),
+        }
+    }
+}
+
+impl std::str::FromStr for VersionChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "auto" => Ok(VersionChoice::Auto),
+            other => other
+                .parse()
+                .map(VersionChoice::Fixed)
+                .map_err(|e: crate::spec::UnknownVersion| format!("{e}, or `auto`")),
+        }
+    }
+}
+
+/// The versions tried, newest first (`draft` is 2026-07-28's text and is only ever asked for).
+const NEWEST_FIRST: [SpecVersion; 4] = [
+    SpecVersion::V2026_07_28,
+    SpecVersion::V2025_11_25,
+    SpecVersion::V2025_06_18,
+    SpecVersion::V2025_03_26,
+];
+
+/// The version a run should use against `ctx`'s target (whose own version is the newest), and
+/// why, in a sentence for the headline of every report.
+pub async fn negotiate(ctx: &Context) -> (SpecVersion, String) {
+    let newest = SpecVersion::LATEST;
+    let token = match ctx.probe_token().await {
+        Ok(token) => token,
+        Err(why) => return (newest, format!("the newest; no version could be tried ({why})")),
+    };
+    let mut refused = Vec::new();
+    for version in NEWEST_FIRST {
+        let Ok(target) = Target::new(&ctx.target.mcp_url, version) else {
+            return (newest, "the newest; the target URL cannot be used".to_owned());
+        };
+        let request = discovery::first_request(&target).header("Authorization", &format!("Bearer {token}"));
+        let (_, result) = ctx.client.send(&request).await;
+        match result {
+            Ok(response) if accepted(&response) => {
+                let mut why = format!(
+                    "the newest version the target accepts; its first request was answered {}",
+                    response.status
+                );
+                if !refused.is_empty() {
+                    why.push_str(&format!("; refused: {}", refused.join(", ")));
+                }
+                return (version, why);
+            }
+            Ok(response) => refused.push(format!("{version} answered {}", response.status)),
+            Err(e) => return (newest, format!("the newest; trying it gave no answer ({e})")),
+        }
+    }
+    (
+        newest,
+        format!("the newest; the target refused every version: {}", refused.join(", ")),
+    )
+}
+
+/// A success that is not a JSON-RPC error (plain JSON, or the first response of an SSE answer).
+fn accepted(response: &Response) -> bool {
+    if !(200..300).contains(&response.status) {
+        return false;
+    }
+    let message = match response.media_type().as_deref() {
+        Some("text/event-stream") => crate::http::sse::first_response(&response.body),
+        _ => serde_json::from_slice(&response.body).ok(),
+    };
+    message.is_some_and(|m: serde_json::Value| m.get("error").is_none())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use wiremock::matchers::{body_string_contains, method};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+    use crate::config::TargetConfig;
+    use crate::http::HttpClient;
+    use crate::http::redact::{Redactor, Secret};
+    use crate::oauth::tokens::TokenKind;
+
+    /// The version negotiated with a server that accepts 2025-11-25's first request and
+    /// answers 2026-07-28's (`server/discover`) with `refusal`, given a supplied valid token.
+    async fn negotiated(refusal: ResponseTemplate) -> (SpecVersion, String) {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(body_string_contains("server/discover"))
+            .respond_with(refusal)
+            .mount(&server)
+            .await;
+        let result = serde_json::json!({"jsonrpc": "2.0", "id": 1, "result": {"protocolVersion": "2025-11-25"}});
+        Mock::given(method("POST"))
+            .and(body_string_contains("\"protocolVersion\":\"2025-11-25\""))
+            .respond_with(ResponseTemplate::new(200).set_body_json(result))
+            .mount(&server)
+            .await;
+        let mut config = TargetConfig::default();
+        config.tokens.insert(TokenKind::Valid, Secret::new("supplied-token"));
+        let client = HttpClient::new(Duration::from_secs(5), Redactor::default()).unwrap();
+        let target = Target::new(&format!("{}/mcp", server.uri()), SpecVersion::LATEST).unwrap();
+        negotiate(&Arc::new(Context::with_config(client, target, config))).await
+    }
+
+    #[tokio::test]
+    async fn a_refused_version_steps_down_to_the_newest_accepted() {
+        let (version, why) = negotiated(ResponseTemplate::new(400)).await;
+        assert_eq!(version, SpecVersion::V2025_11_25);
+        assert!(why.contains("refused: 2026-07-28 answered 400"), "{why}");
+    }
+
+    #[tokio::test]
+    async fn a_json_rpc_error_is_a_refusal_too() {
+        let error =
+            serde_json::json!({"jsonrpc": "2.0", "id": 1, "error": {"code": -32601, "message": "Method not found"}});
+        let (version, _) = negotiated(ResponseTemplate::new(200).set_body_json(error)).await;
+        assert_eq!(version, SpecVersion::V2025_11_25);
+    }
+
+    #[test]
+    fn auto_or_a_version() {
+        assert_eq!("auto".parse::<VersionChoice>(), Ok(VersionChoice::Auto));
+        assert_eq!(
+            "2025-06-18".parse::<VersionChoice>(),
+            Ok(VersionChoice::Fixed(SpecVersion::V2025_06_18))
+        );
+        assert!(
+            "2024-11-05"
+                .parse::<VersionChoice>()
+                .unwrap_err()
+                .ends_with("or `auto`")
+        );
+    }
+}
