@@ -134,6 +134,9 @@ pub(super) fn run_command(args: RunArgs) -> u8 {
             return usage_error(e);
         }
     }
+    if let Some(why) = ctx.version_refusal_seen() {
+        println!("note: {why}; the checks that needed its requests skipped");
+    }
     println!("{}", console::summary_line(&report));
     for spec in &args.reports {
         println!("report written: {}", spec.path.display());

@@ -44,6 +44,8 @@ pub struct Context {
     confidential_token: OnceCell<Observations>,
     authenticated: OnceCell<Observations>,
     scope_plan: OnceCell<BTreeMap<String, String>>,
+    /// The target refuses the run's version but speaks an older one: why (see `version_refusal`).
+    version_refusal: OnceCell<Option<String>>,
 }
 
 impl Context {
@@ -94,6 +96,7 @@ impl Context {
             confidential_token: OnceCell::new(),
             authenticated: OnceCell::new(),
             scope_plan: OnceCell::new(),
+            version_refusal: OnceCell::new(),
             client,
             target,
             unauthenticated: OnceCell::new(),
@@ -168,10 +171,10 @@ impl Context {
             }
             Step::AsMetadata => self.as_metadata().await,
             Step::Http(template) => one(self.raw(template).await),
-            Step::Mcp(None) => {
-                let init = || async { Arc::new(self.authenticated(&Overrides::default(), "shared").await) };
-                self.authenticated.get_or_init(init).await.clone()
+            Step::Mcp(_) if let Some(why) = self.version_refusal().await => {
+                one(Observation::skipped("authenticated MCP request", why))
             }
+            Step::Mcp(None) => self.authenticated_shared().await,
             Step::Mcp(Some(overrides)) => Arc::new(self.authenticated(overrides, case).await),
             Step::Register(None) => self.registration().await,
             Step::Register(Some(overrides)) => match self.flow().await {
@@ -888,6 +891,36 @@ impl Context {
             // Skipped or an error (a throttled AS): that reason stands.
             (None, other) => Err((other, obs.exchanges)),
         }
+    }
+
+    /// The version's first request with the valid token (the control of the MCP checks).
+    async fn authenticated_shared(&self) -> Observations {
+        let init = || async { Arc::new(self.authenticated(&Overrides::default(), "shared").await) };
+        self.authenticated.get_or_init(init).await.clone()
+    }
+
+    /// Why the MCP requests of the run's version cannot be judged: the target refused the
+    /// valid one (a 4xx other than 401/403, or a JSON-RPC error) and accepts an older
+    /// version's. Those checks then skip with this reason instead of failing on it.
+    pub async fn version_refusal(&self) -> Option<String> {
+        let init = || async {
+            let shared = self.authenticated_shared().await;
+            let response = shared.first()?.response()?;
+            let status = response.status;
+            let refused = (400..500).contains(&status) && !matches!(status, 401 | 403);
+            let rpc_error = (200..300).contains(&status) && !super::version::accepted(response);
+            if !refused && !rpc_error {
+                return None;
+            }
+            let token = self.valid_token().await.ok()?;
+            super::version::refused_by(self, &token, response).await
+        };
+        self.version_refusal.get_or_init(init).await.clone()
+    }
+
+    /// [`Context::version_refusal`], if the run came to ask (none asked: none).
+    pub fn version_refusal_seen(&self) -> Option<String> {
+        self.version_refusal.get().cloned().flatten()
     }
 
     /// The valid token, to try versions with (`--spec-version auto`); or why there is none.

@@ -39,12 +39,34 @@ impl std::str::FromStr for VersionChoice {
 }
 
 /// The versions tried, newest first (`draft` is 2026-07-28's text and is only ever asked for).
-const NEWEST_FIRST: [SpecVersion; 4] = [
+pub(crate) const NEWEST_FIRST: [SpecVersion; 4] = [
     SpecVersion::V2026_07_28,
     SpecVersion::V2025_11_25,
     SpecVersion::V2025_06_18,
     SpecVersion::V2025_03_26,
 ];
+
+/// Why the run's own version cannot be judged, when the target refuses its first request
+/// (the valid request answered `refusal`) but accepts an older version's with the same token:
+/// a sentence naming the version it accepts. None when no older version fares better (then
+/// the refusal is the target's answer, judged as such).
+pub(crate) async fn refused_by(ctx: &Context, token: &str, refusal: &Response) -> Option<String> {
+    let asked = ctx.target.version;
+    for version in NEWEST_FIRST.into_iter().filter(|v| *v < asked) {
+        let target = Target::new(&ctx.target.mcp_url, version).ok()?;
+        let request = discovery::first_request(&target).header("Authorization", &format!("Bearer {token}"));
+        if let (_, Ok(response)) = ctx.client.send(&request).await
+            && accepted(&response)
+        {
+            return Some(format!(
+                "the target does not speak {asked}: its first request with a valid token was answered {}, \
+                 while {version}'s was answered {} (run with --spec-version {version}, or auto)",
+                refusal.status, response.status
+            ));
+        }
+    }
+    None
+}
 
 /// The version a run should use against `ctx`'s target (whose own version is the newest), and
 /// why, in a sentence for the headline of every report.
@@ -83,7 +105,7 @@ pub async fn negotiate(ctx: &Context) -> (SpecVersion, String) {
 }
 
 /// A success that is not a JSON-RPC error (plain JSON, or the first response of an SSE answer).
-fn accepted(response: &Response) -> bool {
+pub(crate) fn accepted(response: &Response) -> bool {
     if !(200..300).contains(&response.status) {
         return false;
     }
@@ -143,6 +165,49 @@ mod tests {
             serde_json::json!({"jsonrpc": "2.0", "id": 1, "error": {"code": -32601, "message": "Method not found"}});
         let (version, _) = negotiated(ResponseTemplate::new(200).set_body_json(error)).await;
         assert_eq!(version, SpecVersion::V2025_11_25);
+    }
+
+    /// Asked for a version the server does not speak (it speaks an older one), the checks
+    /// that need the refused request skip, saying why, and never fail on it.
+    #[tokio::test]
+    async fn an_explicit_version_the_target_refuses_skips_instead_of_failing() {
+        let server = MockServer::start().await;
+        let challenge = format!("Bearer resource_metadata=\"{}/prm\"", server.uri());
+        Mock::given(method("POST"))
+            .and(wiremock::matchers::header("authorization", "Bearer supplied-token"))
+            .and(body_string_contains("server/discover"))
+            .respond_with(ResponseTemplate::new(400))
+            .mount(&server)
+            .await;
+        let result = serde_json::json!({"jsonrpc": "2.0", "id": 1, "result": {"protocolVersion": "2025-11-25"}});
+        Mock::given(method("POST"))
+            .and(wiremock::matchers::header("authorization", "Bearer supplied-token"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(result))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(401).insert_header("WWW-Authenticate", challenge.as_str()))
+            .mount(&server)
+            .await;
+        let mut config = TargetConfig::default();
+        config.tokens.insert(TokenKind::Valid, Secret::new("supplied-token"));
+        let verdicts = crate::testing::run_configured(
+            &format!("{}/mcp", server.uri()),
+            SpecVersion::LATEST,
+            Duration::from_secs(5),
+            config,
+        )
+        .await;
+        let valid = crate::testing::verdict(&verdicts, "rs.token.valid-accepted");
+        assert_eq!(valid.outcome, crate::verdict::Outcome::Skip, "{}", valid.message);
+        assert!(valid.message.contains("does not speak 2026-07-28"), "{}", valid.message);
+        assert!(valid.message.contains("--spec-version 2025-11-25"), "{}", valid.message);
+        let failed: Vec<&str> = verdicts
+            .iter()
+            .filter(|v| v.requirement.starts_with("rs.token") && v.outcome == crate::verdict::Outcome::Fail)
+            .map(|v| v.requirement.as_str())
+            .collect();
+        assert!(failed.is_empty(), "{failed:?}");
     }
 
     #[test]
