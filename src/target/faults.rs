@@ -210,6 +210,12 @@ faults! {
         "a code_verifier shorter than 43 characters is accepted when it matches";
     ValidTokenRefused = "valid-token-refused", ["rs.token.valid-accepted"], LATEST,
         "the MCP endpoint refuses every token, even valid ones";
+    SecretExpiryNull = "secret-expiry-null", ["as.dcr.secret-expiry"], LATEST,
+        "an issued client_secret comes with client_secret_expires_at: null";
+    ValidTokenServerError = "valid-token-server-error", ["rs.token.valid-accepted"], LATEST,
+        "a request with a valid token is answered 500 (a token check that fails on the server)";
+    LowercaseBearerServerError = "lowercase-bearer-server-error", ["rs.token.scheme-case-insensitive"], LATEST,
+        "`Authorization: bearer ...` (lower case) is answered 500, not served";
     SchemeCaseSensitive = "scheme-case-sensitive", ["rs.token.scheme-case-insensitive"], LATEST,
         "only the exact scheme spelling `Bearer` is accepted";
 AnyTokenAccepted = "any-token-accepted",

@@ -223,7 +223,9 @@ async fn register(Extract(s): Extract<Arc<State>>, headers: HeaderMap, body: Str
     let secret = secret.or_else(|| s.has(Fault::SecretForPublicClients).then(|| "unused-secret".to_owned()));
     if let Some(secret) = secret {
         response["client_secret"] = json!(secret);
-        if !s.has(Fault::SecretWithoutExpiry) {
+        if s.has(Fault::SecretExpiryNull) {
+            response["client_secret_expires_at"] = Value::Null;
+        } else if !s.has(Fault::SecretWithoutExpiry) {
             response["client_secret_expires_at"] = json!(0);
         }
     }

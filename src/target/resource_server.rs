@@ -65,16 +65,25 @@ async fn mcp(
         // MCP: authorization on every request; a session is no credential.
         None if known_session && s.has(Fault::SessionAuthenticates) => answer(&s, &body, None),
         None => challenged(&s, StatusCode::UNAUTHORIZED, None),
-        Some(Some(token)) if let Some(access) = valid_token(&s, token) => answer(&s, &body, Some(&access)),
-        Some(_) if s.has(Fault::BadTokenServerError) => {
-            let body = json!({"error": "server_error", "error_description": "Internal Server Error"});
-            (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response()
+        Some(Some(token))
+            if s.has(Fault::LowercaseBearerServerError)
+                && authorizations.first().is_some_and(|a| a.starts_with("bearer "))
+                && valid_token(&s, token).is_some() =>
+        {
+            server_error()
         }
+        Some(Some(token)) if let Some(access) = valid_token(&s, token) => answer(&s, &body, Some(&access)),
+        Some(_) if s.has(Fault::BadTokenServerError) => server_error(),
         Some(_) => {
             let error = (!s.has(Fault::BadTokenWithoutErrorCode)).then_some("invalid_token");
             challenged(&s, StatusCode::UNAUTHORIZED, error)
         }
     }
+}
+
+fn server_error() -> Response {
+    let body = json!({"error": "server_error", "error_description": "Internal Server Error"});
+    (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response()
 }
 
 /// The token of a Bearer `Authorization` value; the scheme is case-insensitive (RFC 9110
@@ -152,6 +161,9 @@ fn answer(s: &State, body: &str, access: Option<&Claims>) -> Response {
         && !s.has(Fault::PrivilegeNotEnforced)
     {
         return insufficient_scope(s, needed);
+    }
+    if access.is_some() && s.has(Fault::ValidTokenServerError) {
+        return server_error();
     }
     let result = match request.get("method").and_then(|m| m.as_str()) {
         Some("tools/list") => json!({"tools": []}),
