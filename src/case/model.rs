@@ -114,6 +114,8 @@ pub struct Overrides {
     pub variants: Vec<Vec<(String, Value)>>,
     /// Token requests only: send the same request this many times; the last is observed.
     pub repeat: u32,
+    /// Token requests only: send them as a GET with the parameters in the query string.
+    pub query: bool,
     /// MCP requests only: the kind of token to send (default: the shared flow's valid one).
     pub token: Option<TokenKind>,
 }

@@ -68,6 +68,8 @@ struct OverridesSpec {
     #[serde(default)]
     variants: Vec<BTreeMap<String, toml::Value>>,
     repeat: Option<Spanned<u32>>,
+    /// `[case.token]` only: `GET` sends the token request's parameters in the query string.
+    method: Option<Spanned<String>>,
     /// `[case.token]` only: `default`, `confidential` or `confidential-wrong-secret`.
     client: Option<Spanned<String>>,
     /// `[case.token]` only: false skips the authorization (a client_credentials request).
@@ -86,6 +88,7 @@ impl OverridesSpec {
             omit: self.omit.clone(),
             variants: self.variants.iter().map(pairs).collect(),
             repeat: self.repeat.as_ref().map(|r| *r.get_ref()).unwrap_or(1),
+            query: self.method.as_ref().is_some_and(|m| m.get_ref() == "GET"),
             token: self.token.as_ref().and_then(|t| t.get_ref().parse().ok()),
         }
     }
@@ -250,10 +253,21 @@ impl Converter<'_> {
                     self.errors.push(e);
                 }
             }
+            if let Some(method) = &t.get_ref().method
+                && !matches!(method.get_ref().as_str(), "GET" | "POST")
+            {
+                let e = self.error(
+                    method.span(),
+                    format!("`method` is `GET` or `POST`, not `{}`", method.get_ref()),
+                );
+                self.errors.push(e);
+                misplaced = true;
+            }
             if table_name != "token" {
                 let t = t.get_ref();
                 let token_only = [
                     ("repeat", t.repeat.as_ref().map(|r| r.span())),
+                    ("method", t.method.as_ref().map(|m| m.span())),
                     ("client", t.client.as_ref().map(|c| c.span())),
                     ("authorization", t.authorization.as_ref().map(|a| a.span())),
                     ("expire_code", t.expire_code.as_ref().map(|a| a.span())),

@@ -243,7 +243,10 @@ impl Flow<'_> {
         let mut params = requests::token_params(client, &code, attempt.verifier.expose(), self.resource.as_deref());
         let changes = overrides.requests().into_iter().next().unwrap_or_default();
         requests::change_params(&mut params, &changes, &overrides.omit, &fill);
-        let request = requests::token_request(endpoint, client, params);
+        let mut request = requests::token_request(endpoint, client, params);
+        if overrides.query {
+            request = requests::as_get(request);
+        }
         let mut exchanges = authorization.exchanges;
         let observed = self
             .send_token_request(&request, overrides.repeat, &mut exchanges)

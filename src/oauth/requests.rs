@@ -245,6 +245,23 @@ pub fn token_request(endpoint: &str, client: &Client, mut params: Vec<(String, S
     }
 }
 
+/// The same token request as a GET: its form parameters in the query string, no body (for
+/// the POST-only rule, OAuth 2.1 §3.2).
+pub fn as_get(request: Request) -> Request {
+    let query = request.body.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
+    let separator = if request.url.contains('?') { '&' } else { '?' };
+    Request {
+        method: "GET".to_owned(),
+        url: format!("{}{separator}{query}", request.url),
+        headers: request
+            .headers
+            .into_iter()
+            .filter(|(name, _)| !name.eq_ignore_ascii_case("content-type"))
+            .collect(),
+        body: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
