@@ -869,7 +869,7 @@ fn refresh(s: &State, form: &HashMap<String, String>) -> Response {
     let Some(token) = form.get("refresh_token") else {
         return token_error(s, "invalid_request");
     };
-    let previous = {
+    let (previous, confidential) = {
         let mut st = store(s);
         let Some(r) = st.refresh_tokens.get_mut(token) else {
             return token_error(s, "invalid_grant");
@@ -880,24 +880,19 @@ fn refresh(s: &State, form: &HashMap<String, String>) -> Response {
         if form.get("client_id") != Some(&r.client_id) && !s.has(Fault::RefreshNotBoundToClient) {
             return token_error(s, "invalid_grant");
         }
-        r.used = !s.has(Fault::RefreshNotRotated);
         let previous = r.clone();
         // Rotation is for public clients (OAuth 2.1 §4.3.1); a confidential one may keep its.
         let confidential = st.clients.get(&previous.client_id).is_some_and(|c| c.secret.is_some());
-        if confidential && s.varies(Variation::ConfidentialRefreshNotRotated) {
-            if let Some(r) = st.refresh_tokens.get_mut(token) {
-                r.used = false;
-            }
+        let kept =
+            s.has(Fault::RefreshNotRotated) || (confidential && s.varies(Variation::ConfidentialRefreshNotRotated));
+        if let Some(r) = st.refresh_tokens.get_mut(token) {
+            r.used = !kept;
         }
         if s.varies(Variation::RevokeOnRefresh) {
             st.revoked.insert(previous.access_jti.clone());
         }
-        previous
+        (previous, confidential)
     };
-    let confidential = store(s)
-        .clients
-        .get(&previous.client_id)
-        .is_some_and(|c| c.secret.is_some());
     // OAuth 2.1 §4.3: the scope asked for may narrow the grant, never widen it.
     let granted = previous.scope.clone().unwrap_or_default();
     let scope = match form.get("scope") {
