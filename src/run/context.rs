@@ -40,6 +40,13 @@ pub struct Context {
     token: OnceCell<Observations>,
     refresh: OnceCell<Observations>,
     second_client: OnceCell<Result<String, Unavailable>>,
+    /// The client every private chain authorizes with (never the shared one), and the leases
+    /// that run one chain at a time on it and on the confidential client: an AS may revoke a
+    /// client's earlier grants when it authorizes again, so a chain's code and token live
+    /// only until the next chain on that client starts.
+    chain_client: OnceCell<Result<Client, Unavailable>>,
+    chain_lease: tokio::sync::Mutex<()>,
+    confidential_lease: tokio::sync::Mutex<()>,
     confidential_client: OnceCell<Result<Client, Unavailable>>,
     confidential_token: OnceCell<Observations>,
     authenticated: OnceCell<Observations>,
@@ -92,6 +99,9 @@ impl Context {
             token: OnceCell::new(),
             refresh: OnceCell::new(),
             second_client: OnceCell::new(),
+            chain_client: OnceCell::new(),
+            chain_lease: tokio::sync::Mutex::new(()),
+            confidential_lease: tokio::sync::Mutex::new(()),
             confidential_client: OnceCell::new(),
             confidential_token: OnceCell::new(),
             authenticated: OnceCell::new(),
@@ -182,9 +192,10 @@ impl Context {
                 Err(why) => one(Observation::skipped("registration", why)),
             },
             Step::Authorize(None) => self.authorization().await.0.clone(),
-            Step::Authorize(Some(overrides)) => match self.flow_and_client().await {
+            Step::Authorize(Some(overrides)) => match self.chain_flow_and_client().await {
                 Ok((mut flow, client)) => {
                     flow.purpose = case.to_owned();
+                    let _lease = self.chain_lease.lock().await;
                     Arc::new(flow.authorize_variants(&client, overrides).await)
                 }
                 Err(why) => one(why.observation("authorization request")),
@@ -200,14 +211,14 @@ impl Context {
     /// A case's own chains, one per variant of its requests, each labelled with its changes.
     async fn private_chains(&self, plan: &TokenPlan, end: ChainEnd, case: &str) -> Vec<Observation> {
         if !plan.has_variants() {
-            return vec![self.private_chain(plan, end, case).await];
+            return vec![self.private_chain(plan, end, case).await.0];
         }
         let chains = plan
             .each_variant()
             .into_iter()
             .enumerate()
             .map(|(i, variant)| async move {
-                let mut obs = self.private_chain(&variant, end, &format!("{case} #{i}")).await;
+                let (mut obs, _) = self.private_chain(&variant, end, &format!("{case} #{i}")).await;
                 let changes: Vec<String> = [&variant.authorize.set, &variant.token.set, &variant.refresh.set]
                     .into_iter()
                     .flatten()
@@ -227,32 +238,38 @@ impl Context {
     }
 
     /// A case's own authorization, token request and (to [`ChainEnd::Refresh`]) refresh
-    /// request, each with the plan's changes.
-    async fn private_chain(&self, plan: &TokenPlan, end: ChainEnd, purpose: &str) -> Observation {
+    /// request, each with the plan's changes, on the chain (or confidential) client; with the
+    /// lease on that client, to hold for as long as the chain's token is in use.
+    async fn private_chain(&self, plan: &TokenPlan, end: ChainEnd, purpose: &str) -> (Observation, Lease<'_>) {
         let label = if end == ChainEnd::Refresh {
             "refresh request"
         } else {
             "token request"
         };
-        let (mut flow, default_client) = match self.flow_and_client().await {
+        let (lease, chosen) = match plan.client {
+            ClientKind::Default => (&self.chain_lease, self.chain_flow_and_client().await),
+            ClientKind::Confidential | ClientKind::ConfidentialWrongSecret => {
+                let both = match (self.flow().await, self.confidential_client().await) {
+                    (Ok(flow), Ok(client)) => Ok((flow, client)),
+                    (Err(why), _) => Err(Unavailable::from(why)),
+                    (_, Err(why)) => Err(why),
+                };
+                (&self.confidential_lease, both)
+            }
+        };
+        let lease = lease.lock().await;
+        let (mut flow, client) = match chosen {
             Ok(both) => both,
-            Err(why) => return why.observation(label),
+            Err(why) => return (why.observation(label), lease),
         };
         let client = match plan.client {
-            ClientKind::Default => default_client,
-            ClientKind::Confidential => match self.confidential_client().await {
-                Ok(c) => c,
-                Err(why) => return why.observation(label),
+            ClientKind::ConfidentialWrongSecret => Client {
+                secret: Some(Secret::new(format!("wrong-{}", self.attempt(purpose).state))),
+                ..client
             },
-            ClientKind::ConfidentialWrongSecret => match self.confidential_client().await {
-                Ok(c) => Client {
-                    secret: Some(Secret::new(format!("wrong-{}", self.attempt(purpose).state))),
-                    ..c
-                },
-                Err(why) => return why.observation(label),
-            },
+            _ => client,
         };
-        // A second client only when the case asks for one (`{other_client_id}`).
+        // Another client only when the case asks for one (`{other_client_id}`).
         let wants_other = plan
             .token
             .set
@@ -260,20 +277,23 @@ impl Context {
             .chain(&plan.refresh.set)
             .any(|(_, v)| v.as_str().is_some_and(|s| s.contains("{other_client_id}")));
         if wants_other {
-            match self.second_client().await {
+            match self.other_client_id(&client).await {
                 Ok(id) => {
                     flow.vars.insert("other_client_id".to_owned(), id);
                 }
-                Err(why) => return why.observation(label),
+                Err(why) => return (why.observation(label), lease),
             }
         }
         if !plan.authorization {
-            return flow.client_credentials("token request", &client, &plan.token).await;
+            return (
+                flow.client_credentials("token request", &client, &plan.token).await,
+                lease,
+            );
         }
         let wait = self.config.code_wait.unwrap_or(DEFAULT_CODE_WAIT);
         if plan.expire_code && !self.config.slow {
             let why = format!("a slow check (holds a code for {} s); run with --slow", wait.as_secs());
-            return Observation::skipped(label, why);
+            return (Observation::skipped(label, why), lease);
         }
         let attempt = self.attempt(&format!("{purpose} {label}"));
         let mut first = plan.authorize.requests().into_iter().next().unwrap_or_default();
@@ -305,9 +325,49 @@ impl Context {
             .redeem("token request", &client, &attempt, authorization, &plan.token)
             .await;
         if end != ChainEnd::Refresh {
-            return token;
+            return (token, lease);
         }
-        flow.refresh_with(label, &client, token, &plan.refresh).await
+        (flow.refresh_with(label, &client, token, &plan.refresh).await, lease)
+    }
+
+    /// The flow with the chain client: registered once, on demand, as the shared client was;
+    /// the configured client where there is no registration.
+    async fn chain_flow_and_client(&self) -> Result<(Flow<'_>, Client), Unavailable> {
+        let flow = self.flow().await?;
+        if self.config.client.is_some() {
+            return Ok((flow, self.oauth_client().await?));
+        }
+        let init = || async {
+            let flow = self.flow().await?;
+            let obs = flow
+                .register("chain registration", &self.registration_body().await)
+                .await;
+            let response = match &obs.observed {
+                Observed::Response(r) if matches!(r.status, 200 | 201) => r,
+                Observed::Response(r) => {
+                    return Err(Unavailable::skip(format!(
+                        "no client for the case's own flow: its registration was answered {}",
+                        r.status
+                    )));
+                }
+                other => return Err(Unavailable::from_observed("no client for the case's own flow", other)),
+            };
+            let doc: serde_json::Value = serde_json::from_slice(&response.body).map_err(|e| e.to_string())?;
+            Client::from_registration(&doc, &self.redirect_uri)
+                .ok_or_else(|| Unavailable::skip("no client for the case's own flow: no client_id"))
+        };
+        let client = self.chain_client.get_or_init(init).await.clone()?;
+        Ok((flow, client))
+    }
+
+    /// A client other than `client` (code and refresh binding checks): the shared client
+    /// where it differs, else a second one, registered once, on demand.
+    async fn other_client_id(&self, client: &Client) -> Result<String, Unavailable> {
+        let shared = self.oauth_client().await?;
+        if shared.client_id != client.client_id {
+            return Ok(shared.client_id);
+        }
+        self.second_client().await
     }
 
     /// A DCR request: the client's metadata, with the `scope` the shared registration named.
@@ -630,6 +690,7 @@ impl Context {
         let init = || async {
             let obs = match (self.flow().await, self.confidential_client().await) {
                 (Ok(flow), Ok(client)) => {
+                    let _lease = self.confidential_lease.lock().await;
                     let label = "authorization request of the confidential client";
                     let attempt = self.attempt(label);
                     let authorization = flow.authorize(label, &client, &attempt, &[], &[]).await;
@@ -680,14 +741,14 @@ impl Context {
                 authorization: true,
                 ..TokenPlan::default()
             };
-            let token = self
+            let (token, _lease) = self
                 .private_chain(&plan, ChainEnd::RefreshableToken, "shared refresh")
                 .await;
             let refresh_token = token.response().filter(|r| r.status == 200).and_then(|r| {
                 let doc: serde_json::Value = serde_json::from_slice(&r.body).ok()?;
                 doc.get("refresh_token")?.as_str().map(str::to_owned)
             });
-            let obs = match (refresh_token, self.flow_and_client().await) {
+            let obs = match (refresh_token, self.chain_flow_and_client().await) {
                 (Some(rt), Ok((flow, client))) => {
                     let mut refreshed = flow.refresh(&client, &rt).await;
                     let mut exchanges = token.exchanges;
@@ -732,11 +793,14 @@ impl Context {
         let plan = self.scope_plan().await;
         vars.extend(plan.clone());
         let mut opening = Vec::new();
+        // Held until this case's requests are answered: the token is the chain's.
+        let mut _lease = None;
         let access = match overrides.token {
             None | Some(TokenKind::Valid) => access,
             Some(kind) => match self.token_of(kind, &vars, purpose).await {
-                Ok((token, exchanges)) => {
+                Ok((token, exchanges, lease)) => {
                     opening = exchanges;
+                    _lease = lease;
                     token
                 }
                 Err(obs) => return vec![obs],
@@ -786,11 +850,13 @@ impl Context {
                 .find(|(n, _)| n == bearer::TOKEN_SCOPE)
                 .and_then(|(_, v)| v.as_str())
                 .map(|v| expand_placeholders(v, &vars));
+            let mut _lease = None;
             if scope.is_some() {
                 match self.token_for(None, scope, purpose).await {
-                    Ok((token, got)) => {
+                    Ok((token, got, lease)) => {
                         exchanges.extend(got);
                         vars.insert("access_token".to_owned(), token);
+                        _lease = Some(lease);
                     }
                     Err((observed, got)) => {
                         exchanges.extend(got);
@@ -844,7 +910,7 @@ impl Context {
         resource: Option<String>,
         scope: Option<String>,
         purpose: &str,
-    ) -> Result<(String, Vec<crate::http::Exchange>), (Observed, Vec<crate::http::Exchange>)> {
+    ) -> Result<(String, Vec<crate::http::Exchange>, Lease<'_>), (Observed, Vec<crate::http::Exchange>)> {
         let param = |name: &str, value: &Option<String>| {
             value
                 .as_ref()
@@ -869,7 +935,7 @@ impl Context {
             (Some(r), _) => format!("resource <{r}>"),
             (None, s) => format!("scope <{}>", s.as_deref().unwrap_or_default()),
         };
-        let obs = self.private_chain(&plan, ChainEnd::Token, purpose).await;
+        let (obs, lease) = self.private_chain(&plan, ChainEnd::Token, purpose).await;
         let access = obs.response().filter(|r| r.status == 200).and_then(|r| {
             let doc: serde_json::Value = serde_json::from_slice(&r.body).ok()?;
             doc.get("access_token")?.as_str().map(str::to_owned)
@@ -880,7 +946,7 @@ impl Context {
             doc.get("error")?.as_str().map(str::to_owned)
         });
         match (access, obs.observed) {
-            (Some(token), _) => Ok((token, obs.exchanges)),
+            (Some(token), _) => Ok((token, obs.exchanges, lease)),
             (None, Observed::Response(r)) => {
                 let why = match error {
                     Some(error) => format!("the AS refused a token for {asked}: error={error}"),
@@ -958,9 +1024,9 @@ impl Context {
         kind: TokenKind,
         vars: &BTreeMap<String, String>,
         purpose: &str,
-    ) -> Result<(String, Vec<crate::http::Exchange>), Observation> {
+    ) -> Result<(String, Vec<crate::http::Exchange>, Option<Lease<'_>>), Observation> {
         if let Some(token) = self.config.tokens.get(&kind) {
-            return Ok((token.expose().to_owned(), Vec::new()));
+            return Ok((token.expose().to_owned(), Vec::new(), None));
         }
         let label = format!("authenticated MCP request with a {kind} token");
         let var = |name: &str| vars.get(name).cloned();
@@ -970,16 +1036,19 @@ impl Context {
             _ => None,
         };
         if let Some(got) = from_flow {
-            return got.map_err(|(observed, exchanges)| Observation {
-                exchanges,
-                ..unanswered(&label, &observed)
-            });
+            return match got {
+                Ok((token, exchanges, lease)) => Ok((token, exchanges, Some(lease))),
+                Err((observed, exchanges)) => Err(Observation {
+                    exchanges,
+                    ..unanswered(&label, &observed)
+                }),
+            };
         }
         if let Some(endpoint) = &self.config.mint_endpoint {
             let scope = self.requested_scope().await;
             let minted = tokens::mint(&self.client, endpoint, kind, &self.target.mcp_url, scope.as_deref()).await;
             return match minted {
-                Ok((token, exchange)) => Ok((token, vec![exchange])),
+                Ok((token, exchange)) => Ok((token, vec![exchange], None)),
                 Err((why, exchange)) => Err(Observation {
                     exchanges: exchange.into_iter().collect(),
                     ..Observation::skipped(label, why)
@@ -987,7 +1056,7 @@ impl Context {
             };
         }
         match kind {
-            TokenKind::Expired => self.expired_token(purpose).await,
+            TokenKind::Expired => self.expired_token(purpose).await.map(|(t, e)| (t, e, None)),
             _ => Err(Observation::skipped(
                 label,
                 format!(
@@ -1012,7 +1081,8 @@ impl Context {
             authorization: true,
             ..TokenPlan::default()
         };
-        let token = self.private_chain(&plan, ChainEnd::Token, purpose).await;
+        // Not held while the token ages: the wait is minutes long.
+        let (token, _) = self.private_chain(&plan, ChainEnd::Token, purpose).await;
         let doc = token
             .response()
             .filter(|r| r.status == 200)
@@ -1105,6 +1175,9 @@ impl Context {
         }
     }
 }
+
+/// A chain's hold on its client: no other chain on it starts until it is dropped.
+type Lease<'a> = tokio::sync::MutexGuard<'a, ()>;
 
 /// Where a private chain stops: at the token, at a token meant to be refreshed (its grant asks
 /// for offline_access where offered), or after the refresh request.

@@ -36,6 +36,9 @@ pub(super) struct Store {
     opaque: HashMap<String, super::signing::Claims>,
     /// Access tokens (by `jti`) revoked before they expire (variation `revoke-on-refresh`).
     revoked: std::collections::HashSet<String>,
+    /// What each client holds for each resource: access tokens (`jti`) and refresh tokens
+    /// (variation `revoke-earlier-grants`).
+    held: HashMap<ClientResource, Vec<HeldTokens>>,
     next: u64,
     /// Where ids and secrets come from (seeded under `run --seed`).
     rng: rand::rngs::StdRng,
@@ -43,6 +46,12 @@ pub(super) struct Store {
     /// can prove no report ever shows one.
     issued: Vec<String>,
 }
+
+/// A client id and the resource its grant is for.
+type ClientResource = (String, Option<String>);
+
+/// An access token's `jti` and the refresh token issued with it.
+type HeldTokens = (String, Option<String>);
 
 #[derive(Debug, Clone)]
 struct RegisteredClient {
@@ -633,6 +642,9 @@ async fn login(
 fn complete(s: &State, pending: Pending) -> Response {
     let code = {
         let mut st = store(s);
+        if s.varies(Variation::RevokeEarlierGrants) {
+            revoke_earlier_grants(&mut st, &pending.grant);
+        }
         let code = st.secret("code");
         let grant = Grant {
             issued: Some(std::time::Instant::now()),
@@ -654,6 +666,20 @@ fn complete(s: &State, pending: Pending) -> Response {
         params.push(("iss", iss));
     }
     redirect_to(&pending.redirect_uri, &params)
+}
+
+/// A new authorization replaces the client's earlier grants for the same resource: their
+/// unredeemed codes, access tokens and refresh tokens stop working.
+fn revoke_earlier_grants(st: &mut Store, grant: &Grant) {
+    let same = |g: &Grant| g.client_id == grant.client_id && g.resource == grant.resource;
+    st.codes.retain(|_, g| g.used || !same(g));
+    let key = (grant.client_id.clone(), grant.resource.clone());
+    for (jti, refresh) in st.held.remove(&key).unwrap_or_default() {
+        st.revoked.insert(jti);
+        if let Some(r) = refresh.and_then(|r| st.refresh_tokens.get_mut(&r)) {
+            r.used = true;
+        }
+    }
 }
 
 fn error_redirect(s: &State, base: &Base, redirect_uri: &str, state: Option<&str>, code: &str) -> Response {
@@ -965,6 +991,8 @@ fn issue_tokens(
         .is_some_and(|s| s.split(' ').any(|t| t == "offline_access"));
     let refreshable =
         !s.varies(Variation::NoRefreshTokens) && (offline || !s.varies(Variation::RefreshOnlyForOfflineAccess));
+    let key = (client_id.to_owned(), resource.clone());
+    let mut refresh_token = None;
     if refreshable {
         let refresh = keep.unwrap_or_else(|| st.secret("refresh"));
         let record = Refresh {
@@ -972,11 +1000,13 @@ fn issue_tokens(
             scope: scope.clone(),
             resource,
             used: false,
-            access_jti: jti,
+            access_jti: jti.clone(),
         };
         st.refresh_tokens.insert(refresh.clone(), record);
         body["refresh_token"] = json!(refresh);
+        refresh_token = Some(refresh);
     }
+    st.held.entry(key).or_default().push((jti, refresh_token));
     if let Some(scope) = scope {
         body["scope"] = json!(scope);
     }
@@ -1014,6 +1044,7 @@ pub(super) fn new_store(rng: rand::rngs::StdRng) -> Mutex<Store> {
         sessions: Default::default(),
         opaque: HashMap::new(),
         revoked: Default::default(),
+        held: HashMap::new(),
         next: 0,
         rng,
         issued: Vec::new(),

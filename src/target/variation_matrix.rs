@@ -93,9 +93,10 @@ async fn each_pair_of_legal_variations_breaks_nothing() {
 }
 
 /// Verdicts do not depend on scheduling: under `revoke-on-refresh` (refreshing a grant kills
-/// its access token), 20 runs that start the cases in a shuffled order, each after a random
-/// delay, give the same outcome for every requirement. A case that spent the run's shared
-/// token would make some of them differ.
+/// its access token) and `revoke-earlier-grants` (authorizing again kills a client's earlier
+/// grants), 20 runs that start the cases in a shuffled order, each after a random delay, give
+/// the same outcome for every requirement. A case that spent the run's shared token, or two
+/// chains on one client at once, would make some of them differ.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outcomes_do_not_depend_on_the_order_cases_run_in() {
     use rand::seq::SliceRandom;
@@ -107,7 +108,7 @@ async fn outcomes_do_not_depend_on_the_order_cases_run_in() {
         let plan = plan.clone();
         async move {
             let options = Options {
-                variations: vec![Variation::RevokeOnRefresh],
+                variations: vec![Variation::RevokeOnRefresh, Variation::RevokeEarlierGrants],
                 ..Options::default()
             };
             let reference = Reference::start_with(&[], options)

@@ -38,6 +38,9 @@ variations! {
     RevokeOnRefresh = "revoke-on-refresh", [],
         "using a refresh token revokes the access token issued with it",
         "OAuth 2.1 §4.3: the AS may revoke the old tokens of a grant on refresh (RFC 6749 §6: \"The authorization server MAY revoke the old refresh token after issuing a new refresh token\")";
+    RevokeEarlierGrants = "revoke-earlier-grants", [],
+        "a client that authorizes again loses its earlier grants for that resource: unredeemed codes, access and refresh tokens",
+        "OAuth 2.1 §4.1.3 and RFC 9700 §4.14: the AS may revoke tokens previously issued on a grant; oidc-provider does it by default (a grant per client and user)";
     NoRefreshTokens = "no-refresh-tokens", ["as.token.invalid-scope", "as.refresh.rotation-public", "as.refresh.client-binding", "as.refresh.scope-no-expansion"],
         "token responses carry no refresh token",
         "OAuth 2.1 §3.2.3: \"refresh_token: OPTIONAL.\"";
