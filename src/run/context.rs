@@ -330,8 +330,10 @@ impl Context {
         (flow.refresh_with(label, &client, token, &plan.refresh).await, lease)
     }
 
-    /// The flow with the chain client: registered once, on demand, as the shared client was;
-    /// the configured client where there is no registration.
+    /// The flow with the chain client: registered once, on demand, as the shared client was
+    /// but always as a native application (an MCP client on a loopback redirect URI is one, and
+    /// the loopback port rule is for native clients); the configured client where there is no
+    /// registration.
     async fn chain_flow_and_client(&self) -> Result<(Flow<'_>, Client), Unavailable> {
         let flow = self.flow().await?;
         if self.config.client.is_some() {
@@ -339,9 +341,9 @@ impl Context {
         }
         let init = || async {
             let flow = self.flow().await?;
-            let obs = flow
-                .register("chain registration", &self.registration_body().await)
-                .await;
+            let mut body = self.registration_body().await;
+            body["application_type"] = serde_json::json!("native");
+            let obs = flow.register("chain registration", &body).await;
             let response = match &obs.observed {
                 Observed::Response(r) if matches!(r.status, 200 | 201) => r,
                 Observed::Response(r) => {
