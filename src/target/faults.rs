@@ -116,6 +116,8 @@ faults! {
         "a registration that issues client_secret gives no client_secret_expires_at";
     RegisteredClientUnknown = "registered-client-unknown", ["as.dcr.registered-client-usable"], LATEST,
         "the client_id a registration returns is unknown to the authorization endpoint";
+    StateDroppedOnErrors = "state-dropped-on-errors", ["as.authz.state-echo"], LATEST,
+        "error redirects carry no state (success redirects do)";
     StateNotEchoed = "state-not-echoed", ["as.authz.state-echo"], LATEST,
         "authorization responses drop the state parameter";
     IssMissing = "iss-missing", ["as.authz.iss-required-when-advertised", "as.authz.iss-param"], LATEST,

@@ -684,7 +684,8 @@ fn revoke_earlier_grants(st: &mut Store, grant: &Grant) {
 
 fn error_redirect(s: &State, base: &Base, redirect_uri: &str, state: Option<&str>, code: &str) -> Response {
     let mut params = vec![("error", code.to_owned())];
-    if let Some(state) = state.filter(|_| !s.has(Fault::StateNotEchoed)) {
+    let dropped = s.has(Fault::StateNotEchoed) || s.has(Fault::StateDroppedOnErrors);
+    if let Some(state) = state.filter(|_| !dropped) {
         params.push(("state", state.to_owned()));
     }
     if !s.has(Fault::IssMissing) {
