@@ -99,9 +99,10 @@ pub fn judge<'a>(
         let reason = format!("precondition not met: {}", line(&label, &broken));
         return done(Outcome::Skip, reason);
     }
-    // `judge = "refusals"`: only the requests that issued nothing are judged.
-    let refusals: Vec<(Step, Vec<Observation>)> = case
-        .steps()
+    // `judge = "refusals"`: only the requests that issued nothing are judged (copied only
+    // for such a case: every other case reads the observations as they are).
+    let steps = if case.refusals_only { case.steps() } else { Vec::new() };
+    let refusals: Vec<(Step, Vec<Observation>)> = steps
         .into_iter()
         .map(|step| {
             let kept = observed(&step).iter().filter(|o| !o.issued_token()).cloned().collect();

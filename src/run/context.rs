@@ -344,22 +344,28 @@ impl Context {
             let mut body = self.registration_body().await;
             body["application_type"] = serde_json::json!("native");
             let obs = flow.register("chain registration", &body).await;
-            let response = match &obs.observed {
-                Observed::Response(r) if matches!(r.status, 200 | 201) => r,
-                Observed::Response(r) => {
-                    return Err(Unavailable::skip(format!(
-                        "no client for the case's own flow: its registration was answered {}",
-                        r.status
-                    )));
-                }
-                other => return Err(Unavailable::from_observed("no client for the case's own flow", other)),
-            };
-            let doc: serde_json::Value = serde_json::from_slice(&response.body).map_err(|e| e.to_string())?;
-            Client::from_registration(&doc, &self.redirect_uri)
-                .ok_or_else(|| Unavailable::skip("no client for the case's own flow: no client_id"))
+            self.registered_client(&obs, "no client for the case's own flow")
         };
         let client = self.chain_client.get_or_init(init).await.clone()?;
         Ok((flow, client))
+    }
+
+    /// The client a registration created, or why there is none (`what`: "no ... client").
+    fn registered_client(&self, obs: &Observation, what: &str) -> Result<Client, Unavailable> {
+        let response = match &obs.observed {
+            Observed::Response(r) if matches!(r.status, 200 | 201) => r,
+            Observed::Response(r) => {
+                return Err(Unavailable::skip(format!(
+                    "{what}: its registration was answered {}",
+                    r.status
+                )));
+            }
+            other => return Err(Unavailable::from_observed(what, other)),
+        };
+        serde_json::from_slice::<serde_json::Value>(&response.body)
+            .ok()
+            .and_then(|doc| Client::from_registration(&doc, &self.redirect_uri))
+            .ok_or_else(|| Unavailable::skip(format!("{what}: no client_id")))
     }
 
     /// A client other than `client` (code and refresh binding checks): the shared client
@@ -375,8 +381,13 @@ impl Context {
     /// A DCR request: the client's metadata, with the `scope` the shared registration named.
     async fn registration_body(&self) -> serde_json::Value {
         self.registration().await;
+        self.body_naming(self.registered_scope.get().cloned().flatten().as_deref())
+    }
+
+    /// The client's metadata, asking for `scope` (RFC 7591) where there is one.
+    fn body_naming(&self, scope: Option<&str>) -> serde_json::Value {
         let mut body = requests::registration_body(&self.redirect_uri, self.target.version);
-        if let Some(Some(scope)) = self.registered_scope.get() {
+        if let Some(scope) = scope {
             body["scope"] = serde_json::json!(scope);
         }
         body
@@ -576,13 +587,7 @@ impl Context {
                 Err(why) => return Arc::new(vec![Observation::skipped("registration", why)]),
             };
             let (all, listed) = self.wanted_scopes().await;
-            let body = |scopes: &[String]| {
-                let mut body = requests::registration_body(&self.redirect_uri, self.target.version);
-                if !scopes.is_empty() {
-                    body["scope"] = serde_json::json!(scopes.join(" "));
-                }
-                body
-            };
+            let body = |scopes: &[String]| self.body_naming((!scopes.is_empty()).then(|| scopes.join(" ")).as_deref());
             let mut obs = flow.register("registration", &body(&all)).await;
             let mut named = all.clone();
             if obs.response().is_some_and(|r| r.status == 400) && listed != all {
@@ -665,19 +670,7 @@ impl Context {
                 body["grant_types"] = serde_json::json!(["authorization_code", "refresh_token", "client_credentials"]);
             }
             let obs = flow.register("confidential registration", &body).await;
-            let response = match &obs.observed {
-                Observed::Response(r) if matches!(r.status, 200 | 201) => r,
-                Observed::Response(r) => {
-                    return Err(Unavailable::skip(format!(
-                        "no confidential client: its registration was answered {}",
-                        r.status
-                    )));
-                }
-                other => return Err(Unavailable::from_observed("no confidential client", other)),
-            };
-            let doc: serde_json::Value = serde_json::from_slice(&response.body).map_err(|e| e.to_string())?;
-            let client =
-                Client::from_registration(&doc, &self.redirect_uri).ok_or("no confidential client: no client_id")?;
+            let client = self.registered_client(&obs, "no confidential client")?;
             if client.secret.is_none() {
                 return Err(Unavailable::skip(
                     "no confidential client: the registration issued no client_secret",
@@ -720,16 +713,7 @@ impl Context {
             let obs = flow
                 .register("second registration", &self.registration_body().await)
                 .await;
-            let response = match &obs.observed {
-                Observed::Response(r) if matches!(r.status, 200 | 201) => r,
-                Observed::Response(_) => return Err(Unavailable::skip("no second client: its registration failed")),
-                other => return Err(Unavailable::from_observed("no second client", other)),
-            };
-            let doc: serde_json::Value = serde_json::from_slice(&response.body).map_err(|e| e.to_string())?;
-            doc.get("client_id")
-                .and_then(|v| v.as_str())
-                .map(str::to_owned)
-                .ok_or_else(|| Unavailable::skip("no second client: no client_id"))
+            self.registered_client(&obs, "no second client").map(|c| c.client_id)
         };
         self.second_client.get_or_init(init).await.clone()
     }

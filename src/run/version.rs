@@ -53,9 +53,7 @@ pub(crate) const NEWEST_FIRST: [SpecVersion; 4] = [
 pub(crate) async fn refused_by(ctx: &Context, token: &str, refusal: &Response) -> Option<String> {
     let asked = ctx.target.version;
     for version in NEWEST_FIRST.into_iter().filter(|v| *v < asked) {
-        let target = Target::new(&ctx.target.mcp_url, version).ok()?;
-        let request = discovery::first_request(&target).header("Authorization", &format!("Bearer {token}"));
-        if let (_, Ok(response)) = ctx.client.send(&request).await
+        if let Ok(response) = try_version(ctx, token, version).await?
             && accepted(&response)
         {
             return Some(format!(
@@ -78,11 +76,9 @@ pub async fn negotiate(ctx: &Context) -> (SpecVersion, String) {
     };
     let mut refused = Vec::new();
     for version in NEWEST_FIRST {
-        let Ok(target) = Target::new(&ctx.target.mcp_url, version) else {
+        let Some(result) = try_version(ctx, &token, version).await else {
             return (newest, "the newest; the target URL cannot be used".to_owned());
         };
-        let request = discovery::first_request(&target).header("Authorization", &format!("Bearer {token}"));
-        let (_, result) = ctx.client.send(&request).await;
         match result {
             Ok(response) if accepted(&response) => {
                 let mut why = format!(
@@ -102,6 +98,17 @@ pub async fn negotiate(ctx: &Context) -> (SpecVersion, String) {
         newest,
         format!("the newest; the target refused every version: {}", refused.join(", ")),
     )
+}
+
+/// The answer to `version`'s first MCP request with `token` (None: the URL cannot be used).
+async fn try_version(
+    ctx: &Context,
+    token: &str,
+    version: SpecVersion,
+) -> Option<Result<Response, crate::http::HttpError>> {
+    let target = Target::new(&ctx.target.mcp_url, version).ok()?;
+    let request = discovery::first_request(&target).header("Authorization", &format!("Bearer {token}"));
+    Some(ctx.client.send(&request).await.1)
 }
 
 /// A success that is not a JSON-RPC error (plain JSON, or the first response of an SSE answer).

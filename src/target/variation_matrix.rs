@@ -18,7 +18,9 @@ use crate::run::{self, Context};
 use crate::spec::SpecVersion;
 use crate::verdict::{Outcome, Verdict};
 
-async fn run_suite(cases: &CaseSet, variations: &[Variation], version: SpecVersion) -> Vec<Verdict> {
+/// The reference showing `variations`, and a run's context against it (the reference stops
+/// when dropped).
+async fn varied(variations: &[Variation], version: SpecVersion) -> (Reference, Arc<Context>) {
     let options = Options {
         variations: variations.to_vec(),
         ..Options::default()
@@ -32,6 +34,11 @@ async fn run_suite(cases: &CaseSet, variations: &[Variation], version: SpecVersi
     let mut config = TargetConfig::default();
     reference.fill_config(&mut config);
     let ctx = Arc::new(Context::with_config(client, target, config));
+    (reference, ctx)
+}
+
+async fn run_suite(cases: &CaseSet, variations: &[Variation], version: SpecVersion) -> Vec<Verdict> {
+    let (_reference, ctx) = varied(variations, version).await;
     run::run_quiet(ctx, &run::plan(cases, version, None)).await
 }
 
@@ -107,18 +114,8 @@ async fn outcomes_do_not_depend_on_the_order_cases_run_in() {
     let jittered = |seed: u64| {
         let plan = plan.clone();
         async move {
-            let options = Options {
-                variations: vec![Variation::RevokeOnRefresh, Variation::RevokeEarlierGrants],
-                ..Options::default()
-            };
-            let reference = Reference::start_with(&[], options)
-                .await
-                .expect("reference target starts");
-            let client = HttpClient::new(Duration::from_secs(20), Redactor::default()).expect("client");
-            let target = Target::new(&reference.mcp_url, version).expect("target URL");
-            let mut config = TargetConfig::default();
-            reference.fill_config(&mut config);
-            let ctx = Arc::new(Context::with_config(client, target, config));
+            let revoking = [Variation::RevokeOnRefresh, Variation::RevokeEarlierGrants];
+            let (_reference, ctx) = varied(&revoking, version).await;
             let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
             let mut order: Vec<(usize, u64)> = (0..plan.len()).map(|i| (i, rng.random_range(0..30))).collect();
             order.shuffle(&mut rng);
