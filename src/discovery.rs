@@ -137,17 +137,27 @@ pub fn resource_metadata_url(unauthenticated: &Observation) -> Result<String, St
     }
     let challenges = www_authenticate::parse_lines(response.header_values("www-authenticate"))
         .map_err(|e| format!("WWW-Authenticate does not parse ({})", e.message))?;
-    // RFC 9728 §5.1: the parameter may ride on any scheme's challenge; prefer Bearer's.
-    let value = challenges
-        .iter()
-        .filter(|c| c.is("bearer"))
-        .chain(challenges.iter())
-        .find_map(|c| c.param("resource_metadata"))
-        .ok_or("the 401 challenge has no resource_metadata")?;
+    let value = pointer(&challenges).ok_or("the 401 challenge has no resource_metadata")?;
     match url::Url::parse(value) {
         Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(value.to_owned()),
         _ => Err(format!("resource_metadata <{value}> is not an absolute http(s) URL")),
     }
+}
+
+/// The `resource_metadata` parameter of a 401 challenge, as sent (valid or not).
+pub fn resource_metadata_param(unauthenticated: &Observation) -> Option<String> {
+    let response = unauthenticated.response().filter(|r| r.status == 401)?;
+    let challenges = www_authenticate::parse_lines(response.header_values("www-authenticate")).ok()?;
+    pointer(&challenges).map(str::to_owned)
+}
+
+/// RFC 9728 §5.1: the parameter may ride on any scheme's challenge; Bearer's is preferred.
+fn pointer(challenges: &[www_authenticate::Challenge]) -> Option<&str> {
+    challenges
+        .iter()
+        .filter(|c| c.is("bearer"))
+        .chain(challenges.iter())
+        .find_map(|c| c.param("resource_metadata"))
 }
 
 pub async fn prm_from_header(client: &HttpClient, target: &Target, unauthenticated: &Observation) -> Observation {

@@ -14,6 +14,10 @@ pub struct Case {
     /// Restricts the case to some of the requirement's versions (None: all of them).
     pub versions: Option<Vec<SpecVersion>>,
     pub given: Vec<Expectation>,
+    /// `where`: the expectations judge only the responses meeting these (each filters its
+    /// own step's observations); a rule covering several responses judges those it covers
+    /// (e.g. every 401 that carries an `error`), and none left is a skip.
+    pub filter: Vec<Expectation>,
     pub expect: Vec<Expectation>,
     pub alternative: Option<Alternative>,
     /// `judge = "refusals"`: the expectations judge only the requests that issued nothing (a
@@ -29,7 +33,13 @@ impl Case {
     pub fn steps(&self) -> Vec<Step> {
         let mut steps: Vec<Step> = Vec::new();
         let alternative = self.alternative.iter().flat_map(|a| a.expect.iter());
-        for e in self.given.iter().chain(&self.expect).chain(alternative) {
+        for e in self
+            .given
+            .iter()
+            .chain(&self.filter)
+            .chain(&self.expect)
+            .chain(alternative)
+        {
             if !steps.contains(&e.step) {
                 steps.push(e.step.clone());
             }

@@ -38,6 +38,8 @@ struct CaseSpec {
     mcp: Option<Spanned<OverridesSpec>>,
     #[serde(default)]
     given: Vec<Spanned<ExpectSpec>>,
+    #[serde(default, rename = "where")]
+    filter: Vec<Spanned<ExpectSpec>>,
     expect: Spanned<Vec<Spanned<ExpectSpec>>>,
     alternative: Option<AlternativeSpec>,
     judge: Option<Spanned<String>>,
@@ -171,6 +173,7 @@ impl Converter<'_> {
         }
         let case_step = self.case_step(&spec);
         let given = self.expectations(&spec.given, case_step.as_ref());
+        let filter = self.expectations(&spec.filter, case_step.as_ref());
         if spec.expect.get_ref().is_empty() {
             let e = self.error(spec.expect.span(), "`expect` is empty: a case must check something");
             self.errors.push(e);
@@ -217,6 +220,7 @@ impl Converter<'_> {
             requirement: spec.requirement.into_inner(),
             versions: spec.versions.map(Spanned::into_inner),
             given,
+            filter,
             expect,
             alternative,
             origin: format!("{}:{}", self.file.name, line_of(&self.file.text, span.start)),

@@ -433,6 +433,15 @@ fn jwt_payload(token: &str) -> Option<Value> {
     serde_json::from_slice::<Value>(&bytes).ok().filter(Value::is_object)
 }
 
+/// An expectation for a message: "status: <401>".
+pub fn describe_expectation(e: &Expectation) -> String {
+    format!(
+        "{}: {}",
+        crate::case::subject_display(&e.subject),
+        describe(&e.predicate, &BTreeMap::new())
+    )
+}
+
 fn describe(predicate: &Predicate, vars: &BTreeMap<String, String>) -> String {
     match predicate {
         Predicate::Present(true) => "present".to_owned(),

@@ -99,36 +99,55 @@ pub fn judge<'a>(
         let reason = format!("precondition not met: {}", line(&label, &broken));
         return done(Outcome::Skip, reason);
     }
-    // `judge = "refusals"`: only the requests that issued nothing are judged (copied only
-    // for such a case: every other case reads the observations as they are).
-    let steps = if case.refusals_only { case.steps() } else { Vec::new() };
-    let refusals: Vec<(Step, Vec<Observation>)> = steps
-        .into_iter()
-        .map(|step| {
-            let kept = observed(&step).iter().filter(|o| !o.issued_token()).cloned().collect();
-            (step, kept)
-        })
-        .collect();
+    // `judge = "refusals"` and `where`: only the responses they select are judged (copied
+    // only for such a case: every other case reads the observations as they are).
+    let filtering = case.refusals_only || !case.filter.is_empty();
+    let selected: Vec<(Step, Vec<Observation>)> = match filtering {
+        false => Vec::new(),
+        true => case
+            .steps()
+            .into_iter()
+            .map(|step| {
+                let kept = observed(&step)
+                    .iter()
+                    .filter(|o| selects(case, &step, o, globals))
+                    .cloned()
+                    .collect();
+                (step, kept)
+            })
+            .collect(),
+    };
     let judged = |step: &Step| -> &[Observation] {
-        match case.refusals_only {
+        match filtering {
             false => observed(step),
-            true => refusals
+            true => selected
                 .iter()
                 .find(|(s, _)| s == step)
                 .map_or(&[], |(_, o)| o.as_slice()),
         }
     };
-    if case.refusals_only && case.expect.iter().all(|e| judged(&e.step).is_empty()) {
-        let reason = "nothing was refused: every request issued a token (whether each should have is another \
-                      requirement's verdict)";
-        return done(Outcome::Skip, reason.to_owned());
+    if filtering && case.expect.iter().all(|e| judged(&e.step).is_empty()) {
+        let reason = match case.refusals_only {
+            true => "nothing was refused: every request issued a token (whether each should have is another \
+                     requirement's verdict)"
+                .to_owned(),
+            false => format!("no response is one the rule covers ({})", describe(&case.filter)),
+        };
+        return done(Outcome::Skip, reason);
     }
+    // A step the selection emptied has nothing to judge; it is not unobserved.
+    let unobserved = |step: &Step| -> &[Observation] {
+        match judged(step).is_empty() {
+            true => observed(step),
+            false => judged(step),
+        }
+    };
     let observed = judged;
     // A broken expectation is judged even when another step could not be observed: what was
     // seen stands, and must not hide behind a skip elsewhere.
     let failures = broken(&case.expect, &observed, globals);
     if failures.is_empty() {
-        return match unobservable(case.expect.iter(), &observed) {
+        return match unobservable(case.expect.iter(), &unobserved) {
             Some((outcome, reason)) => done(outcome, reason),
             None => done(Outcome::Pass, String::new()),
         };
@@ -154,6 +173,33 @@ pub fn judge<'a>(
         // even under --strict).
         Level::May => done(Outcome::Skip, format!("{MAY_NOT_SHOWN}{message}")),
     }
+}
+
+/// Whether `obs` (of `step`) is one the case judges: not a token issued under
+/// `judge = "refusals"`, and meeting each `where` expectation about its step. What is no
+/// response stays, so that its skip or error is reported.
+fn selects(case: &Case, step: &Step, obs: &Observation, globals: &BTreeMap<String, String>) -> bool {
+    let Some(response) = obs.response() else {
+        return true;
+    };
+    if case.refusals_only && obs.issued_token() {
+        return false;
+    }
+    let mut vars = globals.clone();
+    vars.extend(obs.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+    case.filter
+        .iter()
+        .filter(|e| &e.step == step)
+        .all(|e| evaluate(e, response, &vars).is_ok())
+}
+
+/// `where` expectations for a message: "status: <401>, ...".
+fn describe(filter: &[Expectation]) -> String {
+    filter
+        .iter()
+        .map(super::expect::describe_expectation)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The first step that could not be observed: error beats skip.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::case::expand_placeholders;
+use crate::case::{Overrides, expand_placeholders};
 use crate::discovery::{self, Target};
 use crate::http::Request;
 
@@ -56,6 +56,22 @@ pub fn request(
         .headers
         .extend(headers.into_iter().map(|(n, v)| (n, expand_placeholders(&v, vars))));
     request
+}
+
+/// Whether the requests `overrides` describes send the valid token: another kind of token,
+/// the default `Authorization` header, or a placeholder that needs it (a session is opened
+/// with it).
+pub fn sends_valid_token(overrides: &Overrides) -> bool {
+    let omitted = overrides.omit.iter().any(|o| o.eq_ignore_ascii_case("authorization"));
+    overrides.token.is_some()
+        || overrides.requests().iter().any(|changes| {
+            let replaced = changes.iter().any(|(n, _)| n.eq_ignore_ascii_case("authorization"));
+            let named = changes.iter().any(|(_, v)| {
+                let text = v.to_string();
+                text.contains("{access_token") || text.contains("{session_id}")
+            });
+            (!replaced && !omitted) || named
+        })
 }
 
 /// The first `{name}` placeholder in `changes` that `vars` cannot fill (a configuration the

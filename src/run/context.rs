@@ -771,9 +771,11 @@ impl Context {
     /// MCP requests with a valid token (supplied, else the shared flow's), or the case's kind
     /// of token, one per variant of `overrides`.
     async fn authenticated(&self, overrides: &Overrides, purpose: &str) -> Vec<Observation> {
+        // Requests that never send the valid token (a garbage one) need no flow.
         let access = match self.valid_token().await {
-            Ok(access) => access,
-            Err(obs) => return vec![obs],
+            Ok(access) => Some(access),
+            Err(obs) if bearer::sends_valid_token(overrides) => return vec![obs],
+            Err(_) => None,
         };
         let mut vars = self.globals();
         let plan = self.scope_plan().await;
@@ -787,15 +789,21 @@ impl Context {
                 Ok((token, exchanges, lease)) => {
                     opening = exchanges;
                     _lease = lease;
-                    token
+                    Some(token)
                 }
                 Err(obs) => return vec![obs],
             },
         };
-        let tampered = bearer::tampered(&access);
-        self.client.redactor().register(&Secret::new(tampered.as_str()));
-        vars.insert("access_token".to_owned(), access);
-        vars.insert("access_token_tampered".to_owned(), tampered);
+        if let Some(access) = access {
+            let tampered = bearer::tampered(&access);
+            self.client.redactor().register(&Secret::new(tampered.as_str()));
+            vars.insert("access_token".to_owned(), access);
+            vars.insert("access_token_tampered".to_owned(), tampered);
+        }
+        // `{resource_metadata}`: the 401 challenge's pointer, for the other challenges to match.
+        if let Some(pointer) = discovery::resource_metadata_param(&self.unauthenticated().await[0]) {
+            vars.insert("resource_metadata".to_owned(), pointer);
+        }
         let vars = vars;
         let mut out = Vec::new();
         for changes in overrides.requests() {
@@ -881,8 +889,13 @@ impl Context {
                     Ok(r) => Observed::Response(r),
                     Err(e) => Observed::Error(e.to_string()),
                 },
-                // Expectations name the scopes the suite chose (`{privileged_scope}`).
-                vars: plan.clone(),
+                // Expectations name the scopes the suite chose (`{privileged_scope}`) and the
+                // 401's pointer.
+                vars: plan
+                    .iter()
+                    .chain(vars.get_key_value("resource_metadata"))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
             });
         }
         out

@@ -4,7 +4,7 @@
 use crate::spec::SpecVersion;
 
 macro_rules! faults {
-    ($( $variant:ident = $id:literal, [$($req:literal),+ $(,)?], $version:expr, $what:literal; )+) => {
+    ($( $variant:ident = $id:literal, [$($req:literal),+ $(,)?], $version:expr, $form:ident, $what:literal; )+) => {
         /// A deliberate defect of the reference target.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum Fault { $( #[doc = $what] $variant, )+ }
@@ -30,241 +30,265 @@ macro_rules! faults {
             pub fn description(self) -> &'static str {
                 match self { $(Fault::$variant => $what,)+ }
             }
+
+            /// Whether the fault breaks its rule the way deployed servers do.
+            pub fn form(self) -> Form {
+                match self { $(Fault::$variant => Form::$form,)+ }
+            }
         }
     };
+}
+
+/// How a fault breaks its rule. A check proven only against the blunt form is not proven:
+/// every MUST has a realistic fault too (a test holds it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// Everywhere the check looks, in the plainest way: what the check was written for.
+    Blunt,
+    /// As deployed servers break it: on some responses or inputs only (error paths, an
+    /// omitted parameter, one client kind), by a near-miss comparison, or as a named server
+    /// was seen to (the research catalogue's FAIL column).
+    Realistic,
 }
 
 const LATEST: SpecVersion = SpecVersion::LATEST;
 
 faults! {
-    UnauthenticatedAccepted = "unauthenticated-accepted", ["rs.challenge.401-no-token"], LATEST,
+    UnauthenticatedAccepted = "unauthenticated-accepted", ["rs.challenge.401-no-token"], LATEST, Blunt,
         "the MCP endpoint answers 200 to a request without credentials";
-    NoWwwAuthenticate = "no-www-authenticate", ["rs.challenge.www-authenticate-present"], LATEST,
+    NoWwwAuthenticate = "no-www-authenticate", ["rs.challenge.www-authenticate-present"], LATEST, Blunt,
         "the 401 carries no WWW-Authenticate header";
-    MalformedWwwAuthenticate = "malformed-www-authenticate", ["rs.challenge.www-authenticate-present"], LATEST,
+    BadToken401Bare = "bad-token-401-bare",
+        ["rs.challenge.www-authenticate-present", "rs.token.invalid-401-keeps-resource-metadata"], LATEST, Realistic,
+        "a token the server cannot read gets a bare 401 (the no-token 401 has its challenge), as token middleware often answers";
+    BadTokenChallengeRepeatsError = "bad-token-challenge-repeats-error", ["rs.challenge.param-uniqueness"], LATEST, Realistic,
+        "the bad-token challenge appends error=\"invalid_token\" to a challenge that already has it";
+    MalformedWwwAuthenticate = "malformed-www-authenticate", ["rs.challenge.www-authenticate-present"], LATEST, Blunt,
         "the 401 challenge misses the comma between two auth-params";
-    BasicChallengeOnly = "basic-challenge-only", ["rs.challenge.bearer-scheme"], LATEST,
+    BasicChallengeOnly = "basic-challenge-only", ["rs.challenge.bearer-scheme"], LATEST, Blunt,
         "the 401 offers only a Basic challenge (resource_metadata rides on it)";
-    ErrorWithoutCredentials = "error-without-credentials", ["rs.challenge.no-error-without-credentials"], LATEST,
+    ErrorWithoutCredentials = "error-without-credentials", ["rs.challenge.no-error-without-credentials"], LATEST, Blunt,
         "the 401 to a request without credentials says error=\"invalid_token\"";
-    NoScopeOn401 = "no-scope-on-401", ["rs.challenge.scope-on-401"], LATEST,
+    NoScopeOn401 = "no-scope-on-401", ["rs.challenge.scope-on-401"], LATEST, Blunt,
         "the 401 challenge has no scope parameter";
-    DuplicateChallengeParam = "duplicate-challenge-param", ["rs.challenge.param-uniqueness"], LATEST,
+    DuplicateChallengeParam = "duplicate-challenge-param", ["rs.challenge.param-uniqueness"], LATEST, Blunt,
         "the Bearer challenge repeats its scope parameter";
-    NoResourceMetadata = "no-resource-metadata", ["rs.discovery.www-authenticate-resource-metadata"], LATEST,
+    NoResourceMetadata = "no-resource-metadata", ["rs.discovery.www-authenticate-resource-metadata"], LATEST, Blunt,
         "the 401 challenge has no resource_metadata (PRM still at the well-known URL)";
-    NoResourceMetadata0618 = "no-resource-metadata-2025-06-18", ["rs.discovery.www-authenticate-resource-metadata"], SpecVersion::V2025_06_18,
+    NoResourceMetadata0618 = "no-resource-metadata-2025-06-18", ["rs.discovery.www-authenticate-resource-metadata"], SpecVersion::V2025_06_18, Blunt,
         "as no-resource-metadata, under 2025-06-18 where the header is the only way to the PRM";
-    RelativeResourceMetadata = "relative-resource-metadata", ["rs.discovery.resource-metadata-url-valid"], LATEST,
+    RelativeResourceMetadata = "relative-resource-metadata", ["rs.discovery.resource-metadata-url-valid"], LATEST, Blunt,
         "resource_metadata is a relative reference";
-    NoPrm = "no-prm", ["rs.prm.implemented", "rs.discovery.prm-well-known", "rs.discovery.www-authenticate-resource-metadata"], LATEST,
+    NoPrm = "no-prm", ["rs.prm.implemented", "rs.discovery.prm-well-known", "rs.discovery.www-authenticate-resource-metadata"], LATEST, Blunt,
         "no resource_metadata and no PRM at any well-known location";
-    OfflineAccessInChallenge = "offline-access-in-challenge", ["rs.challenge.no-offline-access"], LATEST,
+    OfflineAccessInChallenge = "offline-access-in-challenge", ["rs.challenge.no-offline-access"], LATEST, Blunt,
         "the 401 challenge asks for offline_access";
     PrmRequiresToken = "prm-requires-token",
-        ["rs.prm.no-auth-required", "rs.prm.implemented", "rs.discovery.prm-well-known", "rs.discovery.resource-metadata-url-valid"], LATEST,
+        ["rs.prm.no-auth-required", "rs.prm.implemented", "rs.discovery.prm-well-known", "rs.discovery.resource-metadata-url-valid"], LATEST, Blunt,
         "PRM is answered 401 without a token (so it is also not found by any route)";
-    PrmWrongContentType = "prm-wrong-content-type", ["rs.prm.http-shape"], LATEST,
+    PrmWrongContentType = "prm-wrong-content-type", ["rs.prm.http-shape"], LATEST, Blunt,
         "PRM is served as text/plain";
-    PrmMissingResource = "prm-missing-resource", ["rs.prm.resource-required", "rs.prm.resource-matches-server"], LATEST,
+    PrmMissingResource = "prm-missing-resource", ["rs.prm.resource-required", "rs.prm.resource-matches-server"], LATEST, Blunt,
         "PRM has no resource member";
-    PrmResourceTrailingSlash = "prm-resource-trailing-slash", ["rs.prm.resource-matches-server"], LATEST,
+    PrmResourceTrailingSlash = "prm-resource-trailing-slash", ["rs.prm.resource-matches-server"], LATEST, Blunt,
         "PRM resource is the MCP URL with a trailing slash";
-    PrmNoAuthorizationServers = "prm-no-authorization-servers", ["rs.prm.authorization-servers"], LATEST,
+    PrmNoAuthorizationServers = "prm-no-authorization-servers", ["rs.prm.authorization-servers"], LATEST, Blunt,
         "PRM authorization_servers is empty";
-    PrmFieldWrongType = "prm-field-wrong-type", ["rs.prm.optional-fields-typed"], LATEST,
+    PrmFieldWrongType = "prm-field-wrong-type", ["rs.prm.optional-fields-typed"], LATEST, Blunt,
         "PRM resource_name is a number";
-    PrmBearerQuery = "prm-bearer-query", ["rs.prm.bearer-methods"], LATEST,
+    PrmBearerQuery = "prm-bearer-query", ["rs.prm.bearer-methods"], LATEST, Blunt,
         "PRM bearer_methods_supported advertises query";
-    PrmNoScopesSupported = "prm-no-scopes-supported", ["rs.prm.scopes-supported"], LATEST,
+    PrmNoScopesSupported = "prm-no-scopes-supported", ["rs.prm.scopes-supported"], LATEST, Blunt,
         "PRM has no scopes_supported";
-    AsMetadataMissing = "as-metadata-missing", ["as.discovery.metadata-provided", "rs.prm.authorization-servers-are-issuers"], LATEST,
+    AsMetadataMissing = "as-metadata-missing", ["as.discovery.metadata-provided", "rs.prm.authorization-servers-are-issuers"], LATEST, Blunt,
         "the AS publishes no metadata";
-    AsMetadataOidcAppendOnly = "as-metadata-oidc-append-only", ["as.discovery.metadata-provided", "rs.prm.authorization-servers-are-issuers"], SpecVersion::V2025_06_18,
+    AsMetadataOidcAppendOnly = "as-metadata-oidc-append-only", ["as.discovery.metadata-provided", "rs.prm.authorization-servers-are-issuers"], SpecVersion::V2025_06_18, Blunt,
         "AS metadata only at <issuer>/.well-known/openid-configuration, which 2025-06-18 clients never try";
-    AsMetadataHtml = "as-metadata-html", ["as.metadata.http-shape"], LATEST,
+    AsMetadataHtml = "as-metadata-html", ["as.metadata.http-shape"], LATEST, Blunt,
         "AS metadata is served as text/html";
-    IssuerTrailingSlash = "issuer-trailing-slash", ["as.metadata.issuer-matches-url", "rs.prm.authorization-servers-are-issuers"], LATEST,
+    IssuerTrailingSlash = "issuer-trailing-slash", ["as.metadata.issuer-matches-url", "rs.prm.authorization-servers-are-issuers"], LATEST, Blunt,
         "AS metadata issuer has a trailing slash the PRM entry lacks";
-    IssuerWithQuery = "issuer-with-query", ["as.metadata.issuer-format"], LATEST,
+    IssuerWithQuery = "issuer-with-query", ["as.metadata.issuer-format"], LATEST, Blunt,
         "the issuer (in PRM and metadata alike) has a query component";
-    NoTokenEndpoint = "no-token-endpoint", ["as.metadata.required-fields"], LATEST,
+    NoTokenEndpoint = "no-token-endpoint", ["as.metadata.required-fields"], LATEST, Blunt,
         "AS metadata has no token_endpoint";
-    NoCodeResponseType = "no-code-response-type", ["as.metadata.response-types-code"], LATEST,
+    NoCodeResponseType = "no-code-response-type", ["as.metadata.response-types-code"], LATEST, Blunt,
         "response_types_supported lacks code";
-    NoPkceMethods = "no-pkce-methods", ["as.metadata.pkce-advertised"], LATEST,
+    NoPkceMethods = "no-pkce-methods", ["as.metadata.pkce-advertised"], LATEST, Blunt,
         "AS metadata has no code_challenge_methods_supported";
-    PlainPkceOnly = "plain-pkce-only", ["as.metadata.pkce-s256"], LATEST,
+    PlainPkceOnly = "plain-pkce-only", ["as.metadata.pkce-s256"], LATEST, Blunt,
         "code_challenge_methods_supported is [\"plain\"]";
-    HttpEndpoint = "http-endpoint", ["as.metadata.endpoint-urls-https"], LATEST,
+    HttpEndpoint = "http-endpoint", ["as.metadata.endpoint-urls-https"], LATEST, Blunt,
         "token_endpoint is plain http on a non-loopback host";
-    ImplicitGrant = "implicit-grant", ["as.metadata.grant-types"], LATEST,
+    ImplicitGrant = "implicit-grant", ["as.metadata.grant-types"], LATEST, Blunt,
         "grant_types_supported lists implicit";
-    RegistrationAnswers200 = "registration-answers-200", ["as.dcr.success-201"], LATEST,
+    RegistrationAnswers200 = "registration-answers-200", ["as.dcr.success-201"], LATEST, Blunt,
         "a valid registration is answered 200 instead of 201";
-    RegistrationAcceptsBadRedirectUri = "registration-accepts-bad-redirect-uri", ["as.dcr.invalid-redirect-uri", "as.redirect.no-fragment-registered"], LATEST,
+    RegistrationAcceptsBadRedirectUri = "registration-accepts-bad-redirect-uri", ["as.dcr.invalid-redirect-uri", "as.redirect.no-fragment-registered"], LATEST, Blunt,
         "registration accepts malformed redirect URIs (fragment, javascript:, relative)";
-    RegistrationAcceptsHttpForWebClients = "registration-accepts-http-for-web-clients", ["as.redirect.registered-https-or-loopback"], LATEST,
+    RegistrationAcceptsHttpForWebClients = "registration-accepts-http-for-web-clients", ["as.redirect.registered-https-or-loopback"], LATEST, Blunt,
         "a web client may register a plain http redirect URI on a public host (OpenID Connect's rule, not MCP's); a native one may not";
-    RegistrationAcceptsHttpRedirectUri = "registration-accepts-http-redirect-uri", ["as.redirect.registered-https-or-loopback"], LATEST,
+    RegistrationAcceptsHttpRedirectUri = "registration-accepts-http-redirect-uri", ["as.redirect.registered-https-or-loopback"], LATEST, Blunt,
         "registration accepts plain http redirect URIs on public hosts";
-    RegistrationAcceptsInconsistentMetadata = "registration-accepts-inconsistent-metadata", ["as.dcr.invalid-client-metadata"], LATEST,
+    RegistrationAcceptsInconsistentMetadata = "registration-accepts-inconsistent-metadata", ["as.dcr.invalid-client-metadata"], LATEST, Blunt,
         "registration accepts unknown auth methods and inconsistent grant and response types";
-    RegistrationRejectsUnknownMetadata = "registration-rejects-unknown-metadata", ["as.dcr.ignore-unknown-metadata"], LATEST,
+    RegistrationRejectsUnknownMetadata = "registration-rejects-unknown-metadata", ["as.dcr.ignore-unknown-metadata"], LATEST, Blunt,
         "registration refuses metadata members it does not know";
-    SecretWithoutExpiry = "secret-without-expiry", ["as.dcr.secret-expiry"], LATEST,
+    SecretWithoutExpiry = "secret-without-expiry", ["as.dcr.secret-expiry"], LATEST, Blunt,
         "a registration that issues client_secret gives no client_secret_expires_at";
-    RegisteredClientUnknown = "registered-client-unknown", ["as.dcr.registered-client-usable"], LATEST,
+    RegisteredClientUnknown = "registered-client-unknown", ["as.dcr.registered-client-usable"], LATEST, Blunt,
         "the client_id a registration returns is unknown to the authorization endpoint";
-    StateDroppedOnErrors = "state-dropped-on-errors", ["as.authz.state-echo"], LATEST,
+    StateDroppedOnErrors = "state-dropped-on-errors", ["as.authz.state-echo"], LATEST, Blunt,
         "error redirects carry no state (success redirects do)";
-    StateNotEchoed = "state-not-echoed", ["as.authz.state-echo"], LATEST,
+    StateNotEchoed = "state-not-echoed", ["as.authz.state-echo"], LATEST, Blunt,
         "authorization responses drop the state parameter";
-    IssMissing = "iss-missing", ["as.authz.iss-required-when-advertised", "as.authz.iss-param"], LATEST,
+    IssMissing = "iss-missing", ["as.authz.iss-required-when-advertised", "as.authz.iss-param"], LATEST, Blunt,
         "authorization responses carry no iss although the metadata advertises it";
-    IssFlagMissing = "iss-flag-missing", ["as.metadata.iss-flag"], LATEST,
+    IssFlagMissing = "iss-flag-missing", ["as.metadata.iss-flag"], LATEST, Blunt,
         "authorization responses carry iss, the metadata does not advertise it";
-    PublicAuthUnadvertised = "public-auth-unadvertised", ["as.metadata.public-client-auth"], LATEST,
+    PublicAuthUnadvertised = "public-auth-unadvertised", ["as.metadata.public-client-auth"], LATEST, Blunt,
         "the metadata lists only client_secret_basic and client_secret_post, yet public clients are served";
-    AudienceNotLimited = "audience-not-limited", ["as.token.audience-bound"], LATEST,
+    AudienceNotLimited = "audience-not-limited", ["as.token.audience-bound"], LATEST, Blunt,
         "access tokens name the issuer as a second audience beside the resource asked for";
-    LongLivedTokens = "long-lived-tokens", ["as.token.short-lived"], LATEST,
+    LongLivedTokens = "long-lived-tokens", ["as.token.short-lived"], LATEST, Blunt,
         "access tokens live 30 days (expires_in 2592000)";
-    IssMismatch = "iss-mismatch", ["as.authz.iss-equals-issuer"], LATEST,
+    IssMismatch = "iss-mismatch", ["as.authz.iss-equals-issuer"], LATEST, Blunt,
         "iss in authorization responses has a trailing slash the issuer lacks";
-    PkceOptional = "pkce-optional", ["as.authz.pkce-required", "as.pkce.downgrade"], LATEST,
+    PkceOptional = "pkce-optional", ["as.authz.pkce-required", "as.pkce.downgrade"], LATEST, Blunt,
         "an authorization request without code_challenge gets a code";
-    AnyPkceMethodAccepted = "any-pkce-method-accepted", ["as.authz.pkce-unsupported-method"], LATEST,
+    AnyPkceMethodAccepted = "any-pkce-method-accepted", ["as.authz.pkce-unsupported-method"], LATEST, Blunt,
         "unsupported code_challenge_method values are accepted (as plain)";
-    MissingMethodMeansS256 = "missing-method-means-s256", ["as.authz.pkce-method-default-plain"], LATEST,
+    MissingMethodMeansS256 = "missing-method-means-s256", ["as.authz.pkce-method-default-plain"], LATEST, Blunt,
         "a code_challenge without method is taken as S256";
-    ErrorPageInsteadOfRedirect = "error-page-instead-of-redirect", ["as.authz.error-redirect-format"], LATEST,
+    ErrorPageInsteadOfRedirect = "error-page-instead-of-redirect", ["as.authz.error-redirect-format"], LATEST, Blunt,
         "an unsupported response_type gets an error page instead of an error redirect";
-    LoopbackPortExact = "loopback-port-exact", ["as.redirect.loopback-any-port"], LATEST,
+    LoopbackPortExact = "loopback-port-exact", ["as.redirect.loopback-any-port"], LATEST, Blunt,
         "a loopback redirect URI must also match the registered port";
-    LoopbackPortVariantUnchecked = "loopback-port-variant-unchecked", ["as.redirect.exact-match"], LATEST,
+    LoopbackPortVariantUnchecked = "loopback-port-variant-unchecked", ["as.redirect.exact-match"], LATEST, Blunt,
         "a loopback redirect URI with another port is accepted whatever its path and query";
-    RedirectUriPrefixMatch = "redirect-uri-prefix-match", ["as.redirect.exact-match"], LATEST,
+    RedirectUriPrefixMatch = "redirect-uri-prefix-match", ["as.redirect.exact-match"], LATEST, Blunt,
         "redirect_uri is accepted when a registered URI is a prefix of it";
-    VerifierNotCompared = "verifier-not-compared", ["as.pkce.wrong-verifier"], LATEST,
+    VerifierNotCompared = "verifier-not-compared", ["as.pkce.wrong-verifier"], LATEST, Blunt,
         "the token endpoint does not compare code_verifier with the challenge";
-    VerifierOptional = "verifier-optional", ["as.pkce.missing-verifier"], LATEST,
+    VerifierOptional = "verifier-optional", ["as.pkce.missing-verifier"], LATEST, Blunt,
         "the token endpoint redeems a PKCE-bound code without code_verifier";
-    CodeReusable = "code-reusable", ["as.code.single-use"], LATEST,
+    CodeReusable = "code-reusable", ["as.code.single-use"], LATEST, Blunt,
         "an authorization code can be redeemed again";
-    CodeNeverExpires = "code-never-expires", ["as.code.lifetime"], LATEST,
+    CodeNeverExpires = "code-never-expires", ["as.code.lifetime"], LATEST, Blunt,
         "authorization codes never expire";
-    TokenIgnoresRedirectUri = "token-ignores-redirect-uri", ["as.code.redirect-uri-binding"], LATEST,
+    TokenIgnoresRedirectUri = "token-ignores-redirect-uri", ["as.code.redirect-uri-binding"], LATEST, Blunt,
         "the token endpoint does not compare redirect_uri with the authorization request's";
-    TokenResponseWithoutAccessToken = "token-response-without-access-token", ["as.token.success-shape"], LATEST,
+    TokenResponseWithoutAccessToken = "token-response-without-access-token", ["as.token.success-shape"], LATEST, Blunt,
         "the token response names the token `token` instead of `access_token`";
-    TokenTypeNotBearer = "token-type-not-bearer", ["as.token.token-type-bearer"], LATEST,
+    TokenTypeNotBearer = "token-type-not-bearer", ["as.token.token-type-bearer"], LATEST, Blunt,
         "token_type is `mac`";
-    TokenResponseCacheable = "token-response-cacheable", ["as.token.no-store"], LATEST,
+    TokenResponseCacheable = "token-response-cacheable", ["as.token.no-store"], LATEST, Blunt,
         "token responses say Cache-Control: max-age=300";
-    CodeReplayServerError = "code-replay-server-error", ["as.token.error-shape"], LATEST,
+    CodeReplayServerError = "code-replay-server-error", ["as.token.error-shape"], LATEST, Blunt,
         "a code redeemed again is refused with 500 server_error (as the TypeScript SDK's demo AS does)";
-    UnsupportedResponseTypeServerError = "unsupported-response-type-server-error", ["as.authz.error-redirect-format"], LATEST,
+    UnsupportedResponseTypeServerError = "unsupported-response-type-server-error", ["as.authz.error-redirect-format"], LATEST, Blunt,
         "an unsupported response_type is answered by an error redirect saying server_error";
-    InvalidGrantAnswered401 = "invalid-grant-401", ["as.token.error-shape"], LATEST,
+    InvalidGrantAnswered401 = "invalid-grant-401", ["as.token.error-shape"], LATEST, Blunt,
         "a refused grant (unknown code, wrong verifier, redirect_uri mismatch) is answered 401, not 400";
-    TokenErrorUnregisteredCode = "token-error-unregistered-code", ["as.token.error-shape"], LATEST,
+    TokenErrorUnregisteredCode = "token-error-unregistered-code", ["as.token.error-shape"], LATEST, Blunt,
         "an unknown code is answered with the unregistered error code `code_not_found`";
-    UnsupportedGrantAnsweredInvalidRequest = "unsupported-grant-answered-invalid-request", ["as.token.unsupported-grant-type"], LATEST,
+    UnsupportedGrantAnsweredInvalidRequest = "unsupported-grant-answered-invalid-request", ["as.token.unsupported-grant-type"], LATEST, Blunt,
         "the password grant is answered invalid_request instead of unsupported_grant_type";
-    TokenIgnoresResource = "token-ignores-resource", ["as.token.invalid-target"], LATEST,
+    TokenIgnoresResource = "token-ignores-resource", ["as.token.invalid-target"], LATEST, Blunt,
         "the token endpoint issues tokens for a resource the authorization did not cover";
-    RefreshNotRotated = "refresh-not-rotated", ["as.refresh.rotation-public"], LATEST,
+    RefreshNotRotated = "refresh-not-rotated", ["as.refresh.rotation-public"], LATEST, Blunt,
         "refreshing returns the same refresh token, which stays valid";
-    RefreshNotBoundToClient = "refresh-not-bound-to-client", ["as.refresh.client-binding"], LATEST,
+    RefreshNotBoundToClient = "refresh-not-bound-to-client", ["as.refresh.client-binding"], LATEST, Blunt,
         "a refresh token works for any client that presents it";
-    RefreshScopeUnchecked = "refresh-scope-unchecked", ["as.refresh.scope-no-expansion", "as.token.invalid-scope"], LATEST,
+    RefreshScopeUnchecked = "refresh-scope-unchecked", ["as.refresh.scope-no-expansion", "as.token.invalid-scope"], LATEST, Blunt,
         "a refresh grants whatever scope it asks for";
-    CodeNotBoundToClient = "code-not-bound-to-client", ["as.code.client-binding"], LATEST,
+    CodeNotBoundToClient = "code-not-bound-to-client", ["as.code.client-binding"], LATEST, Blunt,
         "a code is redeemed for any client that presents it";
-    TokenAcceptsGet = "token-accepts-get", ["as.token.post-only"], LATEST,
+    TokenAcceptsGet = "token-accepts-get", ["as.token.post-only"], LATEST, Blunt,
         "the token endpoint answers a GET with tokens";
-    InvalidClientAnswered400 = "invalid-client-answered-400", ["as.token.invalid-client-401"], LATEST,
+    InvalidClientAnswered400 = "invalid-client-answered-400", ["as.token.invalid-client-401"], LATEST, Blunt,
         "a failed Basic client authentication is answered 400 without a challenge";
-    ClientCredentialsRefused = "client-credentials-refused", ["as.token.client-credentials-advertised"], LATEST,
+    ClientCredentialsRefused = "client-credentials-refused", ["as.token.client-credentials-advertised"], LATEST, Blunt,
         "client_credentials is advertised but refused";
-    ConfidentialAuthenticationBroken = "confidential-authentication-broken", ["meta.oauth21-public-and-confidential"], LATEST,
+    ConfidentialAuthenticationBroken = "confidential-authentication-broken", ["meta.oauth21-public-and-confidential"], LATEST, Blunt,
         "confidential clients are registered but never authenticated, even with the right secret";
-    UnknownScopeGranted = "unknown-scope-granted", ["as.authz.invalid-scope"], LATEST,
+    UnknownScopeGranted = "unknown-scope-granted", ["as.authz.invalid-scope"], LATEST, Blunt,
         "an unknown scope is granted as requested";
-    UnknownParameterRejected = "unknown-parameter-rejected", ["as.authz.unknown-params-ignored"], LATEST,
+    UnknownParameterRejected = "unknown-parameter-rejected", ["as.authz.unknown-params-ignored"], LATEST, Blunt,
         "an authorization request with an unknown parameter is refused";
-    UnknownClientErrorRedirect = "unknown-client-error-redirect", ["as.redirect.no-redirect-on-bad-client"], LATEST,
+    UnknownClientErrorRedirect = "unknown-client-error-redirect", ["as.redirect.no-redirect-on-bad-client"], LATEST, Blunt,
         "an unknown client_id gets an error redirect to the redirect_uri it names";
-    MissingGrantTypeAnsweredUnsupported = "missing-grant-type-answered-unsupported", ["as.token.invalid-request"], LATEST,
+    MissingGrantTypeAnsweredUnsupported = "missing-grant-type-answered-unsupported", ["as.token.invalid-request"], LATEST, Blunt,
         "a token request without grant_type is answered unsupported_grant_type";
-    RegistrationAcceptsForm = "registration-accepts-form", ["as.dcr.json-only"], LATEST,
+    RegistrationAcceptsForm = "registration-accepts-form", ["as.dcr.json-only"], LATEST, Blunt,
         "registration accepts a form-encoded body";
-    SecretForPublicClients = "secret-for-public-clients", ["as.dcr.public-no-secret"], LATEST,
+    SecretForPublicClients = "secret-for-public-clients", ["as.dcr.public-no-secret"], LATEST, Blunt,
         "a public-client registration (auth method none) is given a client_secret";
-    ResourceCaseSensitive = "resource-case-sensitive", ["as.authz.resource-case-tolerant"], LATEST,
+    ResourceCaseSensitive = "resource-case-sensitive", ["as.authz.resource-case-tolerant"], LATEST, Blunt,
         "a resource differing from the server's URI only in the case of scheme or host is invalid_target";
-    AnyResourceAccepted = "any-resource-accepted", ["as.authz.resource-invalid-target"], LATEST,
+    AnyResourceAccepted = "any-resource-accepted", ["as.authz.resource-invalid-target"], LATEST, Blunt,
         "the authorization endpoint accepts any resource value, fragments and foreign ones included";
-    NativeLocalhostRejected = "native-localhost-rejected", ["as.dcr.application-type-native"], LATEST,
+    NativeLocalhostRejected = "native-localhost-rejected", ["as.dcr.application-type-native"], LATEST, Blunt,
         "a native client may not register a localhost redirect URI";
-    VerifierFormatUnchecked = "verifier-format-unchecked", ["as.pkce.verifier-format"], LATEST,
+    VerifierFormatUnchecked = "verifier-format-unchecked", ["as.pkce.verifier-format"], LATEST, Blunt,
         "a code_verifier shorter than 43 characters is accepted when it matches";
-    ValidTokenRefused = "valid-token-refused", ["rs.token.valid-accepted"], LATEST,
+    ValidTokenRefused = "valid-token-refused", ["rs.token.valid-accepted"], LATEST, Blunt,
         "the MCP endpoint refuses every token, even valid ones";
-    SecretExpiryNull = "secret-expiry-null", ["as.dcr.secret-expiry"], LATEST,
+    SecretExpiryNull = "secret-expiry-null", ["as.dcr.secret-expiry"], LATEST, Blunt,
         "an issued client_secret comes with client_secret_expires_at: null";
-    ValidTokenServerError = "valid-token-server-error", ["rs.token.valid-accepted"], LATEST,
+    ValidTokenServerError = "valid-token-server-error", ["rs.token.valid-accepted"], LATEST, Blunt,
         "a request with a valid token is answered 500 (a token check that fails on the server)";
-    LowercaseBearerServerError = "lowercase-bearer-server-error", ["rs.token.scheme-case-insensitive"], LATEST,
+    LowercaseBearerServerError = "lowercase-bearer-server-error", ["rs.token.scheme-case-insensitive"], LATEST, Blunt,
         "`Authorization: bearer ...` (lower case) is answered 500, not served";
-    SchemeCaseSensitive = "scheme-case-sensitive", ["rs.token.scheme-case-insensitive"], LATEST,
+    SchemeCaseSensitive = "scheme-case-sensitive", ["rs.token.scheme-case-insensitive"], LATEST, Blunt,
         "only the exact scheme spelling `Bearer` is accepted";
 AnyTokenAccepted = "any-token-accepted",
-        ["rs.token.invalid-401", "rs.token.expired-401", "rs.token.audience", "rs.token.foreign-issuer"], LATEST,
+        ["rs.token.invalid-401", "rs.token.expired-401", "rs.token.audience", "rs.token.foreign-issuer"], LATEST, Blunt,
         "any bearer token is accepted, garbage included";
-    SessionAuthenticates = "session-authenticates", ["rs.token.every-request"], SpecVersion::V2025_11_25,
+    SessionAuthenticates = "session-authenticates", ["rs.token.every-request"], SpecVersion::V2025_11_25, Blunt,
         "a request with a known Mcp-Session-Id and no token is served";
-    AnyAudienceAccepted = "any-audience-accepted", ["rs.token.audience"], LATEST,
+    AnyAudienceAccepted = "any-audience-accepted", ["rs.token.audience"], LATEST, Blunt,
         "tokens its AS issued for another resource are accepted";
-PrivilegeNotEnforced = "privilege-not-enforced", ["rs.scope.insufficient-403"], LATEST,
+PrivilegeNotEnforced = "privilege-not-enforced", ["rs.scope.insufficient-403"], LATEST, Blunt,
         "scopes are not enforced: the privileged tool runs for a token without its scope";
-    InsufficientScopeAnswered401 = "insufficient-scope-answered-401", ["rs.scope.insufficient-403"], LATEST,
+    InsufficientScopeAnswered401 = "insufficient-scope-answered-401", ["rs.scope.insufficient-403"], LATEST, Blunt,
         "a token without the needed scope gets 401 invalid_token instead of 403";
-    InsufficientScopeWithoutErrorCode = "insufficient-scope-without-error-code", ["rs.scope.insufficient-error-code"], LATEST,
+    InsufficientScopeWithoutErrorCode = "insufficient-scope-without-error-code", ["rs.scope.insufficient-error-code"], LATEST, Blunt,
         "the 403 challenge has no error=\"insufficient_scope\"";
-    InsufficientScopeWithoutScope = "insufficient-scope-without-scope", ["rs.scope.insufficient-scope-param"], LATEST,
+    InsufficientScopeWithoutScope = "insufficient-scope-without-scope", ["rs.scope.insufficient-scope-param"], LATEST, Blunt,
         "the 403 challenge does not say which scope is needed";
-    InsufficientScopeWithoutResourceMetadata = "insufficient-scope-without-resource-metadata", ["rs.scope.insufficient-resource-metadata"], LATEST,
+    InsufficientScopeRootResourceMetadata = "insufficient-scope-root-resource-metadata", ["rs.scope.insufficient-resource-metadata"], LATEST, Realistic,
+        "the 403 challenge points at the origin's root PRM location (nothing there) while the 401 points at the path-inserted one";
+    InsufficientScopeWithoutResourceMetadata = "insufficient-scope-without-resource-metadata", ["rs.scope.insufficient-resource-metadata"], LATEST, Blunt,
         "the 403 challenge drops resource_metadata";
-    PrivilegedScopeNeverGranted = "privileged-scope-never-granted", ["rs.scope.step-up"], LATEST,
+    PrivilegedScopeNeverGranted = "privileged-scope-never-granted", ["rs.scope.step-up"], LATEST, Blunt,
         "the AS leaves mcp:admin out of every grant, so stepping up never works";
-    ExpiredTokenAccepted =    "expired-token-accepted", ["rs.token.expired-401"], LATEST,
+    ExpiredTokenAccepted =    "expired-token-accepted", ["rs.token.expired-401"], LATEST, Blunt,
         "access tokens are accepted after they expire";
-    AnySchemeAccepted = "any-scheme-accepted", ["rs.token.invalid-401"], LATEST,
+    AnySchemeAccepted = "any-scheme-accepted", ["rs.token.invalid-401"], LATEST, Blunt,
         "the token is taken from an Authorization header of any scheme (`Token ...`)";
-    PrmScopesMissChallenge = "prm-scopes-miss-challenge", ["rs.prm.scopes-cover-challenge"], LATEST,
+    PrmScopesMissChallenge = "prm-scopes-miss-challenge", ["rs.prm.scopes-cover-challenge"], LATEST, Blunt,
         "PRM scopes_supported lists mcp:read while the 401 challenge asks for mcp:tools";
-    ForeignIssuerAccepted = "foreign-issuer-accepted", ["rs.token.foreign-issuer"], LATEST,
+    ForeignIssuerAccepted = "foreign-issuer-accepted", ["rs.token.foreign-issuer"], LATEST, Blunt,
         "tokens signed with the trusted key are accepted whatever their iss";
-    BadSignatureAccepted = "bad-signature-accepted", ["rs.token.invalid-401"], LATEST,
+    BadSignatureAccepted = "bad-signature-accepted", ["rs.token.invalid-401"], LATEST, Blunt,
         "JWT signatures are not verified";
     BadTokenServerError = "bad-token-server-error",
-        ["rs.token.invalid-401", "rs.token.expired-401", "rs.token.audience", "rs.token.foreign-issuer"], LATEST,
+        ["rs.token.invalid-401", "rs.token.expired-401", "rs.token.audience", "rs.token.foreign-issuer"], LATEST, Blunt,
         "a token that fails validation gets 500 (as the ts-sdk example's verifier causes)";
-    ErrorDescriptionWithQuote = "error-description-with-quote", ["rs.challenge.error-chars"], LATEST,
+    ErrorDescriptionWithQuote = "error-description-with-quote", ["rs.challenge.error-chars"], LATEST, Blunt,
         "error_description holds a (backslash-escaped) double quote";
-    BadTokenWithoutErrorCode =  "bad-token-without-error-code", ["rs.token.invalid-token-error-code"], LATEST,
+    BadTokenWithoutErrorCode =  "bad-token-without-error-code", ["rs.token.invalid-token-error-code"], LATEST, Blunt,
         "a bad token gets a 401 challenge without error=\"invalid_token\"";
-    BadTokenWithoutResourceMetadata = "bad-token-without-resource-metadata", ["rs.token.invalid-401-keeps-resource-metadata"], LATEST,
+    BadTokenWithoutResourceMetadata = "bad-token-without-resource-metadata", ["rs.token.invalid-401-keeps-resource-metadata"], LATEST, Blunt,
         "the 401 challenge for a bad token drops resource_metadata";
-    QueryTokenAccepted = "query-token-accepted", ["rs.token.query-string-rejected"], LATEST,
+    QueryTokenAccepted = "query-token-accepted", ["rs.token.query-string-rejected"], LATEST, Blunt,
         "an access_token in the query string is accepted";
-    TwoTokenMethodsAccepted = "two-token-methods-accepted", ["rs.token.two-methods-400"], LATEST,
+    TwoTokenMethodsAccepted = "two-token-methods-accepted", ["rs.token.two-methods-400"], LATEST, Blunt,
         "a token sent both in the header and the query (or in two headers) is not refused";
-    RootMetadataMissing0326 = "root-metadata-missing-2025-03-26", ["as.discovery.03-26-root-metadata"], SpecVersion::V2025_03_26,
+    RootMetadataMissing0326 = "root-metadata-missing-2025-03-26", ["as.discovery.03-26-root-metadata"], SpecVersion::V2025_03_26, Blunt,
         "no AS metadata at the MCP server's origin (2025-03-26 location)";
-    ProtocolVersionHeaderRejected = "protocol-version-header-rejected", ["as.discovery.03-26-protocol-version-header", "as.discovery.03-26-root-metadata"], SpecVersion::V2025_03_26,
+    ProtocolVersionHeaderRejected = "protocol-version-header-rejected", ["as.discovery.03-26-protocol-version-header", "as.discovery.03-26-root-metadata"], SpecVersion::V2025_03_26, Blunt,
         "the origin's AS metadata answers 400 when MCP-Protocol-Version is sent";
 }
 

@@ -207,7 +207,12 @@ fn insufficient_scope(s: &State, needed: &str) -> Response {
     if !s.has(Fault::InsufficientScopeWithoutScope) {
         params.push(format!(r#"scope="{needed}""#));
     }
-    if !s.has(Fault::InsufficientScopeWithoutResourceMetadata) {
+    if s.has(Fault::InsufficientScopeRootResourceMetadata) {
+        params.push(format!(
+            r#"resource_metadata="{}/.well-known/oauth-protected-resource""#,
+            s.rs_origin
+        ));
+    } else if !s.has(Fault::InsufficientScopeWithoutResourceMetadata) {
         params.push(format!(r#"resource_metadata="{}""#, prm_url(s)));
     }
     let challenge = format!("Bearer {}", params.join(", "));
@@ -224,7 +229,7 @@ fn challenged(s: &State, status: StatusCode, error: Option<&str>) -> Response {
 }
 
 fn challenge(s: &State, error: Option<&str>) -> Option<String> {
-    if s.has(Fault::NoWwwAuthenticate) {
+    if s.has(Fault::NoWwwAuthenticate) || (error.is_some() && s.has(Fault::BadToken401Bare)) {
         return None;
     }
     let prm_url = prm_url(s);
@@ -244,6 +249,9 @@ fn challenge(s: &State, error: Option<&str>) -> Option<String> {
     }
     if s.has(Fault::DuplicateChallengeParam) {
         params.push(r#"scope="mcp:tools""#.to_owned());
+    }
+    if let Some(error) = error.filter(|_| s.has(Fault::BadTokenChallengeRepeatsError)) {
+        params.push(format!(r#"error="{error}""#));
     }
     let pointer_dropped = s.has(Fault::NoResourceMetadata)
         || s.has(Fault::NoResourceMetadata0618)
