@@ -144,14 +144,20 @@ impl Overrides {
 }
 
 impl Overrides {
-    /// One set of changes per variant (`variants` folded into `set`), each otherwise this.
+    /// One set of changes per variant (`variants` folded into `set`), each otherwise this. A
+    /// variant's own `repeat` (token requests) is its send count, not a parameter.
     pub fn each_variant(&self) -> Vec<Overrides> {
         self.requests()
             .into_iter()
-            .map(|set| Overrides {
-                set,
-                variants: Vec::new(),
-                ..self.clone()
+            .map(|set| {
+                let own = |(n, v): &(String, Value)| (n == "repeat").then(|| v.as_u64()).flatten();
+                let repeat = set.iter().rev().find_map(own).map_or(self.repeat, |r| r as u32);
+                Overrides {
+                    set: set.into_iter().filter(|c| own(c).is_none()).collect(),
+                    variants: Vec::new(),
+                    repeat,
+                    ..self.clone()
+                }
             })
             .collect()
     }

@@ -189,7 +189,7 @@ fn judge_value(expectation: &Expectation, response: &Response, vars: &BTreeMap<S
                 Err(b)
             }
         }
-        Predicate::Is(property) => is(*property, subject, &found, response),
+        Predicate::Is(property) => is(*property, subject, &found, response, vars),
         Predicate::AtMost(max) => match &found {
             Found::Json(Value::Number(n)) if n.as_f64().is_some_and(|n| n <= *max) => Ok(()),
             _ => fail(format!("a number at most {max}"), show(&found)),
@@ -278,7 +278,13 @@ fn resolve(subject: &Subject, response: &Response, vars: &BTreeMap<String, Strin
     })
 }
 
-fn is(property: Property, subject: &Subject, found: &Found, response: &Response) -> Result<(), Broken> {
+fn is(
+    property: Property,
+    subject: &Subject,
+    found: &Found,
+    response: &Response,
+    vars: &BTreeMap<String, String>,
+) -> Result<(), Broken> {
     let fail = |expected: &str| Err(Broken::new(subject, expected, show(found)));
     let text = match found {
         Found::Text(s) => Some(s.as_str()),
@@ -353,18 +359,20 @@ fn is(property: Property, subject: &Subject, found: &Found, response: &Response)
             _ => fail("an absolute http(s) URL"),
         },
         Property::HttpsOrLoopbackUrl => match text.map(absolute_url) {
-            Some(Ok(url)) if url.scheme() == "https" || is_loopback(&url) => Ok(()),
-            _ => fail("an absolute https URL (http only on a loopback host)"),
+            Some(Ok(url)) if url.scheme() == "https" || (is_loopback(&url) && local(vars)) => Ok(()),
+            _ if local(vars) => fail("an absolute https URL (http only on a loopback host)"),
+            _ => fail(PUBLIC_HTTPS),
         },
         Property::IssuerUrl => match text.map(absolute_url) {
             Some(Ok(url))
-                if (url.scheme() == "https" || is_loopback(&url))
+                if (url.scheme() == "https" || (is_loopback(&url) && local(vars)))
                     && url.query().is_none()
                     && url.fragment().is_none() =>
             {
                 Ok(())
             }
-            _ => fail("an https URL without query or fragment (RFC 8414 §2; http only on loopback)"),
+            _ if local(vars) => fail("an https URL without query or fragment (RFC 8414 §2; http only on loopback)"),
+            _ => fail("an https URL without query or fragment (RFC 8414 §2; the server is public)"),
         },
         Property::ScopeTokens => match text {
             // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), space-separated.
@@ -393,6 +401,20 @@ fn absolute_url(s: &str) -> Result<url::Url, ()> {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Ok(u),
         _ => Err(()),
     }
+}
+
+const PUBLIC_HTTPS: &str = "an absolute https URL (the server is public: an http loopback URL is one it \
+                            leaked from behind its proxy)";
+
+/// Whether the deployment is a local one, where plain http on loopback is development: the
+/// MCP server (`{target}`) and the AS being judged (`{issuer}`, where there is one) are both
+/// on loopback. Anywhere else `http://localhost:8080/token` is an internal address a reverse
+/// proxy leaked, and a client would send its credentials to its own machine.
+fn local(vars: &BTreeMap<String, String>) -> bool {
+    ["target", "issuer"]
+        .iter()
+        .filter_map(|name| vars.get(*name))
+        .all(|home| url::Url::parse(home).is_ok_and(|u| is_loopback(&u)))
 }
 
 /// Loopback hosts, where plain http is accepted as a development deployment.
@@ -552,6 +574,47 @@ mod tests {
         let body = r#"{"access_token": "an-opaque-token"}"#;
         let broken = evaluate(&expect(aud, limited), &response(body, &[]), &vars).unwrap_err();
         assert_eq!(broken.actual, "`/access_token` is not a JWT (an opaque token)");
+    }
+
+    /// http on loopback is development only where the deployment is local: in the metadata
+    /// of a public server it is an internal address leaked from behind a proxy.
+    #[test]
+    fn loopback_http_urls_pass_only_for_a_local_deployment() {
+        let endpoint = expect(
+            Subject::Json("/token_endpoint".into()),
+            Predicate::Is(Property::HttpsOrLoopbackUrl),
+        );
+        let issuer = expect(Subject::Json("/issuer".into()), Predicate::Is(Property::IssuerUrl));
+        let leaked = response(
+            r#"{"issuer": "http://localhost:8080", "token_endpoint": "http://localhost:8080/token"}"#,
+            &[],
+        );
+        let vars = |target: &str, issuer: &str| {
+            BTreeMap::from([
+                ("target".to_owned(), target.to_owned()),
+                ("issuer".to_owned(), issuer.to_owned()),
+            ])
+        };
+        let local = vars("http://127.0.0.1:3000/mcp", "http://localhost:8080");
+        assert!(evaluate(&endpoint, &leaked, &local).is_ok());
+        assert!(evaluate(&issuer, &leaked, &local).is_ok());
+        for public in [
+            vars("https://mcp.example.com/mcp", "http://localhost:8080"),
+            vars("http://127.0.0.1:3000/mcp", "https://auth.example.com"),
+        ] {
+            let broken = evaluate(&endpoint, &leaked, &public).unwrap_err();
+            assert!(broken.expected.contains("the server is public"), "{}", broken.expected);
+            assert!(evaluate(&issuer, &leaked, &public).is_err());
+        }
+        let https = response(r#"{"token_endpoint": "https://auth.example.com/token"}"#, &[]);
+        assert!(
+            evaluate(
+                &endpoint,
+                &https,
+                &vars("https://mcp.example.com/mcp", "https://auth.example.com")
+            )
+            .is_ok()
+        );
     }
 
     /// A message quotes what it saw, but never a credential.

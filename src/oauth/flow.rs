@@ -248,9 +248,16 @@ impl Flow<'_> {
             request = requests::as_get(request);
         }
         let mut exchanges = authorization.exchanges;
+        let sent_before = exchanges.len();
         let observed = self
             .send_token_request(&request, overrides.repeat, &mut exchanges)
             .await;
+        // A replay proves something only after a redemption that worked: say how that went.
+        if overrides.repeat > 1
+            && let Some(first) = exchanges.get(sent_before).and_then(|e| e.response.as_ref())
+        {
+            vars.insert("repeat.first_status".to_owned(), first.status.to_string());
+        }
         vars.insert("stage".to_owned(), "token".to_owned());
         vars.insert("client.auth_method".to_owned(), client.auth_method.clone());
         Observation {

@@ -147,6 +147,14 @@ pub fn change_params(
 ) {
     params.retain(|(name, _)| !omit.contains(name));
     for (name, value) in set {
+        // An array sends the parameter once per value (a repeated parameter).
+        if let Value::Array(values) = value {
+            params.retain(|(n, _)| n != name);
+            for v in values.iter().filter_map(Value::as_str) {
+                params.push((name.clone(), expand_placeholders(v, vars)));
+            }
+            continue;
+        }
         let value = match value {
             Value::Null => None,
             // Trimmed: `"{scope} extra"` with no scope must not start with a space.

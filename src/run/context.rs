@@ -1212,8 +1212,46 @@ pub(crate) fn redirect_variants(redirect_uri: &str) -> BTreeMap<String, String> 
         if other.set_port(Some(port)).is_ok() {
             vars.insert("redirect_uri_other_port".to_owned(), other.to_string());
         }
+        vars.extend(near_misses(redirect_uri, &url));
     }
     vars
+}
+
+/// Redirect URIs a URL parser takes for `uri` and exact string matching does not (OAuth 2.1
+/// §2.3.1): with a dot segment, with userinfo, under another name for its host, with one
+/// path character percent-encoded. Built on the text, so each differs from `uri` only there.
+fn near_misses(uri: &str, url: &url::Url) -> Vec<(String, String)> {
+    let origin_end = uri.find("://").map_or(0, |i| i + 3);
+    let path_start = uri[origin_end..].find('/').map_or(uri.len(), |i| origin_end + i);
+    let (origin, rest) = uri.split_at(path_start);
+    let rest = if rest.is_empty() { "/" } else { rest };
+    let (scheme, authority) = origin.split_at(origin_end);
+    let alias = match url.host() {
+        Some(url::Host::Ipv4(_)) | Some(url::Host::Ipv6(_)) => "localhost".to_owned(),
+        Some(url::Host::Domain(d)) if d.eq_ignore_ascii_case("localhost") => "127.0.0.1".to_owned(),
+        // A fully qualified name: the same host to DNS, another string to compare.
+        Some(url::Host::Domain(d)) => format!("{d}."),
+        None => String::new(),
+    };
+    let host = url.host_str().unwrap_or_default();
+    let aliased = authority.replacen(host, &alias, 1);
+    // The first letter of the path as %XX (`/callback` → `/%63allback`).
+    let encoded = match rest.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, c)) => format!("{}%{:02X}{}", &rest[..i], c as u32, &rest[i + 1..]),
+        None => format!("{rest}%2E"),
+    };
+    [
+        ("redirect_uri_dot_segment", format!("{origin}/mcp-conformance/..{rest}")),
+        (
+            "redirect_uri_userinfo",
+            format!("{scheme}mcp-conformance@{authority}{rest}"),
+        ),
+        ("redirect_uri_host_alias", format!("{scheme}{aliased}{rest}")),
+        ("redirect_uri_encoded", format!("{origin}{encoded}")),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
 }
 
 /// `{scope}`, `{narrow_scope}` (the configured narrower set, else the scope itself) and

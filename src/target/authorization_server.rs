@@ -78,6 +78,9 @@ pub(super) fn metadata(s: &State, issuer: &str, endpoint_base: &str) -> Value {
     if s.has(Fault::NoPkceMethods) {
         fields.remove("code_challenge_methods_supported");
     }
+    if s.has(Fault::NonS256TakenAsPlain) {
+        fields.insert("code_challenge_methods_supported".into(), json!(["S256", "plain"]));
+    }
     if s.has(Fault::PlainPkceOnly) {
         fields.insert("code_challenge_methods_supported".into(), json!(["plain"]));
     }

@@ -144,6 +144,12 @@ faults! {
         "authorization responses drop the state parameter";
     IssMissing = "iss-missing", ["as.authz.iss-required-when-advertised", "as.authz.iss-param"], LATEST, Blunt,
         "authorization responses carry no iss although the metadata advertises it";
+    IssMissingOnErrors = "iss-missing-on-errors", ["as.authz.iss-required-when-advertised", "as.authz.iss-param"], LATEST, Realistic,
+        "error redirects carry no iss (success redirects do, and the metadata advertises it)";
+    IssMismatchOnErrors = "iss-mismatch-on-errors", ["as.authz.iss-equals-issuer"], LATEST, Realistic,
+        "error redirects carry iss with a trailing slash the issuer lacks (success redirects are exact)";
+    StateUnencoded = "state-unencoded", ["as.authz.state-echo"], LATEST, Realistic,
+        "redirects are built by string concatenation: a state holding `+`, `%` or `&` comes back changed";
     IssFlagMissing = "iss-flag-missing", ["as.metadata.iss-flag"], LATEST, Blunt,
         "authorization responses carry iss, the metadata does not advertise it";
     PublicAuthUnadvertised = "public-auth-unadvertised", ["as.metadata.public-client-auth"], LATEST, Blunt,
@@ -156,8 +162,12 @@ faults! {
         "iss in authorization responses has a trailing slash the issuer lacks";
     PkceOptional = "pkce-optional", ["as.authz.pkce-required", "as.pkce.downgrade"], LATEST, Blunt,
         "an authorization request without code_challenge gets a code";
+    EmptyChallengeAccepted = "empty-challenge-accepted", ["as.authz.pkce-required"], LATEST, Realistic,
+        "an empty code_challenge counts as one (the key is present): the code is issued, bound to the empty challenge";
     AnyPkceMethodAccepted = "any-pkce-method-accepted", ["as.authz.pkce-unsupported-method"], LATEST, Blunt,
         "unsupported code_challenge_method values are accepted (as plain)";
+    NonS256TakenAsPlain = "non-s256-taken-as-plain", ["as.authz.pkce-unsupported-method"], LATEST, Realistic,
+        "the metadata lists S256 and plain, and every method but S256 is verified as plain (S512 included)";
     MissingMethodMeansS256 = "missing-method-means-s256", ["as.authz.pkce-method-default-plain"], LATEST, Blunt,
         "a code_challenge without method is taken as S256";
     ErrorPageInsteadOfRedirect = "error-page-instead-of-redirect", ["as.authz.error-redirect-format"], LATEST, Blunt,
@@ -166,6 +176,8 @@ faults! {
         "a loopback redirect URI must also match the registered port";
     LoopbackPortVariantUnchecked = "loopback-port-variant-unchecked", ["as.redirect.exact-match"], LATEST, Blunt,
         "a loopback redirect URI with another port is accepted whatever its path and query";
+    RedirectUriParsedComparison = "redirect-uri-parsed-comparison", ["as.redirect.exact-match"], LATEST, Realistic,
+        "loopback redirect URIs are compared after URL parsing: dot segments resolved, userinfo ignored, 127.1 read as 127.0.0.1";
     RedirectUriPrefixMatch = "redirect-uri-prefix-match", ["as.redirect.exact-match"], LATEST, Blunt,
         "redirect_uri is accepted when a registered URI is a prefix of it";
     VerifierNotCompared = "verifier-not-compared", ["as.pkce.wrong-verifier"], LATEST, Blunt,
@@ -176,6 +188,16 @@ faults! {
         "an authorization code can be redeemed again";
     CodeNeverExpires = "code-never-expires", ["as.code.lifetime"], LATEST, Blunt,
         "authorization codes never expire";
+    RedirectUriCheckedOnlyWhenSent = "redirect-uri-checked-only-when-sent", ["as.code.redirect-uri-binding"], LATEST, Realistic,
+        "the token endpoint compares redirect_uri only when the request carries one";
+    EmptyVerifierSkipsPkce = "empty-verifier-skips-pkce", ["as.pkce.missing-verifier"], LATEST, Realistic,
+        "an empty code_verifier skips the PKCE check (`if (code_verifier) verify()`)";
+    WrongVerifierInvalidRequest = "wrong-verifier-invalid-request", ["as.token.error-shape"], LATEST, Realistic,
+        "a wrong code_verifier is refused with invalid_request instead of invalid_grant";
+    InvalidClientBearerChallenge = "invalid-client-bearer-challenge", ["as.token.invalid-client-401"], LATEST, Realistic,
+        "a failed Basic client authentication gets 401 with a Bearer challenge (copied from the resource server)";
+    RepeatedParameterLastWins = "repeated-parameter-last-wins", ["as.token.invalid-request"], LATEST, Realistic,
+        "a token request repeating a parameter is served with the last value (a form parser's default)";
     TokenIgnoresRedirectUri = "token-ignores-redirect-uri", ["as.code.redirect-uri-binding"], LATEST, Blunt,
         "the token endpoint does not compare redirect_uri with the authorization request's";
     TokenResponseWithoutAccessToken = "token-response-without-access-token", ["as.token.success-shape"], LATEST, Blunt,

@@ -390,7 +390,27 @@ fn redirect_matches(s: &State, registered: &str, requested: &str, native: bool) 
     if s.has(Fault::LoopbackPortVariantUnchecked) {
         return true;
     }
-    (r.path(), r.query(), r.fragment()) == (q.path(), q.query(), q.fragment())
+    // A parser resolves dot segments, drops userinfo, reads 127.1 as 127.0.0.1 and decodes
+    // nothing consistently: the comparison deployed servers get wrong.
+    if s.has(Fault::RedirectUriParsedComparison) {
+        return (r.path(), r.query(), r.fragment()) == (q.path(), q.query(), q.fragment());
+    }
+    // RFC 8252 §7.3: only the port may differ; everything else is compared as text.
+    around_port(registered) == around_port(requested)
+}
+
+/// The text of a URI before and after its port: `http://127.0.0.1:1234/cb?x` gives
+/// (`http://127.0.0.1`, `/cb?x`). (The url crate normalises what must stay as sent.)
+fn around_port(uri: &str) -> Option<(&str, &str)> {
+    let start = uri.find("://")? + 3;
+    let end = uri[start..].find(['/', '?', '#']).map_or(uri.len(), |i| start + i);
+    let authority = &uri[start..end];
+    let host_end = match authority.rfind(':') {
+        // `[::1]` has colons of its own: a port follows the bracket.
+        Some(i) if !authority[i..].contains(']') && authority[i + 1..].bytes().all(|b| b.is_ascii_digit()) => start + i,
+        _ => end,
+    };
+    Some((&uri[..host_end], &uri[end..]))
 }
 
 async fn authorize(
@@ -486,7 +506,11 @@ async fn authorize(
             return fail("invalid_target");
         }
     }
-    let challenge = q.get("code_challenge").cloned();
+    // RFC 6749 §3.1: a parameter sent without a value is treated as omitted.
+    let challenge = q
+        .get("code_challenge")
+        .filter(|c| !c.is_empty() || s.has(Fault::EmptyChallengeAccepted))
+        .cloned();
     if challenge.is_none() && !s.has(Fault::PkceOptional) {
         return fail("invalid_request");
     }
@@ -500,7 +524,7 @@ async fn authorize(
         .get("code_challenge_method")
         .cloned()
         .unwrap_or_else(|| default_method.to_owned());
-    let method_ok = method == "S256" || s.has(Fault::AnyPkceMethodAccepted);
+    let method_ok = method == "S256" || s.has(Fault::AnyPkceMethodAccepted) || s.has(Fault::NonS256TakenAsPlain);
     if challenge.is_some() && !method_ok {
         return fail("invalid_request");
     }
@@ -665,7 +689,7 @@ fn complete(s: &State, pending: Pending) -> Response {
         };
         params.push(("iss", iss));
     }
-    redirect_to(&pending.redirect_uri, &params)
+    redirect_to(&s, &pending.redirect_uri, &params)
 }
 
 /// A new authorization replaces the client's earlier grants for the same resource: their
@@ -688,17 +712,25 @@ fn error_redirect(s: &State, base: &Base, redirect_uri: &str, state: Option<&str
     if let Some(state) = state.filter(|_| !dropped) {
         params.push(("state", state.to_owned()));
     }
-    if !s.has(Fault::IssMissing) {
+    if s.has(Fault::IssMismatchOnErrors) {
+        params.push(("iss", format!("{}/", base.issuer)));
+    } else if !s.has(Fault::IssMissing) && !s.has(Fault::IssMissingOnErrors) {
         params.push(("iss", base.issuer.clone()));
     }
-    redirect_to(redirect_uri, &params)
+    redirect_to(s, redirect_uri, &params)
 }
 
-fn redirect_to(redirect_uri: &str, params: &[(&str, String)]) -> Response {
+fn redirect_to(s: &State, redirect_uri: &str, params: &[(&str, String)]) -> Response {
     let mut url = match url::Url::parse(redirect_uri) {
         Ok(u) => u,
         Err(_) => return error_page("invalid redirect_uri"),
     };
+    if s.has(Fault::StateUnencoded) {
+        // String concatenation: `&`, `+` and `%` in the state break the query.
+        let pairs: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let location = format!("{redirect_uri}?{}", pairs.join("&"));
+        return (StatusCode::FOUND, [(header::LOCATION, location)]).into_response();
+    }
     url.query_pairs_mut().extend_pairs(params);
     // Like Express (the ts-sdk peer), the body repeats the URL, code included: reports must
     // redact it there too.
@@ -721,10 +753,17 @@ fn error_page(why: &str) -> Response {
 async fn token(
     Extract(s): Extract<Arc<State>>,
     headers: HeaderMap,
-    Form(mut form): Form<HashMap<String, String>>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
     if s.throttles("token") {
         return throttled();
+    }
+    // RFC 6749 §3.2: no parameter twice (a map would keep one of them silently).
+    let mut form = HashMap::new();
+    for (name, value) in pairs {
+        if form.insert(name, value).is_some() && !s.has(Fault::RepeatedParameterLastWins) {
+            return token_error(&s, "invalid_request");
+        }
     }
     // RFC 6749 §2.3.1: authenticate the client first; the grant is judged for that client.
     match authenticate(&s, &headers, &form) {
@@ -791,8 +830,13 @@ fn invalid_client(s: &State, used_basic: bool) -> Response {
     let body = Json(json!({"error": "invalid_client"}));
     let basic_401 = used_basic && !s.has(Fault::InvalidClientAnswered400);
     if basic_401 || (!used_basic && s.varies(Variation::InvalidClientAlways401)) {
+        // A challenge copied from the resource server names the wrong scheme.
+        let challenge = match s.has(Fault::InvalidClientBearerChallenge) {
+            true => "Bearer realm=\"reference\"",
+            false => "Basic realm=\"reference\"",
+        };
         let headers = [
-            (header::WWW_AUTHENTICATE, "Basic realm=\"reference\""),
+            (header::WWW_AUTHENTICATE, challenge),
             (header::CACHE_CONTROL, "no-store"),
         ];
         return (StatusCode::UNAUTHORIZED, headers, body).into_response();
@@ -856,7 +900,10 @@ fn redeem(s: &State, form: &HashMap<String, String>) -> Response {
     if form.get("client_id") != Some(&grant.client_id) && !s.has(Fault::CodeNotBoundToClient) {
         return token_error(s, "invalid_grant");
     }
-    if form.get("redirect_uri") != Some(&grant.redirect_uri) && !s.has(Fault::TokenIgnoresRedirectUri) {
+    // OAuth 2.1 §4.1.3: required (and compared) when the authorization request had it.
+    let sent = form.get("redirect_uri");
+    let checked = sent.is_some() || !s.has(Fault::RedirectUriCheckedOnlyWhenSent);
+    if checked && sent != Some(&grant.redirect_uri) && !s.has(Fault::TokenIgnoresRedirectUri) {
         return token_error(s, "invalid_grant");
     }
     // RFC 8707 §2.2: the token is for a resource the authorization covered.
@@ -868,7 +915,10 @@ fn redeem(s: &State, form: &HashMap<String, String>) -> Response {
         return token_error(s, "invalid_target");
     }
     if let Some(challenge) = &grant.challenge {
-        match form.get("code_verifier") {
+        // JavaScript's `if (code_verifier) verify()`: an empty verifier skips the check.
+        let empty_skips = s.has(Fault::EmptyVerifierSkipsPkce);
+        match form.get("code_verifier").filter(|v| !v.is_empty() || !empty_skips) {
+            None if empty_skips && form.contains_key("code_verifier") => {}
             None if !s.has(Fault::VerifierOptional) => return token_error(s, "invalid_grant"),
             // RFC 7636 §4.1: 43 to 128 unreserved characters.
             Some(verifier) if !valid_verifier(verifier) && !s.has(Fault::VerifierFormatUnchecked) => {
@@ -881,7 +931,11 @@ fn redeem(s: &State, form: &HashMap<String, String>) -> Response {
                     verifier.clone()
                 };
                 if &derived != challenge {
-                    return token_error(s, "invalid_grant");
+                    let error = match s.has(Fault::WrongVerifierInvalidRequest) {
+                        true => "invalid_request",
+                        false => "invalid_grant",
+                    };
+                    return token_error(s, error);
                 }
             }
             _ => {}
