@@ -381,8 +381,9 @@ async fn a_throttled_registration_is_an_error_for_everything_that_needs_the_clie
 /// which host, with no exchange made; the PRM is still found at the well-known location.
 #[tokio::test]
 async fn a_resource_metadata_on_another_host_is_not_fetched() {
-    let s = server(&[r#"Bearer resource_metadata="http://prm.example.test/.well-known/oauth-protected-resource/mcp""#])
-        .await;
+    let s =
+        server(&[r#"Bearer resource_metadata="https://prm.example.test/.well-known/oauth-protected-resource/mcp""#])
+            .await;
     let verdicts = run_against(&format!("{}/mcp", s.uri()), SpecVersion::V2025_11_25, TIMEOUT).await;
     let v = verdict(&verdicts, "rs.discovery.resource-metadata-url-valid");
     assert_eq!(v.outcome, Skip, "{}", v.message);

@@ -62,6 +62,12 @@ pub(super) fn metadata(s: &State, issuer: &str, endpoint_base: &str) -> Value {
     if s.has(Fault::IssuerTrailingSlash) {
         fields.insert("issuer".into(), json!(format!("{issuer}/")));
     }
+    if s.has(Fault::PublicClientsOnly) {
+        fields.insert("token_endpoint_auth_methods_supported".into(), json!(["none"]));
+    }
+    if s.has(Fault::NoResponseTypesSupported) {
+        fields.remove("response_types_supported");
+    }
     if s.has(Fault::PublicAuthUnadvertised) {
         let methods = json!(["client_secret_basic", "client_secret_post"]);
         fields.insert("token_endpoint_auth_methods_supported".into(), methods);
@@ -80,6 +86,16 @@ pub(super) fn metadata(s: &State, issuer: &str, endpoint_base: &str) -> Value {
     }
     if s.has(Fault::NonS256TakenAsPlain) {
         fields.insert("code_challenge_methods_supported".into(), json!(["S256", "plain"]));
+    }
+    if s.has(Fault::PkceMethodsEmpty) {
+        fields.insert("code_challenge_methods_supported".into(), json!([]));
+    }
+    if s.has(Fault::RevocationEndpointHttp) {
+        // Built from the backend's own scheme and host behind the proxy.
+        fields.insert(
+            "revocation_endpoint".into(),
+            json!("http://as-backend.invalid:8080/revoke"),
+        );
     }
     if s.has(Fault::PlainPkceOnly) {
         fields.insert("code_challenge_methods_supported".into(), json!(["plain"]));

@@ -355,3 +355,28 @@ fn every_check_has_a_fault_and_every_fault_a_check() {
     let ids: BTreeSet<&str> = Fault::ALL.iter().map(|f| f.id()).collect();
     assert_eq!(ids.len(), Fault::ALL.len(), "fault ids are unique");
 }
+
+/// A check proven only against the blunt form of its breach is not proven: every MUST that
+/// has a check has a fault breaking it the way deployed servers do (partly, or as a named
+/// server or the catalogue's FAIL column shows).
+#[test]
+fn every_must_has_a_realistic_fault() {
+    use crate::spec::Level;
+    let cases = case::load_embedded().expect("embedded cases load");
+    let missing: Vec<&str> = cases
+        .registry
+        .iter()
+        .filter(|r| {
+            r.versions
+                .iter()
+                .any(|&v| matches!(r.level_for(v), Level::Must | Level::MustNot) && cases.case_for(&r.id, v).is_some())
+        })
+        .map(|r| r.id.as_str())
+        .filter(|id| {
+            !Fault::ALL
+                .iter()
+                .any(|f| f.form() == super::faults::Form::Realistic && f.requirements().contains(id))
+        })
+        .collect();
+    assert!(missing.is_empty(), "MUSTs proven only by blunt faults: {missing:?}");
+}

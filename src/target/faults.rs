@@ -56,6 +56,8 @@ const LATEST: SpecVersion = SpecVersion::LATEST;
 faults! {
     UnauthenticatedAccepted = "unauthenticated-accepted", ["rs.challenge.401-no-token"], LATEST, Blunt,
         "the MCP endpoint answers 200 to a request without credentials";
+    NoTokenRedirectsToLogin = "no-token-redirects-to-login", ["rs.challenge.401-no-token"], LATEST, Realistic,
+        "a request without credentials is redirected (302) to a login page, as a web framework's session guard does";
     NoWwwAuthenticate = "no-www-authenticate", ["rs.challenge.www-authenticate-present"], LATEST, Blunt,
         "the 401 carries no WWW-Authenticate header";
     BadToken401Bare = "bad-token-401-bare",
@@ -63,9 +65,9 @@ faults! {
         "a token the server cannot read gets a bare 401 (the no-token 401 has its challenge), as token middleware often answers";
     BadTokenChallengeRepeatsError = "bad-token-challenge-repeats-error", ["rs.challenge.param-uniqueness"], LATEST, Realistic,
         "the bad-token challenge appends error=\"invalid_token\" to a challenge that already has it";
-    MalformedWwwAuthenticate = "malformed-www-authenticate", ["rs.challenge.www-authenticate-present"], LATEST, Blunt,
+    MalformedWwwAuthenticate = "malformed-www-authenticate", ["rs.challenge.www-authenticate-present"], LATEST, Realistic,
         "the 401 challenge misses the comma between two auth-params";
-    BasicChallengeOnly = "basic-challenge-only", ["rs.challenge.bearer-scheme"], LATEST, Blunt,
+    BasicChallengeOnly = "basic-challenge-only", ["rs.challenge.bearer-scheme"], LATEST, Realistic,
         "the 401 offers only a Basic challenge (resource_metadata rides on it)";
     ErrorWithoutCredentials = "error-without-credentials", ["rs.challenge.no-error-without-credentials"], LATEST, Blunt,
         "the 401 to a request without credentials says error=\"invalid_token\"";
@@ -75,70 +77,88 @@ faults! {
         "the Bearer challenge repeats its scope parameter";
     NoResourceMetadata = "no-resource-metadata", ["rs.discovery.www-authenticate-resource-metadata"], LATEST, Blunt,
         "the 401 challenge has no resource_metadata (PRM still at the well-known URL)";
-    NoResourceMetadata0618 = "no-resource-metadata-2025-06-18", ["rs.discovery.www-authenticate-resource-metadata"], SpecVersion::V2025_06_18, Blunt,
+    NoResourceMetadata0618 = "no-resource-metadata-2025-06-18", ["rs.discovery.www-authenticate-resource-metadata"], SpecVersion::V2025_06_18, Realistic,
         "as no-resource-metadata, under 2025-06-18 where the header is the only way to the PRM";
-    RelativeResourceMetadata = "relative-resource-metadata", ["rs.discovery.resource-metadata-url-valid"], LATEST, Blunt,
+    RelativeResourceMetadata = "relative-resource-metadata", ["rs.discovery.resource-metadata-url-valid"], LATEST, Realistic,
         "resource_metadata is a relative reference";
     NoPrm = "no-prm", ["rs.prm.implemented", "rs.discovery.prm-well-known", "rs.discovery.www-authenticate-resource-metadata"], LATEST, Blunt,
         "no resource_metadata and no PRM at any well-known location";
     OfflineAccessInChallenge = "offline-access-in-challenge", ["rs.challenge.no-offline-access"], LATEST, Blunt,
         "the 401 challenge asks for offline_access";
     PrmRequiresToken = "prm-requires-token",
-        ["rs.prm.no-auth-required", "rs.prm.implemented", "rs.discovery.prm-well-known", "rs.discovery.resource-metadata-url-valid"], LATEST, Blunt,
+        ["rs.prm.no-auth-required", "rs.prm.implemented", "rs.discovery.prm-well-known", "rs.discovery.resource-metadata-url-valid"], LATEST, Realistic,
         "PRM is answered 401 without a token (so it is also not found by any route)";
-    PrmWrongContentType = "prm-wrong-content-type", ["rs.prm.http-shape"], LATEST, Blunt,
+    PrmWrongContentType = "prm-wrong-content-type", ["rs.prm.http-shape"], LATEST, Realistic,
         "PRM is served as text/plain";
-    PrmMissingResource = "prm-missing-resource", ["rs.prm.resource-required", "rs.prm.resource-matches-server"], LATEST, Blunt,
+    PrmMissingResource = "prm-missing-resource", ["rs.prm.resource-required", "rs.prm.resource-matches-server"], LATEST, Realistic,
         "PRM has no resource member";
-    PrmResourceTrailingSlash = "prm-resource-trailing-slash", ["rs.prm.resource-matches-server"], LATEST, Blunt,
+    PrmResourceTrailingSlash = "prm-resource-trailing-slash", ["rs.prm.resource-matches-server"], LATEST, Realistic,
         "PRM resource is the MCP URL with a trailing slash";
-    PrmNoAuthorizationServers = "prm-no-authorization-servers", ["rs.prm.authorization-servers"], LATEST, Blunt,
+    PrmNoAuthorizationServers = "prm-no-authorization-servers", ["rs.prm.authorization-servers"], LATEST, Realistic,
         "PRM authorization_servers is empty";
     PrmFieldWrongType = "prm-field-wrong-type", ["rs.prm.optional-fields-typed"], LATEST, Blunt,
         "PRM resource_name is a number";
-    PrmBearerQuery = "prm-bearer-query", ["rs.prm.bearer-methods"], LATEST, Blunt,
+    PrmBearerQuery = "prm-bearer-query", ["rs.prm.bearer-methods"], LATEST, Realistic,
         "PRM bearer_methods_supported advertises query";
     PrmNoScopesSupported = "prm-no-scopes-supported", ["rs.prm.scopes-supported"], LATEST, Blunt,
         "PRM has no scopes_supported";
     AsMetadataMissing = "as-metadata-missing", ["as.discovery.metadata-provided", "rs.prm.authorization-servers-are-issuers"], LATEST, Blunt,
         "the AS publishes no metadata";
-    AsMetadataOidcAppendOnly = "as-metadata-oidc-append-only", ["as.discovery.metadata-provided", "rs.prm.authorization-servers-are-issuers"], SpecVersion::V2025_06_18, Blunt,
+    AsMetadataOidcAppendOnly = "as-metadata-oidc-append-only", ["as.discovery.metadata-provided", "rs.prm.authorization-servers-are-issuers"], SpecVersion::V2025_06_18, Realistic,
         "AS metadata only at <issuer>/.well-known/openid-configuration, which 2025-06-18 clients never try";
-    AsMetadataHtml = "as-metadata-html", ["as.metadata.http-shape"], LATEST, Blunt,
+    AsMetadataHtml = "as-metadata-html", ["as.metadata.http-shape"], LATEST, Realistic,
         "AS metadata is served as text/html";
-    IssuerTrailingSlash = "issuer-trailing-slash", ["as.metadata.issuer-matches-url", "rs.prm.authorization-servers-are-issuers"], LATEST, Blunt,
+    IssuerTrailingSlash = "issuer-trailing-slash", ["as.metadata.issuer-matches-url", "rs.prm.authorization-servers-are-issuers"], LATEST, Realistic,
         "AS metadata issuer has a trailing slash the PRM entry lacks";
-    IssuerWithQuery = "issuer-with-query", ["as.metadata.issuer-format"], LATEST, Blunt,
+    IssuerWithQuery = "issuer-with-query", ["as.metadata.issuer-format"], LATEST, Realistic,
         "the issuer (in PRM and metadata alike) has a query component";
     NoTokenEndpoint = "no-token-endpoint", ["as.metadata.required-fields"], LATEST, Blunt,
         "AS metadata has no token_endpoint";
+    NoResponseTypesSupported = "no-response-types-supported", ["as.metadata.required-fields", "as.metadata.response-types-code"], LATEST, Realistic,
+        "hand-written AS metadata leaves out response_types_supported (REQUIRED by RFC 8414)";
     NoCodeResponseType = "no-code-response-type", ["as.metadata.response-types-code"], LATEST, Blunt,
         "response_types_supported lacks code";
-    NoPkceMethods = "no-pkce-methods", ["as.metadata.pkce-advertised"], LATEST, Blunt,
+    NoPkceMethods = "no-pkce-methods", ["as.metadata.pkce-advertised"], LATEST, Realistic,
         "AS metadata has no code_challenge_methods_supported";
-    PlainPkceOnly = "plain-pkce-only", ["as.metadata.pkce-s256"], LATEST, Blunt,
+    PkceMethodsEmpty = "pkce-methods-empty", ["as.metadata.pkce-advertised", "as.metadata.pkce-s256"], LATEST, Realistic,
+        "code_challenge_methods_supported is an empty array";
+    RevocationEndpointHttp = "revocation-endpoint-http", ["as.metadata.endpoint-urls-https"], LATEST, Realistic,
+        "revocation_endpoint is the backend's plain http URL, leaked from behind the proxy (the other endpoints are right)";
+    PlainPkceOnly = "plain-pkce-only", ["as.metadata.pkce-s256"], LATEST, Realistic,
         "code_challenge_methods_supported is [\"plain\"]";
     HttpEndpoint = "http-endpoint", ["as.metadata.endpoint-urls-https"], LATEST, Blunt,
         "token_endpoint is plain http on a non-loopback host";
     ImplicitGrant = "implicit-grant", ["as.metadata.grant-types"], LATEST, Blunt,
         "grant_types_supported lists implicit";
-    RegistrationAnswers200 = "registration-answers-200", ["as.dcr.success-201"], LATEST, Blunt,
-        "a valid registration is answered 200 instead of 201";
+    RegistrationRefusesJson = "registration-refuses-json", ["as.dcr.json-only", "as.dcr.success-201"], LATEST, Realistic,
+        "the registration endpoint takes form posts only: a JSON request gets 415";
+    RegistrationEchoesOnlyClientId = "registration-echoes-only-client-id", ["as.dcr.success-201"], LATEST, Realistic,
+        "a registration is answered with the client_id (and secret) only, not the metadata registered";
+    SecretExpiryMillis = "secret-expiry-millis", ["as.dcr.secret-expiry"], LATEST, Realistic,
+        "client_secret_expires_at is in milliseconds (Date.now() + 30 days), not seconds";
+    OnlyFirstRedirectUriChecked = "only-first-redirect-uri-checked", ["as.redirect.registered-https-or-loopback"], LATEST, Realistic,
+        "registration validates the first redirect URI only: a plain http one second in the list is registered";
+    RedirectLocalhostPrefix = "redirect-localhost-prefix", ["as.redirect.registered-https-or-loopback"], LATEST, Realistic,
+        "registration takes any URI starting with http://localhost or http://127.0.0.1 as loopback (http://localhost.client.example too)";
+    FragmentCheckMissesEmpty = "fragment-check-misses-empty", ["as.redirect.no-fragment-registered"], LATEST, Realistic,
+        "registration refuses a redirect URI with a fragment, but not one ending in an empty fragment (`#`)";
+    SchemeDenylistJavascriptOnly = "scheme-denylist-javascript-only", ["as.dcr.invalid-redirect-uri"], LATEST, Realistic,
+        "registration refuses javascript: redirect URIs only: data: and file: ones are registered";
     RegistrationAcceptsBadRedirectUri = "registration-accepts-bad-redirect-uri", ["as.dcr.invalid-redirect-uri", "as.redirect.no-fragment-registered"], LATEST, Blunt,
         "registration accepts malformed redirect URIs (fragment, javascript:, relative)";
-    RegistrationAcceptsHttpForWebClients = "registration-accepts-http-for-web-clients", ["as.redirect.registered-https-or-loopback"], LATEST, Blunt,
+    RegistrationAcceptsHttpForWebClients = "registration-accepts-http-for-web-clients", ["as.redirect.registered-https-or-loopback"], LATEST, Realistic,
         "a web client may register a plain http redirect URI on a public host (OpenID Connect's rule, not MCP's); a native one may not";
     RegistrationAcceptsHttpRedirectUri = "registration-accepts-http-redirect-uri", ["as.redirect.registered-https-or-loopback"], LATEST, Blunt,
         "registration accepts plain http redirect URIs on public hosts";
     RegistrationAcceptsInconsistentMetadata = "registration-accepts-inconsistent-metadata", ["as.dcr.invalid-client-metadata"], LATEST, Blunt,
         "registration accepts unknown auth methods and inconsistent grant and response types";
-    RegistrationRejectsUnknownMetadata = "registration-rejects-unknown-metadata", ["as.dcr.ignore-unknown-metadata"], LATEST, Blunt,
+    RegistrationRejectsUnknownMetadata = "registration-rejects-unknown-metadata", ["as.dcr.ignore-unknown-metadata"], LATEST, Realistic,
         "registration refuses metadata members it does not know";
-    SecretWithoutExpiry = "secret-without-expiry", ["as.dcr.secret-expiry"], LATEST, Blunt,
+    SecretWithoutExpiry = "secret-without-expiry", ["as.dcr.secret-expiry"], LATEST, Realistic,
         "a registration that issues client_secret gives no client_secret_expires_at";
-    RegisteredClientUnknown = "registered-client-unknown", ["as.dcr.registered-client-usable"], LATEST, Blunt,
+    RegisteredClientUnknown = "registered-client-unknown", ["as.dcr.registered-client-usable"], LATEST, Realistic,
         "the client_id a registration returns is unknown to the authorization endpoint";
-    StateDroppedOnErrors = "state-dropped-on-errors", ["as.authz.state-echo"], LATEST, Blunt,
+    StateDroppedOnErrors = "state-dropped-on-errors", ["as.authz.state-echo"], LATEST, Realistic,
         "error redirects carry no state (success redirects do)";
     StateNotEchoed = "state-not-echoed", ["as.authz.state-echo"], LATEST, Blunt,
         "authorization responses drop the state parameter";
@@ -150,7 +170,7 @@ faults! {
         "error redirects carry iss with a trailing slash the issuer lacks (success redirects are exact)";
     StateUnencoded = "state-unencoded", ["as.authz.state-echo"], LATEST, Realistic,
         "redirects are built by string concatenation: a state holding `+`, `%` or `&` comes back changed";
-    IssFlagMissing = "iss-flag-missing", ["as.metadata.iss-flag"], LATEST, Blunt,
+    IssFlagMissing = "iss-flag-missing", ["as.metadata.iss-flag"], LATEST, Realistic,
         "authorization responses carry iss, the metadata does not advertise it";
     PublicAuthUnadvertised = "public-auth-unadvertised", ["as.metadata.public-client-auth"], LATEST, Blunt,
         "the metadata lists only client_secret_basic and client_secret_post, yet public clients are served";
@@ -158,9 +178,9 @@ faults! {
         "access tokens name the issuer as a second audience beside the resource asked for";
     LongLivedTokens = "long-lived-tokens", ["as.token.short-lived"], LATEST, Blunt,
         "access tokens live 30 days (expires_in 2592000)";
-    IssMismatch = "iss-mismatch", ["as.authz.iss-equals-issuer"], LATEST, Blunt,
+    IssMismatch = "iss-mismatch", ["as.authz.iss-equals-issuer"], LATEST, Realistic,
         "iss in authorization responses has a trailing slash the issuer lacks";
-    PkceOptional = "pkce-optional", ["as.authz.pkce-required", "as.pkce.downgrade"], LATEST, Blunt,
+    PkceOptional = "pkce-optional", ["as.authz.pkce-required", "as.pkce.downgrade"], LATEST, Realistic,
         "an authorization request without code_challenge gets a code";
     EmptyChallengeAccepted = "empty-challenge-accepted", ["as.authz.pkce-required"], LATEST, Realistic,
         "an empty code_challenge counts as one (the key is present): the code is issued, bound to the empty challenge";
@@ -168,23 +188,23 @@ faults! {
         "unsupported code_challenge_method values are accepted (as plain)";
     NonS256TakenAsPlain = "non-s256-taken-as-plain", ["as.authz.pkce-unsupported-method"], LATEST, Realistic,
         "the metadata lists S256 and plain, and every method but S256 is verified as plain (S512 included)";
-    MissingMethodMeansS256 = "missing-method-means-s256", ["as.authz.pkce-method-default-plain"], LATEST, Blunt,
+    MissingMethodMeansS256 = "missing-method-means-s256", ["as.authz.pkce-method-default-plain"], LATEST, Realistic,
         "a code_challenge without method is taken as S256";
-    ErrorPageInsteadOfRedirect = "error-page-instead-of-redirect", ["as.authz.error-redirect-format"], LATEST, Blunt,
+    ErrorPageInsteadOfRedirect = "error-page-instead-of-redirect", ["as.authz.error-redirect-format"], LATEST, Realistic,
         "an unsupported response_type gets an error page instead of an error redirect";
-    LoopbackPortExact = "loopback-port-exact", ["as.redirect.loopback-any-port"], LATEST, Blunt,
+    LoopbackPortExact = "loopback-port-exact", ["as.redirect.loopback-any-port"], LATEST, Realistic,
         "a loopback redirect URI must also match the registered port";
     LoopbackPortVariantUnchecked = "loopback-port-variant-unchecked", ["as.redirect.exact-match"], LATEST, Blunt,
         "a loopback redirect URI with another port is accepted whatever its path and query";
     RedirectUriParsedComparison = "redirect-uri-parsed-comparison", ["as.redirect.exact-match"], LATEST, Realistic,
         "loopback redirect URIs are compared after URL parsing: dot segments resolved, userinfo ignored, 127.1 read as 127.0.0.1";
-    RedirectUriPrefixMatch = "redirect-uri-prefix-match", ["as.redirect.exact-match"], LATEST, Blunt,
+    RedirectUriPrefixMatch = "redirect-uri-prefix-match", ["as.redirect.exact-match"], LATEST, Realistic,
         "redirect_uri is accepted when a registered URI is a prefix of it";
-    VerifierNotCompared = "verifier-not-compared", ["as.pkce.wrong-verifier"], LATEST, Blunt,
+    VerifierNotCompared = "verifier-not-compared", ["as.pkce.wrong-verifier"], LATEST, Realistic,
         "the token endpoint does not compare code_verifier with the challenge";
     VerifierOptional = "verifier-optional", ["as.pkce.missing-verifier"], LATEST, Blunt,
         "the token endpoint redeems a PKCE-bound code without code_verifier";
-    CodeReusable = "code-reusable", ["as.code.single-use"], LATEST, Blunt,
+    CodeReusable = "code-reusable", ["as.code.single-use"], LATEST, Realistic,
         "an authorization code can be redeemed again";
     CodeNeverExpires = "code-never-expires", ["as.code.lifetime"], LATEST, Blunt,
         "authorization codes never expire";
@@ -202,48 +222,52 @@ faults! {
         "the token endpoint does not compare redirect_uri with the authorization request's";
     TokenResponseWithoutAccessToken = "token-response-without-access-token", ["as.token.success-shape"], LATEST, Blunt,
         "the token response names the token `token` instead of `access_token`";
-    TokenTypeNotBearer = "token-type-not-bearer", ["as.token.token-type-bearer"], LATEST, Blunt,
-        "token_type is `mac`";
+    TokenTypeNotBearer = "token-type-not-bearer", ["as.token.token-type-bearer"], LATEST, Realistic,
+        "token_type is `JWT` (the token's format, not its type)";
+    TokenResponseNoCache = "token-response-no-cache", ["as.token.no-store"], LATEST, Realistic,
+        "token responses say Cache-Control: no-cache (not no-store)";
+    TokenResponseTextHtml = "token-response-text-html", ["as.token.success-shape"], LATEST, Realistic,
+        "token responses carry their JSON as text/html (Express's res.send of a string)";
     TokenResponseCacheable = "token-response-cacheable", ["as.token.no-store"], LATEST, Blunt,
         "token responses say Cache-Control: max-age=300";
-    CodeReplayServerError = "code-replay-server-error", ["as.token.error-shape"], LATEST, Blunt,
+    CodeReplayServerError = "code-replay-server-error", ["as.token.error-shape"], LATEST, Realistic,
         "a code redeemed again is refused with 500 server_error (as the TypeScript SDK's demo AS does)";
-    UnsupportedResponseTypeServerError = "unsupported-response-type-server-error", ["as.authz.error-redirect-format"], LATEST, Blunt,
+    UnsupportedResponseTypeServerError = "unsupported-response-type-server-error", ["as.authz.error-redirect-format"], LATEST, Realistic,
         "an unsupported response_type is answered by an error redirect saying server_error";
-    InvalidGrantAnswered401 = "invalid-grant-401", ["as.token.error-shape"], LATEST, Blunt,
+    InvalidGrantAnswered401 = "invalid-grant-401", ["as.token.error-shape"], LATEST, Realistic,
         "a refused grant (unknown code, wrong verifier, redirect_uri mismatch) is answered 401, not 400";
     TokenErrorUnregisteredCode = "token-error-unregistered-code", ["as.token.error-shape"], LATEST, Blunt,
         "an unknown code is answered with the unregistered error code `code_not_found`";
-    UnsupportedGrantAnsweredInvalidRequest = "unsupported-grant-answered-invalid-request", ["as.token.unsupported-grant-type"], LATEST, Blunt,
+    UnsupportedGrantAnsweredInvalidRequest = "unsupported-grant-answered-invalid-request", ["as.token.unsupported-grant-type"], LATEST, Realistic,
         "the password grant is answered invalid_request instead of unsupported_grant_type";
     TokenIgnoresResource = "token-ignores-resource", ["as.token.invalid-target"], LATEST, Blunt,
         "the token endpoint issues tokens for a resource the authorization did not cover";
-    RefreshNotRotated = "refresh-not-rotated", ["as.refresh.rotation-public"], LATEST, Blunt,
+    RefreshNotRotated = "refresh-not-rotated", ["as.refresh.rotation-public"], LATEST, Realistic,
         "refreshing returns the same refresh token, which stays valid";
-    RefreshNotBoundToClient = "refresh-not-bound-to-client", ["as.refresh.client-binding"], LATEST, Blunt,
+    RefreshNotBoundToClient = "refresh-not-bound-to-client", ["as.refresh.client-binding"], LATEST, Realistic,
         "a refresh token works for any client that presents it";
-    RefreshScopeUnchecked = "refresh-scope-unchecked", ["as.refresh.scope-no-expansion", "as.token.invalid-scope"], LATEST, Blunt,
+    RefreshScopeUnchecked = "refresh-scope-unchecked", ["as.refresh.scope-no-expansion", "as.token.invalid-scope"], LATEST, Realistic,
         "a refresh grants whatever scope it asks for";
-    CodeNotBoundToClient = "code-not-bound-to-client", ["as.code.client-binding"], LATEST, Blunt,
+    CodeNotBoundToClient = "code-not-bound-to-client", ["as.code.client-binding"], LATEST, Realistic,
         "a code is redeemed for any client that presents it";
-    TokenAcceptsGet = "token-accepts-get", ["as.token.post-only"], LATEST, Blunt,
+    TokenAcceptsGet = "token-accepts-get", ["as.token.post-only"], LATEST, Realistic,
         "the token endpoint answers a GET with tokens";
     InvalidClientAnswered400 = "invalid-client-answered-400", ["as.token.invalid-client-401"], LATEST, Blunt,
         "a failed Basic client authentication is answered 400 without a challenge";
     ClientCredentialsRefused = "client-credentials-refused", ["as.token.client-credentials-advertised"], LATEST, Blunt,
         "client_credentials is advertised but refused";
+    PublicClientsOnly = "public-clients-only", ["meta.oauth21-public-and-confidential"], LATEST, Realistic,
+        "the AS serves public clients only: its metadata lists the auth method none alone and registration refuses any other";
     ConfidentialAuthenticationBroken = "confidential-authentication-broken", ["meta.oauth21-public-and-confidential"], LATEST, Blunt,
         "confidential clients are registered but never authenticated, even with the right secret";
     UnknownScopeGranted = "unknown-scope-granted", ["as.authz.invalid-scope"], LATEST, Blunt,
         "an unknown scope is granted as requested";
-    UnknownParameterRejected = "unknown-parameter-rejected", ["as.authz.unknown-params-ignored"], LATEST, Blunt,
+    UnknownParameterRejected = "unknown-parameter-rejected", ["as.authz.unknown-params-ignored"], LATEST, Realistic,
         "an authorization request with an unknown parameter is refused";
-    UnknownClientErrorRedirect = "unknown-client-error-redirect", ["as.redirect.no-redirect-on-bad-client"], LATEST, Blunt,
+    UnknownClientErrorRedirect = "unknown-client-error-redirect", ["as.redirect.no-redirect-on-bad-client"], LATEST, Realistic,
         "an unknown client_id gets an error redirect to the redirect_uri it names";
     MissingGrantTypeAnsweredUnsupported = "missing-grant-type-answered-unsupported", ["as.token.invalid-request"], LATEST, Blunt,
         "a token request without grant_type is answered unsupported_grant_type";
-    RegistrationAcceptsForm = "registration-accepts-form", ["as.dcr.json-only"], LATEST, Blunt,
-        "registration accepts a form-encoded body";
     SecretForPublicClients = "secret-for-public-clients", ["as.dcr.public-no-secret"], LATEST, Blunt,
         "a public-client registration (auth method none) is given a client_secret";
     ResourceCaseSensitive = "resource-case-sensitive", ["as.authz.resource-case-tolerant"], LATEST, Blunt,
@@ -256,24 +280,24 @@ faults! {
         "a code_verifier shorter than 43 characters is accepted when it matches";
     ValidTokenRefused = "valid-token-refused", ["rs.token.valid-accepted"], LATEST, Blunt,
         "the MCP endpoint refuses every token, even valid ones";
-    SecretExpiryNull = "secret-expiry-null", ["as.dcr.secret-expiry"], LATEST, Blunt,
+    SecretExpiryNull = "secret-expiry-null", ["as.dcr.secret-expiry"], LATEST, Realistic,
         "an issued client_secret comes with client_secret_expires_at: null";
-    ValidTokenServerError = "valid-token-server-error", ["rs.token.valid-accepted"], LATEST, Blunt,
+    ValidTokenServerError = "valid-token-server-error", ["rs.token.valid-accepted"], LATEST, Realistic,
         "a request with a valid token is answered 500 (a token check that fails on the server)";
-    LowercaseBearerServerError = "lowercase-bearer-server-error", ["rs.token.scheme-case-insensitive"], LATEST, Blunt,
+    LowercaseBearerServerError = "lowercase-bearer-server-error", ["rs.token.scheme-case-insensitive"], LATEST, Realistic,
         "`Authorization: bearer ...` (lower case) is answered 500, not served";
-    SchemeCaseSensitive = "scheme-case-sensitive", ["rs.token.scheme-case-insensitive"], LATEST, Blunt,
+    SchemeCaseSensitive = "scheme-case-sensitive", ["rs.token.scheme-case-insensitive"], LATEST, Realistic,
         "only the exact scheme spelling `Bearer` is accepted";
-AnyTokenAccepted = "any-token-accepted",
+    AnyTokenAccepted = "any-token-accepted",
         ["rs.token.invalid-401", "rs.token.expired-401", "rs.token.audience", "rs.token.foreign-issuer"], LATEST, Blunt,
         "any bearer token is accepted, garbage included";
-    SessionAuthenticates = "session-authenticates", ["rs.token.every-request"], SpecVersion::V2025_11_25, Blunt,
+    SessionAuthenticates = "session-authenticates", ["rs.token.every-request"], SpecVersion::V2025_11_25, Realistic,
         "a request with a known Mcp-Session-Id and no token is served";
-    AnyAudienceAccepted = "any-audience-accepted", ["rs.token.audience"], LATEST, Blunt,
+    AnyAudienceAccepted = "any-audience-accepted", ["rs.token.audience"], LATEST, Realistic,
         "tokens its AS issued for another resource are accepted";
-PrivilegeNotEnforced = "privilege-not-enforced", ["rs.scope.insufficient-403"], LATEST, Blunt,
+    PrivilegeNotEnforced = "privilege-not-enforced", ["rs.scope.insufficient-403"], LATEST, Blunt,
         "scopes are not enforced: the privileged tool runs for a token without its scope";
-    InsufficientScopeAnswered401 = "insufficient-scope-answered-401", ["rs.scope.insufficient-403"], LATEST, Blunt,
+    InsufficientScopeAnswered401 = "insufficient-scope-answered-401", ["rs.scope.insufficient-403"], LATEST, Realistic,
         "a token without the needed scope gets 401 invalid_token instead of 403";
     InsufficientScopeWithoutErrorCode = "insufficient-scope-without-error-code", ["rs.scope.insufficient-error-code"], LATEST, Blunt,
         "the 403 challenge has no error=\"insufficient_scope\"";
@@ -285,26 +309,28 @@ PrivilegeNotEnforced = "privilege-not-enforced", ["rs.scope.insufficient-403"], 
         "the 403 challenge drops resource_metadata";
     PrivilegedScopeNeverGranted = "privileged-scope-never-granted", ["rs.scope.step-up"], LATEST, Blunt,
         "the AS leaves mcp:admin out of every grant, so stepping up never works";
-    ExpiredTokenAccepted =    "expired-token-accepted", ["rs.token.expired-401"], LATEST, Blunt,
+    ExpiredTokenAccepted = "expired-token-accepted", ["rs.token.expired-401"], LATEST, Realistic,
         "access tokens are accepted after they expire";
     AnySchemeAccepted = "any-scheme-accepted", ["rs.token.invalid-401"], LATEST, Blunt,
         "the token is taken from an Authorization header of any scheme (`Token ...`)";
+    PrmScopesString = "prm-scopes-string", ["rs.prm.optional-fields-typed", "rs.prm.scopes-supported"], LATEST, Realistic,
+        "PRM scopes_supported is a space-separated string (OAuth's scope syntax), not an array";
     PrmScopesMissChallenge = "prm-scopes-miss-challenge", ["rs.prm.scopes-cover-challenge"], LATEST, Blunt,
         "PRM scopes_supported lists mcp:read while the 401 challenge asks for mcp:tools";
-    ForeignIssuerAccepted = "foreign-issuer-accepted", ["rs.token.foreign-issuer"], LATEST, Blunt,
+    ForeignIssuerAccepted = "foreign-issuer-accepted", ["rs.token.foreign-issuer"], LATEST, Realistic,
         "tokens signed with the trusted key are accepted whatever their iss";
-    BadSignatureAccepted = "bad-signature-accepted", ["rs.token.invalid-401"], LATEST, Blunt,
+    BadSignatureAccepted = "bad-signature-accepted", ["rs.token.invalid-401"], LATEST, Realistic,
         "JWT signatures are not verified";
     BadTokenServerError = "bad-token-server-error",
-        ["rs.token.invalid-401", "rs.token.expired-401", "rs.token.audience", "rs.token.foreign-issuer"], LATEST, Blunt,
+        ["rs.token.invalid-401", "rs.token.expired-401", "rs.token.audience", "rs.token.foreign-issuer"], LATEST, Realistic,
         "a token that fails validation gets 500 (as the ts-sdk example's verifier causes)";
-    ErrorDescriptionWithQuote = "error-description-with-quote", ["rs.challenge.error-chars"], LATEST, Blunt,
+    ErrorDescriptionWithQuote = "error-description-with-quote", ["rs.challenge.error-chars"], LATEST, Realistic,
         "error_description holds a (backslash-escaped) double quote";
-    BadTokenWithoutErrorCode =  "bad-token-without-error-code", ["rs.token.invalid-token-error-code"], LATEST, Blunt,
+    BadTokenWithoutErrorCode = "bad-token-without-error-code", ["rs.token.invalid-token-error-code"], LATEST, Blunt,
         "a bad token gets a 401 challenge without error=\"invalid_token\"";
     BadTokenWithoutResourceMetadata = "bad-token-without-resource-metadata", ["rs.token.invalid-401-keeps-resource-metadata"], LATEST, Blunt,
         "the 401 challenge for a bad token drops resource_metadata";
-    QueryTokenAccepted = "query-token-accepted", ["rs.token.query-string-rejected"], LATEST, Blunt,
+    QueryTokenAccepted = "query-token-accepted", ["rs.token.query-string-rejected"], LATEST, Realistic,
         "an access_token in the query string is accepted";
     TwoTokenMethodsAccepted = "two-token-methods-accepted", ["rs.token.two-methods-400"], LATEST, Blunt,
         "a token sent both in the header and the query (or in two headers) is not refused";

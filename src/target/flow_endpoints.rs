@@ -159,9 +159,14 @@ async fn register(Extract(s): Extract<Arc<State>>, headers: HeaderMap, body: Str
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
-    let json_request = json_request || s.has(Fault::RegistrationAcceptsForm);
+    // A server that takes only form posts (the fault) or form posts too (the variation).
+    let refuses_json = s.has(Fault::RegistrationRefusesJson);
+    if json_request && refuses_json {
+        return (StatusCode::UNSUPPORTED_MEDIA_TYPE, "form posts only").into_response();
+    }
+    let json_request = json_request || s.varies(Variation::RegistrationAcceptsForm) || refuses_json;
     let body = if json_request && !body.trim_start().starts_with('{') {
-        // The fault's lenient parser: form fields taken as metadata.
+        // A lenient parser: form fields taken as metadata.
         let fields: serde_json::Map<String, Value> = url::form_urlencoded::parse(body.as_bytes())
             .map(|(k, v)| {
                 let value = if k == "redirect_uris" { json!([v]) } else { json!(v) };
@@ -234,11 +239,26 @@ async fn register(Extract(s): Extract<Arc<State>>, headers: HeaderMap, body: Str
         response["client_secret"] = json!(secret);
         if s.has(Fault::SecretExpiryNull) {
             response["client_secret_expires_at"] = Value::Null;
+        } else if s.has(Fault::SecretExpiryMillis) {
+            // `Date.now() + 30 days`: milliseconds where RFC 7591 counts seconds.
+            response["client_secret_expires_at"] = json!(1_802_592_000_000u64);
         } else if !s.has(Fault::SecretWithoutExpiry) {
             response["client_secret_expires_at"] = json!(0);
         }
     }
-    let status = if s.has(Fault::RegistrationAnswers200) {
+    if s.has(Fault::RegistrationEchoesOnlyClientId) {
+        let kept = [
+            "client_id",
+            "client_id_issued_at",
+            "client_secret",
+            "client_secret_expires_at",
+        ];
+        response
+            .as_object_mut()
+            .expect("an object")
+            .retain(|k, _| kept.contains(&k.as_str()));
+    }
+    let status = if s.varies(Variation::RegistrationAnswers200) {
         StatusCode::OK
     } else {
         StatusCode::CREATED
@@ -267,18 +287,34 @@ fn validate_registration(s: &State, doc: &Value) -> Result<(), (&'static str, St
         ));
     }
     let native = doc.get("application_type").and_then(Value::as_str) == Some("native");
-    for uri in uris {
+    // The fault validates the first URI only.
+    let checked = match s.has(Fault::OnlyFirstRedirectUriChecked) {
+        true => &uris[..1],
+        false => &uris[..],
+    };
+    for uri in checked {
         let uri = uri.as_str().ok_or(meta("redirect_uris must hold strings"))?;
         if native && s.has(Fault::NativeLocalhostRejected) && uri.contains("://localhost") {
             return Err(("invalid_redirect_uri", format!("`{uri}`: localhost is not accepted")));
         }
         if !s.has(Fault::RegistrationAcceptsBadRedirectUri) {
-            well_formed_redirect_uri(uri).map_err(|why| ("invalid_redirect_uri", why))?;
+            well_formed_redirect_uri(s, uri).map_err(|why| ("invalid_redirect_uri", why))?;
+        }
+        // A denylist of `javascript:` alone: every other scheme passes.
+        let denylist = s.has(Fault::SchemeDenylistJavascriptOnly) && !uri.starts_with("http");
+        if denylist && !uri.starts_with("javascript:") && url::Url::parse(uri).is_ok_and(|u| u.fragment().is_none()) {
+            continue;
         }
         // The realistic form: OIDC Registration's rule (http for web clients) taken for MCP's.
         let web = doc.get("application_type").and_then(Value::as_str) == Some("web");
         let http_for_web = web && s.has(Fault::RegistrationAcceptsHttpForWebClients);
-        if !s.has(Fault::RegistrationAcceptsHttpRedirectUri) && !http_for_web {
+        // `startsWith("http://localhost")`: a prefix is not a host.
+        let prefixed = ["http://localhost", "http://127.0.0.1"]
+            .iter()
+            .any(|p| uri.starts_with(p));
+        let by_prefix = prefixed && s.has(Fault::RedirectLocalhostPrefix);
+        let any_http = uri.starts_with("http:") && s.has(Fault::RegistrationAcceptsHttpRedirectUri);
+        if !any_http && !http_for_web && !by_prefix {
             https_or_loopback(uri).map_err(|why| ("invalid_redirect_uri", why))?;
         }
     }
@@ -286,6 +322,11 @@ fn validate_registration(s: &State, doc: &Value) -> Result<(), (&'static str, St
         .get("token_endpoint_auth_method")
         .map(|m| m.as_str().unwrap_or("?"))
         .unwrap_or("client_secret_basic");
+    if method != "none" && s.has(Fault::PublicClientsOnly) {
+        return Err(meta(
+            "only public clients (token_endpoint_auth_method none) are registered",
+        ));
+    }
     let strings = |name: &str, default: &[&str]| -> Result<Vec<String>, (&'static str, String)> {
         match doc.get(name) {
             None => Ok(default.iter().map(|s| s.to_string()).collect()),
@@ -324,12 +365,15 @@ fn validate_registration(s: &State, doc: &Value) -> Result<(), (&'static str, St
 }
 
 /// Absolute, without fragment (RFC 6749 §3.1.2), not a script scheme.
-fn well_formed_redirect_uri(uri: &str) -> Result<(), String> {
+fn well_formed_redirect_uri(s: &State, uri: &str) -> Result<(), String> {
     let url = url::Url::parse(uri).map_err(|e| format!("`{uri}` is not an absolute URI: {e}"))?;
-    if url.fragment().is_some() {
+    // An empty fragment (`...#`) is one too; `if parsed.fragment:` misses it.
+    let empty_missed = s.has(Fault::FragmentCheckMissesEmpty) && url.fragment() == Some("");
+    if url.fragment().is_some() && !empty_missed {
         return Err(format!("`{uri}` has a fragment"));
     }
     match url.scheme() {
+        "data" | "vbscript" if s.has(Fault::SchemeDenylistJavascriptOnly) => Ok(()),
         "javascript" | "data" | "vbscript" => Err(format!("`{uri}`: scheme {} is not allowed", url.scheme())),
         _ => Ok(()),
     }
@@ -1004,7 +1048,7 @@ fn issue_tokens(
     keep: Option<String>,
 ) -> Response {
     let token_type = if s.has(Fault::TokenTypeNotBearer) {
-        "mac"
+        "JWT"
     } else {
         "Bearer"
     };
@@ -1067,9 +1111,20 @@ fn issue_tokens(
     }
     let cache = if s.has(Fault::TokenResponseCacheable) {
         "max-age=300"
+    } else if s.has(Fault::TokenResponseNoCache) {
+        // The Pragma-era habit: no-cache lets a cache keep it (and revalidate).
+        "no-cache"
     } else {
         "no-store"
     };
+    if s.has(Fault::TokenResponseTextHtml) {
+        // Express's `res.send(JSON.stringify(body))`.
+        let headers = [
+            (header::CACHE_CONTROL, cache),
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+        ];
+        return (StatusCode::OK, headers, body.to_string()).into_response();
+    }
     (StatusCode::OK, [(header::CACHE_CONTROL, cache)], Json(body)).into_response()
 }
 

@@ -64,6 +64,10 @@ async fn mcp(
         None if s.has(Fault::UnauthenticatedAccepted) => answer(&s, &body, None),
         // MCP: authorization on every request; a session is no credential.
         None if known_session && s.has(Fault::SessionAuthenticates) => answer(&s, &body, None),
+        // A web framework's session guard: off to its login page.
+        None if s.has(Fault::NoTokenRedirectsToLogin) => {
+            (StatusCode::FOUND, [(header::LOCATION, "/login?next=/mcp")]).into_response()
+        }
         None => challenged(&s, StatusCode::UNAUTHORIZED, None),
         Some(Some(token))
             if s.has(Fault::LowercaseBearerServerError)
@@ -207,7 +211,9 @@ fn insufficient_scope(s: &State, needed: &str) -> Response {
     if !s.has(Fault::InsufficientScopeWithoutScope) {
         params.push(format!(r#"scope="{needed}""#));
     }
-    if s.has(Fault::InsufficientScopeRootResourceMetadata) {
+    if s.has(Fault::RelativeResourceMetadata) {
+        params.push(format!(r#"resource_metadata="{RELATIVE_PRM}""#));
+    } else if s.has(Fault::InsufficientScopeRootResourceMetadata) {
         params.push(format!(
             r#"resource_metadata="{}/.well-known/oauth-protected-resource""#,
             s.rs_origin
@@ -219,6 +225,9 @@ fn insufficient_scope(s: &State, needed: &str) -> Response {
     let body = axum::Json(json!({"error": "insufficient_scope"}));
     (StatusCode::FORBIDDEN, [(header::WWW_AUTHENTICATE, challenge)], body).into_response()
 }
+
+/// Fault relative-resource-metadata's pointer.
+const RELATIVE_PRM: &str = "/.well-known/oauth-protected-resource/mcp";
 
 fn challenged(s: &State, status: StatusCode, error: Option<&str>) -> Response {
     let mut response = (status, axum::Json(json!({"error": "unauthorized"}))).into_response();
@@ -258,7 +267,7 @@ fn challenge(s: &State, error: Option<&str>) -> Option<String> {
         || s.has(Fault::NoPrm)
         || (error.is_some() && s.has(Fault::BadTokenWithoutResourceMetadata));
     if s.has(Fault::RelativeResourceMetadata) {
-        params.push(r#"resource_metadata="/.well-known/oauth-protected-resource/mcp""#.to_owned());
+        params.push(format!(r#"resource_metadata="{RELATIVE_PRM}""#));
     } else if !pointer_dropped {
         params.push(format!(r#"resource_metadata="{prm_url}""#));
     }
@@ -329,6 +338,10 @@ fn prm_document(s: &State) -> Response {
     }
     if s.has(Fault::PrmNoScopesSupported) {
         fields.remove("scopes_supported");
+    }
+    if s.has(Fault::PrmScopesString) {
+        // OAuth's space-separated scope string where RFC 9728 has a JSON array.
+        fields.insert("scopes_supported".into(), json!("mcp:tools"));
     }
     if s.has(Fault::PrmScopesMissChallenge) {
         fields.insert("scopes_supported".into(), json!(["mcp:read"]));

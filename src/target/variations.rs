@@ -95,6 +95,12 @@ variations! {
     SseStaysOpen = "sse-stays-open", [],
         "MCP POSTs are answered with an SSE stream that stays open after the JSON-RPC response",
         "MCP Streamable HTTP: the server MUST return text/event-stream or application/json; it only SHOULD close the stream after the response";
+    RegistrationAcceptsForm = "registration-accepts-form", [],
+        "the registration endpoint takes a form-encoded body as well as JSON",
+        "RFC 7591 §3.1: the endpoint \"MUST accept HTTP POST messages with request parameters encoded in the entity body using the application/json format\"; nothing forbids accepting more";
+    RegistrationAnswers200 = "registration-answers-200", [],
+        "a successful registration is answered 200 instead of 201",
+        "RFC 7591 §3.2.1 describes the 201 without a requirement keyword; the MUST there is to return the registered metadata";
     ShortRateLimit = "short-rate-limit", [],
         "the first token and registration requests are answered 429 with Retry-After: 1",
         "RFC 6585 §4: 429 \"MAY include a Retry-After header\"; RFC 9110 §10.2.3";
