@@ -190,6 +190,8 @@ faults! {
         "the metadata lists S256 and plain, and every method but S256 is verified as plain (S512 included)";
     MissingMethodMeansS256 = "missing-method-means-s256", ["as.authz.pkce-method-default-plain"], LATEST, Realistic,
         "a code_challenge without method is taken as S256";
+    MissingResponseTypeErrorPage = "missing-response-type-error-page", ["as.authz.error-redirect-format"], LATEST, Realistic,
+        "a missing or empty response_type gets a 400 page (a validation layer), an unsupported one an error redirect";
     ErrorPageInsteadOfRedirect = "error-page-instead-of-redirect", ["as.authz.error-redirect-format"], LATEST, Realistic,
         "an unsupported response_type gets an error page instead of an error redirect";
     LoopbackPortExact = "loopback-port-exact", ["as.redirect.loopback-any-port"], LATEST, Realistic,
@@ -264,6 +266,10 @@ faults! {
         "an unknown scope is granted as requested";
     UnknownParameterRejected = "unknown-parameter-rejected", ["as.authz.unknown-params-ignored"], LATEST, Realistic,
         "an authorization request with an unknown parameter is refused";
+    MissingClientErrorRedirect = "missing-client-error-redirect", ["as.redirect.no-redirect-on-bad-client"], LATEST, Realistic,
+        "a missing or empty client_id gets an error redirect to the redirect_uri the request names (an unknown one gets a page)";
+    ResourceParameterRejected = "resource-parameter-rejected", ["as.authz.unknown-params-ignored"], SpecVersion::V2025_03_26, Realistic,
+        "an AS that knows nothing of RFC 8707 refuses an authorization request carrying resource (2025-03-26 clients send none)";
     UnknownClientErrorRedirect = "unknown-client-error-redirect", ["as.redirect.no-redirect-on-bad-client"], LATEST, Realistic,
         "an unknown client_id gets an error redirect to the redirect_uri it names";
     MissingGrantTypeAnsweredUnsupported = "missing-grant-type-answered-unsupported", ["as.token.invalid-request"], LATEST, Blunt,
@@ -336,6 +342,8 @@ faults! {
         "a token sent both in the header and the query (or in two headers) is not refused";
     RootMetadataMissing0326 = "root-metadata-missing-2025-03-26", ["as.discovery.03-26-root-metadata"], SpecVersion::V2025_03_26, Blunt,
         "no AS metadata at the MCP server's origin (2025-03-26 location)";
+    ProtocolVersionHeaderNotFound = "protocol-version-header-404", ["as.discovery.03-26-protocol-version-header", "as.discovery.03-26-root-metadata"], SpecVersion::V2025_03_26, Realistic,
+        "the origin's AS metadata is routed on MCP-Protocol-Version: with the header it is 404";
     ProtocolVersionHeaderRejected = "protocol-version-header-rejected", ["as.discovery.03-26-protocol-version-header", "as.discovery.03-26-root-metadata"], SpecVersion::V2025_03_26, Blunt,
         "the origin's AS metadata answers 400 when MCP-Protocol-Version is sent";
 }

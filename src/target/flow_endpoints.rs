@@ -464,9 +464,11 @@ async fn authorize(
 ) -> Response {
     // Without a known client and a registered redirect URI nothing may redirect.
     let Some(client) = q.get("client_id").and_then(|id| store(&s).clients.get(id).cloned()) else {
-        if s.has(Fault::UnknownClientErrorRedirect)
-            && let Some(uri) = q.get("redirect_uri")
-        {
+        // A generic validation error handler redirects a missing client_id like any error.
+        let missing = q.get("client_id").is_none_or(|id| id.is_empty());
+        let redirects =
+            s.has(Fault::UnknownClientErrorRedirect) || (missing && s.has(Fault::MissingClientErrorRedirect));
+        if redirects && let Some(uri) = q.get("redirect_uri") {
             return error_redirect(
                 &s,
                 &base,
@@ -490,7 +492,8 @@ async fn authorize(
     let state = q.get("state").cloned();
     let fail = |code: &str| error_redirect(&s, &base, &redirect_uri, state.as_deref(), code);
     if q.get("response_type").map(String::as_str) != Some("code") {
-        if s.has(Fault::ErrorPageInsteadOfRedirect) {
+        let missing = q.get("response_type").is_none_or(|t| t.is_empty());
+        if s.has(Fault::ErrorPageInsteadOfRedirect) || (missing && s.has(Fault::MissingResponseTypeErrorPage)) {
             return error_page("unsupported response_type");
         }
         if s.has(Fault::UnsupportedResponseTypeServerError) {
@@ -500,6 +503,9 @@ async fn authorize(
     }
     if s.has(Fault::UnknownParameterRejected) && q.keys().any(|k| !KNOWN_AUTHORIZATION_PARAMETERS.contains(&k.as_str()))
     {
+        return fail("invalid_request");
+    }
+    if s.has(Fault::ResourceParameterRejected) && q.contains_key("resource") {
         return fail("invalid_request");
     }
     // RFC 6749 §3.3: an unknown scope is refused here, unless the AS drops or grants it, or

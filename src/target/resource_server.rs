@@ -364,7 +364,8 @@ async fn origin_as_metadata(Extract(s): Extract<Arc<State>>, headers: HeaderMap)
     if s.has(Fault::ProtocolVersionHeaderRejected) && headers.contains_key("mcp-protocol-version") {
         return (StatusCode::BAD_REQUEST, "unexpected header").into_response();
     }
-    if s.has(Fault::RootMetadataMissing0326) {
+    let routed_away = s.has(Fault::ProtocolVersionHeaderNotFound) && headers.contains_key("mcp-protocol-version");
+    if s.has(Fault::RootMetadataMissing0326) || routed_away {
         return StatusCode::NOT_FOUND.into_response();
     }
     let base = &s.rs_origin;
