@@ -127,6 +127,10 @@ pub fn judge<'a>(
         }
     };
     if filtering && case.expect.iter().all(|e| judged(&e.step).is_empty()) {
+        // Nothing observed at all: say why.
+        if let Some((outcome, reason)) = unobservable(case.expect.iter(), &observed) {
+            return done(outcome, reason);
+        }
         let reason = match case.refusals_only {
             true => "nothing was refused: every request issued a token (whether each should have is another \
                      requirement's verdict)"
@@ -176,11 +180,12 @@ pub fn judge<'a>(
 }
 
 /// Whether `obs` (of `step`) is one the case judges: not a token issued under
-/// `judge = "refusals"`, and meeting each `where` expectation about its step. What is no
-/// response stays, so that its skip or error is reported.
+/// `judge = "refusals"`, and meeting each `where` expectation about its step. An error stays,
+/// to be reported; so does a skip, except under `where`: a response that does not exist is
+/// not one the rule covers (a refresh where the AS issues no refresh tokens).
 fn selects(case: &Case, step: &Step, obs: &Observation, globals: &BTreeMap<String, String>) -> bool {
     let Some(response) = obs.response() else {
-        return true;
+        return case.filter.is_empty() || !matches!(obs.observed, Observed::Skipped(_));
     };
     if case.refusals_only && obs.issued_token() {
         return false;
@@ -320,6 +325,40 @@ mod tests {
             "{}",
             verdict.message
         );
+    }
+
+    /// `where` judges only the responses a rule covers; none left is a skip, not a pass.
+    #[test]
+    fn where_selects_the_responses_judged() {
+        let text = "[[case]]\nrequirement = \"as.token.error-shape\"\nstep = \"token\"\n\
+                    where = [{ subject = \"status\", equals = 400 }]\n\
+                    expect = [{ subject = \"json:/error\", equals = \"invalid_grant\" }]\n\
+                    [case.token]\nset = { code = \"x\" }\n";
+        let file = SourceFile {
+            name: "inline.toml".to_owned(),
+            text: text.to_owned(),
+        };
+        let set = load_files(vec![crate::case::embedded_registry(), file]).expect("loads");
+        let case = set.cases[0].clone();
+        let refused = token_response("bad code", 400, r#"{"error":"invalid_grant"}"#);
+        let crashed = token_response("bad verifier", 500, r#"{"error":"server_error"}"#);
+        // The 500 is another rule's to judge.
+        let verdict = judged(&case, vec![refused, crashed.clone()]);
+        assert_eq!(verdict.outcome, Outcome::Pass, "{}", verdict.message);
+        let wrong = token_response("redirect_uri", 400, r#"{"error":"invalid_request"}"#);
+        assert_eq!(judged(&case, vec![wrong, crashed.clone()]).outcome, Outcome::Fail);
+        let verdict = judged(&case, vec![crashed]);
+        assert_eq!(verdict.outcome, Outcome::Skip);
+        assert!(
+            verdict.message.starts_with("no response is one the rule covers"),
+            "{}",
+            verdict.message
+        );
+        // A response that does not exist is not one the rule covers: with nothing else, the
+        // reason it does not exist is the verdict's.
+        let verdict = judged(&case, vec![Observation::skipped("refresh", "no refresh token")]);
+        assert_eq!(verdict.outcome, Outcome::Skip);
+        assert!(verdict.message.contains("no refresh token"), "{}", verdict.message);
     }
 
     #[test]

@@ -112,6 +112,27 @@ pub fn describe(changes: &[(String, Value)], omit: &[String]) -> String {
 /// middle, not the end: a base64url signature's last character may carry unused bits. In a
 /// JWT (three dot-separated parts) the signature's middle, so the claims still parse and
 /// only a signature check refuses it.
+/// `token` with its signature stripped and `alg: none` (RFC 7519 §6: an unsecured JWT, which
+/// no resource server may take). An opaque token becomes an unsecured JWT for `audience` with
+/// claims of its own.
+pub fn unsigned(token: &str, audience: &str) -> String {
+    use base64::Engine;
+    let b64 = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+    let header = b64(br#"{"alg":"none","typ":"JWT"}"#);
+    let payload = match token.split('.').collect::<Vec<_>>().as_slice() {
+        [_, claims, _] if !claims.is_empty() => claims.to_string(),
+        _ => {
+            let exp = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+                + 3600;
+            let claims = serde_json::json!({"sub": "mcp-conformance", "aud": audience, "exp": exp});
+            b64(claims.to_string().as_bytes())
+        }
+    };
+    format!("{header}.{payload}.")
+}
+
 pub fn tampered(token: &str) -> String {
     let mut chars: Vec<char> = token.chars().collect();
     let parts: Vec<&str> = token.split('.').collect();

@@ -796,9 +796,13 @@ impl Context {
         };
         if let Some(access) = access {
             let tampered = bearer::tampered(&access);
-            self.client.redactor().register(&Secret::new(tampered.as_str()));
+            let unsigned = bearer::unsigned(&access, &self.target.mcp_url);
+            for derived in [&tampered, &unsigned] {
+                self.client.redactor().register(&Secret::new(derived.as_str()));
+            }
             vars.insert("access_token".to_owned(), access);
             vars.insert("access_token_tampered".to_owned(), tampered);
+            vars.insert("access_token_unsigned".to_owned(), unsigned);
         }
         // `{resource_metadata}`: the 401 challenge's pointer, for the other challenges to match.
         if let Some(pointer) = discovery::resource_metadata_param(&self.unauthenticated().await[0]) {

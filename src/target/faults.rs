@@ -196,6 +196,8 @@ faults! {
         "an unsupported response_type gets an error page instead of an error redirect";
     LoopbackPortExact = "loopback-port-exact", ["as.redirect.loopback-any-port"], LATEST, Realistic,
         "a loopback redirect URI must also match the registered port";
+    LoopbackPortTokenExact = "loopback-port-token-exact", ["as.redirect.loopback-any-port"], LATEST, Realistic,
+        "the authorization endpoint takes any loopback port, the token endpoint compares redirect_uri with the registered URI, port included";
     LoopbackPortVariantUnchecked = "loopback-port-variant-unchecked", ["as.redirect.exact-match"], LATEST, Blunt,
         "a loopback redirect URI with another port is accepted whatever its path and query";
     RedirectUriParsedComparison = "redirect-uri-parsed-comparison", ["as.redirect.exact-match"], LATEST, Realistic,
@@ -230,6 +232,8 @@ faults! {
         "token responses say Cache-Control: no-cache (not no-store)";
     TokenResponseTextHtml = "token-response-text-html", ["as.token.success-shape"], LATEST, Realistic,
         "token responses carry their JSON as text/html (Express's res.send of a string)";
+    RefreshWithoutNoStore = "refresh-without-no-store", ["as.token.no-store"], LATEST, Realistic,
+        "refresh-grant responses say Cache-Control: max-age=300 (the code grant's say no-store)";
     TokenResponseCacheable = "token-response-cacheable", ["as.token.no-store"], LATEST, Blunt,
         "token responses say Cache-Control: max-age=300";
     CodeReplayServerError = "code-replay-server-error", ["as.token.error-shape"], LATEST, Realistic,
@@ -325,6 +329,8 @@ faults! {
         "PRM scopes_supported lists mcp:read while the 401 challenge asks for mcp:tools";
     ForeignIssuerAccepted = "foreign-issuer-accepted", ["rs.token.foreign-issuer"], LATEST, Realistic,
         "tokens signed with the trusted key are accepted whatever their iss";
+    AlgNoneAccepted = "alg-none-accepted", ["rs.token.invalid-401"], LATEST, Realistic,
+        "unsigned JWTs (alg: none) are accepted with the claims they carry, as a library trusting the token's header does";
     BadSignatureAccepted = "bad-signature-accepted", ["rs.token.invalid-401"], LATEST, Realistic,
         "JWT signatures are not verified";
     BadTokenServerError = "bad-token-server-error",

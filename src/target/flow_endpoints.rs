@@ -739,7 +739,7 @@ fn complete(s: &State, pending: Pending) -> Response {
         };
         params.push(("iss", iss));
     }
-    redirect_to(&s, &pending.redirect_uri, &params)
+    redirect_to(s, &pending.redirect_uri, &params)
 }
 
 /// A new authorization replaces the client's earlier grants for the same resource: their
@@ -904,7 +904,7 @@ fn client_credentials(s: &State, form: &HashMap<String, String>) -> Response {
     if s.has(Fault::ClientCredentialsRefused) {
         return token_error(s, "unsupported_grant_type");
     }
-    issue_tokens(s, &id, form.get("scope").cloned(), None, None)
+    issue_tokens(s, &id, form.get("scope").cloned(), None, None, false)
 }
 
 /// The token endpoint only takes POST (OAuth 2.1 §3.2): a GET is refused, unless faulty.
@@ -914,7 +914,7 @@ async fn token_by_get(Extract(s): Extract<Arc<State>>, Query(q): Query<HashMap<S
     }
     match q.get("grant_type").map(String::as_str) {
         Some("authorization_code") => redeem(&s, &q),
-        _ => issue_tokens(&s, "anonymous", None, None, None),
+        _ => issue_tokens(&s, "anonymous", None, None, None, false),
     }
 }
 
@@ -956,6 +956,14 @@ fn redeem(s: &State, form: &HashMap<String, String>) -> Response {
     if checked && sent != Some(&grant.redirect_uri) && !s.has(Fault::TokenIgnoresRedirectUri) {
         return token_error(s, "invalid_grant");
     }
+    // The fault compares with the registered URIs, port included.
+    let registered = store(s)
+        .clients
+        .get(&grant.client_id)
+        .is_some_and(|c| sent.is_some_and(|u| c.redirect_uris.contains(u)));
+    if s.has(Fault::LoopbackPortTokenExact) && !registered {
+        return token_error(s, "invalid_grant");
+    }
     // RFC 8707 §2.2: the token is for a resource the authorization covered.
     let same =
         |a: &String, b: &String| a == b || url::Url::parse(a).is_ok_and(|a| url::Url::parse(b).is_ok_and(|b| a == b));
@@ -991,7 +999,7 @@ fn redeem(s: &State, form: &HashMap<String, String>) -> Response {
             _ => {}
         }
     }
-    issue_tokens(s, &grant.client_id, grant.scope, grant.resource, None)
+    issue_tokens(s, &grant.client_id, grant.scope, grant.resource, None, false)
 }
 
 /// The refresh grant (OAuth 2.1 §4.3): public clients get a new refresh token every time,
@@ -1042,16 +1050,18 @@ fn refresh(s: &State, form: &HashMap<String, String>) -> Response {
     let unrotated =
         s.has(Fault::RefreshNotRotated) || (confidential && s.varies(Variation::ConfidentialRefreshNotRotated));
     let keep = unrotated.then(|| token.clone());
-    issue_tokens(s, &previous.client_id, scope, previous.resource, keep)
+    issue_tokens(s, &previous.client_id, scope, previous.resource, keep, true)
 }
 
-/// A token response with a fresh access token and a refresh token (`keep`: reuse that one).
+/// A token response with a fresh access token and a refresh token (`keep`: reuse that one;
+/// `refreshed`: for a refresh grant).
 fn issue_tokens(
     s: &State,
     client_id: &str,
     scope: Option<String>,
     resource: Option<String>,
     keep: Option<String>,
+    refreshed: bool,
 ) -> Response {
     let token_type = if s.has(Fault::TokenTypeNotBearer) {
         "JWT"
@@ -1115,7 +1125,7 @@ fn issue_tokens(
     if let Some(scope) = scope {
         body["scope"] = json!(scope);
     }
-    let cache = if s.has(Fault::TokenResponseCacheable) {
+    let cache = if s.has(Fault::TokenResponseCacheable) || (refreshed && s.has(Fault::RefreshWithoutNoStore)) {
         "max-age=300"
     } else if s.has(Fault::TokenResponseNoCache) {
         // The Pragma-era habit: no-cache lets a cache keep it (and revalidate).
