@@ -212,8 +212,8 @@ faults! {
         "an authorization code can be redeemed again";
     CodeNeverExpires = "code-never-expires", ["as.code.lifetime"], LATEST, Blunt,
         "authorization codes never expire";
-    RedirectUriCheckedOnlyWhenSent = "redirect-uri-checked-only-when-sent", ["as.code.redirect-uri-binding"], LATEST, Realistic,
-        "the token endpoint compares redirect_uri only when the request carries one";
+    TokenRedirectUriPortIgnored = "token-redirect-uri-port-ignored", ["as.code.redirect-uri-binding"], LATEST, Realistic,
+        "the token endpoint compares redirect_uri as the authorization endpoint matches loopback URIs: any port";
     EmptyVerifierSkipsPkce = "empty-verifier-skips-pkce", ["as.pkce.missing-verifier"], LATEST, Realistic,
         "an empty code_verifier skips the PKCE check (`if (code_verifier) verify()`)";
     WrongVerifierInvalidRequest = "wrong-verifier-invalid-request", ["as.token.error-shape"], LATEST, Realistic,

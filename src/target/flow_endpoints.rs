@@ -950,10 +950,15 @@ fn redeem(s: &State, form: &HashMap<String, String>) -> Response {
     if form.get("client_id") != Some(&grant.client_id) && !s.has(Fault::CodeNotBoundToClient) {
         return token_error(s, "invalid_grant");
     }
-    // OAuth 2.1 §4.1.3: required (and compared) when the authorization request had it.
+    // RFC 6749 §4.1.3: required and identical when the authorization request had it; OAuth
+    // 2.1 §10.2 lets an AS accept its absence (a variation).
     let sent = form.get("redirect_uri");
-    let checked = sent.is_some() || !s.has(Fault::RedirectUriCheckedOnlyWhenSent);
-    if checked && sent != Some(&grant.redirect_uri) && !s.has(Fault::TokenIgnoresRedirectUri) {
+    let checked = sent.is_some() || !s.varies(Variation::RedirectUriOptionalAtToken);
+    let same = match s.has(Fault::TokenRedirectUriPortIgnored) {
+        true => sent.is_some_and(|u| around_port(u) == around_port(&grant.redirect_uri)),
+        false => sent == Some(&grant.redirect_uri),
+    };
+    if checked && !same && !s.has(Fault::TokenIgnoresRedirectUri) {
         return token_error(s, "invalid_grant");
     }
     // The fault compares with the registered URIs, port included.

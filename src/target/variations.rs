@@ -101,6 +101,9 @@ variations! {
     RegistrationAnswers200 = "registration-answers-200", [],
         "a successful registration is answered 200 instead of 201",
         "RFC 7591 §3.2.1 describes the 201 without a requirement keyword; the MUST there is to return the registered metadata";
+    RedirectUriOptionalAtToken = "redirect-uri-optional-at-token", [],
+        "a token request without redirect_uri is served (one that sends it must send the authorization request's)",
+        "OAuth 2.1 §10.2: \"A client following only the OAuth 2.1 recommendations will not send the redirect_uri in the token request\"; the AS must only allow and enforce it when sent";
     ShortRateLimit = "short-rate-limit", [],
         "the first token and registration requests are answered 429 with Retry-After: 1",
         "RFC 6585 §4: 429 \"MAY include a Retry-After header\"; RFC 9110 §10.2.3";
