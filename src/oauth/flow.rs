@@ -188,6 +188,8 @@ impl Flow<'_> {
         if let Some(kind) = &client.application_type {
             obs.vars.insert("client.application_type".to_owned(), kind.clone());
         }
+        obs.vars
+            .insert("client.registered".to_owned(), client.registered.to_string());
         if let Some((_, scope)) = params.iter().find(|(n, _)| n == "scope") {
             obs.vars.insert("authorization.scope".to_owned(), scope.clone());
         }

@@ -69,6 +69,8 @@ pub struct Client {
     pub redirect_uri: String,
     /// What the registration answered for `application_type` (OIDC Registration), if anything.
     pub application_type: Option<String>,
+    /// Registered by this run (RFC 7591), not configured.
+    pub registered: bool,
 }
 
 impl Client {
@@ -92,6 +94,7 @@ impl Client {
             auth_method,
             redirect_uri: redirect_uri.to_owned(),
             application_type: doc.get("application_type").and_then(Value::as_str).map(str::to_owned),
+            registered: true,
         })
     }
 }
@@ -323,6 +326,7 @@ mod tests {
             auth_method: "client_secret_basic".to_owned(),
             redirect_uri: "http://127.0.0.1:9/cb".to_owned(),
             application_type: None,
+            registered: false,
         };
         let request = token_request("https://as/token", &client, vec![]);
         let auth = request.headers.iter().find(|(n, _)| n == "Authorization").unwrap();
@@ -339,6 +343,7 @@ mod tests {
             auth_method: "client_secret_basic".to_owned(),
             redirect_uri: "http://127.0.0.1:9/cb".to_owned(),
             application_type: None,
+            registered: false,
         };
         let params = |id: &str| {
             vec![

@@ -615,6 +615,7 @@ impl Context {
                 auth_method: c.auth_method.clone(),
                 redirect_uri: c.redirect_uri.clone(),
                 application_type: None,
+                registered: false,
             });
         }
         let registration = self.registration().await;

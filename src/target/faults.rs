@@ -323,6 +323,8 @@ faults! {
         "access tokens are accepted after they expire";
     AnySchemeAccepted = "any-scheme-accepted", ["rs.token.invalid-401"], LATEST, Blunt,
         "the token is taken from an Authorization header of any scheme (`Token ...`)";
+    PrmOffersOfflineAccess = "prm-offers-offline-access", ["rs.challenge.no-offline-access"], LATEST, Realistic,
+        "PRM scopes_supported lists offline_access (copied from the AS's scopes)";
     PrmScopesString = "prm-scopes-string", ["rs.prm.optional-fields-typed", "rs.prm.scopes-supported"], LATEST, Realistic,
         "PRM scopes_supported is a space-separated string (OAuth's scope syntax), not an array";
     PrmScopesMissChallenge = "prm-scopes-miss-challenge", ["rs.prm.scopes-cover-challenge"], LATEST, Blunt,

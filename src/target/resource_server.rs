@@ -357,6 +357,9 @@ fn prm_document(s: &State) -> Response {
     if s.has(Fault::PrmNoScopesSupported) {
         fields.remove("scopes_supported");
     }
+    if s.has(Fault::PrmOffersOfflineAccess) {
+        fields.insert("scopes_supported".into(), json!(["mcp:tools", "offline_access"]));
+    }
     if s.has(Fault::PrmScopesString) {
         // OAuth's space-separated scope string where RFC 9728 has a JSON array.
         fields.insert("scopes_supported".into(), json!("mcp:tools"));
