@@ -215,6 +215,8 @@ pub enum ClientKind {
     Confidential,
     /// That confidential client presenting a wrong secret.
     ConfidentialWrongSecret,
+    /// That confidential client presenting a wrong secret in the body (`client_secret_post`).
+    ConfidentialPostWrongSecret,
 }
 
 impl Step {

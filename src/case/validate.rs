@@ -72,7 +72,8 @@ struct OverridesSpec {
     repeat: Option<Spanned<u32>>,
     /// `[case.token]` only: `GET` sends the token request's parameters in the query string.
     method: Option<Spanned<String>>,
-    /// `[case.token]` only: `default`, `confidential` or `confidential-wrong-secret`.
+    /// `[case.token]` only: `default`, `confidential`, `confidential-wrong-secret` or
+    /// `confidential-post-wrong-secret`.
     client: Option<Spanned<String>>,
     /// `[case.token]` only: false skips the authorization (a client_credentials request).
     authorization: Option<Spanned<bool>>,
@@ -302,10 +303,12 @@ impl Converter<'_> {
                         "default" => ClientKind::Default,
                         "confidential" => ClientKind::Confidential,
                         "confidential-wrong-secret" => ClientKind::ConfidentialWrongSecret,
+                        "confidential-post-wrong-secret" => ClientKind::ConfidentialPostWrongSecret,
                         other => {
-                            let e = self
-                                .error(c.span(), format!("unknown client `{other}`"))
-                                .with_help("clients: default, confidential, confidential-wrong-secret");
+                            let e = self.error(c.span(), format!("unknown client `{other}`")).with_help(
+                                "clients: default, confidential, confidential-wrong-secret, \
+                                 confidential-post-wrong-secret",
+                            );
                             self.errors.push(e);
                             return None;
                         }

@@ -248,7 +248,9 @@ impl Context {
         };
         let (lease, chosen) = match plan.client {
             ClientKind::Default => (&self.chain_lease, self.chain_flow_and_client().await),
-            ClientKind::Confidential | ClientKind::ConfidentialWrongSecret => {
+            ClientKind::Confidential
+            | ClientKind::ConfidentialWrongSecret
+            | ClientKind::ConfidentialPostWrongSecret => {
                 let both = match (self.flow().await, self.confidential_client().await) {
                     (Ok(flow), Ok(client)) => Ok((flow, client)),
                     (Err(why), _) => Err(Unavailable::from(why)),
@@ -265,6 +267,11 @@ impl Context {
         let client = match plan.client {
             ClientKind::ConfidentialWrongSecret => Client {
                 secret: Some(Secret::new(format!("wrong-{}", self.attempt(purpose).state))),
+                ..client
+            },
+            ClientKind::ConfidentialPostWrongSecret => Client {
+                secret: Some(Secret::new(format!("wrong-{}", self.attempt(purpose).state))),
+                auth_method: "client_secret_post".to_owned(),
                 ..client
             },
             _ => client,

@@ -264,6 +264,8 @@ faults! {
         "client_credentials is advertised but refused";
     PublicClientsOnly = "public-clients-only", ["meta.oauth21-public-and-confidential"], LATEST, Realistic,
         "the AS serves public clients only: its metadata lists the auth method none alone and registration refuses any other";
+    PostSecretUnchecked = "post-secret-unchecked", ["meta.oauth21-public-and-confidential"], LATEST, Realistic,
+        "a client_secret sent in the body (client_secret_post) is not compared: any secret authenticates";
     ConfidentialAuthenticationBroken = "confidential-authentication-broken", ["meta.oauth21-public-and-confidential"], LATEST, Blunt,
         "confidential clients are registered but never authenticated, even with the right secret";
     UnknownScopeGranted = "unknown-scope-granted", ["as.authz.invalid-scope"], LATEST, Blunt,

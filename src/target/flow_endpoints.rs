@@ -869,8 +869,11 @@ fn authenticate(s: &State, headers: &HeaderMap, form: &HashMap<String, String>) 
         .as_ref()
         .map(|(_, secret)| secret.as_str())
         .or_else(|| form.get("client_secret").map(String::as_str));
+    // The fault checks a Basic secret only: one in the body is taken as it comes.
+    let unchecked = basic.is_none() && form.contains_key("client_secret") && s.has(Fault::PostSecretUnchecked);
     match (&client.secret, presented) {
         (None, _) => Ok(id),
+        (Some(_), Some(_)) if unchecked => Ok(id),
         (Some(expected), Some(given)) if expected == given && !s.has(Fault::ConfidentialAuthenticationBroken) => Ok(id),
         _ => Err(invalid_client(s, basic.is_some())),
     }
