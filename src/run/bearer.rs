@@ -35,6 +35,14 @@ pub fn request(
         if name == TOKEN_SCOPE {
             continue;
         }
+        // `method = "GET"`: the stream request (no body).
+        if name == "method" {
+            request.method = value.as_str().unwrap_or("POST").to_owned();
+            if request.method == "GET" {
+                request.body = None;
+            }
+            continue;
+        }
         if name == "body" {
             let body = value.as_str().unwrap_or_default();
             request.body = Some(expand_placeholders(body, vars).into_bytes());

@@ -346,6 +346,8 @@ faults! {
         "a bad token gets a 401 challenge without error=\"invalid_token\"";
     BadTokenWithoutResourceMetadata = "bad-token-without-resource-metadata", ["rs.token.invalid-401-keeps-resource-metadata"], LATEST, Blunt,
         "the 401 challenge for a bad token drops resource_metadata";
+    SseQueryTokenAccepted = "sse-query-token-accepted", ["rs.token.query-string-rejected"], LATEST, Realistic,
+        "the GET that opens a stream takes access_token from the query (POST does not)";
     QueryTokenAccepted = "query-token-accepted", ["rs.token.query-string-rejected"], LATEST, Realistic,
         "an access_token in the query string is accepted";
     TwoTokenMethodsAccepted = "two-token-methods-accepted", ["rs.token.two-methods-400"], LATEST, Blunt,

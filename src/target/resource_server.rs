@@ -36,10 +36,12 @@ pub(super) fn router(state: Arc<State>) -> Router {
 /// `invalid_request` (400) for a token sent two ways.
 async fn mcp(
     Extract(s): Extract<Arc<State>>,
+    method: axum::http::Method,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
     body: String,
 ) -> Response {
+    let stream = method == axum::http::Method::GET;
     let authorizations: Vec<&str> = headers
         .get_all(header::AUTHORIZATION)
         .iter()
@@ -51,8 +53,10 @@ async fn mcp(
     if two_methods && !s.has(Fault::TwoTokenMethodsAccepted) {
         return challenged(&s, StatusCode::BAD_REQUEST, Some("invalid_request"));
     }
-    // MCP: tokens never travel in the query string.
-    let query_token = query_token.filter(|_| s.has(Fault::QueryTokenAccepted));
+    // MCP: tokens never travel in the query string (the fault takes one on the GET stream,
+    // where a browser's EventSource cannot send headers).
+    let query_token =
+        query_token.filter(|_| s.has(Fault::QueryTokenAccepted) || (stream && s.has(Fault::SseQueryTokenAccepted)));
     let presented = match (authorizations.first(), query_token) {
         (Some(authorization), _) => Some(bearer_token(&s, authorization)),
         (None, Some(token)) => Some(Some(token.as_str())),
@@ -76,6 +80,11 @@ async fn mcp(
         {
             server_error()
         }
+        // No stream to offer (MCP Streamable HTTP lets a server answer its GET with 405).
+        Some(Some(token)) if stream && valid_token(&s, token).is_some() => match s.has(Fault::SseQueryTokenAccepted) {
+            true => ([(header::CONTENT_TYPE, "text/event-stream")], ": stream open\n\n").into_response(),
+            false => (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "POST")]).into_response(),
+        },
         Some(Some(token)) if let Some(access) = valid_token(&s, token) => answer(&s, &body, Some(&access)),
         Some(_) if s.has(Fault::BadTokenServerError) => server_error(),
         Some(_) => {
