@@ -338,22 +338,23 @@ fn is(
             Found::Json(Value::Array(items)) if !items.is_empty() => Ok(()),
             _ => fail("a non-empty array"),
         },
-        Property::ArrayOfUrls => match found {
-            Found::Json(Value::Array(items)) => {
-                match items
-                    .iter()
-                    .find(|i| i.as_str().is_none_or(|s| absolute_url(s).is_err()))
-                {
-                    Some(bad) => Err(Broken::new(
-                        subject,
-                        "an array of absolute http(s) URLs",
-                        format!("an element <{}>", plain(bad)),
-                    )),
-                    None => Ok(()),
+        Property::ArrayOfUrls => {
+            // A loopback URL in a public server's document is an internal one it leaked.
+            let usable = |s: &str| absolute_url(s).is_ok_and(|u| !is_loopback(&u) || local(vars));
+            let expected = match local(vars) {
+                true => "an array of absolute http(s) URLs",
+                false => "an array of absolute http(s) URLs, none on loopback (the server is public)",
+            };
+            match found {
+                Found::Json(Value::Array(items)) => {
+                    match items.iter().find(|i| i.as_str().is_none_or(|s| !usable(s))) {
+                        Some(bad) => Err(Broken::new(subject, expected, format!("an element <{}>", plain(bad)))),
+                        None => Ok(()),
+                    }
                 }
+                _ => fail(expected),
             }
-            _ => fail("an array of absolute http(s) URLs"),
-        },
+        }
         Property::AbsoluteUrl => match text.map(absolute_url) {
             Some(Ok(_)) => Ok(()),
             _ => fail("an absolute http(s) URL"),
@@ -606,6 +607,15 @@ mod tests {
             assert!(broken.expected.contains("the server is public"), "{}", broken.expected);
             assert!(evaluate(&issuer, &leaked, &public).is_err());
         }
+        // The PRM's authorization servers alike.
+        let servers = expect(
+            Subject::Json("/authorization_servers".into()),
+            Predicate::Is(Property::ArrayOfUrls),
+        );
+        let prm = response(r#"{"authorization_servers": ["http://localhost:9000"]}"#, &[]);
+        let public_rs = BTreeMap::from([("target".to_owned(), "https://mcp.example.com/mcp".to_owned())]);
+        assert!(evaluate(&servers, &prm, &public_rs).is_err());
+        assert!(evaluate(&servers, &prm, &local).is_ok());
         let https = response(r#"{"token_endpoint": "https://auth.example.com/token"}"#, &[]);
         assert!(
             evaluate(

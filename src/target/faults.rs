@@ -67,6 +67,9 @@ faults! {
         "the bad-token challenge appends error=\"invalid_token\" to a challenge that already has it";
     MalformedWwwAuthenticate = "malformed-www-authenticate", ["rs.challenge.www-authenticate-present"], LATEST, Realistic,
         "the 401 challenge misses the comma between two auth-params";
+    BadTokenBareBearer = "bad-token-bare-bearer",
+        ["rs.challenge.bearer-scheme", "rs.token.invalid-token-error-code", "rs.token.invalid-401-keeps-resource-metadata"], LATEST, Realistic,
+        "a token the server cannot read gets `WWW-Authenticate: Bearer` and nothing more (a generic rejection path)";
     BasicChallengeOnly = "basic-challenge-only", ["rs.challenge.bearer-scheme"], LATEST, Realistic,
         "the 401 offers only a Basic challenge (resource_metadata rides on it)";
     ErrorWithoutCredentials = "error-without-credentials", ["rs.challenge.no-error-without-credentials"], LATEST, Blunt,

@@ -268,6 +268,9 @@ fn challenge(s: &State, error: Option<&str>) -> Option<String> {
     if s.has(Fault::NoWwwAuthenticate) || (error.is_some() && s.has(Fault::BadToken401Bare)) {
         return None;
     }
+    if error == Some("invalid_token") && s.has(Fault::BadTokenBareBearer) {
+        return Some("Bearer".to_owned());
+    }
     let prm_url = prm_url(s);
     let mut params: Vec<String> = Vec::new();
     match error {
