@@ -243,6 +243,8 @@ faults! {
         "a code redeemed again is refused with 500 server_error (as the TypeScript SDK's demo AS does)";
     UnsupportedResponseTypeServerError = "unsupported-response-type-server-error", ["as.authz.error-redirect-format"], LATEST, Realistic,
         "an unsupported response_type is answered by an error redirect saying server_error";
+    RefreshReplayServerError = "refresh-replay-server-error", ["as.token.error-shape"], LATEST, Realistic,
+        "a refresh token used again (rotated out) is refused with 500 server_error";
     InvalidGrantAnswered401 = "invalid-grant-401", ["as.token.error-shape"], LATEST, Realistic,
         "a refused grant (unknown code, wrong verifier, redirect_uri mismatch) is answered 401, not 400";
     TokenErrorUnregisteredCode = "token-error-unregistered-code", ["as.token.error-shape"], LATEST, Blunt,

@@ -1022,6 +1022,10 @@ fn refresh(s: &State, form: &HashMap<String, String>) -> Response {
             return token_error(s, "invalid_grant");
         };
         if r.used {
+            if s.has(Fault::RefreshReplayServerError) {
+                let body = Json(json!({"error": "server_error"}));
+                return (StatusCode::INTERNAL_SERVER_ERROR, body).into_response();
+            }
             return token_error(s, "invalid_grant");
         }
         if form.get("client_id") != Some(&r.client_id) && !s.has(Fault::RefreshNotBoundToClient) {
