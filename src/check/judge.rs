@@ -178,11 +178,12 @@ pub fn judge<'a>(
 
 /// Whether `obs` (of `step`) is one the case judges: not a token issued under
 /// `judge = "refusals"`, and meeting each `where` expectation about its step. An error stays,
-/// to be reported; so does a skip, except under `where`: a response that does not exist is
-/// not one the rule covers (a refresh where the AS issues no refresh tokens).
+/// to be reported; so does a skip, except on a step `where` selects from: a response that
+/// does not exist is not one the rule covers (a refresh where the AS issues no refresh tokens).
 fn selects(case: &Case, step: &Step, obs: &Observation, globals: &BTreeMap<String, String>) -> bool {
     let Some(response) = obs.response() else {
-        return case.filter.is_empty() || !matches!(obs.observed, Observed::Skipped(_));
+        let selected = case.filter.iter().any(|e| &e.step == step);
+        return !selected || !matches!(obs.observed, Observed::Skipped(_));
     };
     if case.refusals_only && obs.issued_token() {
         return false;

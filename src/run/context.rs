@@ -1245,8 +1245,10 @@ fn near_misses(uri: &str, url: &url::Url) -> Vec<(String, String)> {
         Some(url::Host::Domain(d)) => format!("{d}."),
         None => String::new(),
     };
-    let host = url.host_str().unwrap_or_default();
-    let aliased = authority.replacen(host, &alias, 1);
+    let aliased = match url.port() {
+        Some(port) => format!("{alias}:{port}"),
+        None => alias,
+    };
     // The first letter of the path as %XX (`/callback` → `/%63allback`).
     let encoded = match rest.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
         Some((i, c)) => format!("{}%{:02X}{}", &rest[..i], c as u32, &rest[i + 1..]),
@@ -1349,7 +1351,48 @@ impl From<&str> for Unavailable {
 
 #[cfg(test)]
 mod tests {
-    use super::scope_placeholders;
+    use super::{redirect_variants, scope_placeholders};
+
+    /// Each near miss differs from the registered URI as text, where a URL parser sees none.
+    #[test]
+    fn redirect_uri_near_misses() {
+        let cases = [
+            (
+                "http://127.0.0.1:33418/callback",
+                [
+                    "http://127.0.0.1:33418/mcp-conformance/../callback",
+                    "http://mcp-conformance@127.0.0.1:33418/callback",
+                    "http://localhost:33418/callback",
+                    "http://127.0.0.1:33418/%63allback",
+                ],
+            ),
+            (
+                "http://[::1]:8080/cb?x=1",
+                [
+                    "http://[::1]:8080/mcp-conformance/../cb?x=1",
+                    "http://mcp-conformance@[::1]:8080/cb?x=1",
+                    "http://localhost:8080/cb?x=1",
+                    "http://[::1]:8080/%63b?x=1",
+                ],
+            ),
+            (
+                "https://Client.example/cb",
+                [
+                    "https://Client.example/mcp-conformance/../cb",
+                    "https://mcp-conformance@Client.example/cb",
+                    "https://client.example./cb",
+                    "https://Client.example/%63b",
+                ],
+            ),
+        ];
+        let names = ["dot_segment", "userinfo", "host_alias", "encoded"];
+        for (uri, want) in cases {
+            let vars = redirect_variants(uri);
+            for (name, want) in names.iter().zip(want) {
+                assert_eq!(vars[&format!("redirect_uri_{name}")], want, "{uri}: {name}");
+            }
+        }
+    }
 
     fn beyond(scope: Option<&str>, narrow: Option<&str>) -> String {
         scope_placeholders(scope, narrow)[2].1.clone()
