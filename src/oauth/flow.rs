@@ -241,6 +241,8 @@ impl Flow<'_> {
         fill.insert("code".to_owned(), code.clone());
         fill.insert("verifier".to_owned(), attempt.verifier.expose().to_owned());
         fill.insert("other_verifier".to_owned(), attempt.other_verifier.expose().to_owned());
+        // The S256 challenge the authorization request sent (public), as a verifier.
+        fill.insert("challenge".to_owned(), super::pkce::s256(attempt.verifier.expose()));
         fill.insert("short_verifier".to_owned(), SHORT_VERIFIER.to_owned());
         let mut params = requests::token_params(client, &code, attempt.verifier.expose(), self.resource.as_deref());
         let changes = overrides.requests().into_iter().next().unwrap_or_default();

@@ -209,6 +209,8 @@ faults! {
         "redirect_uri is accepted when a registered URI is a prefix of it";
     VerifierNotCompared = "verifier-not-compared", ["as.pkce.wrong-verifier"], LATEST, Realistic,
         "the token endpoint does not compare code_verifier with the challenge";
+    PkcePlainFallback = "pkce-plain-fallback", ["as.pkce.wrong-verifier"], LATEST, Realistic,
+        "an S256-bound code also redeems with the challenge itself as verifier (a fallback to plain when S256 fails)";
     VerifierOptional = "verifier-optional", ["as.pkce.missing-verifier"], LATEST, Blunt,
         "the token endpoint redeems a PKCE-bound code without code_verifier";
     CodeReusable = "code-reusable", ["as.code.single-use"], LATEST, Realistic,

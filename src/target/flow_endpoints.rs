@@ -996,7 +996,8 @@ fn redeem(s: &State, form: &HashMap<String, String>) -> Response {
                 } else {
                     verifier.clone()
                 };
-                if &derived != challenge {
+                let plain_fallback = s.has(Fault::PkcePlainFallback) && verifier == challenge;
+                if &derived != challenge && !plain_fallback {
                     let error = match s.has(Fault::WrongVerifierInvalidRequest) {
                         true => "invalid_request",
                         false => "invalid_grant",
