@@ -4,6 +4,7 @@
 
 mod load;
 mod model;
+pub mod placeholders;
 mod validate;
 
 #[cfg(test)]
@@ -16,7 +17,8 @@ pub use model::{
 
 pub(crate) use validate::subject_name as subject_display;
 
-/// Replaces `{name}` placeholders with their values; unknown names stay as written.
+/// Replaces `{name}` placeholders with their values; names without a value stay as written
+/// (a case file cannot name an undeclared one: see `placeholders`).
 pub fn expand_placeholders(s: &str, vars: &std::collections::BTreeMap<String, String>) -> String {
     let mut out = s.to_owned();
     for (name, value) in vars {

@@ -141,6 +141,12 @@ impl Converter<'_> {
     }
 
     pub fn file(&mut self, spec: CaseFileSpec) -> Vec<(Case, std::ops::Range<usize>)> {
+        // A case's span is its `[[case]]` header: its text runs to the next one.
+        let starts: Vec<usize> = spec.case.iter().map(|c| c.span().start).collect();
+        for (i, start) in starts.iter().enumerate() {
+            let end = starts.get(i + 1).copied().unwrap_or(self.file.text.len());
+            self.placeholders(*start..end);
+        }
         spec.case
             .into_iter()
             .filter_map(|c| {
@@ -226,6 +232,28 @@ impl Converter<'_> {
             alternative,
             origin: format!("{}:{}", self.file.name, line_of(&self.file.text, span.start)),
         })
+    }
+
+    /// Every `{name}` in the strings of a case's text is a declared placeholder.
+    fn placeholders(&mut self, span: std::ops::Range<usize>) {
+        let text = &self.file.text[span.clone()];
+        for (at, name) in super::placeholders::references(text) {
+            if super::placeholders::is_declared(name) {
+                continue;
+            }
+            let start = span.start + at;
+            let mut e = self
+                .error(
+                    start..start + name.len() + 2,
+                    format!("unknown placeholder `{{{name}}}`"),
+                )
+                .with_label("sent as written otherwise");
+            e = match super::placeholders::closest(name) {
+                Some(near) => e.with_help(format!("did you mean `{{{near}}}`? (the README lists them all)")),
+                None => e.with_help("the README's \"Adding a requirement\" lists the placeholders"),
+            };
+            self.errors.push(e);
+        }
     }
 
     fn case_step(&mut self, spec: &CaseSpec) -> Option<Step> {

@@ -1,0 +1,143 @@
+//! The placeholders a case may use, declared once. A name nobody declared is a load error
+//! with its line and caret, not a literal `{redirect_urx}` sent to the server.
+
+/// Every placeholder and what it holds (whether a run has a value for it is the run's
+/// business: a case naming one nobody configured skips, naming it).
+pub const PLACEHOLDERS: &[(&str, &str)] = &[
+    ("target", "the MCP endpoint under test"),
+    ("origin", "the MCP endpoint's origin"),
+    (
+        "target_case_changed",
+        "the MCP endpoint with scheme and host upper-cased",
+    ),
+    ("issuer", "the authorization server's issuer"),
+    ("token_endpoint", "the AS's token endpoint (step `http`)"),
+    (
+        "authorization_endpoint",
+        "the AS's authorization endpoint (step `http`)",
+    ),
+    ("registration_endpoint", "the AS's registration endpoint (step `http`)"),
+    ("redirect_uri", "the flow's redirect URI"),
+    ("redirect_origin", "the redirect URI's origin"),
+    (
+        "redirect_uri_case_changed",
+        "the redirect URI with its path upper-cased",
+    ),
+    ("redirect_uri_other_port", "the loopback redirect URI on another port"),
+    ("redirect_uri_dot_segment", "the redirect URI with a dot segment"),
+    ("redirect_uri_userinfo", "the redirect URI with userinfo"),
+    (
+        "redirect_uri_host_alias",
+        "the redirect URI under another name for its host",
+    ),
+    (
+        "redirect_uri_encoded",
+        "the redirect URI with a path letter percent-encoded",
+    ),
+    ("state", "the request's state"),
+    ("scope", "the scope the flows ask for"),
+    ("narrow_scope", "the configured narrower scope, else the scope"),
+    ("scope_beyond_narrow", "a scope beyond the narrow grant"),
+    (
+        "challenge_scope",
+        "the 401 challenge's scope, without offline_access (step `prm`)",
+    ),
+    (
+        "privileged_request",
+        "a request needing more scope than the low-scope token has",
+    ),
+    ("privileged_scope", "the scope the privileged request needs"),
+    (
+        "second_resource",
+        "another resource the same AS serves (else the unknown one)",
+    ),
+    ("unknown_resource", "a resource no AS serves"),
+    ("client_id", "the case's client (token requests)"),
+    ("other_client_id", "another registered client"),
+    ("code", "the authorization code being redeemed (token requests)"),
+    ("verifier", "the PKCE verifier of the authorization"),
+    ("other_verifier", "a verifier of no one's"),
+    ("challenge", "the S256 challenge the authorization sent"),
+    ("short_verifier", "a 42-character verifier"),
+    ("short_verifier_challenge", "the S256 challenge of the short verifier"),
+    ("access_token", "a valid access token"),
+    (
+        "access_token_tampered",
+        "the valid access token with one character changed",
+    ),
+    (
+        "access_token_unsigned",
+        "the valid token's claims as an `alg: none` JWT",
+    ),
+    ("resource_metadata", "the no-token 401 challenge's resource_metadata"),
+    ("session_id", "the session a valid first request opens"),
+];
+
+pub fn is_declared(name: &str) -> bool {
+    PLACEHOLDERS.iter().any(|(n, _)| *n == name)
+}
+
+/// The declared placeholder closest to an unknown `name`, if one is close.
+pub fn closest(name: &str) -> Option<&'static str> {
+    PLACEHOLDERS
+        .iter()
+        .map(|(n, _)| (strsim::jaro_winkler(name, n), *n))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, n)| n)
+}
+
+/// Each `{name}` inside a string of a TOML fragment, with its byte offset. Scanned by hand:
+/// the values that hold placeholders reach us as plain TOML/JSON values, without spans.
+/// Strings in case files are one-line basic (`"..."`) or literal (`'...'`) strings; `#` outside
+/// a string starts a comment.
+pub fn references(text: &str) -> Vec<(usize, &str)> {
+    let mut found = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let mut quote: Option<u8> = None;
+        let bytes = line.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            match (quote, bytes[i]) {
+                (None, b'#') => break,
+                (None, q @ (b'"' | b'\'')) => quote = Some(q),
+                (Some(b'"'), b'\\') => i += 1,
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), b'{') => {
+                    let name_len = bytes[i + 1..]
+                        .iter()
+                        .take_while(|b| b.is_ascii_lowercase() || **b == b'_')
+                        .count();
+                    if name_len > 0 && bytes.get(i + 1 + name_len) == Some(&b'}') {
+                        found.push((offset + i, &line[i + 1..i + 1 + name_len]));
+                    }
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        offset += line.len();
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_are_found_in_strings_only() {
+        let text = "set = { a = \"{redirect_uri}#x\", b = '{state}' } # {not_this}\nbody = \"{\\\"k\\\": 1} {code}\"\n";
+        let names: Vec<&str> = references(text).into_iter().map(|(_, n)| n).collect();
+        assert_eq!(names, ["redirect_uri", "state", "code"]);
+        let (at, _) = references(text)[0];
+        assert_eq!(&text[at..at + 14], "{redirect_uri}");
+    }
+
+    #[test]
+    fn a_near_miss_gets_a_suggestion() {
+        assert_eq!(closest("redirect_urx"), Some("redirect_uri"));
+        assert_eq!(closest("zzz"), None);
+    }
+}
