@@ -1,5 +1,6 @@
-//! The placeholders a case may use, declared once. A name nobody declared is a load error
-//! with its line and caret, not a literal `{redirect_urx}` sent to the server.
+//! The placeholders and variables a case may use, declared once. A name nobody declared is
+//! a load error with its line and caret, not a literal `{redirect_urx}` sent to the server or
+//! a `var:` subject that can never be present.
 
 /// Every placeholder and what it holds (whether a run has a value for it is the run's
 /// business: a case naming one nobody configured skips, naming it).
@@ -73,13 +74,73 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
     ("session_id", "the session a valid first request opens"),
 ];
 
+/// Every variable a step records (`var:<name>` subjects; `.*`: any name after the dot).
+pub const VARIABLES: &[(&str, &str)] = &[
+    (
+        "stage",
+        "how far a chain got: `authorize` (no code), `token`, `refresh` or `reuse`",
+    ),
+    ("callback", "the redirect the authorization ended on"),
+    (
+        "callback.*",
+        "a parameter of that redirect (code, state, error, iss...)",
+    ),
+    ("authorization.scope", "the scope the authorization request asked for"),
+    (
+        "client.application_type",
+        "what the registration answered for application_type",
+    ),
+    ("client.auth_method", "the client's token endpoint auth method"),
+    (
+        "client.registered",
+        "`true` when the flow ran on the client this run registered",
+    ),
+    (
+        "redirect_uri.loopback_ip",
+        "`true` when the redirect URI is on a loopback IP literal",
+    ),
+    (
+        "refresh.rotated",
+        "`true` when the first refresh gave a new refresh token",
+    ),
+    (
+        "refresh.widened",
+        "`true` when a refresh granted more scope than the grant",
+    ),
+    (
+        "repeat.first_status",
+        "the first answer's status, of a request sent `repeat` times",
+    ),
+    ("prm_url", "where the PRM was found"),
+    ("hops", "how many redirects the consent driver followed to the callback"),
+    ("issuer", "the issuer an AS metadata observation is for"),
+    ("challenge_scope", "the 401 challenge's scope (step `prm`)"),
+    ("state", "the authorization request's state"),
+];
+
 pub fn is_declared(name: &str) -> bool {
     PLACEHOLDERS.iter().any(|(n, _)| *n == name)
 }
 
+pub fn is_variable(name: &str) -> bool {
+    VARIABLES.iter().any(|(n, _)| match n.strip_suffix('*') {
+        Some(prefix) => name.len() > prefix.len() && name.starts_with(prefix),
+        None => *n == name,
+    })
+}
+
 /// The declared placeholder closest to an unknown `name`, if one is close.
 pub fn closest(name: &str) -> Option<&'static str> {
-    PLACEHOLDERS
+    nearest(PLACEHOLDERS, name)
+}
+
+/// The declared variable closest to an unknown `name`, if one is close.
+pub fn closest_variable(name: &str) -> Option<&'static str> {
+    nearest(VARIABLES, name)
+}
+
+fn nearest(names: &[(&'static str, &str)], name: &str) -> Option<&'static str> {
+    names
         .iter()
         .map(|(n, _)| (strsim::jaro_winkler(name, n), *n))
         .filter(|(score, _)| *score > 0.8)
@@ -139,5 +200,12 @@ mod tests {
     fn a_near_miss_gets_a_suggestion() {
         assert_eq!(closest("redirect_urx"), Some("redirect_uri"));
         assert_eq!(closest("zzz"), None);
+        assert_eq!(closest_variable("stag"), Some("stage"));
+    }
+
+    #[test]
+    fn variables_with_a_wildcard_take_any_name_after_the_dot() {
+        assert!(is_variable("callback.code") && is_variable("callback") && is_variable("stage"));
+        assert!(!is_variable("callback.") && !is_variable("stages"));
     }
 }

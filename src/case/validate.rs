@@ -517,7 +517,13 @@ fn parse_subject(s: &str) -> Result<Subject, String> {
         "www-authenticate" => Subject::WwwAuthenticate,
         _ => match s.split_once(':') {
             Some(("header", name)) if !name.is_empty() => Subject::Header(name.to_owned()),
-            Some(("var", name)) if !name.is_empty() => Subject::Var(name.to_owned()),
+            Some(("var", name)) if super::placeholders::is_variable(name) => Subject::Var(name.to_owned()),
+            Some(("var", name)) => {
+                let near = super::placeholders::closest_variable(name)
+                    .map(|n| format!(" (did you mean `var:{n}`?)"))
+                    .unwrap_or_default();
+                return Err(format!("unknown variable `var:{name}`{near}: no step records it"));
+            }
             Some(("json", pointer)) if pointer.is_empty() || pointer.starts_with('/') => {
                 Subject::Json(pointer.to_owned())
             }
