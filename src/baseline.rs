@@ -173,7 +173,8 @@ mod tests {
                     [[expected]]\nrequirement = \"rs.no.such\"\nreason = \"x\"\nexpires = 2027-01-31T10:00:00Z\n\n\
                     [[expected]]\nrequirement = \"rs.token.invalid-401\"\nreason = \"twice\"\n";
         let errors = parse(&file(text), &registry()).unwrap_err();
-        crate::testing::snapshot_settings().bind(|| insta::assert_snapshot!("baseline-errors", errors.render(false)));
+        crate::tests::support::snapshot_settings()
+            .bind(|| insta::assert_snapshot!("baseline-errors", errors.render(false)));
     }
 
     #[test]

@@ -378,15 +378,16 @@ submit = "approve"
             &|_| None,
         )
         .unwrap_err();
-        crate::testing::snapshot_settings()
+        crate::tests::support::snapshot_settings()
             .bind(|| insta::assert_snapshot!("config-unknown-key", errors.render(false)));
         let text = "code_wait_seconds = 60\n[client]\nclient_id = \"c\"\nredirect_uri = \"http://127.0.0.1:1/cb\"\nclient_secret_env = \"UNSET_VAR\"\n[consent]\ndriver = \"browser\"\n";
         let errors = parse(&file(text), &|_| None).unwrap_err();
-        crate::testing::snapshot_settings()
+        crate::tests::support::snapshot_settings()
             .bind(|| insta::assert_snapshot!("config-missing-env-and-unknown-driver", errors.render(false)));
         let text = "mint_endpoint = \"127.0.0.1:9400\"\n[tokens]\nvalid_env = \"UNSET_TOKEN\"\nstale_env = \"X\"\n";
         let errors = parse(&file(text), &|_| None).unwrap_err();
-        crate::testing::snapshot_settings().bind(|| insta::assert_snapshot!("config-bad-tokens", errors.render(false)));
+        crate::tests::support::snapshot_settings()
+            .bind(|| insta::assert_snapshot!("config-bad-tokens", errors.render(false)));
     }
 
     #[test]

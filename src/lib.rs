@@ -24,7 +24,4 @@ pub mod target;
 pub mod verdict;
 
 #[cfg(test)]
-mod testing;
-
-#[cfg(test)]
-mod properties;
+mod tests;

@@ -109,6 +109,6 @@ mod tests {
         let one_target = bad("[[target]]\nurl = \"http://127.0.0.1:3401/mcp\"\n");
         let unknown_key = bad("[[target]]\nurl = \"http://a/mcp\"\ncolour = \"red\"\n");
         let text = format!("{wrong_url}\n{one_target}\n{unknown_key}");
-        crate::testing::snapshot_settings().bind(|| insta::assert_snapshot!("matrix-file-errors", text));
+        crate::tests::support::snapshot_settings().bind(|| insta::assert_snapshot!("matrix-file-errors", text));
     }
 }

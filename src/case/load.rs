@@ -179,7 +179,7 @@ mod tests {
                 Err(errors) => errors,
             };
             let out = errors.render(false);
-            crate::testing::snapshot_settings().bind(|| {
+            crate::tests::support::snapshot_settings().bind(|| {
                 insta::assert_snapshot!(format!("bad-case-{name}"), out);
             });
         }

@@ -247,23 +247,23 @@ mod snapshot_tests {
 
     #[test]
     fn json_report() {
-        crate::testing::snapshot_settings().bind(|| insta::assert_snapshot!("report-json", json(&report())));
+        crate::tests::support::snapshot_settings().bind(|| insta::assert_snapshot!("report-json", json(&report())));
     }
 
     #[test]
     fn junit_report() {
-        crate::testing::snapshot_settings().bind(|| insta::assert_snapshot!("report-junit", junit(&report())));
+        crate::tests::support::snapshot_settings().bind(|| insta::assert_snapshot!("report-junit", junit(&report())));
     }
 
     #[test]
     fn markdown_report() {
-        crate::testing::snapshot_settings()
+        crate::tests::support::snapshot_settings()
             .bind(|| insta::assert_snapshot!("report-markdown", render(Format::Markdown, &report())));
     }
 
     #[test]
     fn html_report() {
-        crate::testing::snapshot_settings()
+        crate::tests::support::snapshot_settings()
             .bind(|| insta::assert_snapshot!("report-html", render(Format::Html, &report())));
     }
 
@@ -280,8 +280,8 @@ mod snapshot_tests {
         };
         let markdown = render_matrix(Format::Markdown, &m).unwrap();
         let html = render_matrix(Format::Html, &m).unwrap();
-        crate::testing::snapshot_settings().bind(|| insta::assert_snapshot!("report-matrix-markdown", markdown));
-        crate::testing::snapshot_settings().bind(|| insta::assert_snapshot!("report-matrix-html", html));
+        crate::tests::support::snapshot_settings().bind(|| insta::assert_snapshot!("report-matrix-markdown", markdown));
+        crate::tests::support::snapshot_settings().bind(|| insta::assert_snapshot!("report-matrix-html", html));
         let json: serde_json::Value = serde_json::from_str(&render_matrix(Format::Json, &m).unwrap()).unwrap();
         assert_eq!(json["targets"][1]["target"], "http://127.0.0.1:3401/mcp");
         assert_eq!(json["targets"][1]["summary"]["fail"], 2);
@@ -301,7 +301,7 @@ mod snapshot_tests {
             stale.message().unwrap_or_default(),
             console::summary_line(&r)
         );
-        crate::testing::snapshot_settings().bind(|| insta::assert_snapshot!("console-failure-blocks", text));
+        crate::tests::support::snapshot_settings().bind(|| insta::assert_snapshot!("console-failure-blocks", text));
     }
 
     #[test]

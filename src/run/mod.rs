@@ -246,6 +246,3 @@ impl Clock {
         self.instant.elapsed().as_millis() as u64
     }
 }
-
-#[cfg(test)]
-mod edge_cases;

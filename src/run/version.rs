@@ -198,14 +198,14 @@ mod tests {
             .await;
         let mut config = TargetConfig::default();
         config.tokens.insert(TokenKind::Valid, Secret::new("supplied-token"));
-        let verdicts = crate::testing::run_configured(
+        let verdicts = crate::tests::support::run_configured(
             &format!("{}/mcp", server.uri()),
             SpecVersion::LATEST,
             Duration::from_secs(5),
             config,
         )
         .await;
-        let valid = crate::testing::verdict(&verdicts, "rs.token.valid-accepted");
+        let valid = crate::tests::support::verdict(&verdicts, "rs.token.valid-accepted");
         assert_eq!(valid.outcome, crate::verdict::Outcome::Skip, "{}", valid.message);
         assert!(valid.message.contains("does not speak 2026-07-28"), "{}", valid.message);
         assert!(valid.message.contains("--spec-version 2025-11-25"), "{}", valid.message);

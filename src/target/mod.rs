@@ -17,7 +17,7 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-pub use faults::Fault;
+pub use faults::{Fault, Form};
 pub use flow_endpoints::{LOGIN_PASSWORD, LOGIN_USER};
 pub use variations::Variation;
 
@@ -340,21 +340,3 @@ async fn serve_closing_idle(listener: TcpListener, router: axum::Router, mut sto
         });
     }
 }
-
-#[cfg(test)]
-mod fault_matrix;
-
-#[cfg(test)]
-mod variation_matrix;
-
-#[cfg(test)]
-mod redaction_audit;
-
-#[cfg(test)]
-mod login_form;
-
-#[cfg(test)]
-mod hostile;
-
-#[cfg(test)]
-mod peer_pins;

@@ -10,7 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::spec::SpecVersion;
-use crate::testing::{run_against, verdict};
+use crate::tests::support::{run_against, verdict};
 use crate::verdict::{Outcome, Verdict};
 
 const PRM_PATH: &str = "/.well-known/oauth-protected-resource/mcp";

@@ -7,7 +7,6 @@ use futures::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Fault, Options, Reference};
 use crate::case::{self, CaseSet};
 use crate::config::TargetConfig;
 use crate::discovery::Target;
@@ -16,6 +15,7 @@ use crate::http::redact::{Redactor, Secret};
 use crate::oauth::tokens::{self, TokenKind};
 use crate::run::{self, Context};
 use crate::spec::SpecVersion;
+use crate::target::{Fault, Options, Reference};
 use crate::verdict::{Outcome, Verdict};
 
 /// Runs every check (`slow`: the slow ones too). The reference's codes live 5 s and its tokens
@@ -375,7 +375,7 @@ fn every_must_has_a_realistic_fault() {
         .filter(|id| {
             !Fault::ALL
                 .iter()
-                .any(|f| f.form() == super::faults::Form::Realistic && f.requirements().contains(id))
+                .any(|f| f.form() == crate::target::Form::Realistic && f.requirements().contains(id))
         })
         .collect();
     assert!(missing.is_empty(), "MUSTs proven only by blunt faults: {missing:?}");

@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use super::{LOGIN_PASSWORD, LOGIN_USER, Options, Reference};
 use crate::config::TargetConfig;
 use crate::http::redact::Secret;
 use crate::oauth::consent::{ConsentDriver, FormSettings};
 use crate::spec::SpecVersion;
-use crate::testing::run_configured;
+use crate::target::{LOGIN_PASSWORD, LOGIN_USER, Options, Reference};
+use crate::tests::support::run_configured;
 use crate::verdict::Outcome;
 
 const TIMEOUT: Duration = Duration::from_secs(5);

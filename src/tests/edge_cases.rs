@@ -8,7 +8,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::spec::SpecVersion;
-use crate::testing::{assert_outcome, run_against, verdict};
+use crate::tests::support::{assert_outcome, run_against, verdict};
 use crate::verdict::Outcome::{Error, Fail, Pass, Skip, Warn};
 
 const TIMEOUT: Duration = Duration::from_secs(5);

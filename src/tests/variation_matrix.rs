@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use futures::StreamExt;
 
-use super::{Options, Reference, Variation};
 use crate::case::{self, CaseSet};
 use crate::config::TargetConfig;
 use crate::discovery::Target;
@@ -16,6 +15,7 @@ use crate::http::HttpClient;
 use crate::http::redact::Redactor;
 use crate::run::{self, Context};
 use crate::spec::SpecVersion;
+use crate::target::{Options, Reference, Variation};
 use crate::verdict::{Outcome, Verdict};
 
 /// The reference showing `variations`, and a run's context against it (the reference stops
@@ -199,8 +199,9 @@ async fn a_refused_token_is_shown_with_the_refusal() {
     };
     reference.fill_config(&mut config);
     let verdicts =
-        crate::testing::run_configured(&reference.mcp_url, SpecVersion::LATEST, Duration::from_secs(20), config).await;
-    let v = crate::testing::verdict(&verdicts, "rs.scope.insufficient-403");
+        crate::tests::support::run_configured(&reference.mcp_url, SpecVersion::LATEST, Duration::from_secs(20), config)
+            .await;
+    let v = crate::tests::support::verdict(&verdicts, "rs.scope.insufficient-403");
     assert_eq!(v.outcome, Outcome::Skip, "{}", v.message);
     assert!(v.message.contains("error=invalid_scope"), "{}", v.message);
     let refusal = v.evidence.iter().any(|e| {

@@ -73,7 +73,7 @@ proptest! {
         let registry = crate::case::load_files(Vec::new()).err();
         prop_assert!(registry.is_some(), "no registry is an error, not a panic");
         let files = vec![
-            SourceFile { name: "cases/requirements.toml".to_owned(), text: include_str!("../cases/requirements.toml").to_owned() },
+            SourceFile { name: "cases/requirements.toml".to_owned(), text: include_str!("../../cases/requirements.toml").to_owned() },
             SourceFile { name: "cases/fuzzed.toml".to_owned(), text },
         ];
         if let Err(errors) = crate::case::load_files(files) {

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use super::{Options, Reference};
 use crate::spec::SpecVersion;
-use crate::testing::{run_against, verdict};
+use crate::target::{Options, Reference};
+use crate::tests::support::{run_against, verdict};
 use crate::verdict::Outcome;
 
 /// oidc-provider registers a client that names no application_type as a web application and
@@ -15,7 +15,7 @@ use crate::verdict::Outcome;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_loopback_port_rule_is_judged_on_a_native_client_where_registrations_default_to_web() {
     let options = Options {
-        variations: vec![super::Variation::WebDefaultRegistration],
+        variations: vec![crate::target::Variation::WebDefaultRegistration],
         ..Options::default()
     };
     let reference = Reference::start_with(&[], options).await.unwrap();

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use super::{Fault, LOGIN_PASSWORD, Options, Reference};
 use crate::case;
 use crate::config::TargetConfig;
 use crate::discovery::Target;
@@ -14,6 +13,7 @@ use crate::oauth::tokens::{self, TokenKind};
 use crate::report::{self, Format, console};
 use crate::run::{self, Context, RunReport};
 use crate::spec::SpecVersion;
+use crate::target::{Fault, LOGIN_PASSWORD, Options, Reference};
 use crate::verdict::Outcome;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
