@@ -8,10 +8,10 @@ use mcp_auth_conformance::case;
 use mcp_auth_conformance::config::TargetConfig;
 use mcp_auth_conformance::discovery::Target;
 use mcp_auth_conformance::http::{HttpClient, redact::Redactor};
+use mcp_auth_conformance::reference::Reference;
 use mcp_auth_conformance::run::{self, Context};
 use mcp_auth_conformance::seed::Randomness;
 use mcp_auth_conformance::spec::SpecVersion;
-use mcp_auth_conformance::target::Reference;
 use mcp_auth_conformance::verdict::Outcome;
 
 const RUNS: usize = 50;

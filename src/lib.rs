@@ -3,7 +3,7 @@
 //!
 //! Data flows: registry + cases ([`case`]) -> observations ([`discovery`], [`http`]) ->
 //! judgement ([`check`]) -> [`verdict`] -> reports ([`report`]). [`run`] drives it;
-//! [`target`] is the embedded reference server with its fault switches.
+//! [`reference`] is the embedded reference server with its fault switches.
 
 pub mod baseline;
 pub mod case;
@@ -15,12 +15,12 @@ pub mod exit;
 pub mod http;
 pub mod matrix_file;
 pub mod oauth;
+pub mod reference;
 pub mod report;
 pub mod requirement;
 pub mod run;
 pub mod seed;
 pub mod spec;
-pub mod target;
 pub mod verdict;
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use clap::Parser;
 
 use mcp_auth_conformance::case::{self, CaseSet};
 use mcp_auth_conformance::exit;
-use mcp_auth_conformance::target::Options;
+use mcp_auth_conformance::reference::Options;
 
 use args::{Cli, Command};
 

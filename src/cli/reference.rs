@@ -2,7 +2,7 @@
 
 use mcp_auth_conformance::config::TargetConfig;
 use mcp_auth_conformance::exit;
-use mcp_auth_conformance::target::{Fault, Options, Reference, Variation};
+use mcp_auth_conformance::reference::{Fault, Options, Reference, Variation};
 
 use super::runtime;
 

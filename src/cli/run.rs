@@ -10,11 +10,11 @@ use mcp_auth_conformance::exit;
 use mcp_auth_conformance::http::HttpClient;
 use mcp_auth_conformance::http::redact::{Redactor, Secret};
 use mcp_auth_conformance::matrix_file::{self, MatrixTarget};
+use mcp_auth_conformance::reference::{Options, Reference};
 use mcp_auth_conformance::report::progress::Progress;
 use mcp_auth_conformance::report::{self, Matrix, ReportSpec, console};
 use mcp_auth_conformance::run::{self, Clock, Context, RunReport, VersionChoice};
 use mcp_auth_conformance::spec::SpecVersion;
-use mcp_auth_conformance::target::{Options, Reference};
 
 use super::args::RunArgs;
 use super::{data_errors, load_cases, runtime, usage_error, write_text};

@@ -13,9 +13,9 @@ use crate::discovery::Target;
 use crate::http::HttpClient;
 use crate::http::redact::{Redactor, Secret};
 use crate::oauth::tokens::{self, TokenKind};
+use crate::reference::{Fault, Options, Reference};
 use crate::run::{self, Context};
 use crate::spec::SpecVersion;
-use crate::target::{Fault, Options, Reference};
 use crate::verdict::{Outcome, Verdict};
 
 /// Runs every check (`slow`: the slow ones too). The reference's codes live 5 s and its tokens
@@ -375,7 +375,7 @@ fn every_must_has_a_realistic_fault() {
         .filter(|id| {
             !Fault::ALL
                 .iter()
-                .any(|f| f.form() == crate::target::Form::Realistic && f.requirements().contains(id))
+                .any(|f| f.form() == crate::reference::Form::Realistic && f.requirements().contains(id))
         })
         .collect();
     assert!(missing.is_empty(), "MUSTs proven only by blunt faults: {missing:?}");

@@ -6,8 +6,8 @@ use std::time::Duration;
 use crate::config::TargetConfig;
 use crate::http::redact::Secret;
 use crate::oauth::consent::{ConsentDriver, FormSettings};
+use crate::reference::{LOGIN_PASSWORD, LOGIN_USER, Options, Reference};
 use crate::spec::SpecVersion;
-use crate::target::{LOGIN_PASSWORD, LOGIN_USER, Options, Reference};
 use crate::tests::support::run_configured;
 use crate::verdict::Outcome;
 

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
+use crate::reference::{Options, Reference};
 use crate::spec::SpecVersion;
-use crate::target::{Options, Reference};
 use crate::tests::support::{run_against, verdict};
 use crate::verdict::Outcome;
 
@@ -15,7 +15,7 @@ use crate::verdict::Outcome;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_loopback_port_rule_is_judged_on_a_native_client_where_registrations_default_to_web() {
     let options = Options {
-        variations: vec![crate::target::Variation::WebDefaultRegistration],
+        variations: vec![crate::reference::Variation::WebDefaultRegistration],
         ..Options::default()
     };
     let reference = Reference::start_with(&[], options).await.unwrap();

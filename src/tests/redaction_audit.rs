@@ -10,10 +10,10 @@ use crate::discovery::Target;
 use crate::http::redact::Secret;
 use crate::http::{HttpClient, redact::Redactor};
 use crate::oauth::tokens::{self, TokenKind};
+use crate::reference::{Fault, LOGIN_PASSWORD, Options, Reference};
 use crate::report::{self, Format, console};
 use crate::run::{self, Context, RunReport};
 use crate::spec::SpecVersion;
-use crate::target::{Fault, LOGIN_PASSWORD, Options, Reference};
 use crate::verdict::Outcome;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

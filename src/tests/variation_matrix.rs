@@ -13,9 +13,9 @@ use crate::config::TargetConfig;
 use crate::discovery::Target;
 use crate::http::HttpClient;
 use crate::http::redact::Redactor;
+use crate::reference::{Options, Reference, Variation};
 use crate::run::{self, Context};
 use crate::spec::SpecVersion;
-use crate::target::{Options, Reference, Variation};
 use crate::verdict::{Outcome, Verdict};
 
 /// The reference showing `variations`, and a run's context against it (the reference stops
