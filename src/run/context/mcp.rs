@@ -1,0 +1,182 @@
+//! Authenticated MCP requests: the shared valid one (the control), a case's variants, and
+//! whether the server refused the run's version.
+
+use std::sync::Arc;
+
+use crate::case::{Overrides, expand_placeholders};
+use crate::check::{Observation, Observed};
+use crate::discovery;
+use crate::http::redact::Secret;
+use crate::oauth::tokens::TokenKind;
+use crate::run::bearer;
+
+use super::*;
+
+impl Context {
+    /// MCP requests with a valid token (supplied, else the shared flow's), or the case's kind
+    /// of token, one per variant of `overrides`.
+    pub(super) async fn authenticated(&self, overrides: &Overrides, purpose: &str) -> Vec<Observation> {
+        // Requests that never send the valid token (a garbage one) need no flow.
+        let access = match self.valid_token().await {
+            Ok(access) => Some(access),
+            Err(obs) if bearer::sends_valid_token(overrides) => return vec![obs],
+            Err(_) => None,
+        };
+        let mut vars = self.globals();
+        let plan = self.scope_plan().await;
+        vars.extend(plan.clone());
+        let mut opening = Vec::new();
+        // Held until this case's requests are answered: the token is the chain's.
+        let mut _lease = None;
+        let access = match overrides.token {
+            None | Some(TokenKind::Valid) => access,
+            Some(kind) => match self.token_of(kind, &vars, purpose).await {
+                Ok((token, exchanges, lease)) => {
+                    opening = exchanges;
+                    _lease = lease;
+                    Some(token)
+                }
+                Err(obs) => return vec![obs],
+            },
+        };
+        if let Some(access) = access {
+            let tampered = bearer::tampered(&access);
+            let unsigned = bearer::unsigned(&access, &self.target.mcp_url);
+            for derived in [&tampered, &unsigned] {
+                self.client.redactor().register(&Secret::new(derived.as_str()));
+            }
+            vars.insert("access_token".to_owned(), access);
+            vars.insert("access_token_tampered".to_owned(), tampered);
+            vars.insert("access_token_unsigned".to_owned(), unsigned);
+        }
+        // `{resource_metadata}`: the 401 challenge's pointer, for the other challenges to match.
+        if let Some(pointer) = discovery::resource_metadata_param(&self.unauthenticated().await[0]) {
+            vars.insert("resource_metadata".to_owned(), pointer);
+        }
+        let vars = vars;
+        let mut out = Vec::new();
+        for changes in overrides.requests() {
+            let mut label = format!(
+                "authenticated MCP request {}",
+                bearer::describe(&changes, &overrides.omit)
+            );
+            // Which narrow scope the suite chose, where it did.
+            if overrides.token == Some(TokenKind::LowScope)
+                && let Some(chosen) = plan.get("narrow_scope_chosen")
+            {
+                label.push_str(&format!(
+                    " with a low-scope token (scope `{chosen}`: the AS advertises it, the server does not ask for it)"
+                ));
+            }
+            let mut exchanges = opening.clone();
+            // Each variant's own values (its token, its session) stay its own.
+            let mut vars = vars.clone();
+            // `{session_id}`: the session a valid first request opens, for this request alone.
+            let wants_session = changes
+                .iter()
+                .any(|(_, v)| v.as_str().is_some_and(|s| s.contains("{session_id}")));
+            // A case needing configuration that is not there skips, naming it. (`{session_id}`
+            // comes later, from the server.)
+            let mut known = vars.clone();
+            known.insert("session_id".to_owned(), String::new());
+            if let Some(name) = bearer::unfilled(&changes, &known) {
+                let mut why = format!("needs `{name}` in the target configuration (--config)");
+                if name.starts_with("privileged_") {
+                    why.push_str(", or a scope the AS advertises that the server does not ask for");
+                }
+                out.push(Observation::skipped(label, why));
+                continue;
+            }
+            // `token_scope`: a token of its own, from a flow asking for that scope.
+            let scope = changes
+                .iter()
+                .find(|(n, _)| n == bearer::TOKEN_SCOPE)
+                .and_then(|(_, v)| v.as_str())
+                .map(|v| expand_placeholders(v, &vars));
+            let mut _lease = None;
+            if scope.is_some() {
+                match self.token_for(None, scope, purpose).await {
+                    Ok((token, got, lease)) => {
+                        exchanges.extend(got);
+                        vars.insert("access_token".to_owned(), token);
+                        _lease = Some(lease);
+                    }
+                    Err((observed, got)) => {
+                        exchanges.extend(got);
+                        out.push(Observation {
+                            exchanges,
+                            ..unanswered(&label, &observed)
+                        });
+                        continue;
+                    }
+                }
+            }
+            if wants_session {
+                let opening = bearer::request(&self.target, &[], &[], &vars);
+                let (exchange, result) = self.client.send(&opening).await;
+                exchanges.push(exchange);
+                let session = result
+                    .ok()
+                    .and_then(|r| r.header_values("mcp-session-id").next().map(str::to_owned));
+                let Some(session) = session else {
+                    let why = "the valid request opened no session (no Mcp-Session-Id)";
+                    out.push(Observation {
+                        exchanges,
+                        ..Observation::skipped(label, why)
+                    });
+                    continue;
+                };
+                vars.insert("session_id".to_owned(), session);
+            }
+            let request = bearer::request(&self.target, &changes, &overrides.omit, &vars);
+            let (exchange, result) = self.client.send(&request).await;
+            exchanges.push(exchange);
+            out.push(Observation {
+                label,
+                exchanges,
+                observed: match result {
+                    Ok(r) => Observed::Response(r),
+                    Err(e) => Observed::Error(e.to_string()),
+                },
+                // Expectations name the scopes the suite chose (`{privileged_scope}`) and the
+                // 401's pointer.
+                vars: plan
+                    .iter()
+                    .chain(vars.get_key_value("resource_metadata"))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            });
+        }
+        out
+    }
+
+    /// The version's first request with the valid token (the control of the MCP checks).
+    pub(super) async fn authenticated_shared(&self) -> Observations {
+        let init = || async { Arc::new(self.authenticated(&Overrides::default(), "shared").await) };
+        self.authenticated.get_or_init(init).await.clone()
+    }
+
+    /// Why the MCP requests of the run's version cannot be judged: the target refused the
+    /// valid one (a 4xx other than 401/403, or a JSON-RPC error) and accepts an older
+    /// version's. Those checks then skip with this reason instead of failing on it.
+    pub async fn version_refusal(&self) -> Option<String> {
+        let init = || async {
+            let shared = self.authenticated_shared().await;
+            let response = shared.first()?.response()?;
+            let status = response.status;
+            let refused = (400..500).contains(&status) && !matches!(status, 401 | 403);
+            let rpc_error = (200..300).contains(&status) && !crate::run::version::accepted(response);
+            if !refused && !rpc_error {
+                return None;
+            }
+            let token = self.valid_token().await.ok()?;
+            crate::run::version::refused_by(self, &token, response).await
+        };
+        self.version_refusal.get_or_init(init).await.clone()
+    }
+
+    /// [`Context::version_refusal`], if the run came to ask (none asked: none).
+    pub fn version_refusal_seen(&self) -> Option<String> {
+        self.version_refusal.get().cloned().flatten()
+    }
+}

@@ -1,0 +1,17 @@
+//! What a run shares: the client, the target, and each built-in step's observations, made
+//! once (on first use, by whichever case needs them first) and shared by every case.
+
+mod chains;
+mod mcp;
+mod placeholders;
+mod scopes;
+mod steps;
+mod tokens;
+
+#[cfg(test)]
+pub(crate) use placeholders::redirect_variants;
+pub use steps::{Context, Observations};
+
+// One `Context` in six files: each file sees the others' items (`use super::*`).
+use chains::*;
+use placeholders::*;

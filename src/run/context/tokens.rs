@@ -1,0 +1,192 @@
+//! Access tokens for the resource-server checks: the valid one, and the kinds a case asks
+//! for (supplied, minted, or from a flow of their own).
+
+use std::collections::BTreeMap;
+
+use crate::case::{Overrides, TokenPlan};
+use crate::check::{Observation, Observed};
+use crate::config::DEFAULT_CODE_WAIT;
+use crate::oauth::tokens::{self, TokenKind};
+
+use super::*;
+
+impl Context {
+    /// An access token from a flow whose requests name `resource` (authorization and token
+    /// requests) or `scope` (authorization request), with the exchanges that got it; or why
+    /// there is none, with the exchanges that show the refusal.
+    pub(super) async fn token_for(
+        &self,
+        resource: Option<String>,
+        scope: Option<String>,
+        purpose: &str,
+    ) -> Result<(String, Vec<crate::http::Exchange>, Lease<'_>), (Observed, Vec<crate::http::Exchange>)> {
+        let param = |name: &str, value: &Option<String>| {
+            value
+                .as_ref()
+                .map(|v| (name.to_owned(), serde_json::Value::from(v.as_str())))
+        };
+        let token_set: Vec<_> = param("resource", &resource).into_iter().collect();
+        let mut authorize_set = token_set.clone();
+        authorize_set.extend(param("scope", &scope));
+        let plan = TokenPlan {
+            authorize: Overrides {
+                set: authorize_set,
+                ..Overrides::default()
+            },
+            token: Overrides {
+                set: token_set,
+                ..Overrides::default()
+            },
+            authorization: true,
+            ..TokenPlan::default()
+        };
+        let asked = match (&resource, &scope) {
+            (Some(r), _) => format!("resource <{r}>"),
+            (None, s) => format!("scope <{}>", s.as_deref().unwrap_or_default()),
+        };
+        let (obs, lease) = self.private_chain(&plan, ChainEnd::Token, purpose).await;
+        let access = obs.response().filter(|r| r.status == 200).and_then(|r| {
+            let doc: serde_json::Value = serde_json::from_slice(&r.body).ok()?;
+            doc.get("access_token")?.as_str().map(str::to_owned)
+        });
+        // The AS's own word for a refusal: the authorization's `error`, else the token one's.
+        let error = obs.vars.get("callback.error").cloned().or_else(|| {
+            let doc: serde_json::Value = serde_json::from_slice(&obs.response()?.body).ok()?;
+            doc.get("error")?.as_str().map(str::to_owned)
+        });
+        match (access, obs.observed) {
+            (Some(token), _) => Ok((token, obs.exchanges, lease)),
+            (None, Observed::Response(r)) => {
+                let why = match error {
+                    Some(error) => format!("the AS refused a token for {asked}: error={error}"),
+                    None => format!("the AS issued no token for {asked} (its last answer: {})", r.status),
+                };
+                Err((Observed::Skipped(why), obs.exchanges))
+            }
+            // Skipped or an error (a throttled AS): that reason stands.
+            (None, other) => Err((other, obs.exchanges)),
+        }
+    }
+
+    /// The valid token, to try versions with (`--spec-version auto`); or why there is none.
+    pub async fn probe_token(&self) -> Result<String, String> {
+        self.valid_token().await.map_err(|obs| match obs.observed {
+            Observed::Skipped(why) | Observed::Error(why) => why,
+            Observed::Response(r) => format!("answered {}", r.status),
+        })
+    }
+
+    /// The valid token: supplied, else the shared flow's; or why there is none.
+    pub(super) async fn valid_token(&self) -> Result<String, Observation> {
+        if let Some(token) = self.config.tokens.get(&TokenKind::Valid) {
+            return Ok(token.expose().to_owned());
+        }
+        let token = self.token().await;
+        let access = token[0].response().filter(|r| r.status == 200).and_then(|r| {
+            let doc: serde_json::Value = serde_json::from_slice(&r.body).ok()?;
+            doc.get("access_token")?.as_str().map(str::to_owned)
+        });
+        access.ok_or_else(|| {
+            let label = "authenticated MCP request";
+            match &token[0].observed {
+                Observed::Response(_) => Observation::skipped(label, "the token request gave no access_token"),
+                other => unanswered(label, other),
+            }
+        })
+    }
+
+    /// A token of `kind` with the exchanges that got it: supplied, else from a flow (low
+    /// scope, foreign audience), a minting issuer (expired, foreign issuer) or by waiting
+    /// (expired, slow); or why there is none.
+    pub(super) async fn token_of(
+        &self,
+        kind: TokenKind,
+        vars: &BTreeMap<String, String>,
+        purpose: &str,
+    ) -> Result<(String, Vec<crate::http::Exchange>, Option<Lease<'_>>), Observation> {
+        if let Some(token) = self.config.tokens.get(&kind) {
+            return Ok((token.expose().to_owned(), Vec::new(), None));
+        }
+        let label = format!("authenticated MCP request with a {kind} token");
+        let var = |name: &str| vars.get(name).cloned();
+        let from_flow = match kind {
+            TokenKind::LowScope => Some(self.token_for(None, var("narrow_scope"), purpose).await),
+            TokenKind::ForeignAudience => Some(self.token_for(var("second_resource"), None, purpose).await),
+            _ => None,
+        };
+        if let Some(got) = from_flow {
+            return match got {
+                Ok((token, exchanges, lease)) => Ok((token, exchanges, Some(lease))),
+                Err((observed, exchanges)) => Err(Observation {
+                    exchanges,
+                    ..unanswered(&label, &observed)
+                }),
+            };
+        }
+        if let Some(endpoint) = &self.config.mint_endpoint {
+            let scope = self.requested_scope().await;
+            let minted = tokens::mint(&self.client, endpoint, kind, &self.target.mcp_url, scope.as_deref()).await;
+            return match minted {
+                Ok((token, exchange)) => Ok((token, vec![exchange], None)),
+                Err((why, exchange)) => Err(Observation {
+                    exchanges: exchange.into_iter().collect(),
+                    ..Observation::skipped(label, why)
+                }),
+            };
+        }
+        match kind {
+            TokenKind::Expired => self.expired_token(purpose).await.map(|(t, e)| (t, e, None)),
+            _ => Err(Observation::skipped(
+                label,
+                format!(
+                    "needs a {kind} token: supply one (--token {kind}=ENV_VAR or config [tokens]) or have a \
+                     test issuer your server trusts mint it (reference --issuer-only, --mint-endpoint)"
+                ),
+            )),
+        }
+    }
+
+    /// A fresh token, once its `expires_in` has passed (slow: only with `--slow`, and only
+    /// for lifetimes within the configured wait), with the exchanges that got it.
+    pub(super) async fn expired_token(
+        &self,
+        purpose: &str,
+    ) -> Result<(String, Vec<crate::http::Exchange>), Observation> {
+        let label = "authenticated MCP request with an expired token";
+        if !self.config.slow {
+            return Err(Observation::skipped(
+                label,
+                "a slow check (waits out a fresh token's expires_in); run with --slow",
+            ));
+        }
+        let plan = TokenPlan {
+            authorization: true,
+            ..TokenPlan::default()
+        };
+        // Not held while the token ages: the wait is minutes long.
+        let (token, _) = self.private_chain(&plan, ChainEnd::Token, purpose).await;
+        let doc = token
+            .response()
+            .filter(|r| r.status == 200)
+            .and_then(|r| serde_json::from_slice::<serde_json::Value>(&r.body).ok());
+        let fields = doc.as_ref().and_then(|d| {
+            let access = d.get("access_token")?.as_str()?.to_owned();
+            Some((access, d.get("expires_in").and_then(serde_json::Value::as_u64)))
+        });
+        let (access, lifetime) = match fields {
+            Some((access, Some(lifetime))) => (access, lifetime),
+            Some((_, None)) => return Err(Observation::skipped(label, "the token response has no expires_in")),
+            None => return Err(Observation::skipped(label, "no fresh token was issued")),
+        };
+        let limit = self.config.token_wait.unwrap_or(DEFAULT_CODE_WAIT);
+        if lifetime > limit.as_secs() {
+            let why = format!(
+                "the token lives {lifetime} s, longer than this check waits ({} s, config token_wait_seconds)",
+                limit.as_secs()
+            );
+            return Err(Observation::skipped(label, why));
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(lifetime + 1)).await;
+        Ok((access, token.exchanges))
+    }
+}
