@@ -15,14 +15,5 @@ pub use model::{
     TokenPlan,
 };
 
+pub use placeholders::expand_placeholders;
 pub(crate) use validate::subject_name as subject_display;
-
-/// Replaces `{name}` placeholders with their values; names without a value stay as written
-/// (a case file cannot name an undeclared one: see `placeholders`).
-pub fn expand_placeholders(s: &str, vars: &std::collections::BTreeMap<String, String>) -> String {
-    let mut out = s.to_owned();
-    for (name, value) in vars {
-        out = out.replace(&format!("{{{name}}}"), value);
-    }
-    out
-}

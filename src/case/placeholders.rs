@@ -148,6 +148,16 @@ fn nearest(names: &[(&'static str, &str)], name: &str) -> Option<&'static str> {
         .map(|(_, n)| n)
 }
 
+/// Replaces `{name}` placeholders with their values; names without a value stay as written
+/// (a case file cannot name an undeclared one).
+pub fn expand_placeholders(s: &str, vars: &std::collections::BTreeMap<String, String>) -> String {
+    let mut out = s.to_owned();
+    for (name, value) in vars {
+        out = out.replace(&format!("{{{name}}}"), value);
+    }
+    out
+}
+
 /// Each `{name}` inside a string of a TOML fragment, with its byte offset. Scanned by hand:
 /// the values that hold placeholders reach us as plain TOML/JSON values, without spans.
 /// Strings in case files are one-line basic (`"..."`) or literal (`'...'`) strings; `#` outside
