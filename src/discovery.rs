@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::check::www_authenticate;
 use crate::check::{Observation, Observed};
+use crate::http::hosts::{Hosts, LOOPBACK};
 use crate::http::{HttpClient, Request, Response};
 use crate::spec::SpecVersion;
 
@@ -44,15 +45,20 @@ impl Target {
     /// name for a loopback target) or a host the user allowed; else why not. A document
     /// pointing elsewhere gets a verdict, never a request.
     pub fn may_contact(&self, url: &str) -> Result<(), String> {
-        let host = url::Url::parse(url)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_owned))
-            .unwrap_or_default();
-        let loopback = |h: &str| matches!(h, "127.0.0.1" | "localhost" | "[::1]");
-        let own = self.url.host_str().unwrap_or_default();
-        if host == own || (loopback(&host) && loopback(own)) || self.extra_hosts.contains(&host) {
+        let own = self.url.host_str().unwrap_or_default().to_owned();
+        let loopback = LOOPBACK
+            .iter()
+            .filter(|_| LOOPBACK.contains(&own.as_str()))
+            .map(|h| h.to_string());
+        let hosts = Hosts::new(
+            std::iter::once(own.clone())
+                .chain(loopback)
+                .chain(self.extra_hosts.iter().cloned()),
+        );
+        if hosts.allows(url) {
             Ok(())
         } else {
+            let host = Hosts::host_of(url);
             Err(format!(
                 "<{url}> is on host `{host}`, which this run does not contact (the target's host, its \
                  advertised issuers and loopback only; --allow-host {host} allows it)"

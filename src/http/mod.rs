@@ -3,8 +3,10 @@
 
 mod client;
 mod exchange;
+pub mod hosts;
 pub mod redact;
 pub mod sse;
 
 pub use client::{HttpClient, HttpError, Request, Response};
 pub use exchange::{Exchange, RecordedRequest, RecordedResponse};
+pub use hosts::Hosts;

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use crate::check::{Observation, Observed};
 use crate::http::redact::Secret;
-use crate::http::{HttpClient, Request, Response};
+use crate::http::{Hosts, HttpClient, Request, Response};
 
 #[derive(Debug, Clone, Default)]
 pub enum ConsentDriver {
@@ -48,7 +48,7 @@ pub async fn drive(
     label: &str,
     start: &str,
     redirect_uri: &str,
-    allowed_hosts: &[String],
+    allowed_hosts: &Hosts,
     listener: Option<&std::net::TcpListener>,
 ) -> Observation {
     match driver {
@@ -77,7 +77,7 @@ async fn follow(
     label: &str,
     start: &str,
     redirect_uri: &str,
-    allowed_hosts: &[String],
+    allowed_hosts: &Hosts,
     form: Option<&FormSettings>,
 ) -> Observation {
     let session = match client.session() {
@@ -110,7 +110,7 @@ async fn follow(
                     .filter(|_| forms < MAX_FORMS)
                     .and_then(|f| submit_form(&response, &url, f, client));
                 match submission {
-                    Some(Ok(next)) if host_allowed(&next.url, allowed_hosts) => {
+                    Some(Ok(next)) if allowed_hosts.allows(&next.url) => {
                         forms += 1;
                         url = next.url.clone();
                         request = next;
@@ -131,7 +131,7 @@ async fn follow(
             return observation(label, exchanges, Observed::Response(response), vars);
         }
         let host = next.host_str().unwrap_or("").to_owned();
-        if !allowed_hosts.iter().any(|h| h.eq_ignore_ascii_case(&host)) {
+        if !allowed_hosts.allows(next.as_str()) {
             let why = format!("the authorization chain redirected to {host}, outside the hosts of this run");
             return observation(label, exchanges, Observed::Error(why), BTreeMap::new());
         }
@@ -170,14 +170,6 @@ fn interaction_page(response: &Response) -> Option<String> {
         .next()
         .map(|t| t.text().collect::<String>().trim().to_owned());
     Some(title.unwrap_or_default())
-}
-
-fn host_allowed(url: &str, allowed_hosts: &[String]) -> bool {
-    let host = url::Url::parse(url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_owned))
-        .unwrap_or_default();
-    allowed_hosts.iter().any(|h| h.eq_ignore_ascii_case(&host))
 }
 
 /// The request that submits the page's form with `settings` (hidden fields kept), or None
@@ -396,8 +388,8 @@ mod tests {
 
     const CALLBACK: &str = "http://127.0.0.1:9/callback";
 
-    fn loopback() -> Vec<String> {
-        vec!["127.0.0.1".to_owned()]
+    fn loopback() -> Hosts {
+        Hosts::new(["127.0.0.1".to_owned()])
     }
 
     /// The redirects driver from `<server>/authorize` to [`CALLBACK`].

@@ -11,7 +11,7 @@ use super::requests::{self, AuthServer, Client};
 use crate::case::Overrides;
 use crate::check::{Observation, Observed};
 use crate::http::redact::Secret;
-use crate::http::{Exchange, HttpClient, Request};
+use crate::http::{Exchange, Hosts, HttpClient, Request};
 use crate::seed::Randomness;
 
 /// Everything a flow step needs besides its overrides.
@@ -19,7 +19,7 @@ pub struct Flow<'a> {
     pub http: &'a HttpClient,
     pub server: &'a AuthServer,
     /// Hosts the consent driver may follow redirects to.
-    pub allowed_hosts: Vec<String>,
+    pub allowed_hosts: Hosts,
     pub scope: Option<String>,
     pub resource: Option<String>,
     /// Placeholders for override values: `{target}`, `{origin}`, `{redirect_uri}`...
@@ -62,12 +62,9 @@ impl Flow<'_> {
     /// `endpoint` if its host is one the run may contact, else why not.
     pub fn reachable<'e>(&self, name: &str, endpoint: Option<&'e String>) -> Result<&'e String, String> {
         let endpoint = endpoint.ok_or_else(|| format!("the AS metadata has no {name}"))?;
-        let host = url::Url::parse(endpoint)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_owned));
-        match host {
-            Some(h) if self.allowed_hosts.iter().any(|a| a.eq_ignore_ascii_case(&h)) => Ok(endpoint),
-            _ => Err(format!(
+        match self.allowed_hosts.allows(endpoint) {
+            true => Ok(endpoint),
+            false => Err(format!(
                 "the {name} <{endpoint}> is outside the hosts of this run; it was not contacted"
             )),
         }

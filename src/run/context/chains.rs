@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::case::{ClientKind, Overrides, TokenPlan};
 use crate::check::{Observation, Observed};
 use crate::config::DEFAULT_CODE_WAIT;
+use crate::http::hosts::{Hosts, LOOPBACK};
 use crate::http::redact::Secret;
 use crate::oauth::flow::{Attempt, Flow};
 use crate::oauth::requests::{self, AuthServer, Client};
@@ -367,15 +368,15 @@ impl Context {
 
     /// The hosts the flows may contact: the target's, its advertised issuer's, and loopback.
     /// An endpoint elsewhere is judged from the metadata, never called.
-    pub(super) fn allowed_hosts(&self, server: &AuthServer) -> Vec<String> {
-        let mut hosts: Vec<String> = ["127.0.0.1", "localhost", "[::1]"].map(String::from).to_vec();
-        hosts.extend(self.target.extra_hosts.iter().cloned());
-        for url in [&self.target.mcp_url, &server.issuer] {
-            if let Some(host) = url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_owned)) {
-                hosts.push(host);
-            }
-        }
-        hosts
+    pub(super) fn allowed_hosts(&self, server: &AuthServer) -> Hosts {
+        let own = [&self.target.mcp_url, &server.issuer].map(|url| Hosts::host_of(url));
+        let loopback = LOOPBACK.map(String::from);
+        Hosts::new(
+            loopback
+                .into_iter()
+                .chain(self.target.extra_hosts.iter().cloned())
+                .chain(own),
+        )
     }
 
     /// The shared registration (the control of the DCR checks). It asks for every scope the

@@ -1,0 +1,43 @@
+//! Which hosts a run contacts. A URL on any other host is judged from the document that
+//! named it, never requested: one rule, asked the same way by discovery, the flows and the
+//! consent drivers.
+
+/// The names of loopback (a target on one of them may use the others).
+pub const LOOPBACK: [&str; 3] = ["127.0.0.1", "localhost", "[::1]"];
+
+/// The hosts a run may contact (compared without case).
+#[derive(Debug, Clone, Default)]
+pub struct Hosts(Vec<String>);
+
+impl Hosts {
+    pub fn new(hosts: impl IntoIterator<Item = String>) -> Self {
+        Hosts(hosts.into_iter().collect())
+    }
+
+    /// The host of `url` (empty when it has none).
+    pub fn host_of(url: &str) -> String {
+        url::Url::parse(url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    pub fn allows(&self, url: &str) -> bool {
+        let host = Self::host_of(url);
+        !host.is_empty() && self.0.iter().any(|h| h.eq_ignore_ascii_case(&host))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_is_allowed_by_its_host_alone() {
+        let hosts = Hosts::new(["127.0.0.1".to_owned(), "AS.example".to_owned()]);
+        assert!(hosts.allows("http://127.0.0.1:9/callback"));
+        assert!(hosts.allows("https://as.example/token"));
+        assert!(!hosts.allows("https://as.example.evil/token"));
+        assert!(!hosts.allows("not a url"));
+    }
+}
