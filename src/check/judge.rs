@@ -290,6 +290,16 @@ mod tests {
         }
     }
 
+    /// The one case of a case file's `text`.
+    fn inline_case(text: &str) -> Case {
+        let file = SourceFile {
+            name: "inline.toml".to_owned(),
+            text: text.to_owned(),
+        };
+        let set = load_files(vec![crate::case::embedded_registry(), file]).expect("loads");
+        set.cases[0].clone()
+    }
+
     fn judged(case: &Case, own: Vec<Observation>) -> Judgement {
         let control = vec![token_response("control", 200, r#"{"access_token":"t"}"#)];
         let lookup = |step: &Step| -> &[Observation] {
@@ -332,12 +342,7 @@ mod tests {
                     where = [{ subject = \"status\", equals = 400 }]\n\
                     expect = [{ subject = \"json:/error\", equals = \"invalid_grant\" }]\n\
                     [case.token]\nset = { code = \"x\" }\n";
-        let file = SourceFile {
-            name: "inline.toml".to_owned(),
-            text: text.to_owned(),
-        };
-        let set = load_files(vec![crate::case::embedded_registry(), file]).expect("loads");
-        let case = set.cases[0].clone();
+        let case = inline_case(text);
         let refused = token_response("bad code", 400, r#"{"error":"invalid_grant"}"#);
         let crashed = token_response("bad verifier", 500, r#"{"error":"server_error"}"#);
         // The 500 is another rule's to judge.
@@ -363,12 +368,7 @@ mod tests {
     fn without_refusals_only_a_token_response_is_judged_too() {
         let text = "[[case]]\nrequirement = \"as.token.error-shape\"\nstep = \"token\"\n\
                     expect = [{ subject = \"status\", equals = 400 }]\n[case.token]\nset = { code = \"x\" }\n";
-        let file = SourceFile {
-            name: "inline.toml".to_owned(),
-            text: text.to_owned(),
-        };
-        let set = load_files(vec![crate::case::embedded_registry(), file]).expect("loads");
-        let case = set.cases[0].clone();
+        let case = inline_case(text);
         assert!(!case.refusals_only);
         let issued = token_response("bad code", 200, r#"{"access_token":"t"}"#);
         assert_eq!(judged(&case, vec![issued]).outcome, Outcome::Fail);
