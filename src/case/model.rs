@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::check::{Predicate, Subject};
 use crate::oauth::tokens::TokenKind;
 
 use crate::spec::SpecVersion;
@@ -258,114 +259,4 @@ pub struct RequestTemplate {
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub body: Option<String>,
-}
-
-/// What an expectation looks at in an observed response.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Subject {
-    Status,
-    /// All values of a header field (case-insensitive name).
-    Header(String),
-    Body,
-    /// A JSON pointer into the body (RFC 6901).
-    Json(String),
-    /// A value the step recorded, e.g. `callback.code` (absent when not recorded).
-    Var(String),
-    /// All `WWW-Authenticate` lines as one challenge list.
-    WwwAuthenticate,
-    /// A challenge by scheme (`None`: any challenge), or one of its parameters.
-    Challenge {
-        scheme: Option<String>,
-        param: Option<String>,
-    },
-    /// A claim of a JWT in the JSON body (`jwt:/access_token#/aud`): `token` points at the
-    /// token, `claim` into its payload (empty: the whole payload). The signature is not
-    /// checked: the claims are what the issuer says, which is what such checks judge.
-    JwtClaim {
-        token: String,
-        claim: String,
-    },
-}
-
-#[derive(Debug, Clone)]
-pub enum Predicate {
-    Present(bool),
-    /// Exact equality; strings may hold placeholders such as `{target}` or `{issuer}`.
-    Equals(Value),
-    OneOf(Vec<Value>),
-    /// None of these (e.g. a status that is not an authentication refusal).
-    NoneOf(Vec<Value>),
-    /// A JSON array has this string as an element.
-    Contains(String),
-    /// A JSON array does not have this string as an element.
-    Excludes(String),
-    /// A string equal to this one ignoring ASCII case (e.g. `token_type`, RFC 6749 §5.1).
-    EqualsIgnoringCase(String),
-    /// A comma-separated header list has this element, ignoring case (e.g. `no-store`).
-    ListContains(String),
-    /// A space-separated string (a `scope`) does not have this token (RFC 6749 §3.3).
-    TokensExclude(String),
-    /// A space-separated string has every one of these tokens (placeholders allowed).
-    TokensInclude(String),
-    Is(Property),
-    /// A JSON number no greater than this (e.g. `expires_in`).
-    AtMost(f64),
-    /// The media type of a header value (parameters such as charset ignored).
-    MediaType(String),
-    Schema {
-        name: String,
-        validator: Arc<jsonschema::Validator>,
-    },
-}
-
-/// Named properties, each a small rule from an RFC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Property {
-    /// An absolute `http`/`https` URL.
-    AbsoluteUrl,
-    /// `https`, or `http` on a loopback host (development deployments).
-    HttpsOrLoopbackUrl,
-    /// An issuer identifier (RFC 8414 §2): https (or loopback http), no query, no fragment.
-    IssuerUrl,
-    NonEmptyArray,
-    /// An array whose every element is an absolute http(s) URL.
-    ArrayOfUrls,
-    JsonObject,
-    String,
-    /// `WWW-Authenticate` parses under the RFC 9110 grammar.
-    Parsable,
-    /// The challenge has at least one auth-param (RFC 6750 §3).
-    WithParams,
-    /// No challenge repeats a parameter name (RFC 9110 §11.2).
-    UniqueParams,
-    /// A space-separated list of RFC 6749 §3.3 scope tokens.
-    ScopeTokens,
-    /// RFC 6750 §3's characters for `error` and `error_description`: printable ASCII without
-    /// `"` and `\` (after unquoting).
-    ErrorChars,
-}
-
-impl Property {
-    pub const ALL: [(&'static str, Property); 12] = [
-        ("absolute-url", Property::AbsoluteUrl),
-        ("https-or-loopback-url", Property::HttpsOrLoopbackUrl),
-        ("issuer-url", Property::IssuerUrl),
-        ("non-empty-array", Property::NonEmptyArray),
-        ("array-of-urls", Property::ArrayOfUrls),
-        ("json-object", Property::JsonObject),
-        ("string", Property::String),
-        ("parsable", Property::Parsable),
-        ("with-params", Property::WithParams),
-        ("unique-params", Property::UniqueParams),
-        ("scope-tokens", Property::ScopeTokens),
-        ("error-chars", Property::ErrorChars),
-    ];
-
-    pub fn name(self) -> &'static str {
-        Property::ALL
-            .iter()
-            .find(|(_, p)| *p == self)
-            .map(|(n, _)| *n)
-            .unwrap_or("?")
-    }
 }

@@ -7,10 +7,8 @@ use std::sync::Arc;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::model::{
-    Alternative, Case, ClientKind, Expectation, Overrides, Predicate, Property, RequestTemplate, Step, Subject,
-    TokenPlan,
-};
+use super::expectation::ExpectSpec;
+use super::model::{Alternative, Case, ClientKind, Overrides, RequestTemplate, Step, TokenPlan};
 use crate::check::schema::Schemas;
 use crate::diagnostic::{FileError, SourceFile};
 use crate::oauth::tokens::TokenKind;
@@ -105,29 +103,6 @@ struct AlternativeSpec {
     outcome: Option<Spanned<String>>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ExpectSpec {
-    step: Option<Spanned<String>>,
-    subject: Spanned<String>,
-    equals: Option<toml::Value>,
-    one_of: Option<Vec<toml::Value>>,
-    none_of: Option<Vec<toml::Value>>,
-    contains: Option<String>,
-    excludes: Option<String>,
-    equals_ignoring_case: Option<String>,
-    list_contains: Option<String>,
-    tokens_exclude: Option<String>,
-    tokens_include: Option<String>,
-    at_most: Option<f64>,
-    present: Option<bool>,
-    is: Option<Spanned<String>>,
-    media_type: Option<String>,
-    schema: Option<Spanned<String>>,
-    #[serde(default)]
-    optional: bool,
-}
-
 pub(super) struct Converter<'a> {
     pub file: &'a SourceFile,
     pub registry: &'a Registry,
@@ -136,7 +111,7 @@ pub(super) struct Converter<'a> {
 }
 
 impl Converter<'_> {
-    fn error(&mut self, span: std::ops::Range<usize>, message: impl Into<String>) -> FileError {
+    pub(super) fn error(&mut self, span: std::ops::Range<usize>, message: impl Into<String>) -> FileError {
         FileError::new(self.file, span, message)
     }
 
@@ -387,7 +362,7 @@ impl Converter<'_> {
         }
     }
 
-    fn built_in_step(&mut self, name: &str, span: std::ops::Range<usize>) -> Option<Step> {
+    pub(super) fn built_in_step(&mut self, name: &str, span: std::ops::Range<usize>) -> Option<Step> {
         let step = Step::BUILT_IN.iter().find(|(n, _)| *n == name).map(|(_, s)| s.clone());
         if step.is_none() {
             let known: Vec<&str> = Step::BUILT_IN.iter().map(|(n, _)| *n).chain(["http"]).collect();
@@ -398,286 +373,12 @@ impl Converter<'_> {
         }
         step
     }
-
-    fn expectations(&mut self, specs: &[Spanned<ExpectSpec>], case_step: Option<&Step>) -> Vec<Expectation> {
-        specs.iter().filter_map(|s| self.expectation(s, case_step)).collect()
-    }
-
-    fn expectation(&mut self, spanned: &Spanned<ExpectSpec>, case_step: Option<&Step>) -> Option<Expectation> {
-        let spec = spanned.get_ref();
-        let step = match &spec.step {
-            // An expectation may look at another built-in step than its case's.
-            Some(name) => self.built_in_step(name.get_ref(), name.span())?,
-            None => case_step?.clone(),
-        };
-        let subject = match parse_subject(spec.subject.get_ref()) {
-            Ok(s) => s,
-            Err(msg) => {
-                let e = self.error(spec.subject.span(), msg).with_help(SUBJECT_HELP);
-                self.errors.push(e);
-                return None;
-            }
-        };
-        let mut predicates = Vec::new();
-        if let Some(v) = spec.present {
-            predicates.push(Predicate::Present(v));
-        }
-        if let Some(v) = &spec.equals {
-            predicates.push(Predicate::Equals(to_json(v)));
-        }
-        if let Some(v) = &spec.one_of {
-            predicates.push(Predicate::OneOf(v.iter().map(to_json).collect()));
-        }
-        if let Some(v) = &spec.none_of {
-            predicates.push(Predicate::NoneOf(v.iter().map(to_json).collect()));
-        }
-        if let Some(v) = &spec.contains {
-            predicates.push(Predicate::Contains(v.clone()));
-        }
-        if let Some(v) = &spec.excludes {
-            predicates.push(Predicate::Excludes(v.clone()));
-        }
-        if let Some(v) = &spec.equals_ignoring_case {
-            predicates.push(Predicate::EqualsIgnoringCase(v.clone()));
-        }
-        if let Some(v) = &spec.list_contains {
-            predicates.push(Predicate::ListContains(v.clone()));
-        }
-        if let Some(v) = &spec.tokens_exclude {
-            predicates.push(Predicate::TokensExclude(v.clone()));
-        }
-        if let Some(v) = &spec.tokens_include {
-            predicates.push(Predicate::TokensInclude(v.clone()));
-        }
-        if let Some(v) = spec.at_most {
-            predicates.push(Predicate::AtMost(v));
-        }
-        if let Some(v) = &spec.media_type {
-            predicates.push(Predicate::MediaType(v.to_ascii_lowercase()));
-        }
-        if let Some(name) = &spec.is {
-            match Property::ALL.iter().find(|(n, _)| n == name.get_ref()) {
-                Some((_, p)) => predicates.push(Predicate::Is(*p)),
-                None => {
-                    let known: Vec<&str> = Property::ALL.iter().map(|(n, _)| *n).collect();
-                    let e = self
-                        .error(name.span(), format!("unknown property `{}`", name.get_ref()))
-                        .with_help(format!("known properties: {}", known.join(", ")));
-                    self.errors.push(e);
-                    return None;
-                }
-            }
-        }
-        if let Some(name) = &spec.schema {
-            match self.schemas.get(name.get_ref()) {
-                Ok(validator) => predicates.push(Predicate::Schema {
-                    name: name.get_ref().clone(),
-                    validator,
-                }),
-                Err(msg) => {
-                    let e = self.error(name.span(), msg);
-                    self.errors.push(e);
-                    return None;
-                }
-            }
-        }
-        let predicate = match predicates.len() {
-            1 => predicates.remove(0),
-            n => {
-                let msg = format!("an expectation needs exactly one predicate, found {n}");
-                let e = self
-                    .error(spanned.span(), msg)
-                    .with_help("one of: present, equals, one_of, none_of, equals_ignoring_case, contains, excludes, list_contains, tokens_exclude, tokens_include, at_most, is, media_type, schema");
-                self.errors.push(e);
-                return None;
-            }
-        };
-        if let Err(msg) = fits(&subject, &predicate) {
-            let e = self.error(spanned.span(), msg);
-            self.errors.push(e);
-            return None;
-        }
-        Some(Expectation {
-            step,
-            subject,
-            predicate,
-            optional: spec.optional,
-        })
-    }
 }
 
-const SUBJECT_HELP: &str = "subjects: status, body, header:<name>, json:<pointer>, var:<name>, \
-www-authenticate, challenge:<scheme|*>, challenge:<scheme|*>:<param>";
-
-fn parse_subject(s: &str) -> Result<Subject, String> {
-    let unknown = || format!("unknown subject `{s}`");
-    Ok(match s {
-        "status" => Subject::Status,
-        "body" => Subject::Body,
-        "www-authenticate" => Subject::WwwAuthenticate,
-        _ => match s.split_once(':') {
-            Some(("header", name)) if !name.is_empty() => Subject::Header(name.to_owned()),
-            Some(("var", name)) if super::placeholders::is_variable(name) => Subject::Var(name.to_owned()),
-            Some(("var", name)) => {
-                let near = super::placeholders::closest_variable(name)
-                    .map(|n| format!(" (did you mean `var:{n}`?)"))
-                    .unwrap_or_default();
-                return Err(format!("unknown variable `var:{name}`{near}: no step records it"));
-            }
-            Some(("json", pointer)) if pointer.is_empty() || pointer.starts_with('/') => {
-                Subject::Json(pointer.to_owned())
-            }
-            Some(("json", _)) => {
-                return Err(format!("`{s}`: a JSON pointer starts with `/` (RFC 6901)"));
-            }
-            Some(("jwt", rest)) => match rest.split_once('#') {
-                Some((token, claim)) if token.starts_with('/') && (claim.is_empty() || claim.starts_with('/')) => {
-                    Subject::JwtClaim {
-                        token: token.to_owned(),
-                        claim: claim.to_owned(),
-                    }
-                }
-                _ => {
-                    return Err(format!(
-                        "`{s}`: a JWT claim is `jwt:<pointer to the token>#<pointer into its claims>`, \
-                         e.g. `jwt:/access_token#/aud`"
-                    ));
-                }
-            },
-            Some(("challenge", rest)) => {
-                let (scheme, param) = match rest.split_once(':') {
-                    Some((scheme, param)) => (scheme, Some(param.to_owned())),
-                    None => (rest, None),
-                };
-                if scheme.is_empty() || param.as_deref() == Some("") {
-                    return Err(unknown());
-                }
-                let scheme = (scheme != "*").then(|| scheme.to_owned());
-                Subject::Challenge { scheme, param }
-            }
-            _ => return Err(unknown()),
-        },
-    })
-}
-
-/// Rejects predicates that cannot apply to a subject, so a case cannot silently never fail.
-fn fits(subject: &Subject, predicate: &Predicate) -> Result<(), String> {
-    use Property as P;
-    // A claim is a JSON value like any other.
-    let json = Subject::Json(String::new());
-    let subject = match subject {
-        Subject::JwtClaim { .. } => &json,
-        other => other,
-    };
-    let ok = match (predicate, subject) {
-        (Predicate::Present(_), Subject::Status | Subject::Body) => false,
-        (Predicate::Present(_), _) => true,
-        (
-            Predicate::Equals(_) | Predicate::OneOf(_) | Predicate::NoneOf(_),
-            Subject::WwwAuthenticate | Subject::Body,
-        ) => false,
-        (Predicate::Equals(_) | Predicate::OneOf(_) | Predicate::NoneOf(_), Subject::Challenge { param, .. }) => {
-            param.is_some()
-        }
-        (Predicate::Equals(_) | Predicate::OneOf(_) | Predicate::NoneOf(_), _) => true,
-        (Predicate::Contains(_) | Predicate::Excludes(_), s) => matches!(s, Subject::Json(_)),
-        (Predicate::MediaType(_) | Predicate::ListContains(_), s) => matches!(s, Subject::Header(_)),
-        (Predicate::TokensExclude(_) | Predicate::TokensInclude(_), s) => {
-            matches!(
-                s,
-                Subject::Json(_) | Subject::Var(_) | Subject::Challenge { param: Some(_), .. }
-            )
-        }
-        (Predicate::EqualsIgnoringCase(_), s) => {
-            matches!(
-                s,
-                Subject::Json(_) | Subject::Header(_) | Subject::Var(_) | Subject::Challenge { param: Some(_), .. }
-            )
-        }
-        (Predicate::Schema { .. }, s) => matches!(s, Subject::Body),
-        (Predicate::AtMost(_), s) => matches!(s, Subject::Json(_) | Subject::Status),
-        (Predicate::Is(p), s) => match p {
-            P::Parsable | P::UniqueParams => matches!(s, Subject::WwwAuthenticate),
-            P::WithParams => matches!(s, Subject::Challenge { param: None, .. }),
-            P::JsonObject => matches!(s, Subject::Body | Subject::Json(_)),
-            P::NonEmptyArray | P::ArrayOfUrls => matches!(s, Subject::Json(_)),
-            P::AbsoluteUrl | P::HttpsOrLoopbackUrl | P::IssuerUrl | P::String | P::ScopeTokens | P::ErrorChars => {
-                matches!(
-                    s,
-                    Subject::Json(_) | Subject::Challenge { param: Some(_), .. } | Subject::Header(_) | Subject::Var(_)
-                )
-            }
-        },
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "this predicate does not apply to subject `{}`",
-            subject_name(subject)
-        ))
-    }
-}
-
-pub(crate) fn subject_name(subject: &Subject) -> String {
-    match subject {
-        Subject::Status => "status".to_owned(),
-        Subject::Body => "body".to_owned(),
-        Subject::WwwAuthenticate => "www-authenticate".to_owned(),
-        Subject::Header(n) => format!("header:{n}"),
-        Subject::Var(n) => format!("var:{n}"),
-        Subject::Json(p) => format!("json:{p}"),
-        Subject::JwtClaim { token, claim } => format!("jwt:{token}#{claim}"),
-        Subject::Challenge { scheme, param } => {
-            let scheme = scheme.as_deref().unwrap_or("*");
-            match param {
-                Some(p) => format!("challenge:{scheme}:{p}"),
-                None => format!("challenge:{scheme}"),
-            }
-        }
-    }
-}
-
-fn to_json(v: &toml::Value) -> serde_json::Value {
+pub(super) fn to_json(v: &toml::Value) -> serde_json::Value {
     serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
 }
 
 pub(super) fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn subjects_parse() {
-        assert_eq!(parse_subject("json:/issuer"), Ok(Subject::Json("/issuer".into())));
-        assert_eq!(
-            parse_subject("challenge:*:resource_metadata"),
-            Ok(Subject::Challenge {
-                scheme: None,
-                param: Some("resource_metadata".into())
-            })
-        );
-        assert_eq!(
-            parse_subject("challenge:bearer"),
-            Ok(Subject::Challenge {
-                scheme: Some("bearer".into()),
-                param: None
-            })
-        );
-        assert!(parse_subject("json:issuer").is_err());
-        assert_eq!(
-            parse_subject("jwt:/access_token#/aud"),
-            Ok(Subject::JwtClaim {
-                token: "/access_token".into(),
-                claim: "/aud".into()
-            })
-        );
-        assert!(parse_subject("jwt:/access_token").is_err());
-        assert!(parse_subject("jwt:access_token#/aud").is_err());
-        assert!(parse_subject("challenge::x").is_err());
-        assert!(parse_subject("headers").is_err());
-    }
 }

@@ -2,8 +2,14 @@
 
 mod expect;
 mod judge;
+mod predicate;
+mod property;
 pub mod schema;
+mod subject;
 pub mod www_authenticate;
 
 pub use expect::{Broken, evaluate};
 pub use judge::{MAY_NOT_SHOWN, Observation, Observed, judge};
+pub use predicate::{Invalid, Predicate};
+pub use property::Property;
+pub use subject::Subject;

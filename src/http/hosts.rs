@@ -28,6 +28,21 @@ impl Hosts {
     }
 }
 
+/// Whether `url` is on loopback: `localhost` or a loopback IP literal.
+pub fn is_loopback(url: &url::Url) -> bool {
+    is_loopback_ip(url) || matches!(url.host(), Some(url::Host::Domain(d)) if d.eq_ignore_ascii_case("localhost"))
+}
+
+/// Whether `url`'s host is a loopback IP literal (OAuth 2.1 §8.4.2's port rule is for these,
+/// not for `localhost`).
+pub fn is_loopback_ip(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -175,11 +175,7 @@ impl Flow<'_> {
         obs.vars.insert("issuer".to_owned(), issuer.clone());
         obs.vars.insert("client_id".to_owned(), client.client_id.clone());
         // OAuth 2.1 §8.4.2's port rule is for loopback IP literals, not `localhost`.
-        let loopback_ip = url::Url::parse(&client.redirect_uri).is_ok_and(|u| match u.host() {
-            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-            _ => false,
-        });
+        let loopback_ip = url::Url::parse(&client.redirect_uri).is_ok_and(|u| crate::http::hosts::is_loopback_ip(&u));
         obs.vars
             .insert("redirect_uri.loopback_ip".to_owned(), loopback_ip.to_string());
         if let Some(kind) = &client.application_type {

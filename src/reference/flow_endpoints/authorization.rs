@@ -35,8 +35,7 @@ pub(in crate::reference) fn redirect_matches(s: &State, registered: &str, reques
     let (Ok(r), Ok(q)) = (url::Url::parse(registered), url::Url::parse(requested)) else {
         return false;
     };
-    let loopback_ip = matches!(r.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
-        || matches!(r.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());
+    let loopback_ip = crate::http::hosts::is_loopback_ip(&r);
     if !loopback_ip || !native || s.has(Fault::LoopbackPortExact) || r.scheme() != q.scheme() || r.host() != q.host() {
         return false;
     }

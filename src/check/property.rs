@@ -1,0 +1,217 @@
+//! `is = "<property>"`: named properties, each a small rule from an RFC, with its name, the
+//! subjects it applies to, its test and its wording in one place.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::expect::Broken;
+use super::predicate::Invalid;
+use super::subject::{Found, Subject, plain};
+use super::www_authenticate;
+use crate::http::Response;
+use crate::http::hosts::is_loopback;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Property {
+    /// An absolute `http`/`https` URL.
+    AbsoluteUrl,
+    /// `https`, or `http` on a loopback host (development deployments).
+    HttpsOrLoopbackUrl,
+    /// An issuer identifier (RFC 8414 §2): https (or loopback http), no query, no fragment.
+    IssuerUrl,
+    NonEmptyArray,
+    /// An array whose every element is an absolute http(s) URL.
+    ArrayOfUrls,
+    JsonObject,
+    String,
+    /// `WWW-Authenticate` parses under the RFC 9110 grammar.
+    Parsable,
+    /// The challenge has at least one auth-param (RFC 6750 §3).
+    WithParams,
+    /// No challenge repeats a parameter name (RFC 9110 §11.2).
+    UniqueParams,
+    /// A space-separated list of RFC 6749 §3.3 scope tokens.
+    ScopeTokens,
+    /// RFC 6750 §3's characters for `error` and `error_description`: printable ASCII without
+    /// `"` and `\` (after unquoting).
+    ErrorChars,
+}
+
+impl Property {
+    pub const ALL: [(&'static str, Property); 12] = [
+        ("absolute-url", Property::AbsoluteUrl),
+        ("https-or-loopback-url", Property::HttpsOrLoopbackUrl),
+        ("issuer-url", Property::IssuerUrl),
+        ("non-empty-array", Property::NonEmptyArray),
+        ("array-of-urls", Property::ArrayOfUrls),
+        ("json-object", Property::JsonObject),
+        ("string", Property::String),
+        ("parsable", Property::Parsable),
+        ("with-params", Property::WithParams),
+        ("unique-params", Property::UniqueParams),
+        ("scope-tokens", Property::ScopeTokens),
+        ("error-chars", Property::ErrorChars),
+    ];
+
+    pub fn name(self) -> &'static str {
+        Property::ALL
+            .iter()
+            .find(|(_, p)| *p == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("?")
+    }
+
+    /// Parses `is = "<name>"`.
+    pub(super) fn parse(name: &str) -> Result<Property, Invalid> {
+        match Property::ALL.iter().find(|(n, _)| *n == name) {
+            Some((_, p)) => Ok(*p),
+            None => {
+                let known: Vec<&str> = Property::ALL.iter().map(|(n, _)| *n).collect();
+                Err(Invalid {
+                    message: format!("unknown property `{name}`"),
+                    help: Some(format!("known properties: {}", known.join(", "))),
+                })
+            }
+        }
+    }
+
+    /// Whether the property can be judged on `subject` at all.
+    pub(super) fn applies_to(self, subject: &Subject) -> bool {
+        use Property as P;
+        match self {
+            P::Parsable | P::UniqueParams => matches!(subject, Subject::WwwAuthenticate),
+            P::WithParams => matches!(subject, Subject::Challenge { param: None, .. }),
+            P::JsonObject => subject.is_json() || matches!(subject, Subject::Body),
+            P::NonEmptyArray | P::ArrayOfUrls => subject.is_json(),
+            P::AbsoluteUrl | P::HttpsOrLoopbackUrl | P::IssuerUrl | P::String | P::ScopeTokens | P::ErrorChars => {
+                subject.is_json() || subject.is_text()
+            }
+        }
+    }
+
+    /// What it expects, in words. Some rules are stricter for a public deployment (see
+    /// [`local`]), and say so.
+    pub(super) fn describe(self, vars: &BTreeMap<String, String>) -> String {
+        use Property as P;
+        let local = local(vars);
+        match self {
+            P::AbsoluteUrl => "an absolute http(s) URL",
+            P::HttpsOrLoopbackUrl if local => "an absolute https URL (http only on a loopback host)",
+            P::HttpsOrLoopbackUrl => {
+                "an absolute https URL (the server is public: an http loopback URL is one it leaked from \
+                 behind its proxy)"
+            }
+            P::IssuerUrl if local => "an https URL without query or fragment (RFC 8414 §2; http only on loopback)",
+            P::IssuerUrl => "an https URL without query or fragment (RFC 8414 §2; the server is public)",
+            P::NonEmptyArray => "a non-empty array",
+            P::ArrayOfUrls if local => "an array of absolute http(s) URLs",
+            P::ArrayOfUrls => "an array of absolute http(s) URLs, none on loopback (the server is public)",
+            P::JsonObject => "a JSON object",
+            P::String => "a string",
+            P::Parsable => "a value of the RFC 9110 §11.6.1 challenge grammar",
+            P::WithParams => "a challenge with at least one auth-param (RFC 6750 §3)",
+            P::UniqueParams => "each parameter at most once per challenge",
+            P::ScopeTokens => "space-separated scope tokens (RFC 6749 §3.3)",
+            P::ErrorChars => "printable ASCII without `\"` or `\\` (RFC 6750 §3)",
+        }
+        .to_owned()
+    }
+
+    pub(super) fn test(
+        self,
+        subject: &Subject,
+        found: &Found,
+        response: &Response,
+        vars: &BTreeMap<String, String>,
+    ) -> Result<(), Broken> {
+        use Property as P;
+        let broken = |actual: String| Err(Broken::new(subject, self.describe(vars), actual));
+        let local = local(vars);
+        // http is for development: only on loopback, and only where the deployment is local.
+        let web_url = |url: &url::Url| url.scheme() == "https" || (is_loopback(url) && local);
+        let holds = match self {
+            P::Parsable => {
+                let lines: Vec<&str> = response.header_values("www-authenticate").collect();
+                return match www_authenticate::parse_lines(lines) {
+                    Ok(challenges) if challenges.is_empty() => Err(Broken::new(
+                        subject,
+                        "at least one challenge (RFC 9110 §15.5.2)",
+                        found.show(),
+                    )),
+                    Ok(_) => Ok(()),
+                    Err(e) => {
+                        let mut b = broken(format!("a grammar error: {}", e.message)).unwrap_err();
+                        b.detail = Some(e.to_string());
+                        Err(b)
+                    }
+                };
+            }
+            P::UniqueParams => {
+                let lines: Vec<&str> = response.header_values("www-authenticate").collect();
+                let Ok(challenges) = www_authenticate::parse_lines(lines) else {
+                    return Err(Broken::new(subject, "a parsable WWW-Authenticate", found.show()));
+                };
+                return match challenges.iter().find_map(|c| c.duplicate_param().map(|p| (c, p))) {
+                    Some((c, p)) => broken(format!("`{p}` twice in the `{}` challenge", c.scheme)),
+                    None => Ok(()),
+                };
+            }
+            P::ArrayOfUrls => {
+                let Found::Json(Value::Array(items)) = found else {
+                    return broken(found.show());
+                };
+                let usable = |s: &str| absolute_url(s).is_ok_and(|u| !is_loopback(&u) || local);
+                return match items.iter().find(|i| i.as_str().is_none_or(|s| !usable(s))) {
+                    Some(bad) => broken(format!("an element <{}>", plain(bad))),
+                    None => Ok(()),
+                };
+            }
+            P::WithParams => matches!(found, Found::Challenges(cs) if cs.iter().any(|c| !c.params.is_empty())),
+            P::JsonObject => matches!(found, Found::Json(Value::Object(_))),
+            P::String => found.text().is_some(),
+            P::NonEmptyArray => matches!(found, Found::Json(Value::Array(items)) if !items.is_empty()),
+            P::AbsoluteUrl => found.text().is_some_and(|s| absolute_url(s).is_ok()),
+            P::HttpsOrLoopbackUrl => found
+                .text()
+                .and_then(|s| absolute_url(s).ok())
+                .is_some_and(|u| web_url(&u)),
+            P::IssuerUrl => found
+                .text()
+                .and_then(|s| absolute_url(s).ok())
+                .is_some_and(|u| web_url(&u) && u.query().is_none() && u.fragment().is_none()),
+            // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), space-separated.
+            P::ScopeTokens => found.text().is_some_and(|s| {
+                !s.is_empty()
+                    && s.split(' ').all(|t| {
+                        !t.is_empty()
+                            && t.bytes()
+                                .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+                    })
+            }),
+            // RFC 6750 §3: %x20-21 / %x23-5B / %x5D-7E.
+            P::ErrorChars => found
+                .text()
+                .is_some_and(|s| s.bytes().all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5b | 0x5d..=0x7e))),
+        };
+        if holds { Ok(()) } else { broken(found.show()) }
+    }
+}
+
+fn absolute_url(s: &str) -> Result<url::Url, ()> {
+    match url::Url::parse(s) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Ok(u),
+        _ => Err(()),
+    }
+}
+
+/// Whether the deployment is a local one, where plain http on loopback is development: the
+/// MCP server (`{target}`) and the AS being judged (`{issuer}`, where there is one) are both
+/// on loopback. Anywhere else `http://localhost:8080/token` is an internal address a reverse
+/// proxy leaked, and a client would send its credentials to its own machine.
+fn local(vars: &BTreeMap<String, String>) -> bool {
+    ["target", "issuer"]
+        .iter()
+        .filter_map(|name| vars.get(*name))
+        .all(|home| url::Url::parse(home).is_ok_and(|u| is_loopback(&u)))
+}
