@@ -1,6 +1,6 @@
 //! Exit codes: a contract with CI jobs (documented in `--help` and README).
 
-use crate::run::RunReport;
+use crate::verdict::RunReport;
 
 /// No MUST failed (warnings and skips do not fail a run).
 pub const OK: u8 = 0;

@@ -1,7 +1,6 @@
 //! Benchmark: a full run of every case against the embedded reference target (`cargo bench`).
 //! Prints min / median / max over repeated runs; the figure goes in closing notes.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mcp_auth_conformance::case;
@@ -9,9 +8,10 @@ use mcp_auth_conformance::config::TargetConfig;
 use mcp_auth_conformance::discovery::Target;
 use mcp_auth_conformance::http::{HttpClient, redact::Redactor};
 use mcp_auth_conformance::reference::Reference;
-use mcp_auth_conformance::run::{self, Context};
+use mcp_auth_conformance::run;
 use mcp_auth_conformance::seed::Randomness;
 use mcp_auth_conformance::spec::SpecVersion;
+use mcp_auth_conformance::suite::Suite;
 use mcp_auth_conformance::verdict::Outcome;
 
 const RUNS: usize = 50;
@@ -54,8 +54,9 @@ async fn timed_runs(cases: &case::CaseSet, randomness: Randomness) -> Vec<Durati
             ..TargetConfig::default()
         };
         reference.fill_config(&mut config);
-        let ctx = Arc::new(Context::with_config(client, target, config));
-        let verdicts = run::run_quiet(ctx, &run::plan(cases, SpecVersion::LATEST, None)).await;
+        let verdicts = Suite::new(run::plan(cases, SpecVersion::LATEST, None), client, target, config)
+            .verdicts()
+            .await;
         let elapsed = started.elapsed();
         // The default run: slow checks skip, saying so; everything else passes.
         let slow = |v: &mcp_auth_conformance::verdict::Verdict| v.message.contains("run with --slow");

@@ -2,8 +2,8 @@
 //! from outside and gives one verdict per spec requirement.
 //!
 //! Data flows: registry + cases ([`case`]) -> observations ([`discovery`], [`http`]) ->
-//! judgement ([`check`]) -> [`verdict`] -> reports ([`report`]). [`run`] drives it;
-//! [`reference`] is the embedded reference server with its fault switches.
+//! judgement ([`check`]) -> [`verdict`] -> reports ([`report`]). A [`suite::Suite`] is one
+//! run, driven by [`run`]; [`reference`] is the embedded reference server with its fault switches.
 
 pub mod baseline;
 pub mod case;
@@ -21,6 +21,7 @@ pub mod requirement;
 pub mod run;
 pub mod seed;
 pub mod spec;
+pub mod suite;
 pub mod verdict;
 
 #[cfg(test)]

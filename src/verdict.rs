@@ -1,10 +1,12 @@
-//! The verdict: one per requirement checked, the one record between the engine and every
-//! reporter. Reporters print verdicts; they never re-judge.
+//! The verdict, one per requirement checked, and the run report that gathers them: the
+//! records between the engine and every reporter. Reporters print them; they never re-judge.
+
+use std::time::SystemTime;
 
 use serde::Serialize;
 
 use crate::http::Exchange;
-use crate::spec::Level;
+use crate::spec::{Level, SpecVersion};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -132,5 +134,60 @@ impl Summary {
             s.stale += usize::from(v.stale_expected_failure.is_some());
         }
         s
+    }
+}
+
+/// Everything a run found: the one input of every reporter. Its JSON form is the report
+/// contract (`--report json=...`).
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub tool: Tool,
+    pub target: String,
+    pub spec_version: SpecVersion,
+    /// `--spec-version auto` (the default): why this version (an extension of the contract).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spec_version_chosen: Option<String>,
+    /// `run --seed`, when given: the same seed against the same target reproduces the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub verdicts: Vec<Verdict>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+impl RunReport {
+    pub fn new(
+        target: String,
+        version: SpecVersion,
+        started: SystemTime,
+        elapsed_ms: u64,
+        verdicts: Vec<Verdict>,
+    ) -> Self {
+        RunReport {
+            tool: Tool {
+                name: env!("CARGO_PKG_NAME"),
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            target,
+            spec_version: version,
+            spec_version_chosen: None,
+            seed: None,
+            started_at: humantime::format_rfc3339_millis(started).to_string(),
+            duration_ms: elapsed_ms,
+            summary: Summary::of(&verdicts),
+            verdicts,
+        }
+    }
+
+    /// A broken MUST / MUST NOT (or, under `--strict`, SHOULD): a `fail` verdict.
+    pub fn must_failed(&self) -> bool {
+        self.verdicts.iter().any(|v| v.counts_against(Outcome::Fail))
     }
 }

@@ -1,6 +1,5 @@
 //! `run`: one target or a matrix of them, the reports, the baseline, the exit code.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use mcp_auth_conformance::baseline;
@@ -13,8 +12,10 @@ use mcp_auth_conformance::matrix_file::{self, MatrixTarget};
 use mcp_auth_conformance::reference::{Options, Reference};
 use mcp_auth_conformance::report::progress::Progress;
 use mcp_auth_conformance::report::{self, Matrix, ReportSpec, console};
-use mcp_auth_conformance::run::{self, Clock, Context, RunReport, VersionChoice};
+use mcp_auth_conformance::run::{self, Context, VersionChoice};
 use mcp_auth_conformance::spec::SpecVersion;
+use mcp_auth_conformance::suite::{Clock, Suite};
+use mcp_auth_conformance::verdict::RunReport;
 
 use super::args::RunArgs;
 use super::{data_errors, load_cases, runtime, usage_error, write_text};
@@ -78,7 +79,7 @@ pub(super) fn run_command(args: RunArgs) -> u8 {
             }
         },
     };
-    let context = |version| -> Result<Arc<Context>, u8> {
+    let build = |version, plan| -> Result<Suite, u8> {
         let target = match Target::new(&mcp_url, version) {
             Ok(t) => Target {
                 extra_hosts: args.allow_hosts.clone(),
@@ -86,49 +87,45 @@ pub(super) fn run_command(args: RunArgs) -> u8 {
             },
             Err(e) => return Err(usage_error(e)),
         };
-        Ok(Arc::new(Context::with_config(
-            http_client(&args)?,
-            target,
-            config.clone(),
-        )))
+        Ok(Suite::new(plan, http_client(&args)?, target, config.clone()))
     };
-    let mut ctx = match context(asked) {
-        Ok(ctx) => ctx,
+    let mut suite = match build(asked, plan) {
+        Ok(suite) => suite,
         Err(code) => return code,
     };
-    let (version, plan, chosen) = match args.spec_version {
-        VersionChoice::Fixed(v) => (v, plan, None),
+    let chosen = match args.spec_version {
+        VersionChoice::Fixed(_) => None,
         VersionChoice::Auto => {
-            let (version, why) = rt.block_on(run::negotiate(&ctx));
+            let (version, why) = rt.block_on(run::negotiate(&suite.ctx));
             println!("spec version {version} (auto: {why})");
             if version != asked {
-                // A run of its own: flows and discovery differ by version.
-                drop(ctx);
-                ctx = match context(version) {
-                    Ok(ctx) => ctx,
+                // A run of its own: flows, discovery and the cases differ by version.
+                let plan = match plan_for(&cases, version, &args) {
+                    Ok(plan) => plan,
+                    Err(code) => return code,
+                };
+                drop(suite);
+                suite = match build(version, plan) {
+                    Ok(suite) => suite,
                     Err(code) => return code,
                 };
             }
-            let plan = match plan_for(&cases, version, &args) {
-                Ok(plan) => plan,
-                Err(code) => return code,
-            };
-            (version, plan, Some(why))
+            Some(why)
         }
     };
     let clock = Clock::start();
-    let progress = Progress::on_terminal(args.quiet, plan.iter().map(|p| p.requirement.id.clone()));
-    let verdicts = run::run_with_console(
-        &rt,
-        ctx.clone(),
-        plan,
-        &run::console_arguments(args.quiet, args.color.forced()),
+    let progress = Progress::on_terminal(args.quiet, suite.plan.iter().map(|p| p.requirement.id.clone()));
+    let verdicts = console::show_trials(
+        suite.start(&rt),
+        suite.unfinished(),
+        suite.version(),
+        &console::arguments(args.quiet, args.color.forced()),
         progress.as_ref(),
     );
-    let reachable = rt.block_on(ctx.reachability());
-    let mut report = RunReport::new(mcp_url.clone(), version, clock.started, clock.elapsed_ms(), verdicts);
-    report.seed = ctx.seed();
+    let reachable = rt.block_on(suite.ctx.reachability());
+    let mut report = suite.report(verdicts, &clock);
     report.spec_version_chosen = chosen;
+    let ctx = &suite.ctx;
     for spec in &args.reports {
         if let Err(e) = write_report(spec, &report) {
             return usage_error(e);
@@ -145,7 +142,7 @@ pub(super) fn run_command(args: RunArgs) -> u8 {
         eprintln!("error: the target could not be reached: {e}");
     }
     let code = exit::of_run(&report, reachable.is_ok());
-    match baseline_end(&args, &ctx, &report) {
+    match baseline_end(&args, ctx, &report) {
         Err(code) => code,
         Ok(true) if code == exit::OK => exit::MUST_FAILED,
         Ok(_) => code,
@@ -275,19 +272,23 @@ fn matrix_run(
             Ok(c) => c,
             Err(code) => return code,
         };
-        runs.push((t.name, t.url, Arc::new(Context::with_config(client, target, t.config))));
+        runs.push((t.name, Suite::new(plan.to_vec(), client, target, t.config)));
     }
     let cases = runs.iter().flat_map(|_| plan.iter().map(|p| p.requirement.id.clone()));
     let progress = Progress::on_terminal(args.quiet, cases.collect::<Vec<_>>());
     let progress = progress.as_ref();
     let finished = rt.block_on(futures::future::join_all(runs.into_iter().map(
-        |(name, url, ctx)| async move {
+        |(name, suite)| async move {
             let clock = Clock::start();
-            let verdicts = run::run_counted(ctx.clone(), plan, progress).await;
-            let reachable = ctx.reachability().await;
-            let mut report = RunReport::new(url, version, clock.started, clock.elapsed_ms(), verdicts);
-            report.seed = ctx.seed();
-            (name, report, reachable)
+            let verdicts = suite
+                .verdicts_counted(|v| {
+                    if let Some(progress) = progress {
+                        progress.done(&v.requirement);
+                    }
+                })
+                .await;
+            let reachable = suite.ctx.reachability().await;
+            (name, suite.report(verdicts, &clock), reachable)
         },
     )));
     let matrix = Matrix {

@@ -1,11 +1,94 @@
 //! The console: each verdict as a libtest trial line (requirement id first), failures with
 //! the requirement's reference and the exchanges that prove them, and a closing summary.
 
-use libtest_mimic::{Completion, Failed};
+use std::sync::mpsc::Receiver;
+use std::sync::{Arc, Mutex};
 
-use crate::run::RunReport;
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
+
+use super::progress::Progress;
 use crate::spec::SpecVersion;
-use crate::verdict::{Outcome, Verdict};
+use crate::verdict::{Outcome, RunReport, Verdict};
+
+/// Shows a run's verdicts as libtest trials, one line each in plan order, as they arrive
+/// from [`crate::suite::Suite::start`]; `unfinished` holds each case's verdict should its
+/// evaluation die. With a progress bar (a terminal) the lines come once all verdicts are in;
+/// without, each as soon as it and those before it are. Returns the verdicts in plan order.
+pub fn show_trials(
+    arriving: Receiver<(usize, Verdict)>,
+    unfinished: Vec<Verdict>,
+    version: SpecVersion,
+    args: &Arguments,
+    progress: Option<&Progress>,
+) -> Vec<Verdict> {
+    let count = unfinished.len();
+    let arrived = Arc::new(Mutex::new(Arrivals {
+        rx: arriving,
+        verdicts: vec![None; count],
+    }));
+    if let Some(progress) = progress {
+        let mut arrivals = arrived.lock().unwrap_or_else(|p| p.into_inner());
+        for _ in 0..count {
+            let Ok((i, verdict)) = arrivals.rx.recv() else { break };
+            progress.done(&verdict.requirement);
+            arrivals.verdicts[i] = Some(verdict);
+        }
+        progress.finish();
+    }
+    let results: Arc<Mutex<Vec<Option<Verdict>>>> = Arc::new(Mutex::new(vec![None; count]));
+    let trials = unfinished.iter().cloned().enumerate().map(|(i, fallback)| {
+        let (arrived, results) = (arrived.clone(), results.clone());
+        Trial::ignorable_test(fallback.requirement.clone(), move || {
+            let verdict = arrived
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take(i)
+                .unwrap_or(fallback);
+            let shown = trial_result(&verdict, version);
+            results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(verdict);
+            shown
+        })
+    });
+    // The exit code comes from the verdicts (a warn is not a failure), not from libtest.
+    let _conclusion = libtest_mimic::run(args, trials.collect());
+    let results = std::mem::take(&mut *results.lock().unwrap_or_else(|p| p.into_inner()));
+    results
+        .into_iter()
+        .zip(unfinished)
+        .map(|(v, fallback)| v.unwrap_or(fallback))
+        .collect()
+}
+
+/// Verdicts as they arrive, in any order, kept until their trial takes them.
+struct Arrivals {
+    rx: Receiver<(usize, Verdict)>,
+    verdicts: Vec<Option<Verdict>>,
+}
+
+impl Arrivals {
+    /// Case `i`'s verdict, waiting for it if need be; none if its evaluation died.
+    fn take(&mut self, i: usize) -> Option<Verdict> {
+        while self.verdicts[i].is_none() {
+            let (at, verdict) = self.rx.recv().ok()?;
+            self.verdicts[at] = Some(verdict);
+        }
+        self.verdicts[i].take()
+    }
+}
+
+/// libtest-mimic arguments for our console: one thread prints (the work is concurrent
+/// anyway), no libtest filtering (we filter by requirement id ourselves).
+pub fn arguments(quiet: bool, color: Option<bool>) -> Arguments {
+    Arguments {
+        test_threads: Some(1),
+        quiet,
+        color: color.map(|c| match c {
+            true => libtest_mimic::ColorSetting::Always,
+            false => libtest_mimic::ColorSetting::Never,
+        }),
+        ..Arguments::default()
+    }
+}
 
 /// Pass is `ok`; skip and warn are `ignored (...)` with the reason (neither fails the run);
 /// fail and error are `FAILED`, with the full message printed by libtest at the end.
@@ -91,7 +174,7 @@ pub fn summary_line(report: &RunReport) -> String {
         s.error,
         report.spec_version,
         report.target,
-        super::seed_note(report.seed)
+        super::headline::seed_note(report.seed)
     )
 }
 

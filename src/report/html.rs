@@ -3,7 +3,7 @@
 //! weigh less than a template engine.
 
 use super::matrix::{Matrix, cell};
-use crate::run::RunReport;
+use crate::verdict::RunReport;
 use crate::verdict::{Outcome, Verdict};
 
 const STYLE: &str = "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}\
@@ -24,7 +24,10 @@ const FILTER: &str = "<script>function show(){for(const b of document.querySelec
 for(const r of document.querySelectorAll('tr.'+b.dataset.o))r.hidden=!b.checked}</script>";
 
 pub fn render(report: &RunReport) -> String {
-    let mut body = format!("<p>{}</p>\n{FILTER}\n<p>Show:", escape(&super::headline(report)));
+    let mut body = format!(
+        "<p>{}</p>\n{FILTER}\n<p>Show:",
+        escape(&super::headline::headline(report))
+    );
     for outcome in ["pass", "FAIL", "warn", "skip", "ERROR"] {
         body.push_str(&format!(
             " <label><input type=\"checkbox\" data-o=\"{outcome}\" checked onchange=\"show()\"> {outcome}</label>"
@@ -34,7 +37,7 @@ pub fn render(report: &RunReport) -> String {
     // One section per area (`rs.token`, `as.metadata`...), in the order of the run.
     let mut areas: Vec<(&str, Vec<&Verdict>)> = Vec::new();
     for v in &report.verdicts {
-        let area = super::area(&v.requirement);
+        let area = super::headline::area(&v.requirement);
         match areas.iter_mut().find(|(a, _)| *a == area) {
             Some((_, vs)) => vs.push(v),
             None => areas.push((area, vec![v])),
@@ -130,7 +133,7 @@ pub fn matrix(m: &Matrix) -> String {
         &format!(
             "MCP authorization conformance matrix (spec {}{})",
             m.spec_version,
-            super::seed_note(m.seed())
+            super::headline::seed_note(m.seed())
         ),
         &body,
     )

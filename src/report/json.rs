@@ -1,6 +1,6 @@
 //! The JSON report: the serialised [`RunReport`] (a contract: extend it, never break it).
 
-use crate::run::RunReport;
+use crate::verdict::RunReport;
 
 pub fn render(report: &RunReport) -> String {
     // Serialising plain data with string keys cannot fail.

@@ -4,14 +4,14 @@
 
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
-use crate::run::RunReport;
+use crate::verdict::RunReport;
 use crate::verdict::{Outcome, Verdict};
 
 pub fn render(report: &RunReport) -> String {
     let mut junit = Report::new(report.tool.name);
     let mut suites: Vec<TestSuite> = Vec::new();
     for verdict in &report.verdicts {
-        let area = super::area(&verdict.requirement);
+        let area = super::headline::area(&verdict.requirement);
         let index = match suites.iter().position(|s| s.name.as_str() == area) {
             Some(i) => i,
             None => {

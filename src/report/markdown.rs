@@ -2,14 +2,14 @@
 //! summary or a pull-request comment), and the requirement × target matrix.
 
 use super::matrix::{Matrix, cell};
-use crate::run::RunReport;
+use crate::verdict::RunReport;
 use crate::verdict::{Outcome, Verdict};
 
 pub fn render(report: &RunReport) -> String {
     let mut out = format!(
         "# MCP authorization conformance: {}\n\n{}\n\n",
         report.target,
-        super::headline(report)
+        super::headline::headline(report)
     );
     out.push_str("| requirement | level | outcome | details |\n| --- | --- | --- | --- |\n");
     for v in &report.verdicts {
@@ -59,7 +59,7 @@ pub fn matrix(m: &Matrix) -> String {
     let mut out = format!(
         "# MCP authorization conformance matrix (spec {}{})\n\n",
         m.spec_version,
-        super::seed_note(m.seed())
+        super::headline::seed_note(m.seed())
     );
     out.push_str("| requirement | level |");
     for (name, _) in &m.columns {

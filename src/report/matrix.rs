@@ -1,8 +1,8 @@
 //! Several targets' runs side by side: one row per requirement, one column per target.
 
-use crate::run::RunReport;
 use crate::spec::{Level, SpecVersion};
 use crate::verdict::Outcome;
+use crate::verdict::RunReport;
 
 /// The runs of a matrix, each with the name of its target.
 pub struct Matrix<'a> {

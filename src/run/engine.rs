@@ -7,7 +7,7 @@ use crate::case::{Case, CaseSet, Step};
 use crate::check::judge;
 use crate::requirement::Requirement;
 use crate::spec::{Level, SpecVersion};
-use crate::verdict::{Outcome, Verdict};
+use crate::verdict::Verdict;
 
 /// One requirement to check under the run's version, with the case that checks it.
 #[derive(Debug, Clone)]
@@ -61,17 +61,13 @@ pub async fn evaluate(ctx: Arc<Context>, planned: &Planned) -> Verdict {
             .map(|(_, o)| o.as_slice())
             .unwrap_or(&[])
     };
-    let mut judgement = judge(&planned.case, planned.level, lookup, &ctx.globals());
-    if ctx.strict() && judgement.outcome == Outcome::Warn {
-        judgement.outcome = Outcome::Fail;
-        judgement.message = format!("(--strict: a broken {} fails) {}", planned.level, judgement.message);
-    }
+    let judgement = judge(&planned.case, planned.level, lookup, &ctx.globals());
     let version = ctx.target.version;
     let mut evidence = judgement.evidence;
     for exchange in &mut evidence {
         exchange.scrub(ctx.client.redactor());
     }
-    let mut verdict = Verdict {
+    Verdict {
         requirement: planned.requirement.id.clone(),
         level: planned.level,
         outcome: judgement.outcome,
@@ -86,19 +82,5 @@ pub async fn evaluate(ctx: Arc<Context>, planned: &Planned) -> Verdict {
         case: planned.case.origin.clone(),
         expected_failure: None,
         stale_expected_failure: None,
-    };
-    if let Some(expected) = ctx.baseline().excuses(&verdict, &crate::baseline::today()) {
-        verdict.expected_failure = Some(expected.reason.clone());
-    } else if let Some(entry) = ctx.baseline().entries.get(&verdict.requirement)
-        && verdict.outcome == Outcome::Pass
-    {
-        verdict.stale_expected_failure = Some(entry.reason.clone());
-    } else if let Some(entry) = ctx.baseline().entries.get(&verdict.requirement)
-        && matches!(verdict.outcome, Outcome::Fail | Outcome::Error)
-    {
-        // Listed, but past its expiry date: a failure again, saying so.
-        let day = entry.expires.as_deref().unwrap_or_default();
-        verdict.message = format!("(expected failure until {day}, no longer) {}", verdict.message);
     }
-    verdict
 }

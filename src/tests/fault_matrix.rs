@@ -4,7 +4,6 @@
 use std::collections::BTreeSet;
 
 use futures::StreamExt;
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::case::{self, CaseSet};
@@ -14,8 +13,9 @@ use crate::http::HttpClient;
 use crate::http::redact::{Redactor, Secret};
 use crate::oauth::tokens::{self, TokenKind};
 use crate::reference::{Fault, Options, Reference};
-use crate::run::{self, Context};
+use crate::run;
 use crate::spec::SpecVersion;
+use crate::suite::Suite;
 use crate::verdict::{Outcome, Verdict};
 
 /// Runs every check (`slow`: the slow ones too). The reference's codes live 5 s and its tokens
@@ -58,8 +58,9 @@ async fn run_with(
     };
     reference.fill_config(&mut config);
     tweak(&mut config, &reference).await;
-    let ctx = Arc::new(Context::with_config(client, target, config));
-    run::run_quiet(ctx, &run::plan(cases, version, filter)).await
+    Suite::new(run::plan(cases, version, filter), client, target, config)
+        .verdicts()
+        .await
 }
 
 /// The requirements a run found broken: a fail, warn or error, and a MAY-level behaviour not
@@ -192,7 +193,7 @@ async fn an_optional_behaviour_not_shown_is_information_only() {
             strict: true,
             ..TargetConfig::default()
         };
-        run::run_quiet(Arc::new(Context::with_config(client, target, config)), &plan).await
+        Suite::new(plan.clone(), client, target, config).verdicts().await
     };
     let (kept, not_shown) = futures::join!(run(&[]), run(&[Fault::NoScopeOn401]));
     assert_eq!(kept[0].outcome, Outcome::Pass, "{}", show(&kept));

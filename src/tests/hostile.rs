@@ -308,9 +308,11 @@ async fn endpoints_on_other_schemes_and_hosts_are_judged_never_called() {
 async fn an_untrusted_certificate_is_an_error_unless_its_ca_is_trusted() {
     use std::sync::Arc;
 
+    use crate::config::TargetConfig;
     use crate::discovery::Target;
     use crate::http::{HttpClient, redact::Redactor};
-    use crate::run::{self, Context};
+    use crate::run;
+    use crate::suite::Suite;
 
     let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).expect("a certificate");
     let cert = certified.cert.der().clone();
@@ -345,7 +347,9 @@ async fn an_untrusted_certificate_is_an_error_unless_its_ca_is_trusted() {
     let run_with = async |roots: Vec<rustls::pki_types::CertificateDer<'static>>| {
         let client = HttpClient::trusting(TIMEOUT, Redactor::default(), roots).expect("client");
         let target = Target::new(&url, SpecVersion::V2025_03_26).expect("target");
-        run::run_quiet(Arc::new(Context::new(client, target)), &plan).await
+        Suite::new(plan.clone(), client, target, TargetConfig::default())
+            .verdicts()
+            .await
     };
     let untrusted = run_with(Vec::new()).await;
     assert_eq!(untrusted[0].outcome, Outcome::Error, "{}", untrusted[0].message);

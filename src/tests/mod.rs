@@ -12,4 +12,5 @@ mod login_form;
 mod peer_pins;
 mod properties;
 mod redaction_audit;
+mod report_snapshots;
 mod variation_matrix;

@@ -11,7 +11,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -21,8 +20,9 @@ use mcp_auth_conformance::config::{self, TargetConfig};
 use mcp_auth_conformance::discovery::Target;
 use mcp_auth_conformance::http::HttpClient;
 use mcp_auth_conformance::http::redact::Redactor;
-use mcp_auth_conformance::run::{self, Context};
+use mcp_auth_conformance::run;
 use mcp_auth_conformance::spec::SpecVersion;
+use mcp_auth_conformance::suite::Suite;
 use mcp_auth_conformance::verdict::Outcome;
 
 /// A peer set-up: its folder, the environment its `start.sh` gets, its MCP endpoint, and
@@ -134,8 +134,8 @@ async fn verdicts(cases: &CaseSet, peer: &Peer, version: SpecVersion) -> BTreeMa
     };
     let client = HttpClient::new(Duration::from_secs(10), Redactor::default()).expect("client");
     let target = Target::new(peer.target, version).expect("target URL");
-    let ctx = Arc::new(Context::with_config(client, target, config));
-    run::run_quiet(ctx, &run::plan(cases, version, None))
+    Suite::new(run::plan(cases, version, None), client, target, config)
+        .verdicts()
         .await
         .into_iter()
         .map(|v| (v.requirement, v.outcome.as_str().to_owned()))

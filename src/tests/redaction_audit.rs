@@ -1,7 +1,6 @@
 //! No report shows a secret: the reference target records every secret it issues, and every
 //! rendering of runs whose failures carry full flow evidence is searched for each of them.
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::case;
@@ -12,9 +11,11 @@ use crate::http::{HttpClient, redact::Redactor};
 use crate::oauth::tokens::{self, TokenKind};
 use crate::reference::{Fault, LOGIN_PASSWORD, Options, Reference};
 use crate::report::{self, Format, console};
-use crate::run::{self, Context, RunReport};
+use crate::run;
 use crate::spec::SpecVersion;
+use crate::suite::Suite;
 use crate::verdict::Outcome;
+use crate::verdict::RunReport;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_report_shows_an_issued_secret() {
@@ -54,12 +55,9 @@ async fn no_report_shows_an_issued_secret() {
         .tokens
         .insert(TokenKind::ForeignIssuer, Secret::new(supplied.as_str()));
     let client = HttpClient::new(Duration::from_secs(5), Redactor::default()).unwrap();
-    let ctx = Arc::new(Context::with_config(
-        client,
-        Target::new(&reference.mcp_url, SpecVersion::LATEST).unwrap(),
-        config,
-    ));
-    let verdicts = run::run_quiet(ctx, &run::plan(&cases, SpecVersion::LATEST, None)).await;
+    let target = Target::new(&reference.mcp_url, SpecVersion::LATEST).unwrap();
+    let suite = Suite::new(run::plan(&cases, SpecVersion::LATEST, None), client, target, config);
+    let verdicts = suite.verdicts().await;
     let failing = verdicts.iter().filter(|v| v.outcome == Outcome::Fail).count();
     assert!(failing >= 4, "the faults produce failures with flow evidence");
     let shows_supplied =

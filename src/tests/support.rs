@@ -1,14 +1,14 @@
 //! Shared test helpers.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::case;
 use crate::config::TargetConfig;
 use crate::discovery::Target;
 use crate::http::{HttpClient, redact::Redactor};
-use crate::run::{self, Context};
+use crate::run;
 use crate::spec::SpecVersion;
+use crate::suite::Suite;
 use crate::verdict::{Outcome, Verdict};
 
 /// insta settings that put snapshots in the top-level `snapshots/` folder.
@@ -34,8 +34,9 @@ pub async fn run_configured(
     let cases = case::load_embedded().expect("embedded cases load");
     let client = HttpClient::new(timeout, Redactor::default()).expect("client");
     let target = Target::new(mcp_url, version).expect("target URL");
-    let ctx = Arc::new(Context::with_config(client, target, config));
-    run::run_quiet(ctx, &run::plan(&cases, version, None)).await
+    Suite::new(run::plan(&cases, version, None), client, target, config)
+        .verdicts()
+        .await
 }
 
 /// The verdict for a requirement; panics with the run's verdicts if there is none.

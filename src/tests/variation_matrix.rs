@@ -3,7 +3,6 @@
 //! version, and pairwise in the newest), all cases at once, and every verdict must be a pass
 //! or a skip. The twin of the fault matrix.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -14,13 +13,14 @@ use crate::discovery::Target;
 use crate::http::HttpClient;
 use crate::http::redact::Redactor;
 use crate::reference::{Options, Reference, Variation};
-use crate::run::{self, Context};
+use crate::run::{self, Planned};
 use crate::spec::SpecVersion;
+use crate::suite::Suite;
 use crate::verdict::{Outcome, Verdict};
 
-/// The reference showing `variations`, and a run's context against it (the reference stops
+/// The reference showing `variations`, and a run of `plan` against it (the reference stops
 /// when dropped).
-async fn varied(variations: &[Variation], version: SpecVersion) -> (Reference, Arc<Context>) {
+async fn varied(variations: &[Variation], version: SpecVersion, plan: Vec<Planned>) -> (Reference, Suite) {
     let options = Options {
         variations: variations.to_vec(),
         ..Options::default()
@@ -33,13 +33,12 @@ async fn varied(variations: &[Variation], version: SpecVersion) -> (Reference, A
     let target = Target::new(&reference.mcp_url, version).expect("target URL");
     let mut config = TargetConfig::default();
     reference.fill_config(&mut config);
-    let ctx = Arc::new(Context::with_config(client, target, config));
-    (reference, ctx)
+    (reference, Suite::new(plan, client, target, config))
 }
 
 async fn run_suite(cases: &CaseSet, variations: &[Variation], version: SpecVersion) -> Vec<Verdict> {
-    let (_reference, ctx) = varied(variations, version).await;
-    run::run_quiet(ctx, &run::plan(cases, version, None)).await
+    let (_reference, suite) = varied(variations, version, run::plan(cases, version, None)).await;
+    suite.verdicts().await
 }
 
 /// The verdicts that are neither pass nor skip, one line each.
@@ -115,12 +114,12 @@ async fn outcomes_do_not_depend_on_the_order_cases_run_in() {
         let plan = plan.clone();
         async move {
             let revoking = [Variation::RevokeOnRefresh, Variation::RevokeEarlierGrants];
-            let (_reference, ctx) = varied(&revoking, version).await;
+            let (_reference, suite) = varied(&revoking, version, plan.clone()).await;
             let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
             let mut order: Vec<(usize, u64)> = (0..plan.len()).map(|i| (i, rng.random_range(0..30))).collect();
             order.shuffle(&mut rng);
             let runs = order.into_iter().map(|(i, delay)| {
-                let (ctx, planned) = (ctx.clone(), &plan[i]);
+                let (ctx, planned) = (suite.ctx.clone(), &plan[i]);
                 async move {
                     tokio::time::sleep(Duration::from_millis(delay)).await;
                     let verdict = run::evaluate(ctx, planned).await;

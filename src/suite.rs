@@ -1,0 +1,137 @@
+//! The library's one entry point. A [`Suite`] is one run: the planned cases, and the context
+//! they share (the target under one spec version, the client, the run's configuration). It
+//! yields verdicts, each with its place in the plan, and the finished report. The CLI, the
+//! matrix run, the tests and the benchmark all run through it.
+
+use std::sync::Arc;
+use std::sync::mpsc::Receiver;
+use std::time::{Instant, SystemTime};
+
+use crate::config::TargetConfig;
+use crate::discovery::Target;
+use crate::http::HttpClient;
+use crate::run::{Context, Planned, evaluate, settle};
+use crate::spec::SpecVersion;
+use crate::verdict::{Outcome, RunReport, Verdict};
+
+pub struct Suite {
+    /// What the cases share: discovery, registrations, tokens, the run's settings.
+    pub ctx: Arc<Context>,
+    /// The cases to run, one per requirement, in registry order (see [`crate::run::plan`]).
+    pub plan: Vec<Planned>,
+}
+
+impl Suite {
+    pub fn new(plan: Vec<Planned>, client: HttpClient, target: Target, config: TargetConfig) -> Suite {
+        Suite {
+            ctx: Arc::new(Context::with_config(client, target, config)),
+            plan,
+        }
+    }
+
+    pub fn version(&self) -> SpecVersion {
+        self.ctx.target.version
+    }
+
+    /// Runs every planned case and returns the verdicts in plan order.
+    pub async fn verdicts(&self) -> Vec<Verdict> {
+        self.verdicts_counted(|_| {}).await
+    }
+
+    /// As [`Suite::verdicts`], telling `each` of every verdict as it comes (a progress bar).
+    pub async fn verdicts_counted(&self, each: impl Fn(&Verdict)) -> Vec<Verdict> {
+        let each = &each;
+        let one = |planned| async move {
+            let verdict = judge(&self.ctx, planned).await;
+            each(&verdict);
+            verdict
+        };
+        if self.ctx.seed().is_some() {
+            // Seeded, one case after another: the target sees the same requests in the same order.
+            let mut verdicts = Vec::with_capacity(self.plan.len());
+            for planned in &self.plan {
+                verdicts.push(one(planned).await);
+            }
+            return verdicts;
+        }
+        futures::future::join_all(self.plan.iter().map(one)).await
+    }
+
+    /// Starts every case on `runtime` now; each verdict arrives with its plan index when done
+    /// (seeded, one case after another). A case whose evaluation dies sends nothing: its
+    /// verdict is then the one [`Suite::unfinished`] gives.
+    pub fn start(&self, runtime: &tokio::runtime::Runtime) -> Receiver<(usize, Verdict)> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let jobs: Vec<(usize, Planned)> = self.plan.iter().cloned().enumerate().collect();
+        let ctx = self.ctx.clone();
+        if ctx.seed().is_some() {
+            runtime.spawn(async move {
+                for (i, planned) in jobs {
+                    let _ = tx.send((i, judge(&ctx, &planned).await));
+                }
+            });
+        } else {
+            for (i, planned) in jobs {
+                let (ctx, tx) = (ctx.clone(), tx.clone());
+                runtime.spawn(async move {
+                    let _ = tx.send((i, judge(&ctx, &planned).await));
+                });
+            }
+        }
+        rx
+    }
+
+    /// For each planned case, the verdict it gets if its evaluation dies (a harness bug):
+    /// `error`, never a pass.
+    pub fn unfinished(&self) -> Vec<Verdict> {
+        let version = self.version();
+        let died = |planned: &Planned| Verdict {
+            requirement: planned.requirement.id.clone(),
+            level: planned.level,
+            outcome: Outcome::Error,
+            message: "the harness failed while evaluating this case".to_owned(),
+            evidence: Vec::new(),
+            title: planned.requirement.title.clone(),
+            section: planned.requirement.section.clone(),
+            url: planned.requirement.url_for(version),
+            normative: planned.requirement.normative_for(version).to_owned(),
+            derived: planned.requirement.derived,
+            case: planned.case.origin.clone(),
+            expected_failure: None,
+            stale_expected_failure: None,
+        };
+        self.plan.iter().map(died).collect()
+    }
+
+    /// The report of a run that began at `clock`.
+    pub fn report(&self, verdicts: Vec<Verdict>, clock: &Clock) -> RunReport {
+        let target = self.ctx.target.mcp_url.clone();
+        let mut report = RunReport::new(target, self.version(), clock.started, clock.elapsed_ms(), verdicts);
+        report.seed = self.ctx.seed();
+        report
+    }
+}
+
+/// A case's verdict: judged, then settled by the run's policy (`--strict`, the baseline).
+async fn judge(ctx: &Arc<Context>, planned: &Planned) -> Verdict {
+    settle(evaluate(ctx.clone(), planned).await, ctx)
+}
+
+/// When a run began, for its report.
+pub struct Clock {
+    pub started: SystemTime,
+    instant: Instant,
+}
+
+impl Clock {
+    pub fn start() -> Self {
+        Clock {
+            started: SystemTime::now(),
+            instant: Instant::now(),
+        }
+    }
+
+    pub fn elapsed_ms(&self) -> u64 {
+        self.instant.elapsed().as_millis() as u64
+    }
+}

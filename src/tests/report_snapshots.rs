@@ -1,0 +1,187 @@
+//! Snapshots of every report format (pass, fail, warn, skip, error; a matrix), byte-for-byte
+//! stable: fixed times, one verdict of each outcome.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use crate::http::{Exchange, RecordedRequest, RecordedResponse};
+use crate::report::{Format, Matrix, console, json, junit, render, render_matrix};
+use crate::spec::{Level, SpecVersion};
+use crate::verdict::RunReport;
+use crate::verdict::{Outcome, Verdict};
+
+fn verdict(id: &str, level: Level, outcome: Outcome, message: &str) -> Verdict {
+    Verdict {
+        requirement: id.to_owned(),
+        level,
+        outcome,
+        message: message.to_owned(),
+        evidence: vec![Exchange {
+            request: RecordedRequest {
+                method: "POST".to_owned(),
+                url: "http://127.0.0.1:3100/mcp".to_owned(),
+                headers: vec![("Authorization".to_owned(), "Bearer [redacted]".to_owned())],
+                body: Some(r#"{"jsonrpc":"2.0","id":1,"method":"initialize"}"#.to_owned()),
+            },
+            response: Some(RecordedResponse {
+                status: 401,
+                headers: vec![(
+                    "www-authenticate".to_owned(),
+                    r#"Bearer error="invalid_token""#.to_owned(),
+                )],
+                body: r#"{"error":"invalid_token"}"#.to_owned(),
+                body_truncated: false,
+            }),
+            error: None,
+            duration_ms: 3,
+            seq: 0,
+        }],
+        title: format!("title of {id}"),
+        section: "RFC 6750 §3.1".to_owned(),
+        url: "https://www.rfc-editor.org/rfc/rfc6750#section-3.1".to_owned(),
+        normative: "The resource server SHOULD respond with the HTTP 400 (Bad Request) status code.".to_owned(),
+        derived: id.starts_with("rs.prm"),
+        case: "cases/rs-challenge.toml:1".to_owned(),
+        expected_failure: None,
+        stale_expected_failure: None,
+    }
+}
+
+/// One verdict of every outcome, fixed times: the reports are byte-for-byte stable.
+fn report() -> RunReport {
+    let verdicts = vec![
+        verdict("rs.challenge.401-no-token", Level::Must, Outcome::Pass, ""),
+        verdict(
+            "rs.prm.resource-matches-server",
+            Level::Must,
+            Outcome::Fail,
+            "protected resource metadata: json:/resource: expected <\"http://127.0.0.1:3100/mcp\">, got <\"http://127.0.0.1:3100/mcp/\">",
+        ),
+        verdict(
+            "rs.challenge.no-error-without-credentials",
+            Level::ShouldNot,
+            Outcome::Warn,
+            "unauthenticated MCP request: challenge:bearer:error: expected absent, got <invalid_token>",
+        ),
+        verdict(
+            "rs.challenge.scope-on-401",
+            Level::Should,
+            Outcome::Skip,
+            "precondition not met: unauthenticated MCP request: challenge:bearer: expected present, got no `bearer` challenge",
+        ),
+        verdict(
+            "as.discovery.metadata-provided",
+            Level::Must,
+            Outcome::Error,
+            "AS metadata for http://127.0.0.1:3101: no complete response within 10 s",
+        ),
+        Verdict {
+            expected_failure: Some("known: our verifier answers 500 (issue 12)".to_owned()),
+            ..verdict(
+                "rs.token.invalid-401",
+                Level::Must,
+                Outcome::Fail,
+                "authenticated MCP request (Authorization=\"Bearer mcp-conformance-not-a-token\"): status: expected <401>, got <500>",
+            )
+        },
+        Verdict {
+            stale_expected_failure: Some("known: PRM served as text/plain (issue 9)".to_owned()),
+            ..verdict("rs.prm.http-shape", Level::Must, Outcome::Pass, "")
+        },
+    ];
+    let mut report = RunReport::new(
+        "http://127.0.0.1:3100/mcp".to_owned(),
+        SpecVersion::LATEST,
+        UNIX_EPOCH + Duration::from_secs(1_795_000_000),
+        42,
+        verdicts,
+    );
+    report.seed = Some(7);
+    report.spec_version_chosen =
+        Some("the newest version the target accepts; its first request was answered 200".to_owned());
+    report
+}
+
+#[test]
+fn json_report() {
+    crate::tests::support::snapshot_settings().bind(|| insta::assert_snapshot!("report-json", json(&report())));
+}
+
+#[test]
+fn junit_report() {
+    crate::tests::support::snapshot_settings().bind(|| insta::assert_snapshot!("report-junit", junit(&report())));
+}
+
+#[test]
+fn markdown_report() {
+    crate::tests::support::snapshot_settings()
+        .bind(|| insta::assert_snapshot!("report-markdown", render(Format::Markdown, &report())));
+}
+
+#[test]
+fn html_report() {
+    crate::tests::support::snapshot_settings()
+        .bind(|| insta::assert_snapshot!("report-html", render(Format::Html, &report())));
+}
+
+#[test]
+fn matrix_reports() {
+    let (a, mut b) = (report(), report());
+    b.target = "http://127.0.0.1:3401/mcp".to_owned();
+    b.verdicts.truncate(2);
+    b.verdicts[0].outcome = Outcome::Fail;
+    b.summary = crate::verdict::Summary::of(&b.verdicts);
+    let m = Matrix {
+        spec_version: SpecVersion::LATEST,
+        columns: vec![("ts-sdk".to_owned(), &a), ("oidc <provider>".to_owned(), &b)],
+    };
+    let markdown = render_matrix(Format::Markdown, &m).unwrap();
+    let html = render_matrix(Format::Html, &m).unwrap();
+    crate::tests::support::snapshot_settings().bind(|| insta::assert_snapshot!("report-matrix-markdown", markdown));
+    crate::tests::support::snapshot_settings().bind(|| insta::assert_snapshot!("report-matrix-html", html));
+    let json: serde_json::Value = serde_json::from_str(&render_matrix(Format::Json, &m).unwrap()).unwrap();
+    assert_eq!(json["targets"][1]["target"], "http://127.0.0.1:3401/mcp");
+    assert_eq!(json["targets"][1]["summary"]["fail"], 2);
+    assert!(render_matrix(Format::Junit, &m).is_err());
+}
+
+#[test]
+fn console_failure_block_and_summary() {
+    let r = report();
+    let Err(stale) = console::trial_result(&r.verdicts[6], SpecVersion::LATEST) else {
+        panic!("a stale entry fails");
+    };
+    let text = format!(
+        "{}\n{}\n{}\n{}",
+        console::failure_block(&r.verdicts[1], SpecVersion::LATEST),
+        console::failure_block(&r.verdicts[4], SpecVersion::LATEST),
+        stale.message().unwrap_or_default(),
+        console::summary_line(&r)
+    );
+    crate::tests::support::snapshot_settings().bind(|| insta::assert_snapshot!("console-failure-blocks", text));
+}
+
+#[test]
+fn the_json_report_keeps_the_contract() {
+    let value: serde_json::Value = serde_json::from_str(&json(&report())).unwrap();
+    for key in [
+        "tool",
+        "target",
+        "spec_version",
+        "started_at",
+        "duration_ms",
+        "verdicts",
+        "summary",
+    ] {
+        assert!(value.get(key).is_some(), "missing `{key}`");
+    }
+    assert_eq!(value["tool"]["name"], "mcp-auth-conformance");
+    let first = &value["verdicts"][1];
+    for key in ["requirement", "level", "outcome", "message", "evidence"] {
+        assert!(first.get(key).is_some(), "verdict misses `{key}`");
+    }
+    assert_eq!(
+        value["summary"],
+        serde_json::json!({"pass": 2, "fail": 2, "warn": 1, "skip": 1, "error": 1, "expected": 1, "stale": 1})
+    );
+    assert_eq!(value["verdicts"][2]["level"], "SHOULD NOT");
+}
