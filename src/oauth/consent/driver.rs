@@ -1,0 +1,74 @@
+//! The drivers a configuration names, and dispatch to each.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::command::run_command;
+use super::follow::follow;
+use super::manual::wait_for_browser;
+use super::reported::reported_callback;
+use crate::check::{Observation, Observed};
+use crate::http::redact::Secret;
+use crate::http::{Hosts, HttpClient};
+
+#[derive(Debug, Clone, Default)]
+pub enum ConsentDriver {
+    #[default]
+    Redirects,
+    Form(FormSettings),
+    /// `argv` plus the authorization URL; stdout's last line is the callback URL, or nothing
+    /// (exit 0) when the authorization server stopped on a page of its own.
+    Command {
+        argv: Vec<String>,
+        timeout: Duration,
+    },
+    Manual {
+        timeout: Duration,
+    },
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FormSettings {
+    /// Field values to fill in (secrets: passwords come from the environment).
+    pub fields: Vec<(String, Secret)>,
+    /// The name or value of the button to press (default: the form's first submit button).
+    pub submit: Option<String>,
+}
+
+/// Carries the authorization URL `start` to the callback with `driver`.
+pub async fn drive(
+    driver: &ConsentDriver,
+    client: &HttpClient,
+    label: &str,
+    start: &str,
+    redirect_uri: &str,
+    allowed_hosts: &Hosts,
+    listener: Option<&std::net::TcpListener>,
+) -> Observation {
+    match driver {
+        ConsentDriver::Redirects => follow(client, label, start, redirect_uri, allowed_hosts, None).await,
+        ConsentDriver::Form(form) => follow(client, label, start, redirect_uri, allowed_hosts, Some(form)).await,
+        ConsentDriver::Command { argv, timeout } => {
+            let reported = run_command(argv, start, *timeout).await;
+            reported_callback(client, label, reported, "the command driver")
+        }
+        ConsentDriver::Manual { timeout } => {
+            let reported = wait_for_browser(start, redirect_uri, listener, *timeout).await;
+            reported_callback(client, label, reported, "the browser")
+        }
+    }
+}
+
+pub(super) fn observation(
+    label: &str,
+    exchanges: Vec<crate::http::Exchange>,
+    observed: Observed,
+    vars: BTreeMap<String, String>,
+) -> Observation {
+    Observation {
+        label: label.to_owned(),
+        exchanges,
+        observed,
+        vars,
+    }
+}

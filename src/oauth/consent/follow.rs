@@ -1,0 +1,181 @@
+//! The `redirects` and `form` drivers: follow the authorization server's redirects with a
+//! cookie jar within the run's hosts, submitting login and consent forms (`form`) on the way.
+
+use std::collections::BTreeMap;
+
+use super::driver::{FormSettings, observation};
+use super::reported::{callback_vars, origin_of};
+use crate::check::{Observation, Observed};
+use crate::http::{Hosts, HttpClient, Request, Response};
+
+/// Forms submitted in one chain at most: login, consent, and a spare.
+const MAX_FORMS: usize = 3;
+
+/// More hops than any real login/consent chain takes; a loop ends here.
+pub const MAX_HOPS: usize = 20;
+
+/// Follows `start` (an authorization URL). The observation's response is the last one seen:
+/// the redirect to the callback, or the page where the chain ended. Vars: `callback` (the
+/// callback URL, redacted), `callback.<param>` for each parameter, `hops`. With `form`,
+/// a page with a form is submitted instead of ending the chain.
+pub(super) async fn follow(
+    client: &HttpClient,
+    label: &str,
+    start: &str,
+    redirect_uri: &str,
+    allowed_hosts: &Hosts,
+    form: Option<&FormSettings>,
+) -> Observation {
+    let session = match client.session() {
+        Ok(s) => s,
+        Err(e) => return observation(label, Vec::new(), Observed::Error(e.to_string()), BTreeMap::new()),
+    };
+    let callback_origin = origin_of(redirect_uri);
+    let mut url = start.to_owned();
+    let mut request = Request::get(&url);
+    let mut forms = 0;
+    let mut exchanges = Vec::new();
+    for hop in 0..MAX_HOPS {
+        let (exchange, result) = session.send(&request).await;
+        exchanges.push(exchange);
+        let response = match result {
+            Ok(r) => r,
+            Err(e) => return observation(label, exchanges, Observed::Error(e.to_string()), BTreeMap::new()),
+        };
+        let location = response.header_values("location").next().map(str::to_owned);
+        let next = match (response.status, location) {
+            (300..=399, Some(location)) => match url::Url::parse(&url).and_then(|base| base.join(&location)) {
+                Ok(next) => next,
+                Err(e) => {
+                    let why = format!("unusable Location <{location}>: {e}");
+                    return observation(label, exchanges, Observed::Error(why), BTreeMap::new());
+                }
+            },
+            _ => {
+                let submission = form
+                    .filter(|_| forms < MAX_FORMS)
+                    .and_then(|f| submit_form(&response, &url, f, client));
+                match submission {
+                    Some(Ok(next)) if allowed_hosts.allows(&next.url) => {
+                        forms += 1;
+                        url = next.url.clone();
+                        request = next;
+                        continue;
+                    }
+                    Some(Ok(next)) => {
+                        let why = format!("the form posts to {}, outside the hosts of this run", next.url);
+                        return observation(label, exchanges, Observed::Error(why), BTreeMap::new());
+                    }
+                    Some(Err(why)) => return observation(label, exchanges, Observed::Error(why), BTreeMap::new()),
+                    None => return ended(label, exchanges, response),
+                }
+            }
+        };
+        if Some(next.origin().ascii_serialization()) == callback_origin {
+            let mut vars = callback_vars(&next, client);
+            vars.insert("hops".to_owned(), (hop + 1).to_string());
+            return observation(label, exchanges, Observed::Response(response), vars);
+        }
+        let host = next.host_str().unwrap_or("").to_owned();
+        if !allowed_hosts.allows(next.as_str()) {
+            let why = format!("the authorization chain redirected to {host}, outside the hosts of this run");
+            return observation(label, exchanges, Observed::Error(why), BTreeMap::new());
+        }
+        url = next.to_string();
+        request = Request::get(&url);
+    }
+    let why = format!("no callback after {MAX_HOPS} redirects (a redirect loop?)");
+    observation(label, exchanges, Observed::Error(why), BTreeMap::new())
+}
+
+/// The chain ended without reaching the callback: an error page (judged by the case), or a
+/// page that needs a person (then nobody can tell: `error`, never a false `fail`).
+fn ended(label: &str, exchanges: Vec<crate::http::Exchange>, response: Response) -> Observation {
+    if let Some(title) = interaction_page(&response) {
+        let why = format!(
+            "interaction required: the authorization endpoint showed a page the `redirects` consent driver cannot pass (title: {title:?})"
+        );
+        return observation(label, exchanges, Observed::Error(why), BTreeMap::new());
+    }
+    observation(label, exchanges, Observed::Response(response), BTreeMap::new())
+}
+
+/// A successful HTML page with a form (login, consent): its title.
+fn interaction_page(response: &Response) -> Option<String> {
+    let html = response.media_type().is_some_and(|m| m == "text/html");
+    if response.status != 200 || !html {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&response.body);
+    let doc = scraper::Html::parse_document(&text);
+    let form = scraper::Selector::parse("form").ok()?;
+    doc.select(&form).next()?;
+    let title = scraper::Selector::parse("title").ok()?;
+    let title = doc
+        .select(&title)
+        .next()
+        .map(|t| t.text().collect::<String>().trim().to_owned());
+    Some(title.unwrap_or_default())
+}
+
+/// The request that submits the page's form with `settings` (hidden fields kept), or None
+/// when the page has no form. Err when it has one the settings cannot fill.
+fn submit_form(
+    response: &Response,
+    page_url: &str,
+    settings: &FormSettings,
+    client: &HttpClient,
+) -> Option<Result<Request, String>> {
+    interaction_page(response)?;
+    let text = String::from_utf8_lossy(&response.body);
+    let doc = scraper::Html::parse_document(&text);
+    let select = |css: &str| scraper::Selector::parse(css).ok();
+    let form = doc.select(&select("form")?).next()?;
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for input in form.select(&select("input[name]")?) {
+        let kind = input.value().attr("type").unwrap_or("text").to_ascii_lowercase();
+        if matches!(kind.as_str(), "submit" | "button" | "image" | "reset") {
+            continue;
+        }
+        let name = input.value().attr("name").unwrap_or_default().to_owned();
+        fields.push((name, input.value().attr("value").unwrap_or_default().to_owned()));
+    }
+    for (name, value) in &settings.fields {
+        client.redactor().register(value);
+        match fields.iter_mut().find(|(n, _)| n == name) {
+            Some(field) => field.1 = value.expose().to_owned(),
+            None => fields.push((name.clone(), value.expose().to_owned())),
+        }
+    }
+    // The button to press: the configured one by name or value, else the first submit.
+    let buttons: Vec<_> = form.select(&select("button, input[type=submit]")?).collect();
+    let wanted = settings.submit.as_deref();
+    let button = buttons.iter().find(|b| {
+        let (name, value) = (b.value().attr("name"), b.value().attr("value"));
+        wanted.is_none_or(|w| name == Some(w) || value == Some(w) || b.text().any(|t| t.trim() == w))
+    });
+    if let (Some(w), None) = (wanted, button) {
+        return Some(Err(format!(
+            "interaction required: the form has no button `{w}` to press"
+        )));
+    }
+    if let Some((Some(name), value)) = button.map(|b| (b.value().attr("name"), b.value().attr("value").unwrap_or(""))) {
+        fields.push((name.to_owned(), value.to_owned()));
+    }
+    let action = form.value().attr("action").unwrap_or("");
+    let target = match url::Url::parse(page_url).and_then(|base| base.join(action)) {
+        Ok(t) => t,
+        Err(e) => return Some(Err(format!("unusable form action <{action}>: {e}"))),
+    };
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&fields)
+        .finish();
+    let method = form.value().attr("method").unwrap_or("get").to_ascii_uppercase();
+    Some(Ok(if method == "POST" {
+        Request::post(target.as_str(), "application/x-www-form-urlencoded", body)
+    } else {
+        let mut target = target;
+        target.set_query(Some(&body));
+        Request::get(target.as_str())
+    }))
+}
