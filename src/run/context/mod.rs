@@ -2,9 +2,11 @@
 //! once (on first use, by whichever case needs them first) and shared by every case.
 
 mod chains;
+mod clients;
 mod mcp;
 mod placeholders;
 mod scopes;
+mod shared;
 mod steps;
 mod tokens;
 
@@ -12,6 +14,7 @@ mod tokens;
 pub(crate) use placeholders::redirect_variants;
 pub use steps::{Context, Observations};
 
-// One `Context` in six files: each file sees the others' items (`use super::*`).
+// One `Context` in eight files: each file sees the others' items (`use super::*`).
 use chains::*;
+use clients::*;
 use placeholders::*;

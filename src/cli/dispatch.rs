@@ -1,0 +1,57 @@
+//! Parses the command line and runs the command it names; its exit code is the process's.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use mcp_auth_conformance::reference::Options;
+
+use super::args::{Cli, Command};
+use super::{reference, requirements, run};
+
+pub fn main() -> ExitCode {
+    quiet_broken_pipe();
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Run(args) => run::run_command(*args),
+        Command::Requirements {
+            format,
+            cases,
+            coverage,
+        } => requirements::requirements_command(format, cases, coverage),
+        Command::Reference {
+            faults,
+            list_faults,
+            variations,
+            list_variations,
+            login_form,
+            issuer_only,
+            port,
+            scopes,
+        } => reference::reference_command(
+            &faults,
+            list_faults,
+            list_variations,
+            Options {
+                variations,
+                login_form,
+                any_resource: issuer_only,
+                as_port: port,
+                scopes,
+                ..Options::default()
+            },
+        ),
+    };
+    ExitCode::from(code)
+}
+
+/// A reader that goes away (`run | head`) ends the process quietly, as it does any Unix tool,
+/// instead of a panic in the console printer (libtest-mimic unwraps its writes).
+fn quiet_broken_pipe() {
+    #[cfg(unix)]
+    // SAFETY: first thing in main, before any other thread exists; it restores the default
+    // disposition of SIGPIPE, which Rust's runtime sets to "ignore".
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}

@@ -1,0 +1,220 @@
+//! What a flow runs on: the authorization server, the hosts it may reach, and the clients
+//! (the shared one, the chain client, a second one), with why one is unavailable.
+
+use std::collections::BTreeMap;
+
+use crate::check::{Observation, Observed};
+use crate::http::hosts::{Hosts, LOOPBACK};
+use crate::oauth::flow::Flow;
+use crate::oauth::requests::{self, AuthServer, Client};
+use crate::spec::SpecVersion;
+
+use super::*;
+
+/// Why a flow prerequisite (a client, a registration) is missing: not applicable (`skip`) or
+/// could not tell (`error`, e.g. the target throttled the registration).
+#[derive(Debug, Clone)]
+pub(super) struct Unavailable {
+    reason: String,
+    error: bool,
+}
+
+impl Unavailable {
+    pub(super) fn skip(reason: impl Into<String>) -> Self {
+        Unavailable {
+            reason: reason.into(),
+            error: false,
+        }
+    }
+
+    pub(super) fn from_observed(what: &str, observed: &Observed) -> Self {
+        match observed {
+            Observed::Error(why) => Unavailable {
+                reason: format!("{what}: {why}"),
+                error: true,
+            },
+            Observed::Skipped(why) => Unavailable::skip(format!("{what}: {why}")),
+            Observed::Response(r) => Unavailable::skip(format!("{what}: answered {}", r.status)),
+        }
+    }
+
+    pub(super) fn observation(&self, label: &str) -> Observation {
+        let observed = if self.error {
+            Observed::Error(self.reason.clone())
+        } else {
+            Observed::Skipped(self.reason.clone())
+        };
+        Observation {
+            label: label.to_owned(),
+            exchanges: Vec::new(),
+            observed,
+            vars: BTreeMap::new(),
+        }
+    }
+}
+
+impl From<String> for Unavailable {
+    fn from(reason: String) -> Self {
+        Unavailable::skip(reason)
+    }
+}
+
+impl From<&str> for Unavailable {
+    fn from(reason: &str) -> Self {
+        Unavailable::skip(reason)
+    }
+}
+
+impl Context {
+    /// The flow with the chain client: registered once, on demand, as the shared client was
+    /// but always as a native application (an MCP client on a loopback redirect URI is one, and
+    /// the loopback port rule is for native clients); the configured client where there is no
+    /// registration.
+    pub(super) async fn chain_flow_and_client(&self) -> Result<(Flow<'_>, Client), Unavailable> {
+        let flow = self.flow().await?;
+        if self.config.client.is_some() {
+            return Ok((flow, self.oauth_client().await?));
+        }
+        let init = || async {
+            let flow = self.flow().await?;
+            let mut body = self.registration_body().await;
+            body["application_type"] = serde_json::json!("native");
+            let obs = flow.register("chain registration", &body).await;
+            self.registered_client(&obs, "no client for the case's own flow")
+        };
+        let client = self.chain_client.get_or_init(init).await.clone()?;
+        Ok((flow, client))
+    }
+
+    /// The client a registration created, or why there is none (`what`: "no ... client").
+    pub(super) fn registered_client(&self, obs: &Observation, what: &str) -> Result<Client, Unavailable> {
+        let response = match &obs.observed {
+            Observed::Response(r) if matches!(r.status, 200 | 201) => r,
+            Observed::Response(r) => {
+                return Err(Unavailable::skip(format!(
+                    "{what}: its registration was answered {}",
+                    r.status
+                )));
+            }
+            other => return Err(Unavailable::from_observed(what, other)),
+        };
+        serde_json::from_slice::<serde_json::Value>(&response.body)
+            .ok()
+            .and_then(|doc| Client::from_registration(&doc, &self.redirect_uri))
+            .ok_or_else(|| Unavailable::skip(format!("{what}: no client_id")))
+    }
+
+    /// A client other than `client` (code and refresh binding checks): the shared client
+    /// where it differs, else a second one, registered once, on demand.
+    pub(super) async fn other_client_id(&self, client: &Client) -> Result<String, Unavailable> {
+        let shared = self.oauth_client().await?;
+        if shared.client_id != client.client_id {
+            return Ok(shared.client_id);
+        }
+        self.second_client().await
+    }
+
+    /// A DCR request: the client's metadata, with the `scope` the shared registration named.
+    pub(super) async fn registration_body(&self) -> serde_json::Value {
+        self.registration().await;
+        self.body_naming(self.registered_scope.get().cloned().flatten().as_deref())
+    }
+
+    /// The client's metadata, asking for `scope` (RFC 7591) where there is one.
+    pub(super) fn body_naming(&self, scope: Option<&str>) -> serde_json::Value {
+        let mut body = requests::registration_body(&self.redirect_uri, self.target.version);
+        if let Some(scope) = scope {
+            body["scope"] = serde_json::json!(scope);
+        }
+        body
+    }
+
+    /// Every scope the run will request (RFC 7591 `scope`: an AS may grant a client only the
+    /// scopes it registered for), and of those, the ones the AS lists (all, if it lists none).
+    pub(super) async fn wanted_scopes(&self) -> (Vec<String>, Vec<String>) {
+        let mut scopes: Vec<String> = Vec::new();
+        let plan = self.scope_plan().await;
+        let offered = match self.auth_server().await {
+            Ok(server) => server.scopes_supported.clone(),
+            Err(_) => Vec::new(),
+        };
+        let wanted = [
+            self.requested_scope().await,
+            plan.get("narrow_scope").cloned(),
+            plan.get("privileged_scope").cloned(),
+            self.config.privileged_scope.clone(),
+            offered
+                .contains(&"offline_access".to_owned())
+                .then(|| "offline_access".to_owned()),
+        ];
+        for scope in wanted.iter().flatten().flat_map(|s| s.split_whitespace()) {
+            if !scopes.iter().any(|s| s == scope) {
+                scopes.push(scope.to_owned());
+            }
+        }
+        let listed = scopes
+            .iter()
+            .filter(|s| offered.is_empty() || offered.contains(s))
+            .cloned()
+            .collect();
+        (scopes, listed)
+    }
+
+    /// The first authorization server with a metadata document.
+    pub(super) async fn auth_server(&self) -> &Result<AuthServer, String> {
+        let init = || async {
+            let metadata = self.as_metadata().await;
+            for obs in metadata.iter() {
+                let Some(response) = obs.response().filter(|r| r.status == 200) else {
+                    continue;
+                };
+                if let Ok(doc) = serde_json::from_slice::<serde_json::Value>(&response.body) {
+                    let issuer = obs.vars.get("issuer").cloned().unwrap_or_default();
+                    return Ok(AuthServer::from_metadata(&issuer, &doc));
+                }
+            }
+            Err("no authorization server metadata was found".to_owned())
+        };
+        self.auth_server.get_or_init(init).await
+    }
+
+    pub(super) async fn flow(&self) -> Result<Flow<'_>, String> {
+        let server = self.auth_server().await.as_ref().map_err(Clone::clone)?;
+        let mut vars = self.globals();
+        vars.insert("issuer".to_owned(), server.issuer.clone());
+        let scope = self.requested_scope().await;
+        vars.extend(self.scope_plan().await.clone());
+        Ok(Flow {
+            http: &self.client,
+            server,
+            allowed_hosts: self.allowed_hosts(server),
+            scope,
+            driver: self.config.consent.clone(),
+            listener: self.redirect_port.as_ref(),
+            randomness: self.config.randomness,
+            purpose: "shared".to_owned(),
+            // RFC 8707 resource indicators arrive with 2025-06-18.
+            resource: (self.target.version >= SpecVersion::V2025_06_18).then(|| self.target.mcp_url.clone()),
+            vars,
+        })
+    }
+
+    pub(super) async fn flow_and_client(&self) -> Result<(Flow<'_>, Client), Unavailable> {
+        let flow = self.flow().await?;
+        let client = self.oauth_client().await?;
+        Ok((flow, client))
+    }
+
+    /// The hosts the flows may contact: the target's, its advertised issuer's, and loopback.
+    /// An endpoint elsewhere is judged from the metadata, never called.
+    pub(super) fn allowed_hosts(&self, server: &AuthServer) -> Hosts {
+        let own = [&self.target.mcp_url, &server.issuer].map(|url| Hosts::host_of(url));
+        let loopback = LOOPBACK.map(String::from);
+        Hosts::new(
+            loopback
+                .into_iter()
+                .chain(self.target.extra_hosts.iter().cloned())
+                .chain(own),
+        )
+    }
+}

@@ -1,0 +1,205 @@
+//! The run's shared OAuth control: one registration, authorization, token and refresh (and
+//! the confidential client's token), made once and judged by every case that names them.
+
+use std::sync::Arc;
+
+use crate::case::{Overrides, TokenPlan};
+use crate::check::{Observation, Observed};
+use crate::oauth::flow::Attempt;
+use crate::oauth::requests::Client;
+
+use super::*;
+
+impl Context {
+    /// The shared registration (the control of the DCR checks). It asks for every scope the
+    /// run requests; an AS that refuses to register scopes it does not list (oidc-provider
+    /// does) gets a second request naming only those it lists.
+    pub(super) async fn registration(&self) -> Observations {
+        let init = || async {
+            let flow = match self.flow().await {
+                Ok(flow) => flow,
+                Err(why) => return Arc::new(vec![Observation::skipped("registration", why)]),
+            };
+            let (all, listed) = self.wanted_scopes().await;
+            let body = |scopes: &[String]| self.body_naming((!scopes.is_empty()).then(|| scopes.join(" ")).as_deref());
+            let mut obs = flow.register("registration", &body(&all)).await;
+            let mut named = all.clone();
+            if obs.response().is_some_and(|r| r.status == 400) && listed != all {
+                let mut again = flow.register("registration", &body(&listed)).await;
+                again.exchanges.splice(0..0, obs.exchanges);
+                obs = again;
+                named = listed;
+            }
+            let _ = self.registered_scope.set((!named.is_empty()).then(|| named.join(" ")));
+            Arc::new(vec![obs])
+        };
+        self.registration.get_or_init(init).await.clone()
+    }
+
+    /// The client every flow uses: the configured one, else the one the shared registration
+    /// created.
+    pub(super) async fn oauth_client(&self) -> Result<Client, Unavailable> {
+        if let Some(c) = &self.config.client {
+            if let Some(secret) = &c.secret {
+                self.client.redactor().register(secret);
+            }
+            return Ok(Client {
+                client_id: c.client_id.clone(),
+                secret: c.secret.clone(),
+                auth_method: c.auth_method.clone(),
+                redirect_uri: c.redirect_uri.clone(),
+                application_type: None,
+                registered: false,
+            });
+        }
+        let registration = self.registration().await;
+        let obs = &registration[0];
+        let response = match &obs.observed {
+            Observed::Response(r) => r,
+            other => return Err(Unavailable::from_observed("no client", other)),
+        };
+        serde_json::from_slice::<serde_json::Value>(&response.body)
+            .ok()
+            .filter(|_| matches!(response.status, 200 | 201))
+            .and_then(|doc| Client::from_registration(&doc, &self.redirect_uri))
+            .ok_or_else(|| {
+                Unavailable::skip(format!(
+                    "no client: the registration was answered {} without a client_id",
+                    response.status
+                ))
+            })
+    }
+
+    pub(super) async fn authorization(&self) -> &(Observations, Attempt) {
+        let init = || async {
+            let attempt = self.attempt("shared authorization");
+            let obs = match self.flow_and_client().await {
+                Ok((flow, client)) => {
+                    flow.authorize("authorization request", &client, &attempt, &[], &[])
+                        .await
+                }
+                Err(why) => why.observation("authorization request"),
+            };
+            (Arc::new(vec![obs]), attempt)
+        };
+        self.authorization.get_or_init(init).await
+    }
+
+    /// A confidential client (client_secret_basic), registered once, on demand; it also asks
+    /// for client_credentials when the AS advertises that grant.
+    pub(super) async fn confidential_client(&self) -> Result<Client, Unavailable> {
+        let init = || async {
+            let flow = self.flow().await?;
+            let method = flow
+                .server
+                .secret_method()
+                .ok_or("no confidential client: the AS advertises no client_secret_basic or client_secret_post")?;
+            let mut body = self.registration_body().await;
+            body["token_endpoint_auth_method"] = serde_json::json!(method);
+            if flow
+                .server
+                .grant_types_supported
+                .iter()
+                .any(|g| g == "client_credentials")
+            {
+                body["grant_types"] = serde_json::json!(["authorization_code", "refresh_token", "client_credentials"]);
+            }
+            let obs = flow.register("confidential registration", &body).await;
+            let client = self.registered_client(&obs, "no confidential client")?;
+            if client.secret.is_none() {
+                return Err(Unavailable::skip(
+                    "no confidential client: the registration issued no client_secret",
+                ));
+            }
+            Ok(client)
+        };
+        self.confidential_client.get_or_init(init).await.clone()
+    }
+
+    pub(super) async fn confidential_token(&self) -> Observations {
+        let init = || async {
+            let obs = match (self.flow().await, self.confidential_client().await) {
+                (Ok(flow), Ok(client)) => {
+                    let _lease = self.confidential_lease.lock().await;
+                    let label = "authorization request of the confidential client";
+                    let attempt = self.attempt(label);
+                    let authorization = flow.authorize(label, &client, &attempt, &[], &[]).await;
+                    flow.redeem(
+                        "confidential token request",
+                        &client,
+                        &attempt,
+                        authorization,
+                        &Overrides::default(),
+                    )
+                    .await
+                }
+                (Err(why), _) => Observation::skipped("confidential token request", why),
+                (_, Err(why)) => why.observation("confidential token request"),
+            };
+            Arc::new(vec![obs])
+        };
+        self.confidential_token.get_or_init(init).await.clone()
+    }
+
+    /// A second registered client (for code-binding checks), registered once, on demand.
+    pub(super) async fn second_client(&self) -> Result<String, Unavailable> {
+        let init = || async {
+            let flow = self.flow().await?;
+            let obs = flow
+                .register("second registration", &self.registration_body().await)
+                .await;
+            self.registered_client(&obs, "no second client").map(|c| c.client_id)
+        };
+        self.second_client.get_or_init(init).await.clone()
+    }
+
+    /// The refresh control (and rotation check): a refresh and its replay, on a grant of its
+    /// own. Never on the shared token's grant: an AS may revoke a grant's access tokens when
+    /// its refresh token is used (OAuth 2.1 §4.3), and other cases use the shared token.
+    pub(super) async fn refresh(&self) -> Observations {
+        let init = || async {
+            let plan = TokenPlan {
+                authorization: true,
+                ..TokenPlan::default()
+            };
+            let (token, _lease) = self
+                .private_chain(&plan, ChainEnd::RefreshableToken, "shared refresh")
+                .await;
+            let refresh_token = token.response().filter(|r| r.status == 200).and_then(|r| {
+                let doc: serde_json::Value = serde_json::from_slice(&r.body).ok()?;
+                doc.get("refresh_token")?.as_str().map(str::to_owned)
+            });
+            let obs = match (refresh_token, self.chain_flow_and_client().await) {
+                (Some(rt), Ok((flow, client))) => {
+                    let mut refreshed = flow.refresh(&client, &rt).await;
+                    let mut exchanges = token.exchanges;
+                    exchanges.append(&mut refreshed.exchanges);
+                    Observation { exchanges, ..refreshed }
+                }
+                (None, _) if !matches!(token.observed, Observed::Response(_)) => {
+                    unanswered("refresh token replay", &token.observed)
+                }
+                (None, _) => Observation::skipped("refresh token replay", "the token response has no refresh_token"),
+                (_, Err(why)) => why.observation("refresh token replay"),
+            };
+            Arc::new(vec![obs])
+        };
+        self.refresh.get_or_init(init).await.clone()
+    }
+
+    pub(super) async fn token(&self) -> Observations {
+        let init = || async {
+            let (authorization, attempt) = self.authorization().await;
+            let obs = match self.flow_and_client().await {
+                Ok((flow, client)) => {
+                    let overrides = Overrides::default();
+                    flow.redeem("token request", &client, attempt, authorization[0].clone(), &overrides)
+                        .await
+                }
+                Err(why) => why.observation("token request"),
+            };
+            Arc::new(vec![obs])
+        };
+        self.token.get_or_init(init).await.clone()
+    }
+}
