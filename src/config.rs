@@ -77,6 +77,16 @@ pub struct TargetConfig {
 impl TargetConfig {
     /// Why the manual driver could not listen on the pre-registered client's loopback
     /// redirect port (it is taken), if so: a usage error before the run, not a hang in it.
+    /// Every secret the configuration holds: tokens, the client secret, form field values.
+    pub fn secrets(&self) -> impl Iterator<Item = &Secret> {
+        let form = match &self.consent {
+            ConsentDriver::Form(form) => form.fields.iter().map(|(_, v)| v).collect(),
+            _ => Vec::new(),
+        };
+        let client = self.client.as_ref().and_then(|c| c.secret.as_ref());
+        self.tokens.values().chain(client).chain(form)
+    }
+
     pub fn redirect_port_in_use(&self) -> Option<String> {
         let (ConsentDriver::Manual { .. }, Some(client)) = (&self.consent, &self.client) else {
             return None;

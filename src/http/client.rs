@@ -254,39 +254,40 @@ impl HttpClient {
         Ok(Response { status, headers, body })
     }
 
+    /// The exchange as it happened, unredacted until its verdict (see
+    /// [`Exchange::redact`]); the redactor learns every credential in it now.
     fn record(&self, request: &Request, result: &Result<Response, HttpError>, elapsed: Duration) -> Exchange {
         let r = &self.redactor;
-        let content_type = |headers: &[(String, String)]| {
-            headers
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
-                .map(|(_, v)| v.clone())
-        };
-        let request_body = request.body.as_ref().map(|b| {
-            let (text, _) = body_text(b);
-            r.body(&text, content_type(&request.headers).as_deref())
-        });
-        let redact_headers =
-            |headers: &[(String, String)]| headers.iter().map(|(n, v)| (n.clone(), r.header(n, v))).collect();
+        r.learn_url(&request.url);
+        for (name, value) in &request.headers {
+            r.learn_header(name, value);
+        }
+        if let Some(body) = &request.body {
+            r.learn_body(&String::from_utf8_lossy(body));
+        }
         let (response, error) = match result {
             Ok(resp) => {
-                let (text, truncated) = body_text(&resp.body);
+                for (name, value) in &resp.headers {
+                    r.learn_header(name, value);
+                }
+                r.learn_body(&String::from_utf8_lossy(&resp.body));
+                let (body, body_truncated) = body_text(&resp.body);
                 let recorded = RecordedResponse {
                     status: resp.status,
-                    headers: redact_headers(&resp.headers),
-                    body: r.body(&text, content_type(&resp.headers).as_deref()),
-                    body_truncated: truncated,
+                    headers: resp.headers.clone(),
+                    body,
+                    body_truncated,
                 };
                 (Some(recorded), None)
             }
-            Err(e) => (None, Some(r.text(&e.to_string()))),
+            Err(e) => (None, Some(e.to_string())),
         };
         Exchange {
             request: RecordedRequest {
                 method: request.method.clone(),
-                url: r.url(&request.url),
-                headers: redact_headers(&request.headers),
-                body: request_body,
+                url: request.url.clone(),
+                headers: request.headers.clone(),
+                body: request.body.as_ref().map(|b| body_text(b).0),
             },
             response,
             error,

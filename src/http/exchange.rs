@@ -1,5 +1,5 @@
-//! The evidence record of one HTTP exchange, as it appears in reports. Built once, redacted,
-//! by the client; reports only print it.
+//! The evidence record of one HTTP exchange. The client records it as it happened; a verdict
+//! redacts it once ([`Exchange::redact`]) before any report prints it.
 
 use serde::Serialize;
 
@@ -64,22 +64,28 @@ impl Exchange {
         NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Replaces the secret values `redactor` learned after this exchange was recorded (a code
-    /// is known only once its redirect has been read, yet a body may already repeat it).
-    pub fn scrub(&mut self, redactor: &super::redact::Redactor) {
+    /// Redacts the exchange for a report: credentials by name, then every secret the run
+    /// has learned by value. Done once, when a verdict takes the exchange as evidence.
+    pub fn redact(&mut self, redactor: &super::redact::Redactor) {
+        let content_type = |headers: &[(String, String)]| {
+            headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+                .map(|(_, v)| v.clone())
+        };
         let request = &mut self.request;
-        request.url = redactor.text(&request.url);
-        for (_, value) in request.headers.iter_mut() {
-            *value = redactor.text(value);
-        }
+        request.url = redactor.url(&request.url);
         if let Some(body) = &mut request.body {
-            *body = redactor.text(body);
+            *body = redactor.body(body, content_type(&request.headers).as_deref());
+        }
+        for (name, value) in request.headers.iter_mut() {
+            *value = redactor.header(name, value);
         }
         if let Some(response) = &mut self.response {
-            for (_, value) in response.headers.iter_mut() {
-                *value = redactor.text(value);
+            response.body = redactor.body(&response.body, content_type(&response.headers).as_deref());
+            for (name, value) in response.headers.iter_mut() {
+                *value = redactor.header(name, value);
             }
-            response.body = redactor.text(&response.body);
         }
         if let Some(error) = &mut self.error {
             *error = redactor.text(error);

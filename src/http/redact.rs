@@ -1,11 +1,17 @@
-//! Secrets never reach a report or log: every exchange is redacted once, when it is recorded.
+//! Secrets never reach a report or log. Redaction is by name (headers, query and form
+//! parameters, JSON members that carry credentials) and by value, so a secret echoed in an
+//! unexpected place is caught too.
 //!
-//! Redaction is by name (headers, query and form parameters, JSON members that carry
-//! credentials) and by value (secrets the suite knows, e.g. tokens it obtained), so a secret
-//! echoed in an unexpected place is caught too.
+//! Secrets register themselves: whatever the redactor sees under a credential's name (a
+//! token in a response, a code in a redirect, a verifier or client secret the suite sends,
+//! a bearer or Basic credential) it knows by value from then on, wherever it appears. The
+//! client shows it every exchange as it happens; a transcript is redacted once, when its
+//! verdict is made, with everything the run has learned by then.
 
 use std::fmt;
 use std::sync::{Arc, RwLock};
+
+use base64::Engine;
 
 pub const REDACTED: &str = "[redacted]";
 
@@ -63,16 +69,100 @@ impl Redactor {
     /// Values shorter than this are not scrubbed by value: too likely to hit innocent text.
     const MIN_KNOWN_LEN: usize = 8;
 
+    /// Knows `secret` by value from now on: for the secrets a configuration brings (they may
+    /// be echoed before the suite ever sends them).
     pub fn register(&self, secret: &Secret) {
-        if secret.0.len() >= Self::MIN_KNOWN_LEN {
+        self.know(secret.expose());
+    }
+
+    fn know(&self, value: &str) {
+        if value.len() >= Self::MIN_KNOWN_LEN && value != REDACTED {
             let mut known = self.known.write().unwrap_or_else(|p| p.into_inner());
-            if !known.contains(&secret.0) {
-                known.push(secret.0.clone());
+            if !known.iter().any(|k| k == value) {
+                known.push(value.to_owned());
             }
         }
     }
 
+    /// Learns the credentials a header carries by name: a bearer token, a Basic credential
+    /// (and the secret inside it), the parameters of a redirect.
+    pub fn learn_header(&self, name: &str, value: &str) {
+        let lower = name.to_ascii_lowercase();
+        if lower == "location" {
+            return self.learn_url(value);
+        }
+        if lower != "authorization" && lower != "proxy-authorization" {
+            return;
+        }
+        let Some((scheme, credential)) = value.trim().split_once(' ') else {
+            return self.know(value.trim());
+        };
+        let credential = credential.trim();
+        self.know(credential);
+        // RFC 6749 §2.3.1: `client_id:client_secret`, each form-urlencoded.
+        if scheme.eq_ignore_ascii_case("basic")
+            && let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(credential)
+            && let Some((_, secret)) = String::from_utf8_lossy(&decoded).split_once(':')
+        {
+            self.know(secret);
+            let encoded = format!("={secret}");
+            for (_, decoded) in url::form_urlencoded::parse(encoded.as_bytes()) {
+                self.know(&decoded);
+            }
+        }
+    }
+
+    /// Learns the credential parameters of a URL's query and fragment (raw and decoded).
+    pub fn learn_url(&self, raw: &str) {
+        let (rest, fragment) = raw.split_once('#').unwrap_or((raw, ""));
+        let query = rest.split_once('?').map(|(_, q)| q).unwrap_or("");
+        self.learn_form(query);
+        self.learn_form(fragment);
+    }
+
+    /// Learns the credential members of a JSON body, or parameters of a form body.
+    pub fn learn_body(&self, text: &str) {
+        if let Ok(json) = serde_json::from_str::<serde_json::Value>(text) {
+            self.learn_json(&json);
+        } else {
+            self.learn_form(text);
+        }
+    }
+
+    fn learn_json(&self, value: &serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (name, member) in map {
+                    match member.as_str() {
+                        // An authorization code travels in URLs and forms; a JSON `code` is
+                        // as often an error code (`"invalid_token"`), which must stay readable.
+                        Some(secret) if is_secret_field(name) && name != "code" => self.know(secret),
+                        _ => self.learn_json(member),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|i| self.learn_json(i)),
+            _ => {}
+        }
+    }
+
+    fn learn_form(&self, pairs: &str) {
+        for pair in pairs.split('&') {
+            if let Some((name, raw)) = pair.split_once('=')
+                && is_secret_field(name)
+            {
+                self.know(raw);
+                for (_, decoded) in url::form_urlencoded::parse(pair.as_bytes()) {
+                    self.know(&decoded);
+                }
+            }
+        }
+    }
+
+    /// A header field's value: a credential header keeps only its scheme, a redirect its
+    /// non-credential parameters.
     pub fn header(&self, name: &str, value: &str) -> String {
+        self.learn_header(name, value);
         let lower = name.to_ascii_lowercase();
         if SECRET_HEADERS.contains(&lower.as_str()) {
             return REDACTED.to_owned();
@@ -93,6 +183,7 @@ impl Redactor {
 
     /// A URL, absolute or relative: credential parameters in the query and the fragment.
     pub fn url(&self, raw: &str) -> String {
+        self.learn_url(raw);
         let (rest, fragment) = match raw.split_once('#') {
             Some((r, f)) => (r, Some(f)),
             None => (raw, None),
@@ -110,6 +201,7 @@ impl Redactor {
 
     /// A body: JSON members and form parameters by name, then known values anywhere.
     pub fn body(&self, text: &str, content_type: Option<&str>) -> String {
+        self.learn_body(text);
         let media = content_type.unwrap_or("").to_ascii_lowercase();
         let by_name = if let Ok(mut json) = serde_json::from_str::<serde_json::Value>(text) {
             redact_json(&mut json);
@@ -230,5 +322,22 @@ mod tests {
             "/cb?code=[redacted]#access_token=[redacted]&x=1"
         );
         assert_eq!(r.header("X-Debug", "saw s3cr3t-value-xyz"), "saw [redacted]");
+    }
+
+    /// A secret registers itself as it passes under a credential's name; an error code in a
+    /// JSON `code` member does not (it must stay readable).
+    #[test]
+    fn secrets_seen_by_name_are_known_by_value() {
+        let r = Redactor::default();
+        r.learn_body(r#"{"access_token":"tok-from-json-1","refresh_token":null,"code":"invalid_token"}"#);
+        r.learn_header("Location", "http://127.0.0.1:9/cb?state=s&code=code-from-redirect");
+        let basic = base64::engine::general_purpose::STANDARD.encode("client:secret%2Fwith-slash");
+        r.learn_header("Authorization", &format!("Basic {basic}"));
+        r.learn_body("grant_type=authorization_code&code_verifier=verifier-sent-1");
+        let echoed = "tok-from-json-1 code-from-redirect secret/with-slash verifier-sent-1 invalid_token";
+        assert_eq!(
+            r.text(echoed),
+            "[redacted] [redacted] [redacted] [redacted] invalid_token"
+        );
     }
 }

@@ -83,14 +83,7 @@ impl Flow<'_> {
             Request::post(endpoint, "application/json", body.to_string()).header("Accept", "application/json");
         let (exchange, result) = self.http.send(&request).await;
         let observed = match result {
-            Ok(r) => {
-                if let Ok(doc) = serde_json::from_slice::<Value>(&r.body)
-                    && let Some(secret) = doc.get("client_secret").and_then(Value::as_str)
-                {
-                    self.http.redactor().register(&Secret::new(secret));
-                }
-                Observed::Response(r)
-            }
+            Ok(r) => Observed::Response(r),
             Err(e) => Observed::Error(e.to_string()),
         };
         Observation {
@@ -130,7 +123,6 @@ impl Flow<'_> {
             Ok(e) => e,
             Err(why) => return Observation::skipped(label, why),
         };
-        self.http.redactor().register(&attempt.verifier);
         let challenge = super::pkce::s256(attempt.verifier.expose());
         let mut params = requests::authorization_params(
             client,
@@ -166,9 +158,6 @@ impl Flow<'_> {
             self.listener,
         )
         .await;
-        if let Some(code) = obs.vars.get("callback.code") {
-            self.http.redactor().register(&Secret::new(code.as_str()));
-        }
         obs.vars.insert("state".to_owned(), attempt.state.clone());
         // RFC 9207 §2.4: `iss` is compared with the issuer the metadata states.
         let issuer = self.server.metadata_issuer.as_ref().unwrap_or(&self.server.issuer);
@@ -320,7 +309,6 @@ impl Flow<'_> {
                     };
                 }
             };
-            self.register_tokens(&response.body);
             vars.insert("stage".to_owned(), attempt.to_owned());
             if attempt == "refresh" {
                 let new = serde_json::from_slice::<Value>(&response.body)
@@ -413,25 +401,11 @@ impl Flow<'_> {
             let (exchange, result) = self.http.send(request).await;
             exchanges.push(exchange);
             observed = match result {
-                Ok(r) => {
-                    self.register_tokens(&r.body);
-                    Observed::Response(r)
-                }
+                Ok(r) => Observed::Response(r),
                 Err(e) => Observed::Error(e.to_string()),
             };
         }
         observed
-    }
-
-    fn register_tokens(&self, body: &[u8]) {
-        let Ok(doc) = serde_json::from_slice::<Value>(body) else {
-            return;
-        };
-        for name in ["access_token", "refresh_token", "id_token"] {
-            if let Some(token) = doc.get(name).and_then(Value::as_str) {
-                self.http.redactor().register(&Secret::new(token));
-            }
-        }
     }
 }
 

@@ -65,7 +65,7 @@ pub async fn evaluate(ctx: Arc<Context>, planned: &Planned) -> Verdict {
     let version = ctx.target.version;
     let mut evidence = judgement.evidence;
     for exchange in &mut evidence {
-        exchange.scrub(ctx.client.redactor());
+        exchange.redact(ctx.client.redactor());
     }
     Verdict {
         requirement: planned.requirement.id.clone(),

@@ -54,7 +54,7 @@ pub(super) async fn follow(
             _ => {
                 let submission = form
                     .filter(|_| forms < MAX_FORMS)
-                    .and_then(|f| submit_form(&response, &url, f, client));
+                    .and_then(|f| submit_form(&response, &url, f));
                 match submission {
                     Some(Ok(next)) if allowed_hosts.allows(&next.url) => {
                         forms += 1;
@@ -120,12 +120,7 @@ fn interaction_page(response: &Response) -> Option<String> {
 
 /// The request that submits the page's form with `settings` (hidden fields kept), or None
 /// when the page has no form. Err when it has one the settings cannot fill.
-fn submit_form(
-    response: &Response,
-    page_url: &str,
-    settings: &FormSettings,
-    client: &HttpClient,
-) -> Option<Result<Request, String>> {
+fn submit_form(response: &Response, page_url: &str, settings: &FormSettings) -> Option<Result<Request, String>> {
     interaction_page(response)?;
     let text = String::from_utf8_lossy(&response.body);
     let doc = scraper::Html::parse_document(&text);
@@ -141,7 +136,6 @@ fn submit_form(
         fields.push((name, input.value().attr("value").unwrap_or_default().to_owned()));
     }
     for (name, value) in &settings.fields {
-        client.redactor().register(value);
         match fields.iter_mut().find(|(n, _)| n == name) {
             Some(field) => field.1 = value.expose().to_owned(),
             None => fields.push((name.clone(), value.expose().to_owned())),

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use crate::case::{Overrides, expand_placeholders};
 use crate::check::{Observation, Observed};
 use crate::discovery;
-use crate::http::redact::Secret;
 use crate::oauth::tokens::TokenKind;
 use crate::run::bearer;
 
@@ -42,9 +41,6 @@ impl Context {
         if let Some(access) = access {
             let tampered = bearer::tampered(&access);
             let unsigned = bearer::unsigned(&access, &self.target.mcp_url);
-            for derived in [&tampered, &unsigned] {
-                self.client.redactor().register(&Secret::new(derived.as_str()));
-            }
             vars.insert("access_token".to_owned(), access);
             vars.insert("access_token_tampered".to_owned(), tampered);
             vars.insert("access_token_unsigned".to_owned(), unsigned);

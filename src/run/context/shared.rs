@@ -40,9 +40,6 @@ impl Context {
     /// created.
     pub(super) async fn oauth_client(&self) -> Result<Client, Unavailable> {
         if let Some(c) = &self.config.client {
-            if let Some(secret) = &c.secret {
-                self.client.redactor().register(secret);
-            }
             return Ok(Client {
                 client_id: c.client_id.clone(),
                 secret: c.secret.clone(),

@@ -59,8 +59,10 @@ impl Context {
     }
 
     pub fn with_config(client: HttpClient, target: Target, config: TargetConfig) -> Self {
-        for token in config.tokens.values() {
-            client.redactor().register(token);
+        // The configuration's secrets may be echoed before the suite sends them; every other
+        // secret the redactor learns as it passes (see `http::redact`).
+        for secret in config.secrets() {
+            client.redactor().register(secret);
         }
         let (redirect_uri, listener) = match &config.client {
             // A pre-registered client brings its redirect URI; its loopback port is held when
