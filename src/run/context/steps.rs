@@ -239,7 +239,8 @@ impl Context {
         };
         let (exchange, result) = self.client.send(&request).await;
         Observation {
-            label: format!("{} {}", request.method, exchange.request.url),
+            // A label is shown as written: its URL's credentials redacted now.
+            label: format!("{} {}", request.method, self.client.redactor().url(&request.url)),
             exchanges: vec![exchange],
             observed: match result {
                 Ok(r) => Observed::Response(r),
