@@ -18,7 +18,12 @@ use crate::diagnostic::FileError;
 pub(super) struct ExpectSpec(BTreeMap<Spanned<String>, Spanned<toml::Value>>);
 
 impl ExpectSpec {
-    const OWN_KEYS: [&str; 3] = ["subject", "step", "optional"];
+    const OWN_KEYS: [&str; 4] = ["subject", "step", "control", "optional"];
+
+    /// The steps a case table can make private (`[case.token]`...). In an expectation, the
+    /// run's shared valid one, the control, is `control = "<step>"`, never `step`: one word,
+    /// one meaning.
+    const CONTROLS: [&str; 5] = ["register", "authorize", "token", "refresh", "mcp"];
 
     fn get(&self, key: &str) -> Option<&Spanned<toml::Value>> {
         self.0.iter().find(|(k, _)| k.get_ref() == key).map(|(_, v)| v)
@@ -41,9 +46,9 @@ impl Converter<'_> {
                 },
             }
         };
-        let (subject, step) = match (text("subject"), text("step")) {
-            (Ok(subject), Ok(step)) => (subject, step),
-            (Err((span, msg)), _) | (_, Err((span, msg))) => {
+        let (subject, step, control) = match (text("subject"), text("step"), text("control")) {
+            (Ok(subject), Ok(step), Ok(control)) => (subject, step, control),
+            (Err((span, msg)), _, _) | (_, Err((span, msg)), _) | (_, _, Err((span, msg))) => {
                 let e = self.error(span, msg);
                 self.errors.push(e);
                 return None;
@@ -58,10 +63,40 @@ impl Converter<'_> {
                 return None;
             }
         };
-        let step = match step {
-            // An expectation may look at another built-in step than its case's.
-            Some(name) => self.built_in_step(name.get_ref(), name.span())?,
-            None => case_step?.clone(),
+        let step = match (step, control) {
+            (Some(_), Some(control)) => {
+                let e = self.error(control.span(), "an expectation names `step` or `control`, not both");
+                self.errors.push(e);
+                return None;
+            }
+            (Some(name), None) if ExpectSpec::CONTROLS.contains(name.get_ref()) => {
+                let msg = format!(
+                    "`step = \"{0}\"` in an expectation: the run's shared `{0}` is its control",
+                    name.get_ref()
+                );
+                let e = self.error(name.span(), msg).with_help(format!(
+                    "write `control = \"{}\"` (a case's own `step` with a `[case.{}]` table is its private chain)",
+                    name.get_ref(),
+                    name.get_ref()
+                ));
+                self.errors.push(e);
+                return None;
+            }
+            (None, Some(name)) if !ExpectSpec::CONTROLS.contains(name.get_ref()) => {
+                let e = self
+                    .error(name.span(), format!("`{}` has no control", name.get_ref()))
+                    .with_help(format!(
+                        "controls: {}; a step observed once per run is `step = \"{}\"`",
+                        ExpectSpec::CONTROLS.join(", "),
+                        name.get_ref()
+                    ));
+                self.errors.push(e);
+                return None;
+            }
+            // An expectation may look at another built-in step than its case's: one observed
+            // once per run, or the shared valid flow (the control).
+            (Some(name), None) | (None, Some(name)) => self.built_in_step(name.get_ref(), name.span())?,
+            (None, None) => case_step?.clone(),
         };
         let Some(subject_text) = subject else {
             let e = self
