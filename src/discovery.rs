@@ -45,17 +45,7 @@ impl Target {
     /// name for a loopback target) or a host the user allowed; else why not. A document
     /// pointing elsewhere gets a verdict, never a request.
     pub fn may_contact(&self, url: &str) -> Result<(), String> {
-        let own = self.url.host_str().unwrap_or_default().to_owned();
-        let loopback = LOOPBACK
-            .iter()
-            .filter(|_| LOOPBACK.contains(&own.as_str()))
-            .map(|h| h.to_string());
-        let hosts = Hosts::new(
-            std::iter::once(own.clone())
-                .chain(loopback)
-                .chain(self.extra_hosts.iter().cloned()),
-        );
-        if hosts.allows(url) {
+        if self.hosts().allows(url) {
             Ok(())
         } else {
             let host = Hosts::host_of(url);
@@ -64,6 +54,21 @@ impl Target {
                  advertised issuers and loopback only; --allow-host {host} allows it)"
             ))
         }
+    }
+
+    /// The hosts of the target itself: its own (every loopback name, for a loopback target)
+    /// and those the user allowed.
+    pub fn hosts(&self) -> Hosts {
+        let own = self.url.host_str().unwrap_or_default().to_owned();
+        let loopback = LOOPBACK
+            .iter()
+            .filter(|_| LOOPBACK.contains(&own.as_str()))
+            .map(|h| h.to_string());
+        Hosts::new(
+            std::iter::once(own.clone())
+                .chain(loopback)
+                .chain(self.extra_hosts.iter().cloned()),
+        )
     }
 
     /// `scheme://host[:port]`, without a trailing slash.
@@ -280,6 +285,10 @@ pub async fn as_metadata(client: &HttpClient, target: &Target, prm: &Observation
         Ok(issuers) => issuers,
         Err(why) => return vec![Observation::skipped("AS metadata", why)],
     };
+    // An issuer the target advertises is one of its hosts.
+    for issuer in &issuers {
+        client.hosts().allow_host_of(issuer);
+    }
     let lookups = issuers.into_iter().map(|issuer| async move {
         let label = format!("AS metadata for {issuer}");
         let mut obs = match url::Url::parse(&issuer) {

@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use super::exchange::{Exchange, RecordedRequest, RecordedResponse, body_text};
+use super::hosts::HostPolicy;
 use super::redact::Redactor;
 
 /// The longest `Retry-After` (seconds) the client waits out before sending a request again.
@@ -86,6 +87,11 @@ pub enum HttpError {
     Throttled { retry_after: Option<String> },
     #[error("could not connect: {0}")]
     Connect(String),
+    /// A host outside the run's [`HostPolicy`]: nothing was sent.
+    #[error(
+        "<{url}> is on host `{host}`, outside the hosts of this run (the target's, its advertised issuers' and --allow-host's); it was not contacted"
+    )]
+    HostNotAllowed { url: String, host: String },
     #[error("HTTP error: {0}")]
     Other(String),
 }
@@ -99,6 +105,7 @@ pub struct HttpClient {
     timeout: Duration,
     body_cap: usize,
     redactor: Redactor,
+    hosts: HostPolicy,
 }
 
 impl HttpClient {
@@ -135,6 +142,7 @@ impl HttpClient {
             timeout,
             body_cap: DEFAULT_BODY_CAP,
             redactor,
+            hosts: HostPolicy::default(),
         })
     }
 
@@ -169,6 +177,16 @@ impl HttpClient {
         &self.redactor
     }
 
+    /// This client, and every session made from it, contacting only the hosts of `policy`.
+    pub fn restricted_to(self, policy: HostPolicy) -> Self {
+        HttpClient { hosts: policy, ..self }
+    }
+
+    /// The hosts this client contacts.
+    pub fn hosts(&self) -> &HostPolicy {
+        &self.hosts
+    }
+
     /// Sends one request. The exchange is always recorded, also when it failed. A 429 with a
     /// short `Retry-After` (at most [`SHORT_RETRY_AFTER`] seconds) is waited out and the
     /// request sent once more; a longer one is the target throttling the run.
@@ -191,6 +209,13 @@ impl HttpClient {
 
     async fn send_once(&self, request: &Request) -> (Exchange, Result<Response, HttpError>) {
         let started = Instant::now();
+        if !self.hosts.allows(&request.url) {
+            let refused = Err(HttpError::HostNotAllowed {
+                url: request.url.clone(),
+                host: super::Hosts::host_of(&request.url),
+            });
+            return (self.record(request, &refused, started.elapsed()), refused);
+        }
         let result = match tokio::time::timeout(self.timeout, self.send_inner(request)).await {
             Ok(result) => result,
             Err(_) => Err(HttpError::Timeout {
@@ -331,4 +356,28 @@ fn install_crypto_provider() {
         // Err only means another provider is already installed, which is as good.
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::Hosts;
+
+    /// The run's host rule holds whoever asks: a request elsewhere is refused unsent, and the
+    /// refusal is recorded like any other exchange.
+    #[tokio::test]
+    async fn a_host_outside_the_policy_is_never_contacted() {
+        let server = wiremock::MockServer::start().await;
+        let policy = HostPolicy::only(Hosts::new(["127.0.0.1".to_owned()]));
+        let client = HttpClient::new(Duration::from_secs(5), Redactor::default())
+            .unwrap()
+            .restricted_to(policy);
+        let (_, allowed) = client.send(&Request::get(format!("{}/x", server.uri()))).await;
+        assert!(allowed.is_ok(), "{allowed:?}");
+        let elsewhere = server.uri().replace("127.0.0.1", "localhost");
+        let (exchange, refused) = client.session().unwrap().send(&Request::get(&elsewhere)).await;
+        assert!(matches!(refused, Err(HttpError::HostNotAllowed { .. })), "{refused:?}");
+        assert!(exchange.error.is_some_and(|e| e.contains("not contacted")));
+        assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    }
 }

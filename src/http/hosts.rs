@@ -1,6 +1,10 @@
-//! Which hosts a run contacts. A URL on any other host is judged from the document that
-//! named it, never requested: one rule, asked the same way by discovery, the flows and the
-//! consent drivers.
+//! Which hosts a run contacts: the target's (every loopback name, for a loopback target),
+//! the issuers it advertises, the configuration's own endpoints and `--allow-host`. A URL on
+//! any other host is judged from the document that named it, never requested. The run's
+//! client enforces the rule ([`HostPolicy`]); discovery, the flows and the consent drivers
+//! ask it first, to say which document pointed elsewhere.
+
+use std::sync::{Arc, RwLock};
 
 /// The names of loopback (a target on one of them may use the others).
 pub const LOOPBACK: [&str; 3] = ["127.0.0.1", "localhost", "[::1]"];
@@ -25,6 +29,38 @@ impl Hosts {
     pub fn allows(&self, url: &str) -> bool {
         let host = Self::host_of(url);
         !host.is_empty() && self.0.iter().any(|h| h.eq_ignore_ascii_case(&host))
+    }
+}
+
+/// The hosts of one run, shared by its client and every session made from it; discovery
+/// widens it with the issuers the target advertises. A client not bound to a run (a unit
+/// test against wiremock) has no policy and contacts any host.
+#[derive(Debug, Clone, Default)]
+pub struct HostPolicy(Option<Arc<RwLock<Hosts>>>);
+
+impl HostPolicy {
+    pub fn only(hosts: Hosts) -> Self {
+        HostPolicy(Some(Arc::new(RwLock::new(hosts))))
+    }
+
+    /// Lets the run contact the host of `url` too.
+    pub fn allow_host_of(&self, url: &str) {
+        let host = Hosts::host_of(url);
+        if let Some(hosts) = &self.0
+            && !host.is_empty()
+        {
+            let mut hosts = hosts.write().unwrap_or_else(|p| p.into_inner());
+            if !hosts.0.iter().any(|h| h.eq_ignore_ascii_case(&host)) {
+                hosts.0.push(host);
+            }
+        }
+    }
+
+    pub fn allows(&self, url: &str) -> bool {
+        match &self.0 {
+            Some(hosts) => hosts.read().unwrap_or_else(|p| p.into_inner()).allows(url),
+            None => true,
+        }
     }
 }
 
@@ -54,5 +90,15 @@ mod tests {
         assert!(hosts.allows("https://as.example/token"));
         assert!(!hosts.allows("https://as.example.evil/token"));
         assert!(!hosts.allows("not a url"));
+    }
+
+    #[test]
+    fn a_policy_is_shared_and_widened_by_its_holders() {
+        let policy = HostPolicy::only(Hosts::new(["127.0.0.1".to_owned()]));
+        let copy = policy.clone();
+        assert!(!copy.allows("https://as.example/token"));
+        policy.allow_host_of("https://as.example/issuer");
+        assert!(copy.allows("https://as.example/token"));
+        assert!(HostPolicy::default().allows("https://anywhere.example/"));
     }
 }

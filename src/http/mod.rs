@@ -9,4 +9,4 @@ pub mod sse;
 
 pub use client::{HttpClient, HttpError, Request, Response};
 pub use exchange::{Exchange, RecordedRequest, RecordedResponse};
-pub use hosts::Hosts;
+pub use hosts::{HostPolicy, Hosts};

@@ -11,15 +11,13 @@ use super::requests::{self, AuthServer, Client};
 use crate::case::Overrides;
 use crate::check::{Observation, Observed};
 use crate::http::redact::Secret;
-use crate::http::{Exchange, Hosts, HttpClient, Request};
+use crate::http::{Exchange, HttpClient, Request};
 use crate::seed::Randomness;
 
 /// Everything a flow step needs besides its overrides.
 pub struct Flow<'a> {
     pub http: &'a HttpClient,
     pub server: &'a AuthServer,
-    /// Hosts the consent driver may follow redirects to.
-    pub allowed_hosts: Hosts,
     pub scope: Option<String>,
     pub resource: Option<String>,
     /// Placeholders for override values: `{target}`, `{origin}`, `{redirect_uri}`...
@@ -62,7 +60,7 @@ impl Flow<'_> {
     /// `endpoint` if its host is one the run may contact, else why not.
     pub fn reachable<'e>(&self, name: &str, endpoint: Option<&'e String>) -> Result<&'e String, String> {
         let endpoint = endpoint.ok_or_else(|| format!("the AS metadata has no {name}"))?;
-        match self.allowed_hosts.allows(endpoint) {
+        match self.http.hosts().allows(endpoint) {
             true => Ok(endpoint),
             false => Err(format!(
                 "the {name} <{endpoint}> is outside the hosts of this run; it was not contacted"
@@ -148,16 +146,7 @@ impl Flow<'_> {
             .find(|(n, _)| n == "redirect_uri")
             .map(|(_, v)| v.as_str());
         let redirect_uri = redirect_uri.unwrap_or(&client.redirect_uri);
-        let mut obs = consent::drive(
-            &self.driver,
-            self.http,
-            label,
-            &url,
-            redirect_uri,
-            &self.allowed_hosts,
-            self.listener,
-        )
-        .await;
+        let mut obs = consent::drive(&self.driver, self.http, label, &url, redirect_uri, self.listener).await;
         obs.vars.insert("state".to_owned(), attempt.state.clone());
         // RFC 9207 §2.4: `iss` is compared with the issuer the metadata states.
         let issuer = self.server.metadata_issuer.as_ref().unwrap_or(&self.server.issuer);

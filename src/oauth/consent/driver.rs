@@ -8,8 +8,8 @@ use super::follow::follow;
 use super::manual::wait_for_browser;
 use super::reported::reported_callback;
 use crate::check::{Observation, Observed};
+use crate::http::HttpClient;
 use crate::http::redact::Secret;
-use crate::http::{Hosts, HttpClient};
 
 #[derive(Debug, Clone, Default)]
 pub enum ConsentDriver {
@@ -42,12 +42,11 @@ pub async fn drive(
     label: &str,
     start: &str,
     redirect_uri: &str,
-    allowed_hosts: &Hosts,
     listener: Option<&std::net::TcpListener>,
 ) -> Observation {
     match driver {
-        ConsentDriver::Redirects => follow(client, label, start, redirect_uri, allowed_hosts, None).await,
-        ConsentDriver::Form(form) => follow(client, label, start, redirect_uri, allowed_hosts, Some(form)).await,
+        ConsentDriver::Redirects => follow(client, label, start, redirect_uri, None).await,
+        ConsentDriver::Form(form) => follow(client, label, start, redirect_uri, Some(form)).await,
         ConsentDriver::Command { argv, timeout } => {
             let reported = run_command(argv, start, *timeout).await;
             reported_callback(client, label, reported, "the command driver")

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::driver::{FormSettings, observation};
 use super::reported::{callback_vars, origin_of};
 use crate::check::{Observation, Observed};
-use crate::http::{Hosts, HttpClient, Request, Response};
+use crate::http::{HttpClient, Request, Response};
 
 /// Forms submitted in one chain at most: login, consent, and a spare.
 const MAX_FORMS: usize = 3;
@@ -23,7 +23,6 @@ pub(super) async fn follow(
     label: &str,
     start: &str,
     redirect_uri: &str,
-    allowed_hosts: &Hosts,
     form: Option<&FormSettings>,
 ) -> Observation {
     let session = match client.session() {
@@ -56,7 +55,7 @@ pub(super) async fn follow(
                     .filter(|_| forms < MAX_FORMS)
                     .and_then(|f| submit_form(&response, &url, f));
                 match submission {
-                    Some(Ok(next)) if allowed_hosts.allows(&next.url) => {
+                    Some(Ok(next)) if client.hosts().allows(&next.url) => {
                         forms += 1;
                         url = next.url.clone();
                         request = next;
@@ -77,7 +76,7 @@ pub(super) async fn follow(
             return observation(label, exchanges, Observed::Response(response), vars);
         }
         let host = next.host_str().unwrap_or("").to_owned();
-        if !allowed_hosts.allows(next.as_str()) {
+        if !client.hosts().allows(next.as_str()) {
             let why = format!("the authorization chain redirected to {host}, outside the hosts of this run");
             return observation(label, exchanges, Observed::Error(why), BTreeMap::new());
         }

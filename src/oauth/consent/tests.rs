@@ -10,22 +10,22 @@ use super::reported::callback_vars;
 use super::*;
 use crate::check::{Observation, Observed};
 use crate::http::redact::Redactor;
-use crate::http::{Hosts, HttpClient};
+use crate::http::{HostPolicy, Hosts, HttpClient};
 
+/// A client of a run on loopback: it contacts 127.0.0.1 only.
 fn client() -> HttpClient {
-    HttpClient::new(Duration::from_secs(5), Redactor::default()).unwrap()
+    let hosts = HostPolicy::only(Hosts::new(["127.0.0.1".to_owned()]));
+    HttpClient::new(Duration::from_secs(5), Redactor::default())
+        .unwrap()
+        .restricted_to(hosts)
 }
 
 const CALLBACK: &str = "http://127.0.0.1:9/callback";
 
-fn loopback() -> Hosts {
-    Hosts::new(["127.0.0.1".to_owned()])
-}
-
 /// The redirects driver from `<server>/authorize` to [`CALLBACK`].
 async fn follow_authorize(s: &MockServer) -> Observation {
     let url = format!("{}/authorize", s.uri());
-    follow(&client(), "authz", &url, CALLBACK, &loopback(), None).await
+    follow(&client(), "authz", &url, CALLBACK, None).await
 }
 
 async fn get(server: &MockServer, at: &str, response: ResponseTemplate) {
@@ -52,15 +52,7 @@ async fn cookies_are_kept_across_hops_and_relative_locations_resolved() {
         .respond_with(redirect(&format!("{CALLBACK}?code=c0de&state=st")))
         .mount(&s)
         .await;
-    let obs = follow(
-        &client(),
-        "authz",
-        &format!("{}/as/authorize", s.uri()),
-        CALLBACK,
-        &loopback(),
-        None,
-    )
-    .await;
+    let obs = follow(&client(), "authz", &format!("{}/as/authorize", s.uri()), CALLBACK, None).await;
     assert!(matches!(obs.observed, Observed::Response(_)), "{:?}", obs.observed);
     assert_eq!(obs.vars["callback.code"], "c0de");
     assert_eq!(obs.vars["callback.state"], "st");
@@ -143,7 +135,6 @@ async fn an_error_redirect_to_the_requested_uri_counts_as_a_callback() {
         "authz",
         &format!("{}/authorize", s.uri()),
         &format!("{CALLBACK}#fragment"),
-        &loopback(),
         None,
     )
     .await;
@@ -182,7 +173,6 @@ async fn with(driver: &ConsentDriver, listener: Option<&std::net::TcpListener>) 
         "authz",
         "https://as.example/authorize?x=1",
         CALLBACK,
-        &loopback(),
         listener,
     )
     .await
@@ -234,7 +224,6 @@ async fn the_manual_driver_waits_for_the_browser_on_the_redirect_port() {
         "authz",
         "https://as.example/a",
         &redirect_uri,
-        &loopback(),
         Some(&listener),
     )
     .await;
@@ -254,7 +243,6 @@ async fn the_manual_driver_waits_for_the_browser_on_the_redirect_port() {
         "authz",
         "https://as.example/a",
         &redirect_uri,
-        &loopback(),
         Some(&listener),
     )
     .await;

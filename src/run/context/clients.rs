@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use crate::check::{Observation, Observed};
-use crate::http::hosts::{Hosts, LOOPBACK};
 use crate::oauth::flow::Flow;
 use crate::oauth::requests::{self, AuthServer, Client};
 use crate::spec::SpecVersion;
@@ -187,7 +186,6 @@ impl Context {
         Ok(Flow {
             http: &self.client,
             server,
-            allowed_hosts: self.allowed_hosts(server),
             scope,
             driver: self.config.consent.clone(),
             listener: self.redirect_port.as_ref(),
@@ -203,18 +201,5 @@ impl Context {
         let flow = self.flow().await?;
         let client = self.oauth_client().await?;
         Ok((flow, client))
-    }
-
-    /// The hosts the flows may contact: the target's, its advertised issuer's, and loopback.
-    /// An endpoint elsewhere is judged from the metadata, never called.
-    pub(super) fn allowed_hosts(&self, server: &AuthServer) -> Hosts {
-        let own = [&self.target.mcp_url, &server.issuer].map(|url| Hosts::host_of(url));
-        let loopback = LOOPBACK.map(String::from);
-        Hosts::new(
-            loopback
-                .into_iter()
-                .chain(self.target.extra_hosts.iter().cloned())
-                .chain(own),
-        )
     }
 }

@@ -10,7 +10,7 @@ use crate::case::{RequestTemplate, Step, expand_placeholders};
 use crate::check::{Observation, Observed};
 use crate::config::TargetConfig;
 use crate::discovery::{self, Target};
-use crate::http::{HttpClient, Request};
+use crate::http::{HostPolicy, HttpClient, Request};
 use crate::oauth::flow::Attempt;
 use crate::oauth::requests::{AuthServer, Client};
 
@@ -59,6 +59,12 @@ impl Context {
     }
 
     pub fn with_config(client: HttpClient, target: Target, config: TargetConfig) -> Self {
+        // The run contacts the target's hosts, the issuers discovery finds it advertising, and
+        // the endpoints its configuration names; the client refuses any other.
+        let client = client.restricted_to(HostPolicy::only(target.hosts()));
+        if let Some(mint) = &config.mint_endpoint {
+            client.hosts().allow_host_of(mint);
+        }
         // The configuration's secrets may be echoed before the suite sends them; every other
         // secret the redactor learns as it passes (see `http::redact`).
         for secret in config.secrets() {
