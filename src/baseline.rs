@@ -188,6 +188,7 @@ mod tests {
             outcome,
             message: String::new(),
             evidence: Vec::new(),
+            findings: Vec::new(),
             title: String::new(),
             section: String::new(),
             url: String::new(),

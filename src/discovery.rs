@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 
 use crate::check::www_authenticate;
-use crate::check::{Observation, Observed};
 use crate::http::hosts::{Hosts, LOOPBACK};
 use crate::http::{HttpClient, Request, Response};
+use crate::observation::{Observation, Observed};
 use crate::spec::SpecVersion;
 
 const PRM_WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";

@@ -1,9 +1,10 @@
 //! `mcp-auth-conformance`: a conformance suite for MCP authorization. It acts as an MCP client
 //! from outside and gives one verdict per spec requirement.
 //!
-//! Data flows: registry + cases ([`case`]) -> observations ([`discovery`], [`http`]) ->
-//! judgement ([`check`]) -> [`verdict`] -> reports ([`report`]). A [`suite::Suite`] is one
-//! run, driven by [`run`]; [`reference`] is the embedded reference server with its fault switches.
+//! Data flows: registry + cases ([`case`]) -> observations ([`discovery`], [`oauth`], [`http`],
+//! each an [`observation::Observation`]) -> judgement ([`check`]) -> [`verdict`] -> reports
+//! ([`report`]). A [`suite::Suite`] is one run, driven by [`run`]; [`reference`] is the
+//! embedded reference server with its fault switches.
 
 pub mod baseline;
 pub mod case;
@@ -15,6 +16,7 @@ pub mod exit;
 pub mod http;
 pub mod matrix_file;
 pub mod oauth;
+pub mod observation;
 pub mod reference;
 pub mod report;
 pub mod requirement;

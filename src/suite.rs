@@ -91,6 +91,7 @@ impl Suite {
             outcome: Outcome::Error,
             message: "the harness failed while evaluating this case".to_owned(),
             evidence: Vec::new(),
+            findings: Vec::new(),
             title: planned.requirement.title.clone(),
             section: planned.requirement.section.clone(),
             url: planned.requirement.url_for(version),

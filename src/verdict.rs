@@ -50,6 +50,10 @@ pub struct Verdict {
     pub outcome: Outcome,
     pub message: String,
     pub evidence: Vec<Exchange>,
+    /// A fail's or warn's broken expectations, one each (an extension of the contract; the
+    /// message is their text).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<Finding>,
     /// Extensions of the report contract: what the requirement says and where.
     pub title: String,
     pub section: String,
@@ -96,6 +100,52 @@ impl Verdict {
     /// `MUST, 2026-07-28, RFC 9728 §3.3 <url>`.
     pub fn reference(&self, version: &str) -> String {
         format!("{}, {version}, {} <{}>", self.level, self.section, self.url)
+    }
+}
+
+/// One broken expectation: where it was seen, what was expected (every acceptable form) and
+/// what was there.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// The observation that broke it: "token request (code_verifier: {other_verifier})".
+    pub observation: String,
+    /// What the expectation looked at, as the case writes it: `json:/resource`.
+    pub subject: String,
+    pub expected: String,
+    pub actual: String,
+    /// More lines where one is not enough (a caret under a grammar error, schema violations).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The exchanges of that observation: indexes into the verdict's `evidence`.
+    pub exchanges: Vec<usize>,
+}
+
+impl Finding {
+    /// The finding as one message line (with its detail indented below).
+    pub fn line(&self) -> String {
+        let mut s = format!(
+            "{}: {}: expected {}, got {}",
+            self.observation, self.subject, self.expected, self.actual
+        );
+        if let Some(detail) = &self.detail {
+            for l in detail.lines() {
+                s.push_str("\n    ");
+                s.push_str(l);
+            }
+        }
+        s
+    }
+
+    /// Its text with every secret the run knows replaced.
+    pub fn redacted(self, redactor: &crate::http::redact::Redactor) -> Finding {
+        Finding {
+            observation: redactor.text(&self.observation),
+            subject: self.subject,
+            expected: redactor.text(&self.expected),
+            actual: redactor.text(&self.actual),
+            detail: self.detail.map(|d| redactor.text(&d)),
+            exchanges: self.exchanges,
+        }
     }
 }
 

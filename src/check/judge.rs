@@ -5,57 +5,10 @@ use std::collections::BTreeMap;
 
 use super::expect::{Broken, evaluate};
 use crate::case::{Case, Expectation, Step};
-use crate::http::{Exchange, Response};
+use crate::http::Exchange;
+use crate::observation::{Observation, Observed};
 use crate::spec::Level;
-use crate::verdict::Outcome;
-
-/// What one step saw: a response to judge, or why there is none.
-#[derive(Debug, Clone)]
-pub struct Observation {
-    /// What was observed, for messages: "AS metadata for http://h/as".
-    pub label: String,
-    /// Every exchange made to get here, in order (redacted): the evidence.
-    pub exchanges: Vec<Exchange>,
-    pub observed: Observed,
-    /// Placeholder values for expectations, e.g. `issuer`, `resource_metadata`.
-    pub vars: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone)]
-pub enum Observed {
-    Response(Response),
-    /// Nothing to observe, with the reason (a precondition elsewhere was not met).
-    Skipped(String),
-    /// Could not observe: timeout, connection refused, body too large.
-    Error(String),
-}
-
-impl Observation {
-    pub fn skipped(label: impl Into<String>, reason: impl Into<String>) -> Self {
-        Observation {
-            label: label.into(),
-            exchanges: Vec::new(),
-            observed: Observed::Skipped(reason.into()),
-            vars: BTreeMap::new(),
-        }
-    }
-
-    pub fn response(&self) -> Option<&Response> {
-        match &self.observed {
-            Observed::Response(r) => Some(r),
-            _ => None,
-        }
-    }
-
-    /// A success carrying an access token: the request was not refused.
-    pub fn issued_token(&self) -> bool {
-        self.response().is_some_and(|r| {
-            (200..300).contains(&r.status)
-                && serde_json::from_slice::<serde_json::Value>(&r.body)
-                    .is_ok_and(|doc| doc.get("access_token").is_some())
-        })
-    }
-}
+use crate::verdict::{Finding, Outcome};
 
 /// The judgement of one case, before the engine adds the requirement's metadata.
 #[derive(Debug, Clone)]
@@ -63,6 +16,8 @@ pub struct Judgement {
     pub outcome: Outcome,
     pub message: String,
     pub evidence: Vec<Exchange>,
+    /// The broken expectations behind a fail or warn (or a MAY not shown).
+    pub findings: Vec<Finding>,
 }
 
 /// How a MAY verdict the target does not show begins.
@@ -90,13 +45,14 @@ pub fn judge<'a>(
         outcome,
         message,
         evidence: evidence.clone(),
+        findings: Vec::new(),
     };
 
     if let Some((outcome, reason)) = unobservable(case.given.iter(), &observed) {
         return done(outcome, reason);
     }
-    if let Some((label, broken)) = broken(&case.given, &observed, globals).into_iter().next() {
-        let reason = format!("precondition not met: {}", line(&label, &broken));
+    if let Some(unmet) = broken(&case.given, &observed, globals, &evidence).into_iter().next() {
+        let reason = format!("precondition not met: {}", unmet.line());
         return done(Outcome::Skip, reason);
     }
     // `judge = "refusals"` and `where`: only the responses they select are judged (copied
@@ -146,7 +102,7 @@ pub fn judge<'a>(
     let observed = judged;
     // A broken expectation is judged even when another step could not be observed: what was
     // seen stands, and must not hide behind a skip elsewhere.
-    let failures = broken(&case.expect, &observed, globals);
+    let failures = broken(&case.expect, &observed, globals, &evidence);
     if failures.is_empty() {
         return match unobservable(observable.into_iter(), &observed) {
             Some((outcome, reason)) => done(outcome, reason),
@@ -155,7 +111,7 @@ pub fn judge<'a>(
     }
     if let Some(alt) = &case.alternative {
         let available = unobservable(alt.expect.iter(), &observed).is_none();
-        if available && broken(&alt.expect, &observed, globals).is_empty() {
+        if available && broken(&alt.expect, &observed, globals, &evidence).is_empty() {
             // A passing alternative says which acceptable way the target took.
             let message = if alt.outcome == Outcome::Pass {
                 format!("({})", alt.reason)
@@ -165,14 +121,18 @@ pub fn judge<'a>(
             return done(alt.outcome, message);
         }
     }
-    let message: Vec<String> = failures.iter().map(|(label, b)| line(label, b)).collect();
+    let message: Vec<String> = failures.iter().map(Finding::line).collect();
     let message = message.join("\n");
-    match level {
-        Level::Must | Level::MustNot => done(Outcome::Fail, message),
-        Level::Should | Level::ShouldNot => done(Outcome::Warn, message),
+    let (outcome, message) = match level {
+        Level::Must | Level::MustNot => (Outcome::Fail, message),
+        Level::Should | Level::ShouldNot => (Outcome::Warn, message),
         // Optional behaviour the target does not show: information, never a warning (not
         // even under --strict).
-        Level::May => done(Outcome::Skip, format!("{MAY_NOT_SHOWN}{message}")),
+        Level::May => (Outcome::Skip, format!("{MAY_NOT_SHOWN}{message}")),
+    };
+    Judgement {
+        findings: failures,
+        ..done(outcome, message)
     }
 }
 
@@ -231,11 +191,13 @@ fn unobservable<'a, 'b>(
     skip
 }
 
+/// Each expectation broken on an observation, as a finding pointing into `evidence`.
 fn broken<'a>(
     expectations: &[Expectation],
     observed: &impl Fn(&Step) -> &'a [Observation],
     globals: &BTreeMap<String, String>,
-) -> Vec<(String, Broken)> {
+    evidence: &[Exchange],
+) -> Vec<Finding> {
     let mut out = Vec::new();
     for e in expectations {
         for obs in observed(&e.step) {
@@ -245,22 +207,27 @@ fn broken<'a>(
             let mut vars = globals.clone();
             vars.extend(obs.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
             if let Err(b) = evaluate(e, response, &vars) {
-                out.push((obs.label.clone(), b));
+                let exchanges = obs
+                    .exchanges
+                    .iter()
+                    .filter_map(|ex| evidence.iter().position(|shown| shown.seq == ex.seq))
+                    .collect();
+                out.push(finding(&obs.label, b, exchanges));
             }
         }
     }
     out
 }
 
-fn line(label: &str, b: &Broken) -> String {
-    let mut s = format!("{label}: {}: expected {}, got {}", b.subject, b.expected, b.actual);
-    if let Some(detail) = &b.detail {
-        for l in detail.lines() {
-            s.push_str("\n    ");
-            s.push_str(l);
-        }
+fn finding(observation: &str, b: Broken, exchanges: Vec<usize>) -> Finding {
+    Finding {
+        observation: observation.to_owned(),
+        subject: b.subject,
+        expected: b.expected,
+        actual: b.actual,
+        detail: b.detail,
+        exchanges,
     }
-    s
 }
 
 #[cfg(test)]
@@ -268,6 +235,7 @@ mod tests {
     use super::*;
     use crate::case::{load_embedded, load_files};
     use crate::diagnostic::SourceFile;
+    use crate::http::Response;
 
     /// The embedded `as.token.error-shape` case (`judge = "refusals"`).
     fn error_shape() -> Case {

@@ -9,7 +9,7 @@ mod subject;
 pub mod www_authenticate;
 
 pub use expect::{Broken, evaluate};
-pub use judge::{MAY_NOT_SHOWN, Observation, Observed, judge};
+pub use judge::{MAY_NOT_SHOWN, judge};
 pub use predicate::{Invalid, Predicate};
 pub use property::Property;
 pub use subject::Subject;

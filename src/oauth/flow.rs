@@ -9,9 +9,9 @@ use serde_json::Value;
 use super::consent;
 use super::requests::{self, AuthServer, Client};
 use crate::case::Overrides;
-use crate::check::{Observation, Observed};
 use crate::http::redact::Secret;
 use crate::http::{Exchange, HttpClient, Request};
+use crate::observation::{Observation, Observed};
 use crate::seed::Randomness;
 
 /// Everything a flow step needs besides its overrides.

@@ -134,13 +134,30 @@ pub fn failure_block(v: &Verdict, version: SpecVersion) -> String {
         v.quote(),
         v.case
     );
-    for line in v.message.lines() {
-        s.push_str("  ");
-        s.push_str(line);
-        s.push('\n');
+    if v.findings.is_empty() {
+        for line in v.message.lines() {
+            s.push_str("  ");
+            s.push_str(line);
+            s.push('\n');
+        }
     }
-    for exchange in &v.evidence {
+    // Each broken expectation on lines of its own, pointing at the exchanges that show it.
+    for f in &v.findings {
+        s.push_str(&format!("  {}: {}\n", f.observation, f.subject));
+        s.push_str(&format!("    expected {}\n    got      {}\n", f.expected, f.actual));
+        for line in f.detail.iter().flat_map(|d| d.lines()) {
+            s.push_str(&format!("      {line}\n"));
+        }
+        let numbers: Vec<String> = f.exchanges.iter().map(|i| format!("#{}", i + 1)).collect();
+        if !numbers.is_empty() {
+            s.push_str(&format!("    seen in exchange {}\n", numbers.join(", ")));
+        }
+    }
+    for (i, exchange) in v.evidence.iter().enumerate() {
         s.push('\n');
+        if !v.findings.is_empty() {
+            s.push_str(&format!("  exchange #{}:\n", i + 1));
+        }
         for line in exchange.to_text().lines() {
             s.push_str("  ");
             s.push_str(line);

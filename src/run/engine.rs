@@ -54,7 +54,7 @@ pub async fn evaluate(ctx: Arc<Context>, planned: &Planned) -> Verdict {
     } else {
         futures::future::join_all(steps.into_iter().map(observe)).await
     };
-    let lookup = |step: &Step| -> &[crate::check::Observation] {
+    let lookup = |step: &Step| -> &[crate::observation::Observation] {
         observed
             .iter()
             .find(|(s, _)| s == step)
@@ -74,6 +74,11 @@ pub async fn evaluate(ctx: Arc<Context>, planned: &Planned) -> Verdict {
         // Known secret values (tokens the suite obtained) never reach a report.
         message: ctx.client.redactor().text(&judgement.message),
         evidence,
+        findings: judgement
+            .findings
+            .into_iter()
+            .map(|f| f.redacted(ctx.client.redactor()))
+            .collect(),
         title: planned.requirement.title.clone(),
         section: planned.requirement.section.clone(),
         url: planned.requirement.url_for(version),

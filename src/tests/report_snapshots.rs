@@ -7,7 +7,7 @@ use crate::http::{Exchange, RecordedRequest, RecordedResponse};
 use crate::report::{Format, Matrix, console, json, junit, render, render_matrix};
 use crate::spec::{Level, SpecVersion};
 use crate::verdict::RunReport;
-use crate::verdict::{Outcome, Verdict};
+use crate::verdict::{Finding, Outcome, Verdict};
 
 fn verdict(id: &str, level: Level, outcome: Outcome, message: &str) -> Verdict {
     Verdict {
@@ -41,6 +41,7 @@ fn verdict(id: &str, level: Level, outcome: Outcome, message: &str) -> Verdict {
         normative: "The resource server SHOULD respond with the HTTP 400 (Bad Request) status code.".to_owned(),
         derived: id.starts_with("rs.prm"),
         case: "cases/rs-challenge.toml:1".to_owned(),
+        findings: Vec::new(),
         expected_failure: None,
         stale_expected_failure: None,
     }
@@ -50,12 +51,22 @@ fn verdict(id: &str, level: Level, outcome: Outcome, message: &str) -> Verdict {
 fn report() -> RunReport {
     let verdicts = vec![
         verdict("rs.challenge.401-no-token", Level::Must, Outcome::Pass, ""),
-        verdict(
-            "rs.prm.resource-matches-server",
-            Level::Must,
-            Outcome::Fail,
-            "protected resource metadata: json:/resource: expected <\"http://127.0.0.1:3100/mcp\">, got <\"http://127.0.0.1:3100/mcp/\">",
-        ),
+        Verdict {
+            findings: vec![Finding {
+                observation: "protected resource metadata".to_owned(),
+                subject: "json:/resource".to_owned(),
+                expected: "<\"http://127.0.0.1:3100/mcp\">".to_owned(),
+                actual: "<\"http://127.0.0.1:3100/mcp/\">".to_owned(),
+                detail: None,
+                exchanges: vec![0],
+            }],
+            ..verdict(
+                "rs.prm.resource-matches-server",
+                Level::Must,
+                Outcome::Fail,
+                "protected resource metadata: json:/resource: expected <\"http://127.0.0.1:3100/mcp\">, got <\"http://127.0.0.1:3100/mcp/\">",
+            )
+        },
         verdict(
             "rs.challenge.no-error-without-credentials",
             Level::ShouldNot,

@@ -7,9 +7,9 @@ use super::command::run_command;
 use super::follow::follow;
 use super::manual::wait_for_browser;
 use super::reported::reported_callback;
-use crate::check::{Observation, Observed};
 use crate::http::HttpClient;
 use crate::http::redact::Secret;
+use crate::observation::{Observation, Observed};
 
 #[derive(Debug, Clone, Default)]
 pub enum ConsentDriver {

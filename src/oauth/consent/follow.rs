@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use super::driver::{FormSettings, observation};
 use super::reported::{callback_vars, origin_of};
-use crate::check::{Observation, Observed};
 use crate::http::{HttpClient, Request, Response};
+use crate::observation::{Observation, Observed};
 
 /// Forms submitted in one chain at most: login, consent, and a spare.
 const MAX_FORMS: usize = 3;

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use super::driver::observation;
-use crate::check::{Observation, Observed};
 use crate::http::{HttpClient, Response};
+use crate::observation::{Observation, Observed};
 
 /// What a command or a person reported: a callback URL, nothing (the AS stopped on a page of
 /// its own), or why it could not be driven.

@@ -8,9 +8,9 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use super::follow::follow;
 use super::reported::callback_vars;
 use super::*;
-use crate::check::{Observation, Observed};
 use crate::http::redact::Redactor;
 use crate::http::{HostPolicy, Hosts, HttpClient};
+use crate::observation::{Observation, Observed};
 
 /// A client of a run on loopback: it contacts 127.0.0.1 only.
 fn client() -> HttpClient {

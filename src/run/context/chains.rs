@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 
 use crate::case::{ClientKind, TokenPlan};
-use crate::check::{Observation, Observed};
 use crate::config::DEFAULT_CODE_WAIT;
 use crate::http::redact::Secret;
 use crate::oauth::requests::Client;
+use crate::observation::{Observation, Observed};
 
 use super::*;
 

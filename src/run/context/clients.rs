@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::check::{Observation, Observed};
 use crate::oauth::flow::Flow;
 use crate::oauth::requests::{self, AuthServer, Client};
+use crate::observation::{Observation, Observed};
 use crate::spec::SpecVersion;
 
 use super::*;

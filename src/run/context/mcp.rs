@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use crate::case::{Overrides, expand_placeholders};
-use crate::check::{Observation, Observed};
 use crate::discovery;
 use crate::oauth::tokens::TokenKind;
+use crate::observation::{Observation, Observed};
 use crate::run::bearer;
 
 use super::*;

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use crate::case::{Overrides, TokenPlan};
-use crate::check::{Observation, Observed};
 use crate::oauth::flow::Attempt;
 use crate::oauth::requests::Client;
+use crate::observation::{Observation, Observed};
 
 use super::*;
 

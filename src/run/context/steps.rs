@@ -7,12 +7,12 @@ use std::sync::Arc;
 use tokio::sync::OnceCell;
 
 use crate::case::{RequestTemplate, Step, expand_placeholders};
-use crate::check::{Observation, Observed};
 use crate::config::TargetConfig;
 use crate::discovery::{self, Target};
 use crate::http::{HostPolicy, HttpClient, Request};
 use crate::oauth::flow::Attempt;
 use crate::oauth::requests::{AuthServer, Client};
+use crate::observation::{Observation, Observed};
 
 use super::*;
 

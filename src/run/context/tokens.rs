@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 
 use crate::case::{Overrides, TokenPlan};
-use crate::check::{Observation, Observed};
 use crate::config::DEFAULT_CODE_WAIT;
 use crate::oauth::tokens::{self, TokenKind};
+use crate::observation::{Observation, Observed};
 
 use super::*;
 
