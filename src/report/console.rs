@@ -134,15 +134,18 @@ pub fn failure_block(v: &Verdict, version: SpecVersion) -> String {
         v.quote(),
         v.case
     );
-    if v.findings.is_empty() {
-        for line in v.message.lines() {
-            s.push_str("  ");
-            s.push_str(line);
-            s.push('\n');
-        }
+    // The message is the findings' text, after any note the run's policy added (--strict, an
+    // expired baseline entry): the note as it is, then each broken expectation on lines of
+    // its own, pointing at the exchanges that show it.
+    let text: Vec<String> = v.findings.iter().map(|f| f.line()).collect();
+    let note = v.message.strip_suffix(&text.join("\n")).filter(|_| !v.findings.is_empty());
+    let findings = if note.is_some() { v.findings.as_slice() } else { &[] };
+    for line in note.unwrap_or(&v.message).lines().filter(|l| !l.trim().is_empty()) {
+        s.push_str("  ");
+        s.push_str(line.trim_end());
+        s.push('\n');
     }
-    // Each broken expectation on lines of its own, pointing at the exchanges that show it.
-    for f in &v.findings {
+    for f in findings {
         s.push_str(&format!("  {}: {}\n", f.observation, f.subject));
         s.push_str(&format!("    expected {}\n    got      {}\n", f.expected, f.actual));
         for line in f.detail.iter().flat_map(|d| d.lines()) {
@@ -155,7 +158,7 @@ pub fn failure_block(v: &Verdict, version: SpecVersion) -> String {
     }
     for (i, exchange) in v.evidence.iter().enumerate() {
         s.push('\n');
-        if !v.findings.is_empty() {
+        if !findings.is_empty() {
             s.push_str(&format!("  exchange #{}:\n", i + 1));
         }
         for line in exchange.to_text().lines() {
