@@ -10,7 +10,7 @@ use std::time::{Instant, SystemTime};
 use crate::config::TargetConfig;
 use crate::discovery::Target;
 use crate::http::HttpClient;
-use crate::run::{Context, Planned, evaluate, settle};
+use crate::run::{Context, Planned, Policy, evaluate};
 use crate::spec::SpecVersion;
 use crate::verdict::{Outcome, RunReport, Verdict};
 
@@ -19,11 +19,14 @@ pub struct Suite {
     pub ctx: Arc<Context>,
     /// The cases to run, one per requirement, in registry order (see [`crate::run::plan`]).
     pub plan: Vec<Planned>,
+    /// What the run makes of a judged verdict (`--strict`, the baseline).
+    pub policy: Policy,
 }
 
 impl Suite {
     pub fn new(plan: Vec<Planned>, client: HttpClient, target: Target, config: TargetConfig) -> Suite {
         Suite {
+            policy: Policy::of(&config),
             ctx: Arc::new(Context::with_config(client, target, config)),
             plan,
         }
@@ -42,7 +45,7 @@ impl Suite {
     pub async fn verdicts_counted(&self, each: impl Fn(&Verdict)) -> Vec<Verdict> {
         let each = &each;
         let one = |planned| async move {
-            let verdict = judge(&self.ctx, planned).await;
+            let verdict = self.policy.settle(evaluate(self.ctx.clone(), planned).await);
             each(&verdict);
             verdict
         };
@@ -63,18 +66,18 @@ impl Suite {
     pub fn start(&self, runtime: &tokio::runtime::Runtime) -> Receiver<(usize, Verdict)> {
         let (tx, rx) = std::sync::mpsc::channel();
         let jobs: Vec<(usize, Planned)> = self.plan.iter().cloned().enumerate().collect();
-        let ctx = self.ctx.clone();
+        let (ctx, policy) = (self.ctx.clone(), Arc::new(self.policy.clone()));
         if ctx.seed().is_some() {
             runtime.spawn(async move {
                 for (i, planned) in jobs {
-                    let _ = tx.send((i, judge(&ctx, &planned).await));
+                    let _ = tx.send((i, policy.settle(evaluate(ctx.clone(), &planned).await)));
                 }
             });
         } else {
             for (i, planned) in jobs {
-                let (ctx, tx) = (ctx.clone(), tx.clone());
+                let (ctx, policy, tx) = (ctx.clone(), policy.clone(), tx.clone());
                 runtime.spawn(async move {
-                    let _ = tx.send((i, judge(&ctx, &planned).await));
+                    let _ = tx.send((i, policy.settle(evaluate(ctx, &planned).await)));
                 });
             }
         }
@@ -111,11 +114,6 @@ impl Suite {
         report.seed = self.ctx.seed();
         report
     }
-}
-
-/// A case's verdict: judged, then settled by the run's policy (`--strict`, the baseline).
-async fn judge(ctx: &Arc<Context>, planned: &Planned) -> Verdict {
-    settle(evaluate(ctx.clone(), planned).await, ctx)
 }
 
 /// When a run began, for its report.

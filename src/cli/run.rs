@@ -12,7 +12,7 @@ use mcp_auth_conformance::matrix_file::{self, MatrixTarget};
 use mcp_auth_conformance::reference::{Options, Reference};
 use mcp_auth_conformance::report::progress::Progress;
 use mcp_auth_conformance::report::{self, Matrix, ReportSpec, console};
-use mcp_auth_conformance::run::{self, Context, VersionChoice};
+use mcp_auth_conformance::run::{self, Policy, VersionChoice};
 use mcp_auth_conformance::spec::SpecVersion;
 use mcp_auth_conformance::suite::{Clock, Suite};
 use mcp_auth_conformance::verdict::RunReport;
@@ -142,7 +142,7 @@ pub(super) fn run_command(args: RunArgs) -> u8 {
         eprintln!("error: the target could not be reached: {e}");
     }
     let code = exit::of_run(&report, reachable.is_ok());
-    match baseline_end(&args, ctx, &report) {
+    match baseline_end(&args, &suite.policy, &report) {
         Err(code) => code,
         Ok(true) if code == exit::OK => exit::MUST_FAILED,
         Ok(_) => code,
@@ -335,8 +335,8 @@ fn matrix_run(
 
 /// After a run: names the stale entries of the baseline (true if any) and writes the new
 /// baseline if asked.
-fn baseline_end(args: &RunArgs, ctx: &Context, report: &RunReport) -> Result<bool, u8> {
-    let stale = ctx.baseline().stale(&report.verdicts);
+fn baseline_end(args: &RunArgs, policy: &Policy, report: &RunReport) -> Result<bool, u8> {
+    let stale = policy.baseline.stale(&report.verdicts);
     for id in &stale {
         eprintln!("stale expected failure: `{id}` passes now; remove it from the baseline");
     }

@@ -138,7 +138,10 @@ pub fn failure_block(v: &Verdict, version: SpecVersion) -> String {
     // expired baseline entry): the note as it is, then each broken expectation on lines of
     // its own, pointing at the exchanges that show it.
     let text: Vec<String> = v.findings.iter().map(|f| f.line()).collect();
-    let note = v.message.strip_suffix(&text.join("\n")).filter(|_| !v.findings.is_empty());
+    let note = v
+        .message
+        .strip_suffix(&text.join("\n"))
+        .filter(|_| !v.findings.is_empty());
     let findings = if note.is_some() { v.findings.as_slice() } else { &[] };
     for line in note.unwrap_or(&v.message).lines().filter(|l| !l.trim().is_empty()) {
         s.push_str("  ");

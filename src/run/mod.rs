@@ -12,5 +12,5 @@ pub use context::Context;
 #[cfg(test)]
 pub(crate) use context::redirect_variants;
 pub use engine::{Planned, evaluate, plan};
-pub use policy::settle;
+pub use policy::Policy;
 pub use version::{VersionChoice, negotiate};

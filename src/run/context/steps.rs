@@ -123,11 +123,6 @@ impl Context {
         }
     }
 
-    /// `run --strict`: a broken SHOULD fails.
-    pub fn strict(&self) -> bool {
-        self.config.strict
-    }
-
     /// `run --seed`, if given.
     pub fn seed(&self) -> Option<u64> {
         self.config.randomness.seed()
@@ -136,11 +131,6 @@ impl Context {
     /// Fresh values for an attempt (seeded: fixed by `purpose`).
     pub(super) fn attempt(&self, purpose: &str) -> Attempt {
         Attempt::new(self.config.randomness, purpose)
-    }
-
-    /// `run --expected-failures`: the failures the run accepts.
-    pub fn baseline(&self) -> &crate::baseline::Baseline {
-        &self.config.baseline
     }
 
     /// What `step` observes for the case of requirement `case` (which names its own attempts).
