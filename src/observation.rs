@@ -2,8 +2,12 @@
 //! run's MCP and raw requests) and the judge.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::http::{Exchange, Response};
+
+/// A step's observations, shared by every case that judges them.
+pub type Observations = Arc<Vec<Observation>>;
 
 /// What one step saw: a response to judge, or why there is none.
 #[derive(Debug, Clone)]

@@ -1,9 +1,10 @@
 //! The OAuth 2.1 client side of the suite: PKCE values, the valid requests every negative test
 //! varies (as values), the consent driver that carries an authorization request to the
-//! redirect URI, and the token exchange.
+//! redirect URI, the token exchange, and the run's OAuth built on them ([`grants`]).
 
 pub mod consent;
 pub mod flow;
+pub mod grants;
 pub mod pkce;
 pub mod requests;
 pub mod tokens;

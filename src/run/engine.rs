@@ -2,9 +2,10 @@
 
 use std::sync::Arc;
 
-use super::context::{Context, Observations};
+use super::context::Context;
 use crate::case::{Case, CaseSet, Step};
 use crate::check::judge;
+use crate::observation::Observations;
 use crate::requirement::Requirement;
 use crate::spec::{Level, SpecVersion};
 use crate::verdict::Verdict;

@@ -9,8 +9,6 @@ mod policy;
 mod version;
 
 pub use context::Context;
-#[cfg(test)]
-pub(crate) use context::redirect_variants;
 pub use engine::{Planned, evaluate, plan};
 pub use policy::Policy;
 pub use version::{VersionChoice, negotiate};

@@ -86,7 +86,7 @@ proptest! {
     #[test]
     fn redirect_variants_are_near_misses(port in 1u16.., path in "(/[a-zA-Z0-9._~-]{0,8}){1,3}") {
         let uri = format!("http://127.0.0.1:{port}{path}");
-        let vars = crate::run::redirect_variants(&uri);
+        let vars = crate::oauth::grants::redirect_variants(&uri);
         let other = &vars["redirect_uri_other_port"];
         prop_assert_ne!(other, &uri);
         prop_assert!(url::Url::parse(other).is_ok());

@@ -9,27 +9,29 @@ use crate::oauth::tokens::TokenKind;
 use crate::observation::{Observation, Observed};
 use crate::run::bearer;
 
-use super::*;
+use super::Context;
+use crate::oauth::grants::unanswered;
+use crate::observation::Observations;
 
 impl Context {
     /// MCP requests with a valid token (supplied, else the shared flow's), or the case's kind
     /// of token, one per variant of `overrides`.
     pub(super) async fn authenticated(&self, overrides: &Overrides, purpose: &str) -> Vec<Observation> {
         // Requests that never send the valid token (a garbage one) need no flow.
-        let access = match self.valid_token().await {
+        let access = match self.grants.valid_token().await {
             Ok(access) => Some(access),
             Err(obs) if bearer::sends_valid_token(overrides) => return vec![obs],
             Err(_) => None,
         };
         let mut vars = self.globals();
-        let plan = self.scope_plan().await;
+        let plan = self.grants.scope_plan().await;
         vars.extend(plan.clone());
         let mut opening = Vec::new();
         // Held until this case's requests are answered: the token is the chain's.
         let mut _lease = None;
         let access = match overrides.token {
             None | Some(TokenKind::Valid) => access,
-            Some(kind) => match self.token_of(kind, &vars, purpose).await {
+            Some(kind) => match self.grants.token_of(kind, &vars, purpose).await {
                 Ok((token, exchanges, lease)) => {
                     opening = exchanges;
                     _lease = lease;
@@ -46,7 +48,7 @@ impl Context {
             vars.insert("access_token_unsigned".to_owned(), unsigned);
         }
         // `{resource_metadata}`: the 401 challenge's pointer, for the other challenges to match.
-        if let Some(pointer) = discovery::resource_metadata_param(&self.unauthenticated().await[0]) {
+        if let Some(pointer) = discovery::resource_metadata_param(&self.discovered.unauthenticated().await[0]) {
             vars.insert("resource_metadata".to_owned(), pointer);
         }
         let vars = vars;
@@ -91,7 +93,7 @@ impl Context {
                 .map(|v| expand_placeholders(v, &vars));
             let mut _lease = None;
             if scope.is_some() {
-                match self.token_for(None, scope, purpose).await {
+                match self.grants.token_for(None, scope, purpose).await {
                     Ok((token, got, lease)) => {
                         exchanges.extend(got);
                         vars.insert("access_token".to_owned(), token);
@@ -165,7 +167,7 @@ impl Context {
             if !refused && !rpc_error {
                 return None;
             }
-            let token = self.valid_token().await.ok()?;
+            let token = self.grants.valid_token().await.ok()?;
             crate::run::version::refused_by(self, &token, response).await
         };
         self.version_refusal.get_or_init(init).await.clone()

@@ -7,9 +7,9 @@ use crate::discovery;
 
 use super::*;
 
-impl Context {
+impl Grants {
     /// The scope the flows ask for: configured, else discovered.
-    pub(super) async fn requested_scope(&self) -> Option<String> {
+    pub(crate) async fn requested_scope(&self) -> Option<String> {
         match &self.config.scope {
             Some(scope) => Some(scope.clone()),
             None => self.scope().await,
@@ -18,8 +18,8 @@ impl Context {
 
     /// The scope to ask for: the 401 challenge's `scope`, else the PRM's `scopes_supported`
     /// (the order MCP 2025-11-25+ clients follow), else none.
-    pub(super) async fn scope(&self) -> Option<String> {
-        let unauth = self.unauthenticated().await;
+    pub(crate) async fn scope(&self) -> Option<String> {
+        let unauth = self.discovered.unauthenticated().await;
         let from_challenge = unauth[0].response().and_then(|r| {
             let challenges = www_authenticate::parse_lines(r.header_values("www-authenticate")).ok()?;
             challenges
@@ -37,8 +37,8 @@ impl Context {
 
     /// The PRM's `scopes_supported` (fetching the PRM if no case has yet, so the answer never
     /// depends on which case ran first).
-    pub(super) async fn prm_scopes(&self) -> Vec<String> {
-        let prm = self.prm().await;
+    pub(crate) async fn prm_scopes(&self) -> Vec<String> {
+        let prm = self.discovered.prm().await;
         let doc = prm[0]
             .response()
             .and_then(|r| serde_json::from_slice::<serde_json::Value>(&r.body).ok());
@@ -55,7 +55,7 @@ impl Context {
     /// The scope placeholders: `{scope}`, `{narrow_scope}`, `{scope_beyond_narrow}`, and
     /// where the suite chose the narrow scope itself, `{privileged_request}` and
     /// `{privileged_scope}` with `{narrow_scope_chosen}`.
-    pub(super) async fn scope_plan(&self) -> &BTreeMap<String, String> {
+    pub(crate) async fn scope_plan(&self) -> &BTreeMap<String, String> {
         let init = || async {
             let scope = self.requested_scope().await;
             let mut vars = BTreeMap::new();
@@ -74,7 +74,9 @@ impl Context {
                     .filter(|s| narrow.is_some() && !granted.contains(s))
                     .collect();
                 if !missing.is_empty() {
-                    let first = discovery::first_request(&self.target).body.unwrap_or_default();
+                    let first = discovery::first_request(&self.discovered.target)
+                        .body
+                        .unwrap_or_default();
                     let first = String::from_utf8_lossy(&first).into_owned();
                     vars.insert("privileged_request".to_owned(), first);
                     vars.insert("privileged_scope".to_owned(), missing.join(" "));
@@ -89,7 +91,7 @@ impl Context {
     /// A scope the AS advertises that the server does not ask for (neither in its challenge
     /// nor in its PRM), other than offline_access (which asks for refresh tokens, not access).
     /// None where the server asks for nothing: then any scope might be the one it needs.
-    pub(super) async fn unasked_scope(&self, scope: Option<&str>) -> Option<String> {
+    pub(crate) async fn unasked_scope(&self, scope: Option<&str>) -> Option<String> {
         let server = self.auth_server().await.as_ref().ok()?;
         let mut asked = self.prm_scopes().await;
         asked.extend(scope.unwrap_or_default().split_whitespace().map(str::to_owned));

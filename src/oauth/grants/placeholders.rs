@@ -8,7 +8,7 @@ use super::*;
 /// `{redirect_uri}` and its near misses: `{redirect_origin}`, `{redirect_uri_case_changed}`
 /// (the path upper-cased) and `{redirect_uri_other_port}` (OAuth 2.1 §8.4.2: the same
 /// loopback URI on another port).
-pub(crate) fn redirect_variants(redirect_uri: &str) -> BTreeMap<String, String> {
+pub fn redirect_variants(redirect_uri: &str) -> BTreeMap<String, String> {
     let mut vars = BTreeMap::from([("redirect_uri".to_owned(), redirect_uri.to_owned())]);
     if let Ok(url) = url::Url::parse(redirect_uri) {
         vars.insert("redirect_origin".to_owned(), url.origin().ascii_serialization());
@@ -27,7 +27,7 @@ pub(crate) fn redirect_variants(redirect_uri: &str) -> BTreeMap<String, String> 
 /// Redirect URIs a URL parser takes for `uri` and exact string matching does not (OAuth 2.1
 /// §2.3.1): with a dot segment, with userinfo, under another name for its host, with one
 /// path character percent-encoded. Built on the text, so each differs from `uri` only there.
-pub(super) fn near_misses(uri: &str, url: &url::Url) -> Vec<(String, String)> {
+pub(crate) fn near_misses(uri: &str, url: &url::Url) -> Vec<(String, String)> {
     let origin_end = uri.find("://").map_or(0, |i| i + 3);
     let path_start = uri[origin_end..].find('/').map_or(uri.len(), |i| origin_end + i);
     let (origin, rest) = uri.split_at(path_start);
@@ -66,7 +66,7 @@ pub(super) fn near_misses(uri: &str, url: &url::Url) -> Vec<(String, String)> {
 /// `{scope}`, `{narrow_scope}` (the configured narrower set, else the scope itself) and
 /// `{scope_beyond_narrow}`: a request beyond the narrow grant, the full scope when it is wider,
 /// else the scope plus one the AS cannot know.
-pub(super) fn scope_placeholders(scope: Option<&str>, narrow: Option<&str>) -> [(String, String); 3] {
+pub(crate) fn scope_placeholders(scope: Option<&str>, narrow: Option<&str>) -> [(String, String); 3] {
     let scope = scope.unwrap_or_default();
     let narrow = narrow.unwrap_or(scope);
     let wider = scope
@@ -85,16 +85,16 @@ pub(super) fn scope_placeholders(scope: Option<&str>, narrow: Option<&str>) -> [
 }
 
 /// A resource no AS serves (RFC 6761 reserves `.invalid`).
-pub(super) const UNKNOWN_RESOURCE: &str = "https://other-resource.invalid/mcp";
+pub(crate) const UNKNOWN_RESOURCE: &str = "https://other-resource.invalid/mcp";
 
 /// A scope no AS defines (for "unknown scope" checks).
-pub(super) const UNKNOWN_SCOPE: &str = "mcp-conformance-unknown-scope";
+pub(crate) const UNKNOWN_SCOPE: &str = "mcp-conformance-unknown-scope";
 
-impl Context {
+impl Grants {
     /// Placeholders every case can use: `{target}`, `{origin}`, and the flow's redirect URI
     /// with its near-miss variants (`{redirect_origin}`, `{redirect_uri_case_changed}`).
     pub fn globals(&self) -> BTreeMap<String, String> {
-        let mut vars = self.target.globals();
+        let mut vars = self.discovered.target.globals();
         vars.extend(redirect_variants(&self.redirect_uri));
         // RFC 8707 tests need resources that are not this server: `{second_resource}`, another
         // one the same AS serves (configured; else the unknown one), and `{unknown_resource}`,

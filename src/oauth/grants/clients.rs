@@ -1,5 +1,5 @@
-//! What a flow runs on: the authorization server, the hosts it may reach, and the clients
-//! (the shared one, the chain client, a second one), with why one is unavailable.
+//! What a flow runs on: the authorization server discovery found, and the clients (the
+//! shared one, the chain client, a second one), with why one is unavailable.
 
 use std::collections::BTreeMap;
 
@@ -13,20 +13,20 @@ use super::*;
 /// Why a flow prerequisite (a client, a registration) is missing: not applicable (`skip`) or
 /// could not tell (`error`, e.g. the target throttled the registration).
 #[derive(Debug, Clone)]
-pub(super) struct Unavailable {
+pub(crate) struct Unavailable {
     reason: String,
     error: bool,
 }
 
 impl Unavailable {
-    pub(super) fn skip(reason: impl Into<String>) -> Self {
+    pub(crate) fn skip(reason: impl Into<String>) -> Self {
         Unavailable {
             reason: reason.into(),
             error: false,
         }
     }
 
-    pub(super) fn from_observed(what: &str, observed: &Observed) -> Self {
+    pub(crate) fn from_observed(what: &str, observed: &Observed) -> Self {
         match observed {
             Observed::Error(why) => Unavailable {
                 reason: format!("{what}: {why}"),
@@ -37,7 +37,7 @@ impl Unavailable {
         }
     }
 
-    pub(super) fn observation(&self, label: &str) -> Observation {
+    pub(crate) fn observation(&self, label: &str) -> Observation {
         let observed = if self.error {
             Observed::Error(self.reason.clone())
         } else {
@@ -64,12 +64,12 @@ impl From<&str> for Unavailable {
     }
 }
 
-impl Context {
+impl Grants {
     /// The flow with the chain client: registered once, on demand, as the shared client was
     /// but always as a native application (an MCP client on a loopback redirect URI is one, and
     /// the loopback port rule is for native clients); the configured client where there is no
     /// registration.
-    pub(super) async fn chain_flow_and_client(&self) -> Result<(Flow<'_>, Client), Unavailable> {
+    pub(crate) async fn chain_flow_and_client(&self) -> Result<(Flow<'_>, Client), Unavailable> {
         let flow = self.flow().await?;
         if self.config.client.is_some() {
             return Ok((flow, self.oauth_client().await?));
@@ -86,7 +86,7 @@ impl Context {
     }
 
     /// The client a registration created, or why there is none (`what`: "no ... client").
-    pub(super) fn registered_client(&self, obs: &Observation, what: &str) -> Result<Client, Unavailable> {
+    pub(crate) fn registered_client(&self, obs: &Observation, what: &str) -> Result<Client, Unavailable> {
         let response = match &obs.observed {
             Observed::Response(r) if matches!(r.status, 200 | 201) => r,
             Observed::Response(r) => {
@@ -105,7 +105,7 @@ impl Context {
 
     /// A client other than `client` (code and refresh binding checks): the shared client
     /// where it differs, else a second one, registered once, on demand.
-    pub(super) async fn other_client_id(&self, client: &Client) -> Result<String, Unavailable> {
+    pub(crate) async fn other_client_id(&self, client: &Client) -> Result<String, Unavailable> {
         let shared = self.oauth_client().await?;
         if shared.client_id != client.client_id {
             return Ok(shared.client_id);
@@ -114,14 +114,14 @@ impl Context {
     }
 
     /// A DCR request: the client's metadata, with the `scope` the shared registration named.
-    pub(super) async fn registration_body(&self) -> serde_json::Value {
+    pub(crate) async fn registration_body(&self) -> serde_json::Value {
         self.registration().await;
         self.body_naming(self.registered_scope.get().cloned().flatten().as_deref())
     }
 
     /// The client's metadata, asking for `scope` (RFC 7591) where there is one.
-    pub(super) fn body_naming(&self, scope: Option<&str>) -> serde_json::Value {
-        let mut body = requests::registration_body(&self.redirect_uri, self.target.version);
+    pub(crate) fn body_naming(&self, scope: Option<&str>) -> serde_json::Value {
+        let mut body = requests::registration_body(&self.redirect_uri, self.discovered.target.version);
         if let Some(scope) = scope {
             body["scope"] = serde_json::json!(scope);
         }
@@ -130,7 +130,7 @@ impl Context {
 
     /// Every scope the run will request (RFC 7591 `scope`: an AS may grant a client only the
     /// scopes it registered for), and of those, the ones the AS lists (all, if it lists none).
-    pub(super) async fn wanted_scopes(&self) -> (Vec<String>, Vec<String>) {
+    pub(crate) async fn wanted_scopes(&self) -> (Vec<String>, Vec<String>) {
         let mut scopes: Vec<String> = Vec::new();
         let plan = self.scope_plan().await;
         let offered = match self.auth_server().await {
@@ -160,9 +160,9 @@ impl Context {
     }
 
     /// The first authorization server with a metadata document.
-    pub(super) async fn auth_server(&self) -> &Result<AuthServer, String> {
+    pub(crate) async fn auth_server(&self) -> &Result<AuthServer, String> {
         let init = || async {
-            let metadata = self.as_metadata().await;
+            let metadata = self.discovered.as_metadata().await;
             for obs in metadata.iter() {
                 let Some(response) = obs.response().filter(|r| r.status == 200) else {
                     continue;
@@ -177,7 +177,7 @@ impl Context {
         self.auth_server.get_or_init(init).await
     }
 
-    pub(super) async fn flow(&self) -> Result<Flow<'_>, String> {
+    pub(crate) async fn flow(&self) -> Result<Flow<'_>, String> {
         let server = self.auth_server().await.as_ref().map_err(Clone::clone)?;
         let mut vars = self.globals();
         vars.insert("issuer".to_owned(), server.issuer.clone());
@@ -192,12 +192,13 @@ impl Context {
             randomness: self.config.randomness,
             purpose: "shared".to_owned(),
             // RFC 8707 resource indicators arrive with 2025-06-18.
-            resource: (self.target.version >= SpecVersion::V2025_06_18).then(|| self.target.mcp_url.clone()),
+            resource: (self.discovered.target.version >= SpecVersion::V2025_06_18)
+                .then(|| self.discovered.target.mcp_url.clone()),
             vars,
         })
     }
 
-    pub(super) async fn flow_and_client(&self) -> Result<(Flow<'_>, Client), Unavailable> {
+    pub(crate) async fn flow_and_client(&self) -> Result<(Flow<'_>, Client), Unavailable> {
         let flow = self.flow().await?;
         let client = self.oauth_client().await?;
         Ok((flow, client))

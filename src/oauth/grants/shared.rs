@@ -10,11 +10,11 @@ use crate::observation::{Observation, Observed};
 
 use super::*;
 
-impl Context {
+impl Grants {
     /// The shared registration (the control of the DCR checks). It asks for every scope the
     /// run requests; an AS that refuses to register scopes it does not list (oidc-provider
     /// does) gets a second request naming only those it lists.
-    pub(super) async fn registration(&self) -> Observations {
+    pub(crate) async fn registration(&self) -> Observations {
         let init = || async {
             let flow = match self.flow().await {
                 Ok(flow) => flow,
@@ -38,7 +38,7 @@ impl Context {
 
     /// The client every flow uses: the configured one, else the one the shared registration
     /// created.
-    pub(super) async fn oauth_client(&self) -> Result<Client, Unavailable> {
+    pub(crate) async fn oauth_client(&self) -> Result<Client, Unavailable> {
         if let Some(c) = &self.config.client {
             return Ok(Client {
                 client_id: c.client_id.clone(),
@@ -67,7 +67,7 @@ impl Context {
             })
     }
 
-    pub(super) async fn authorization(&self) -> &(Observations, Attempt) {
+    pub(crate) async fn authorization(&self) -> &(Observations, Attempt) {
         let init = || async {
             let attempt = self.attempt("shared authorization");
             let obs = match self.flow_and_client().await {
@@ -84,7 +84,7 @@ impl Context {
 
     /// A confidential client (client_secret_basic), registered once, on demand; it also asks
     /// for client_credentials when the AS advertises that grant.
-    pub(super) async fn confidential_client(&self) -> Result<Client, Unavailable> {
+    pub(crate) async fn confidential_client(&self) -> Result<Client, Unavailable> {
         let init = || async {
             let flow = self.flow().await?;
             let method = flow
@@ -113,7 +113,7 @@ impl Context {
         self.confidential_client.get_or_init(init).await.clone()
     }
 
-    pub(super) async fn confidential_token(&self) -> Observations {
+    pub(crate) async fn confidential_token(&self) -> Observations {
         let init = || async {
             let obs = match (self.flow().await, self.confidential_client().await) {
                 (Ok(flow), Ok(client)) => {
@@ -139,7 +139,7 @@ impl Context {
     }
 
     /// A second registered client (for code-binding checks), registered once, on demand.
-    pub(super) async fn second_client(&self) -> Result<String, Unavailable> {
+    pub(crate) async fn second_client(&self) -> Result<String, Unavailable> {
         let init = || async {
             let flow = self.flow().await?;
             let obs = flow
@@ -153,7 +153,7 @@ impl Context {
     /// The refresh control (and rotation check): a refresh and its replay, on a grant of its
     /// own. Never on the shared token's grant: an AS may revoke a grant's access tokens when
     /// its refresh token is used (OAuth 2.1 §4.3), and other cases use the shared token.
-    pub(super) async fn refresh(&self) -> Observations {
+    pub(crate) async fn refresh(&self) -> Observations {
         let init = || async {
             let plan = TokenPlan {
                 authorization: true,
@@ -184,7 +184,7 @@ impl Context {
         self.refresh.get_or_init(init).await.clone()
     }
 
-    pub(super) async fn token(&self) -> Observations {
+    pub(crate) async fn token(&self) -> Observations {
         let init = || async {
             let (authorization, attempt) = self.authorization().await;
             let obs = match self.flow_and_client().await {

@@ -10,11 +10,11 @@ use crate::observation::{Observation, Observed};
 
 use super::*;
 
-impl Context {
+impl Grants {
     /// An access token from a flow whose requests name `resource` (authorization and token
     /// requests) or `scope` (authorization request), with the exchanges that got it; or why
     /// there is none, with the exchanges that show the refusal.
-    pub(super) async fn token_for(
+    pub(crate) async fn token_for(
         &self,
         resource: Option<String>,
         scope: Option<String>,
@@ -77,7 +77,7 @@ impl Context {
     }
 
     /// The valid token: supplied, else the shared flow's; or why there is none.
-    pub(super) async fn valid_token(&self) -> Result<String, Observation> {
+    pub(crate) async fn valid_token(&self) -> Result<String, Observation> {
         if let Some(token) = self.config.tokens.get(&TokenKind::Valid) {
             return Ok(token.expose().to_owned());
         }
@@ -98,7 +98,7 @@ impl Context {
     /// A token of `kind` with the exchanges that got it: supplied, else from a flow (low
     /// scope, foreign audience), a minting issuer (expired, foreign issuer) or by waiting
     /// (expired, slow); or why there is none.
-    pub(super) async fn token_of(
+    pub(crate) async fn token_of(
         &self,
         kind: TokenKind,
         vars: &BTreeMap<String, String>,
@@ -125,7 +125,14 @@ impl Context {
         }
         if let Some(endpoint) = &self.config.mint_endpoint {
             let scope = self.requested_scope().await;
-            let minted = tokens::mint(&self.client, endpoint, kind, &self.target.mcp_url, scope.as_deref()).await;
+            let minted = tokens::mint(
+                &self.client,
+                endpoint,
+                kind,
+                &self.discovered.target.mcp_url,
+                scope.as_deref(),
+            )
+            .await;
             return match minted {
                 Ok((token, exchange)) => Ok((token, vec![exchange], None)),
                 Err((why, exchange)) => Err(Observation {
@@ -148,7 +155,7 @@ impl Context {
 
     /// A fresh token, once its `expires_in` has passed (slow: only with `--slow`, and only
     /// for lifetimes within the configured wait), with the exchanges that got it.
-    pub(super) async fn expired_token(
+    pub(crate) async fn expired_token(
         &self,
         purpose: &str,
     ) -> Result<(String, Vec<crate::http::Exchange>), Observation> {

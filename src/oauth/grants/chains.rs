@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::case::{ClientKind, TokenPlan};
+use crate::case::{ClientKind, Overrides, TokenPlan};
 use crate::config::DEFAULT_CODE_WAIT;
 use crate::http::redact::Secret;
 use crate::oauth::requests::Client;
@@ -12,12 +12,12 @@ use crate::observation::{Observation, Observed};
 use super::*;
 
 /// A chain's hold on its client: no other chain on it starts until it is dropped.
-pub(super) type Lease<'a> = tokio::sync::MutexGuard<'a, ()>;
+pub(crate) type Lease<'a> = tokio::sync::MutexGuard<'a, ()>;
 
 /// Where a private chain stops: at the token, at a token meant to be refreshed (its grant asks
 /// for offline_access where offered), or after the refresh request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum ChainEnd {
+pub(crate) enum ChainEnd {
     Token,
     RefreshableToken,
     Refresh,
@@ -25,7 +25,7 @@ pub(super) enum ChainEnd {
 
 /// A step that could not run because an earlier one got no answer: that step's reason (a
 /// skip or an error) stands.
-pub(super) fn unanswered(label: &str, earlier: &Observed) -> Observation {
+pub(crate) fn unanswered(label: &str, earlier: &Observed) -> Observation {
     Observation {
         label: label.to_owned(),
         exchanges: Vec::new(),
@@ -34,9 +34,30 @@ pub(super) fn unanswered(label: &str, earlier: &Observed) -> Observation {
     }
 }
 
-impl Context {
+impl Grants {
+    /// A case's own registration requests, one per variant of `overrides`.
+    pub(crate) async fn registrations(&self, overrides: &Overrides) -> Vec<Observation> {
+        match self.flow().await {
+            Ok(flow) => flow.register_variants(&self.registration_body().await, overrides).await,
+            Err(why) => vec![Observation::skipped("registration", why)],
+        }
+    }
+
+    /// A case's own authorization requests on the chain client, one per variant of
+    /// `overrides`, holding the client's lease.
+    pub(crate) async fn authorizations(&self, overrides: &Overrides, case: &str) -> Vec<Observation> {
+        match self.chain_flow_and_client().await {
+            Ok((mut flow, client)) => {
+                flow.purpose = case.to_owned();
+                let _lease = self.chain_lease.lock().await;
+                flow.authorize_variants(&client, overrides).await
+            }
+            Err(why) => vec![why.observation("authorization request")],
+        }
+    }
+
     /// A case's own chains, one per variant of its requests, each labelled with its changes.
-    pub(super) async fn private_chains(&self, plan: &TokenPlan, end: ChainEnd, case: &str) -> Vec<Observation> {
+    pub(crate) async fn private_chains(&self, plan: &TokenPlan, end: ChainEnd, case: &str) -> Vec<Observation> {
         if !plan.has_variants() {
             return vec![self.private_chain(plan, end, case).await.0];
         }
@@ -54,7 +75,7 @@ impl Context {
                 obs.label = format!("{} ({})", obs.label, changes.join(", "));
                 obs
             });
-        if self.seed().is_some() {
+        if self.config.randomness.seed().is_some() {
             let mut out = Vec::new();
             for chain in chains {
                 out.push(chain.await);
@@ -67,7 +88,7 @@ impl Context {
     /// A case's own authorization, token request and (to [`ChainEnd::Refresh`]) refresh
     /// request, each with the plan's changes, on the chain (or confidential) client; with the
     /// lease on that client, to hold for as long as the chain's token is in use.
-    pub(super) async fn private_chain(
+    pub(crate) async fn private_chain(
         &self,
         plan: &TokenPlan,
         end: ChainEnd,

@@ -1,0 +1,102 @@
+//! The run's OAuth state: what each flow made once and shares, and the leases that keep the
+//! private chains of one client apart.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use tokio::sync::OnceCell;
+
+use crate::config::TargetConfig;
+use crate::discovery::Discovered;
+use crate::http::HttpClient;
+use crate::oauth::flow::Attempt;
+use crate::oauth::requests::{AuthServer, Client};
+use crate::observation::Observations;
+
+use super::*;
+
+pub struct Grants {
+    pub(super) client: HttpClient,
+    pub(super) discovered: Arc<Discovered>,
+    pub(super) config: Arc<TargetConfig>,
+    /// The loopback redirect URI of every flow; its port is held so no one else takes it.
+    pub(super) redirect_uri: String,
+    pub(super) redirect_port: Option<std::net::TcpListener>,
+    pub(super) auth_server: OnceCell<Result<AuthServer, String>>,
+    pub(super) registration: OnceCell<Observations>,
+    /// The `scope` the shared registration named (every other registration names it too).
+    pub(super) registered_scope: std::sync::OnceLock<Option<String>>,
+    pub(super) authorization: OnceCell<(Observations, Attempt)>,
+    pub(super) token: OnceCell<Observations>,
+    pub(super) refresh: OnceCell<Observations>,
+    pub(super) second_client: OnceCell<Result<String, Unavailable>>,
+    /// The client every private chain authorizes with (never the shared one), and the leases
+    /// that run one chain at a time on it and on the confidential client: an AS may revoke a
+    /// client's earlier grants when it authorizes again, so a chain's code and token live
+    /// only until the next chain on that client starts.
+    pub(super) chain_client: OnceCell<Result<Client, Unavailable>>,
+    pub(super) chain_lease: tokio::sync::Mutex<()>,
+    pub(super) confidential_lease: tokio::sync::Mutex<()>,
+    pub(super) confidential_client: OnceCell<Result<Client, Unavailable>>,
+    pub(super) confidential_token: OnceCell<Observations>,
+    pub(super) scope_plan: OnceCell<BTreeMap<String, String>>,
+}
+
+impl Grants {
+    pub fn new(client: HttpClient, discovered: Arc<Discovered>, config: Arc<TargetConfig>) -> Self {
+        let (redirect_uri, redirect_port) = redirect_uri(&config);
+        Grants {
+            client,
+            discovered,
+            config,
+            redirect_uri,
+            redirect_port,
+            auth_server: OnceCell::new(),
+            registration: OnceCell::new(),
+            registered_scope: std::sync::OnceLock::new(),
+            authorization: OnceCell::new(),
+            token: OnceCell::new(),
+            refresh: OnceCell::new(),
+            second_client: OnceCell::new(),
+            chain_client: OnceCell::new(),
+            chain_lease: tokio::sync::Mutex::new(()),
+            confidential_lease: tokio::sync::Mutex::new(()),
+            confidential_client: OnceCell::new(),
+            confidential_token: OnceCell::new(),
+            scope_plan: OnceCell::new(),
+        }
+    }
+
+    /// Fresh values for an attempt (seeded: fixed by `purpose`).
+    pub(crate) fn attempt(&self, purpose: &str) -> Attempt {
+        Attempt::new(self.config.randomness, purpose)
+    }
+}
+
+/// The flows' redirect URI, with its loopback port held where it is free.
+fn redirect_uri(config: &TargetConfig) -> (String, Option<std::net::TcpListener>) {
+    match &config.client {
+        // A pre-registered client brings its redirect URI; its loopback port is held when
+        // free (the manual driver listens there).
+        Some(c) => {
+            let port = url::Url::parse(&c.redirect_uri)
+                .ok()
+                .filter(|u| u.host_str() == Some("127.0.0.1"))
+                .and_then(|u| u.port());
+            (
+                c.redirect_uri.clone(),
+                port.and_then(|p| std::net::TcpListener::bind(("127.0.0.1", p)).ok()),
+            )
+        }
+        None => {
+            // Seeded, the port follows from the seed, held if free.
+            let wanted = config.randomness.port("redirect uri");
+            let listener = std::net::TcpListener::bind(("127.0.0.1", wanted)).ok();
+            // Without a free port the URI is still a valid loopback one; only its
+            // uniqueness is lost.
+            let bound = listener.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.port());
+            let port = if wanted != 0 { wanted } else { bound.unwrap_or(33418) };
+            (format!("http://127.0.0.1:{port}/callback"), listener)
+        }
+    }
+}
