@@ -41,7 +41,7 @@ use toml::Spanned;
 use crate::diagnostic::{DataErrors, FileError, SourceFile};
 use crate::http::redact::Secret;
 use crate::oauth::consent::{ConsentDriver, FormSettings};
-use crate::oauth::tokens::TokenKind;
+use crate::token_kind::TokenKind;
 
 /// The validated configuration.
 #[derive(Debug, Clone, Default)]

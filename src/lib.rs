@@ -24,6 +24,7 @@ pub mod run;
 pub mod seed;
 pub mod spec;
 pub mod suite;
+pub mod token_kind;
 pub mod verdict;
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::check::{Predicate, Subject};
-use crate::oauth::tokens::TokenKind;
+use crate::token_kind::TokenKind;
 
 use crate::spec::SpecVersion;
 

@@ -11,9 +11,9 @@ use super::expectation::ExpectSpec;
 use super::model::{Alternative, Case, ClientKind, Overrides, RequestTemplate, Step, TokenPlan};
 use crate::check::schema::Schemas;
 use crate::diagnostic::{FileError, SourceFile};
-use crate::oauth::tokens::TokenKind;
 use crate::requirement::Registry;
 use crate::spec::SpecVersion;
+use crate::token_kind::TokenKind;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use mcp_auth_conformance::oauth::tokens::TokenKind;
 use mcp_auth_conformance::reference::{Fault, Variation};
 use mcp_auth_conformance::report::ReportSpec;
 use mcp_auth_conformance::run::VersionChoice;
+use mcp_auth_conformance::token_kind::TokenKind;
 
 const EXIT_CODES: &str = "Exit codes:
   0  no MUST requirement failed (warnings and skips do not fail a run)

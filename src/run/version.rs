@@ -135,7 +135,7 @@ mod tests {
     use crate::config::TargetConfig;
     use crate::http::HttpClient;
     use crate::http::redact::{Redactor, Secret};
-    use crate::oauth::tokens::TokenKind;
+    use crate::token_kind::TokenKind;
 
     /// The version negotiated with a server that accepts 2025-11-25's first request and
     /// answers 2026-07-28's (`server/discover`) with `refusal`, given a supplied valid token.

@@ -11,11 +11,12 @@ use crate::config::TargetConfig;
 use crate::discovery::Target;
 use crate::http::HttpClient;
 use crate::http::redact::{Redactor, Secret};
-use crate::oauth::tokens::{self, TokenKind};
+use crate::oauth::tokens;
 use crate::reference::{Fault, Options, Reference};
 use crate::run;
 use crate::spec::SpecVersion;
 use crate::suite::Suite;
+use crate::token_kind::TokenKind;
 use crate::verdict::{Outcome, Verdict};
 
 /// Runs every check (`slow`: the slow ones too). The reference's codes live 5 s and its tokens

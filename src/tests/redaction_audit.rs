@@ -8,12 +8,13 @@ use crate::config::TargetConfig;
 use crate::discovery::Target;
 use crate::http::redact::Secret;
 use crate::http::{HttpClient, redact::Redactor};
-use crate::oauth::tokens::{self, TokenKind};
+use crate::oauth::tokens;
 use crate::reference::{Fault, LOGIN_PASSWORD, Options, Reference};
 use crate::report::{self, Format, console};
 use crate::run;
 use crate::spec::SpecVersion;
 use crate::suite::Suite;
+use crate::token_kind::TokenKind;
 use crate::verdict::Outcome;
 use crate::verdict::RunReport;
 

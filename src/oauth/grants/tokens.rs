@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 
 use crate::case::{Overrides, TokenPlan};
 use crate::config::DEFAULT_CODE_WAIT;
-use crate::oauth::tokens::{self, TokenKind};
+use crate::oauth::tokens;
 use crate::observation::{Observation, Observed};
+use crate::token_kind::TokenKind;
 
 use super::*;
 

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use crate::case::{Overrides, expand_placeholders};
 use crate::discovery;
-use crate::oauth::tokens::TokenKind;
 use crate::observation::{Observation, Observed};
 use crate::run::bearer;
+use crate::token_kind::TokenKind;
 
 use super::Context;
 use crate::oauth::grants::unanswered;
