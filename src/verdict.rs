@@ -50,8 +50,8 @@ pub struct Verdict {
     pub outcome: Outcome,
     pub message: String,
     pub evidence: Vec<Exchange>,
-    /// A fail's or warn's broken expectations, one each (an extension of the contract; the
-    /// message is their text).
+    /// The broken expectations behind a fail, a warn or a MAY not shown, one each (an
+    /// extension of the contract; the message is their text).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<Finding>,
     /// Extensions of the report contract: what the requirement says and where.

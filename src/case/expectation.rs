@@ -1,5 +1,6 @@
-//! An expectation as a case file writes it (`subject`, `step`, `optional` and one predicate)
-//! into the model; the predicates' own keys and rules are `check::Predicate`'s.
+//! An expectation as a case file writes it (`subject`, `step` or `control`, `optional` and
+//! one predicate) into the model; the predicates' own keys and rules are
+//! `check::Predicate`'s.
 
 use std::collections::BTreeMap;
 
@@ -11,8 +12,8 @@ use super::validate::{Converter, to_json};
 use crate::check::{Predicate, Subject};
 use crate::diagnostic::FileError;
 
-/// An expectation as written: `subject`, an optional `step` and `optional`, and one
-/// predicate, whose keys [`Predicate::parse`] knows.
+/// An expectation as written: `subject`, an optional `step` or `control`, `optional`, and
+/// one predicate, whose keys [`Predicate::parse`] knows.
 #[derive(Debug, Deserialize)]
 #[serde(transparent)]
 pub(super) struct ExpectSpec(BTreeMap<Spanned<String>, Spanned<toml::Value>>);
@@ -83,13 +84,17 @@ impl Converter<'_> {
                 return None;
             }
             (None, Some(name)) if !ExpectSpec::CONTROLS.contains(name.get_ref()) => {
-                let e = self
-                    .error(name.span(), format!("`{}` has no control", name.get_ref()))
-                    .with_help(format!(
-                        "controls: {}; a step observed once per run is `step = \"{}\"`",
-                        ExpectSpec::CONTROLS.join(", "),
-                        name.get_ref()
-                    ));
+                let (span, name) = (name.span(), name.get_ref());
+                let help = match Step::BUILT_IN.iter().any(|(n, _)| n == name) {
+                    true => format!("`{name}` is observed once per run: write `step = \"{name}\"`"),
+                    false => {
+                        let near = super::placeholders::closest_of(ExpectSpec::CONTROLS, name)
+                            .map(|c| format!("did you mean `{c}`? "))
+                            .unwrap_or_default();
+                        format!("{near}controls: {}", ExpectSpec::CONTROLS.join(", "))
+                    }
+                };
+                let e = self.error(span, format!("`{name}` has no control")).with_help(help);
                 self.errors.push(e);
                 return None;
             }
@@ -130,9 +135,7 @@ impl Converter<'_> {
                 }
                 None => {
                     let known = ExpectSpec::OWN_KEYS.iter().chain(&Predicate::KEYS);
-                    let near = known
-                        .clone()
-                        .find(|k| strsim::jaro_winkler(k, key.get_ref()) > 0.8)
+                    let near = super::placeholders::closest_of(known.clone().copied(), key.get_ref())
                         .map(|k| format!("did you mean `{k}`? "))
                         .unwrap_or_default();
                     let e = self

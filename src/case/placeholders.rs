@@ -140,9 +140,14 @@ pub fn closest_variable(name: &str) -> Option<&'static str> {
 }
 
 fn nearest(names: &[(&'static str, &str)], name: &str) -> Option<&'static str> {
+    closest_of(names.iter().map(|(n, _)| *n), name)
+}
+
+/// The name among `names` most like `name`, if one is close enough to be a typo of it.
+pub fn closest_of<'a>(names: impl IntoIterator<Item = &'a str>, name: &str) -> Option<&'a str> {
     names
-        .iter()
-        .map(|(n, _)| (strsim::jaro_winkler(name, n), *n))
+        .into_iter()
+        .map(|n| (strsim::jaro_winkler(name, n), n))
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, n)| n)

@@ -61,8 +61,8 @@ fn judge_value(expectation: &Expectation, response: &Response, vars: &BTreeMap<S
 }
 
 /// An expectation for a message: "status: <401>".
-pub fn describe_expectation(e: &Expectation) -> String {
-    format!("{}: {}", e.subject, e.predicate.describe(&BTreeMap::new()))
+pub fn describe_expectation(e: &Expectation, vars: &BTreeMap<String, String>) -> String {
+    format!("{}: {}", e.subject, e.predicate.describe(vars))
 }
 
 #[cfg(test)]

@@ -91,7 +91,10 @@ pub fn judge<'a>(
             true => "nothing was refused: every request issued a token (whether each should have is another \
                      requirement's verdict)"
                 .to_owned(),
-            false => format!("no response is one the rule covers ({})", describe(&case.filter)),
+            false => format!(
+                "no response is one the rule covers ({})",
+                describe(&case.filter, globals)
+            ),
         };
         return done(Outcome::Skip, reason);
     }
@@ -157,10 +160,10 @@ fn selects(case: &Case, step: &Step, obs: &Observation, globals: &BTreeMap<Strin
 }
 
 /// `where` expectations for a message: "status: <401>, ...".
-fn describe(filter: &[Expectation]) -> String {
+fn describe(filter: &[Expectation], globals: &BTreeMap<String, String>) -> String {
     filter
         .iter()
-        .map(super::expect::describe_expectation)
+        .map(|e| super::expect::describe_expectation(e, globals))
         .collect::<Vec<_>>()
         .join(", ")
 }

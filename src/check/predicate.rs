@@ -62,7 +62,7 @@ impl Invalid {
 }
 
 impl Predicate {
-    /// The keys of an expectation that name a predicate, in the order the README lists them.
+    /// The keys of an expectation that name a predicate.
     pub const KEYS: [&'static str; 14] = [
         "present",
         "equals",
@@ -87,6 +87,8 @@ impl Predicate {
             _ => Err(Invalid::new(format!("`{key}` takes a string"))),
         };
         let list = |build: fn(Vec<Value>) -> Predicate| match value {
+            // An empty list could never pass (`one_of`) or never fail (`none_of`).
+            Value::Array(items) if items.is_empty() => Err(Invalid::new(format!("`{key}` needs at least one value"))),
             Value::Array(items) => Ok(build(items.clone())),
             _ => Err(Invalid::new(format!("`{key}` takes an array of values"))),
         };
@@ -155,20 +157,19 @@ impl Predicate {
             let list: Vec<String> = vs.iter().map(|v| format!("<{}>", plain(&expand(v, vars)))).collect();
             list.join(", ")
         };
+        let fill = |s: &str| crate::case::expand_placeholders(s, vars);
         match self {
             Predicate::Present(true) => "present".to_owned(),
             Predicate::Present(false) => "absent".to_owned(),
             Predicate::Equals(v) => format!("<{}>", plain(&expand(v, vars))),
             Predicate::OneOf(vs) => format!("one of {}", listed(vs)),
             Predicate::NoneOf(vs) => format!("none of {}", listed(vs)),
-            Predicate::Contains(item) => format!("an array containing <\"{item}\">"),
-            Predicate::Excludes(item) => format!("an array without <\"{item}\">"),
-            Predicate::EqualsIgnoringCase(want) => format!("<{want}> in any letter case"),
-            Predicate::ListContains(item) => format!("a list with <{item}>"),
-            Predicate::TokensExclude(token) => format!("a scope string without <{token}>"),
-            Predicate::TokensInclude(tokens) => {
-                format!("scopes including <{}>", crate::case::expand_placeholders(tokens, vars))
-            }
+            Predicate::Contains(item) => format!("an array containing <\"{}\">", fill(item)),
+            Predicate::Excludes(item) => format!("an array without <\"{}\">", fill(item)),
+            Predicate::EqualsIgnoringCase(want) => format!("<{}> in any letter case", fill(want)),
+            Predicate::ListContains(item) => format!("a list with <{}>", fill(item)),
+            Predicate::TokensExclude(token) => format!("a scope string without <{}>", fill(token)),
+            Predicate::TokensInclude(tokens) => format!("scopes including <{}>", fill(tokens)),
             Predicate::AtMost(max) => format!("a number at most {max}"),
             Predicate::MediaType(m) => format!("media type <{m}>"),
             Predicate::Schema { name, .. } => format!("JSON valid against {name}"),
@@ -185,6 +186,8 @@ impl Predicate {
         vars: &BTreeMap<String, String>,
     ) -> Result<(), Broken> {
         let scope_tokens = |s: &str| s.split(' ').map(str::to_owned).collect::<Vec<_>>();
+        // Every string a predicate compares with may hold placeholders (`{scope}`).
+        let fill = |s: &str| crate::case::expand_placeholders(s, vars);
         let holds = match self {
             Predicate::Is(property) => return property.test(subject, found, response, vars),
             Predicate::Schema { validator, .. } => return self.test_schema(validator, subject, found, vars),
@@ -193,18 +196,21 @@ impl Predicate {
             Predicate::OneOf(vs) => vs.iter().any(|v| equal(found, &expand(v, vars))),
             Predicate::NoneOf(vs) => !vs.iter().any(|v| equal(found, &expand(v, vars))),
             Predicate::Contains(item) => {
-                matches!(found, Found::Json(Value::Array(items)) if items.iter().any(|i| i.as_str() == Some(item)))
+                let item = fill(item);
+                matches!(found, Found::Json(Value::Array(items)) if items.iter().any(|i| i.as_str() == Some(&item)))
             }
             Predicate::Excludes(item) => {
-                matches!(found, Found::Json(Value::Array(items)) if !items.iter().any(|i| i.as_str() == Some(item)))
+                let item = fill(item);
+                matches!(found, Found::Json(Value::Array(items)) if !items.iter().any(|i| i.as_str() == Some(&item)))
             }
-            Predicate::EqualsIgnoringCase(want) => found.text().is_some_and(|s| s.eq_ignore_ascii_case(want)),
+            Predicate::EqualsIgnoringCase(want) => found.text().is_some_and(|s| s.eq_ignore_ascii_case(&fill(want))),
             Predicate::ListContains(item) => {
-                matches!(found, Found::Text(s) if s.split(',').any(|e| e.trim().eq_ignore_ascii_case(item)))
+                let item = fill(item);
+                matches!(found, Found::Text(s) if s.split(',').any(|e| e.trim().eq_ignore_ascii_case(&item)))
             }
-            Predicate::TokensExclude(token) => found.text().is_some_and(|s| !scope_tokens(s).contains(token)),
+            Predicate::TokensExclude(token) => found.text().is_some_and(|s| !scope_tokens(s).contains(&fill(token))),
             Predicate::TokensInclude(tokens) => {
-                let wanted = crate::case::expand_placeholders(tokens, vars);
+                let wanted = fill(tokens);
                 let have: Option<Vec<String>> = match found {
                     Found::Json(Value::String(s)) | Found::Text(s) => Some(scope_tokens(s)),
                     // A list of scopes (`scopes_supported`) includes each token.
@@ -276,5 +282,56 @@ fn expand(v: &Value, vars: &BTreeMap<String, String>) -> Value {
         Value::String(s) => Value::String(crate::case::expand_placeholders(s, vars)),
         Value::Array(items) => Value::Array(items.iter().map(|i| expand(i, vars)).collect()),
         other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Which subjects each predicate can be judged on: a pairing outside these could never
+    /// fail, so the loader refuses it.
+    #[test]
+    fn predicates_apply_only_where_they_can_fail() {
+        let subject = |s: &str| Subject::parse(s).unwrap();
+        let table = [
+            (Predicate::Present(true), "status", false),
+            (Predicate::Present(true), "header:x", true),
+            (Predicate::Equals(Value::from(1)), "www-authenticate", false),
+            (Predicate::Equals(Value::from(1)), "challenge:bearer", false),
+            (Predicate::Equals(Value::from(1)), "challenge:bearer:scope", true),
+            (Predicate::Contains("a".into()), "jwt:/t#/aud", true),
+            (Predicate::Contains("a".into()), "header:x", false),
+            (Predicate::ListContains("a".into()), "header:cache-control", true),
+            (Predicate::TokensInclude("a".into()), "header:x", false),
+            (Predicate::TokensInclude("a".into()), "var:authorization.scope", true),
+            (Predicate::AtMost(1.0), "status", true),
+            (Predicate::AtMost(1.0), "body", false),
+            (Predicate::Is(Property::Parsable), "www-authenticate", true),
+            (Predicate::Is(Property::WithParams), "challenge:*", true),
+            (Predicate::Is(Property::WithParams), "challenge:*:scope", false),
+            (Predicate::Is(Property::IssuerUrl), "var:issuer", true),
+        ];
+        for (predicate, s, applies) in table {
+            assert_eq!(predicate.applies_to(&subject(s)), applies, "{predicate:?} on {s}");
+        }
+    }
+
+    #[test]
+    fn values_of_the_wrong_kind_are_refused_with_the_key() {
+        let schemas = Schemas::embedded();
+        let refused = |key: &str, value: Value| match Predicate::parse(key, &value, &schemas) {
+            Some(Err(invalid)) => invalid.message,
+            other => panic!("{key} = {value}: {other:?}"),
+        };
+        assert_eq!(refused("present", Value::from("yes")), "`present` takes true or false");
+        assert_eq!(refused("at_most", Value::from("3")), "`at_most` takes a number");
+        assert_eq!(refused("one_of", Value::from(1)), "`one_of` takes an array of values");
+        assert_eq!(
+            refused("none_of", serde_json::json!([])),
+            "`none_of` needs at least one value"
+        );
+        assert!(refused("is", Value::from("a-string")).starts_with("unknown property"));
+        assert!(Predicate::parse("equal", &Value::from(1), &schemas).is_none());
     }
 }

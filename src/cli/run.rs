@@ -97,6 +97,7 @@ pub(super) fn run_command(args: RunArgs) -> u8 {
         VersionChoice::Fixed(_) => None,
         VersionChoice::Auto => {
             let (version, why) = rt.block_on(run::negotiate(&suite.ctx));
+            let why = suite.ctx.client.redactor().text(&why);
             println!("spec version {version} (auto: {why})");
             if version != asked {
                 // A run of its own: flows, discovery and the cases differ by version.
@@ -139,7 +140,10 @@ pub(super) fn run_command(args: RunArgs) -> u8 {
         println!("report written: {}", spec.path.display());
     }
     if let Err(e) = &reachable {
-        eprintln!("error: the target could not be reached: {e}");
+        eprintln!(
+            "error: the target could not be reached: {}",
+            ctx.client.redactor().text(e)
+        );
     }
     let code = exit::of_run(&report, reachable.is_ok());
     match baseline_end(&args, &suite.policy, &report) {

@@ -50,8 +50,9 @@ impl Target {
         } else {
             let host = Hosts::host_of(url);
             Err(format!(
-                "<{url}> is on host `{host}`, which this run does not contact (the target's host, its \
-                 advertised issuers and loopback only; --allow-host {host} allows it)"
+                "<{url}> is on host `{host}`, which this run does not contact (the target's host, with \
+                 every loopback name for a loopback target, and its advertised issuers' only; \
+                 --allow-host {host} allows it)"
             ))
         }
     }
@@ -226,7 +227,8 @@ pub async fn prm(client: &HttpClient, target: &Target, unauthenticated: &Observa
     }
     let mut obs = probe(client, label, &urls, is_json_object).await;
     if let Some(exchange) = obs.exchanges.last().filter(|_| obs.response().is_some()) {
-        obs.vars.insert("prm_url".to_owned(), exchange.request.url.clone());
+        obs.vars
+            .insert("prm_url".to_owned(), client.redactor().url(&exchange.request.url));
     }
     // `{challenge_scope}`: what the 401 asks for, to compare with scopes_supported; without
     // offline_access, which asks for refresh tokens rather than access to the resource (its
@@ -369,7 +371,12 @@ async fn probe_with(
             }
         }
     }
-    let tried: Vec<String> = exchanges.iter().map(|e| e.summary()).collect();
+    let summary = |e: &crate::http::Exchange| {
+        let mut e = e.clone();
+        e.redact(client.redactor());
+        e.summary()
+    };
+    let tried: Vec<String> = exchanges.iter().map(summary).collect();
     let label = format!("{label} (tried {})", tried.join("; "));
     let observed = match (error, last) {
         (Some(e), _) => Observed::Error(e),

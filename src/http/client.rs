@@ -1,9 +1,10 @@
 //! The one HTTP client: no automatic redirects, a deadline per exchange (headers and body),
-//! a body cap, and a redacted [`Exchange`] recorded for every request, answered or not.
+//! a body cap, and an [`Exchange`] recorded for every request, answered or not (redacted
+//! when a verdict takes it).
 
 use std::time::{Duration, Instant};
 
-use super::exchange::{Exchange, RecordedRequest, RecordedResponse, body_text};
+use super::exchange::{Exchange, RecordedRequest, RecordedResponse};
 use super::hosts::HostPolicy;
 use super::redact::Redactor;
 
@@ -89,7 +90,7 @@ pub enum HttpError {
     Connect(String),
     /// A host outside the run's [`HostPolicy`]: nothing was sent.
     #[error(
-        "<{url}> is on host `{host}`, outside the hosts of this run (the target's, its advertised issuers' and --allow-host's); it was not contacted"
+        "<{url}> is on host `{host}`, outside the hosts of this run (the target's, its advertised issuers', the configured endpoints' and --allow-host's); it was not contacted"
     )]
     HostNotAllowed { url: String, host: String },
     #[error("HTTP error: {0}")]
@@ -279,29 +280,17 @@ impl HttpClient {
         Ok(Response { status, headers, body })
     }
 
-    /// The exchange as it happened, unredacted until its verdict (see
-    /// [`Exchange::redact`]); the redactor learns every credential in it now.
+    /// The exchange as it happened, whole and unredacted until its verdict (see
+    /// [`Exchange::redact`]); the redactor learns the credentials the response carries now.
     fn record(&self, request: &Request, result: &Result<Response, HttpError>, elapsed: Duration) -> Exchange {
-        let r = &self.redactor;
-        r.learn_url(&request.url);
-        for (name, value) in &request.headers {
-            r.learn_header(name, value);
-        }
-        if let Some(body) = &request.body {
-            r.learn_body(&String::from_utf8_lossy(body));
-        }
         let (response, error) = match result {
             Ok(resp) => {
-                for (name, value) in &resp.headers {
-                    r.learn_header(name, value);
-                }
-                r.learn_body(&String::from_utf8_lossy(&resp.body));
-                let (body, body_truncated) = body_text(&resp.body);
+                self.redactor.learn_response(&resp.headers, &resp.body);
                 let recorded = RecordedResponse {
                     status: resp.status,
                     headers: resp.headers.clone(),
-                    body,
-                    body_truncated,
+                    body: String::from_utf8_lossy(&resp.body).into_owned(),
+                    body_truncated: false,
                 };
                 (Some(recorded), None)
             }
@@ -312,7 +301,7 @@ impl HttpClient {
                 method: request.method.clone(),
                 url: request.url.clone(),
                 headers: request.headers.clone(),
-                body: request.body.as_ref().map(|b| body_text(b).0),
+                body: request.body.as_ref().map(|b| String::from_utf8_lossy(b).into_owned()),
             },
             response,
             error,

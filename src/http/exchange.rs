@@ -65,7 +65,8 @@ impl Exchange {
     }
 
     /// Redacts the exchange for a report: credentials by name, then every secret the run
-    /// has learned by value. Done once, when a verdict takes the exchange as evidence.
+    /// knows by value; then cuts long bodies (after redacting: a token must not be cut in
+    /// two before it is recognised). Done once, when a verdict takes the exchange as evidence.
     pub fn redact(&mut self, redactor: &super::redact::Redactor) {
         let content_type = |headers: &[(String, String)]| {
             headers
@@ -76,13 +77,14 @@ impl Exchange {
         let request = &mut self.request;
         request.url = redactor.url(&request.url);
         if let Some(body) = &mut request.body {
-            *body = redactor.body(body, content_type(&request.headers).as_deref());
+            *body = cut(redactor.body(body, content_type(&request.headers).as_deref())).0;
         }
         for (name, value) in request.headers.iter_mut() {
             *value = redactor.header(name, value);
         }
         if let Some(response) = &mut self.response {
-            response.body = redactor.body(&response.body, content_type(&response.headers).as_deref());
+            let redacted = redactor.body(&response.body, content_type(&response.headers).as_deref());
+            (response.body, response.body_truncated) = cut(redacted);
             for (name, value) in response.headers.iter_mut() {
                 *value = redactor.header(name, value);
             }
@@ -103,11 +105,10 @@ impl Exchange {
     }
 }
 
-/// Lossy text of a body, cut at a char boundary.
-pub(crate) fn body_text(body: &[u8]) -> (String, bool) {
-    let text = String::from_utf8_lossy(body);
+/// A body for evidence: at most [`EVIDENCE_BODY_LIMIT`] bytes, cut at a char boundary.
+fn cut(text: String) -> (String, bool) {
     if text.len() <= EVIDENCE_BODY_LIMIT {
-        return (text.into_owned(), false);
+        return (text, false);
     }
     let mut end = EVIDENCE_BODY_LIMIT;
     while !text.is_char_boundary(end) {

@@ -1,8 +1,10 @@
-//! Which hosts a run contacts: the target's (every loopback name, for a loopback target),
-//! the issuers it advertises, the configuration's own endpoints and `--allow-host`. A URL on
-//! any other host is judged from the document that named it, never requested. The run's
-//! client enforces the rule ([`HostPolicy`]); discovery, the flows and the consent drivers
-//! ask it first, to say which document pointed elsewhere.
+//! Which hosts a run contacts: the target's and those of the issuers it advertises (every
+//! loopback name, for one on loopback), the configuration's own endpoints and `--allow-host`.
+//! A URL on any other host is judged from the document that named it, never requested: a
+//! public server's metadata pointing at `localhost` names an internal address, and the suite
+//! would send credentials to its own machine. The run's client enforces the rule
+//! ([`HostPolicy`]); discovery, the flows and the consent drivers ask it first, to say which
+//! document pointed elsewhere.
 
 use std::sync::{Arc, RwLock};
 
@@ -43,15 +45,21 @@ impl HostPolicy {
         HostPolicy(Some(Arc::new(RwLock::new(hosts))))
     }
 
-    /// Lets the run contact the host of `url` too.
+    /// Lets the run contact the host of `url` too (every loopback name, for one on loopback).
     pub fn allow_host_of(&self, url: &str) {
         let host = Hosts::host_of(url);
-        if let Some(hosts) = &self.0
-            && !host.is_empty()
-        {
-            let mut hosts = hosts.write().unwrap_or_else(|p| p.into_inner());
-            if !hosts.0.iter().any(|h| h.eq_ignore_ascii_case(&host)) {
-                hosts.0.push(host);
+        let Some(hosts) = &self.0 else { return };
+        if host.is_empty() {
+            return;
+        }
+        let mut hosts = hosts.write().unwrap_or_else(|p| p.into_inner());
+        let names = match LOOPBACK.contains(&host.as_str()) {
+            true => LOOPBACK.map(String::from).to_vec(),
+            false => vec![host],
+        };
+        for name in names {
+            if !hosts.0.iter().any(|h| h.eq_ignore_ascii_case(&name)) {
+                hosts.0.push(name);
             }
         }
     }
@@ -94,11 +102,15 @@ mod tests {
 
     #[test]
     fn a_policy_is_shared_and_widened_by_its_holders() {
-        let policy = HostPolicy::only(Hosts::new(["127.0.0.1".to_owned()]));
+        let policy = HostPolicy::only(Hosts::new(["mcp.example".to_owned()]));
         let copy = policy.clone();
         assert!(!copy.allows("https://as.example/token"));
         policy.allow_host_of("https://as.example/issuer");
         assert!(copy.allows("https://as.example/token"));
         assert!(HostPolicy::default().allows("https://anywhere.example/"));
+        // A loopback issuer brings every loopback name (its endpoints may use another).
+        assert!(!copy.allows("http://127.0.0.1:9000/token"));
+        policy.allow_host_of("http://localhost:9000");
+        assert!(copy.allows("http://127.0.0.1:9000/token"));
     }
 }

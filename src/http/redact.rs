@@ -2,16 +2,16 @@
 //! parameters, JSON members that carry credentials) and by value, so a secret echoed in an
 //! unexpected place is caught too.
 //!
-//! Secrets register themselves: whatever the redactor sees under a credential's name (a
-//! token in a response, a code in a redirect, a verifier or client secret the suite sends,
-//! a bearer or Basic credential) it knows by value from then on, wherever it appears. The
-//! client shows it every exchange as it happens; a transcript is redacted once, when its
-//! verdict is made, with everything the run has learned by then.
+//! Secrets register themselves. Whatever a response carries under a credential's name (a
+//! token, a registration's client secret, a code in a redirect or a form_post page, a
+//! cookie) the redactor knows by value from then on, wherever it appears: the client shows
+//! it every response as it arrives. The secrets the suite brings or makes (the
+//! configuration's, each attempt's PKCE verifier, tokens derived from a valid one) are
+//! registered where they are made. A transcript is redacted once, when its verdict is made,
+//! with everything the run knows by then.
 
 use std::fmt;
 use std::sync::{Arc, RwLock};
-
-use base64::Engine;
 
 pub const REDACTED: &str = "[redacted]";
 
@@ -66,67 +66,66 @@ pub struct Redactor {
 }
 
 impl Redactor {
-    /// Values shorter than this are not scrubbed by value: too likely to hit innocent text.
-    const MIN_KNOWN_LEN: usize = 8;
+    /// Learned values shorter than this are not scrubbed by value: too likely to hit innocent
+    /// text. A registered secret is scrubbed whatever its length.
+    const MIN_LEARNED_LEN: usize = 8;
 
-    /// Knows `secret` by value from now on: for the secrets a configuration brings (they may
-    /// be echoed before the suite ever sends them).
+    /// Knows `secret` by value from now on: a secret the suite brings or makes (the
+    /// configuration's, a PKCE verifier, a token derived from a valid one).
     pub fn register(&self, secret: &Secret) {
         self.know(secret.expose());
     }
 
     fn know(&self, value: &str) {
-        if value.len() >= Self::MIN_KNOWN_LEN && value != REDACTED {
+        if !value.is_empty() && value != REDACTED {
             let mut known = self.known.write().unwrap_or_else(|p| p.into_inner());
             if !known.iter().any(|k| k == value) {
                 known.push(value.to_owned());
+                // Longest first: a known value inside a longer one must not leave the rest showing.
+                known.sort_by_key(|k| std::cmp::Reverse(k.len()));
             }
         }
     }
 
-    /// Learns the credentials a header carries by name: a bearer token, a Basic credential
-    /// (and the secret inside it), the parameters of a redirect.
-    pub fn learn_header(&self, name: &str, value: &str) {
-        let lower = name.to_ascii_lowercase();
-        if lower == "location" {
-            return self.learn_url(value);
-        }
-        if lower != "authorization" && lower != "proxy-authorization" {
-            return;
-        }
-        let Some((scheme, credential)) = value.trim().split_once(' ') else {
-            return self.know(value.trim());
-        };
-        let credential = credential.trim();
-        self.know(credential);
-        // RFC 6749 §2.3.1: `client_id:client_secret`, each form-urlencoded.
-        if scheme.eq_ignore_ascii_case("basic")
-            && let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(credential)
-            && let Some((_, secret)) = String::from_utf8_lossy(&decoded).split_once(':')
-        {
-            self.know(secret);
-            let encoded = format!("={secret}");
-            for (_, decoded) in url::form_urlencoded::parse(encoded.as_bytes()) {
-                self.know(&decoded);
-            }
+    fn learn(&self, value: &str) {
+        if value.len() >= Self::MIN_LEARNED_LEN {
+            self.know(value);
         }
     }
 
-    /// Learns the credential parameters of a URL's query and fragment (raw and decoded).
+    /// Learns the credentials a response carries by name: a redirect's code or tokens, a
+    /// cookie, a token response's or a registration's secrets, a form_post page's code.
+    /// (What the suite sends is its own: the case literals stay readable.)
+    pub fn learn_response(&self, headers: &[(String, String)], body: &[u8]) {
+        let mut content_type = String::new();
+        for (name, value) in headers {
+            match name.to_ascii_lowercase().as_str() {
+                "location" => self.learn_url(value),
+                "set-cookie" => {
+                    let pair = value.split(';').next().unwrap_or_default();
+                    self.learn(pair.split_once('=').map_or(pair, |(_, v)| v).trim());
+                }
+                "content-type" => content_type = value.to_ascii_lowercase(),
+                _ => {}
+            }
+        }
+        let text = String::from_utf8_lossy(body);
+        if let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) {
+            self.learn_json(&json);
+        } else if content_type.starts_with("application/x-www-form-urlencoded") {
+            self.learn_form(&text);
+        } else if content_type.starts_with("text/html") {
+            self.learn_html(&text);
+        }
+    }
+
+    /// Learns the credential parameters of a URL's query and fragment (raw and decoded): a
+    /// callback a user agent reported counts as a response.
     pub fn learn_url(&self, raw: &str) {
         let (rest, fragment) = raw.split_once('#').unwrap_or((raw, ""));
         let query = rest.split_once('?').map(|(_, q)| q).unwrap_or("");
         self.learn_form(query);
         self.learn_form(fragment);
-    }
-
-    /// Learns the credential members of a JSON body, or parameters of a form body.
-    pub fn learn_body(&self, text: &str) {
-        if let Ok(json) = serde_json::from_str::<serde_json::Value>(text) {
-            self.learn_json(&json);
-        } else {
-            self.learn_form(text);
-        }
     }
 
     fn learn_json(&self, value: &serde_json::Value) {
@@ -136,7 +135,7 @@ impl Redactor {
                     match member.as_str() {
                         // An authorization code travels in URLs and forms; a JSON `code` is
                         // as often an error code (`"invalid_token"`), which must stay readable.
-                        Some(secret) if is_secret_field(name) && name != "code" => self.know(secret),
+                        Some(secret) if is_secret_field(name) && name != "code" => self.learn(secret),
                         _ => self.learn_json(member),
                     }
                 }
@@ -151,10 +150,25 @@ impl Redactor {
             if let Some((name, raw)) = pair.split_once('=')
                 && is_secret_field(name)
             {
-                self.know(raw);
+                self.learn(raw);
                 for (_, decoded) in url::form_urlencoded::parse(pair.as_bytes()) {
-                    self.know(&decoded);
+                    self.learn(&decoded);
                 }
+            }
+        }
+    }
+
+    /// A page that posts credentials on (`response_mode=form_post`): its inputs named like a
+    /// credential.
+    fn learn_html(&self, html: &str) {
+        let doc = scraper::Html::parse_document(html);
+        let Ok(inputs) = scraper::Selector::parse("input[name]") else {
+            return;
+        };
+        for input in doc.select(&inputs) {
+            let name = input.value().attr("name").unwrap_or_default();
+            if is_secret_field(name) {
+                self.learn(input.value().attr("value").unwrap_or_default());
             }
         }
     }
@@ -162,7 +176,6 @@ impl Redactor {
     /// A header field's value: a credential header keeps only its scheme, a redirect its
     /// non-credential parameters.
     pub fn header(&self, name: &str, value: &str) -> String {
-        self.learn_header(name, value);
         let lower = name.to_ascii_lowercase();
         if SECRET_HEADERS.contains(&lower.as_str()) {
             return REDACTED.to_owned();
@@ -183,7 +196,6 @@ impl Redactor {
 
     /// A URL, absolute or relative: credential parameters in the query and the fragment.
     pub fn url(&self, raw: &str) -> String {
-        self.learn_url(raw);
         let (rest, fragment) = match raw.split_once('#') {
             Some((r, f)) => (r, Some(f)),
             None => (raw, None),
@@ -201,7 +213,6 @@ impl Redactor {
 
     /// A body: JSON members and form parameters by name, then known values anywhere.
     pub fn body(&self, text: &str, content_type: Option<&str>) -> String {
-        self.learn_body(text);
         let media = content_type.unwrap_or("").to_ascii_lowercase();
         let by_name = if let Ok(mut json) = serde_json::from_str::<serde_json::Value>(text) {
             redact_json(&mut json);
@@ -324,20 +335,36 @@ mod tests {
         assert_eq!(r.header("X-Debug", "saw s3cr3t-value-xyz"), "saw [redacted]");
     }
 
-    /// A secret registers itself as it passes under a credential's name; an error code in a
-    /// JSON `code` member does not (it must stay readable).
+    /// A secret a response carries under a credential's name registers itself; an error code
+    /// in a JSON `code` member and what the suite sends do not (they must stay readable).
     #[test]
-    fn secrets_seen_by_name_are_known_by_value() {
+    fn secrets_a_response_carries_are_known_by_value() {
         let r = Redactor::default();
-        r.learn_body(r#"{"access_token":"tok-from-json-1","refresh_token":null,"code":"invalid_token"}"#);
-        r.learn_header("Location", "http://127.0.0.1:9/cb?state=s&code=code-from-redirect");
-        let basic = base64::engine::general_purpose::STANDARD.encode("client:secret%2Fwith-slash");
-        r.learn_header("Authorization", &format!("Basic {basic}"));
-        r.learn_body("grant_type=authorization_code&code_verifier=verifier-sent-1");
-        let echoed = "tok-from-json-1 code-from-redirect secret/with-slash verifier-sent-1 invalid_token";
+        let json = [("content-type".to_owned(), "application/json".to_owned())];
+        r.learn_response(
+            &json,
+            br#"{"access_token":"tok-from-json-1","refresh_token":null,"code":"invalid_token"}"#,
+        );
+        let redirect = [
+            (
+                "Location".to_owned(),
+                "http://127.0.0.1:9/cb?state=s&code=code-from-redirect".to_owned(),
+            ),
+            ("Set-Cookie".to_owned(), "sid=cookie-value-1; HttpOnly".to_owned()),
+        ];
+        r.learn_response(&redirect, b"");
+        let html = [("content-type".to_owned(), "text/html".to_owned())];
+        let form_post = r#"<form method="post"><input type="hidden" name="code" value="code-in-a-page"></form>"#;
+        r.learn_response(&html, form_post.as_bytes());
+        let echoed = "tok-from-json-1 code-from-redirect cookie-value-1 code-in-a-page invalid_token";
         assert_eq!(
             r.text(echoed),
             "[redacted] [redacted] [redacted] [redacted] invalid_token"
         );
+        // A registered secret is known whatever its length; a known value inside a longer
+        // one leaves nothing of the longer one showing.
+        r.register(&Secret::new("pin1"));
+        r.register(&Secret::new("tok-from-json-1-and-more"));
+        assert_eq!(r.text("pin1 tok-from-json-1-and-more"), "[redacted] [redacted]");
     }
 }

@@ -1,6 +1,6 @@
 //! The flows as observations: registration, authorization through consent, token redemption.
-//! Every secret obtained (client secret, code, verifier, tokens) is registered with the
-//! redactor the moment it is known.
+//! Every secret the target hands over (client secret, code, tokens) the client's redactor
+//! learns as it arrives; an attempt's verifier is registered when the attempt is made.
 
 use std::collections::BTreeMap;
 
@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::consent;
 use super::requests::{self, AuthServer, Client};
 use crate::case::Overrides;
-use crate::http::redact::Secret;
+use crate::http::redact::{Redactor, Secret};
 use crate::http::{Exchange, HttpClient, Request};
 use crate::observation::{Observation, Observed};
 use crate::seed::Randomness;
@@ -45,12 +45,15 @@ pub struct Attempt {
 }
 
 impl Attempt {
-    /// Fresh values for the attempt `purpose` names (seeded: the same for the same purpose).
-    pub fn new(randomness: Randomness, purpose: &str) -> Attempt {
+    /// Fresh values for the attempt `purpose` names (seeded: the same for the same purpose);
+    /// its verifier is a secret of the run from the start.
+    pub fn new(randomness: Randomness, purpose: &str, redactor: &Redactor) -> Attempt {
         let value = |what: &str, bytes| randomness.value(&format!("{purpose}: {what}"), bytes);
+        let verifier = Secret::new(value("verifier", 32));
+        redactor.register(&verifier);
         Attempt {
             state: value("state", 16),
-            verifier: Secret::new(value("verifier", 32)),
+            verifier,
             other_verifier: Secret::new(value("other verifier", 32)),
         }
     }
@@ -175,7 +178,11 @@ impl Flow<'_> {
                 "authorization request {}",
                 describe(&changes, &overrides.omit, &self.vars)
             );
-            let attempt = Attempt::new(self.randomness, &format!("{} {label}", self.purpose));
+            let attempt = Attempt::new(
+                self.randomness,
+                &format!("{} {label}", self.purpose),
+                self.http.redactor(),
+            );
             out.push(
                 self.authorize(&label, client, &attempt, &changes, &overrides.omit)
                     .await,
@@ -382,8 +389,7 @@ impl Flow<'_> {
         }
     }
 
-    /// Sends a token request `repeat` times (at least once); the last answer is observed, and
-    /// every token it carries is registered with the redactor.
+    /// Sends a token request `repeat` times (at least once); the last answer is observed.
     async fn send_token_request(&self, request: &Request, repeat: u32, exchanges: &mut Vec<Exchange>) -> Observed {
         let mut observed = Observed::Skipped("no token request was sent".to_owned());
         for _ in 0..repeat.max(1) {

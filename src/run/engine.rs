@@ -36,7 +36,8 @@ pub fn plan(set: &CaseSet, version: SpecVersion, filter: Option<&str>) -> Vec<Pl
         .collect()
 }
 
-pub async fn evaluate(ctx: Arc<Context>, planned: &Planned) -> Verdict {
+/// Observes and judges one planned case; the run's policy is the suite's to apply.
+pub(crate) async fn evaluate(ctx: Arc<Context>, planned: &Planned) -> Verdict {
     let steps = planned.case.steps();
     let observe = |step: Step| {
         let ctx = ctx.clone();

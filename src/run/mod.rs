@@ -9,6 +9,7 @@ mod policy;
 mod version;
 
 pub use context::Context;
-pub use engine::{Planned, evaluate, plan};
+pub(crate) use engine::evaluate;
+pub use engine::{Planned, plan};
 pub use policy::Policy;
 pub use version::{VersionChoice, negotiate};

@@ -13,6 +13,10 @@ pub(super) type Reported = Result<Option<String>, String>;
 
 pub(super) fn reported_callback(client: &HttpClient, label: &str, reported: Reported, who: &str) -> Observation {
     let label = format!("{label} (callback reported by {who})");
+    // What the user agent saw is a response: its credentials are the target's.
+    if let Ok(Some(callback)) = &reported {
+        client.redactor().learn_url(callback);
+    }
     match reported {
         Err(why) => observation(&label, Vec::new(), Observed::Error(why), BTreeMap::new()),
         // No HTTP exchange of ours: the observation is the redirect the user agent saw.
@@ -34,7 +38,10 @@ pub(super) fn reported_callback(client: &HttpClient, label: &str, reported: Repo
             Err(e) => observation(
                 &label,
                 Vec::new(),
-                Observed::Error(format!("not a callback URL <{callback}>: {e}")),
+                Observed::Error(format!(
+                    "not a callback URL <{}>: {e}",
+                    client.redactor().url(&callback)
+                )),
                 BTreeMap::new(),
             ),
         },

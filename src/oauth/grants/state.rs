@@ -69,7 +69,7 @@ impl Grants {
 
     /// Fresh values for an attempt (seeded: fixed by `purpose`).
     pub(crate) fn attempt(&self, purpose: &str) -> Attempt {
-        Attempt::new(self.config.randomness, purpose)
+        Attempt::new(self.config.randomness, purpose, self.client.redactor())
     }
 }
 

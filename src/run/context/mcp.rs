@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::case::{Overrides, expand_placeholders};
 use crate::discovery;
+use crate::http::redact::Secret;
 use crate::observation::{Observation, Observed};
 use crate::run::bearer;
 use crate::token_kind::TokenKind;
@@ -43,6 +44,10 @@ impl Context {
         if let Some(access) = access {
             let tampered = bearer::tampered(&access);
             let unsigned = bearer::unsigned(&access, &self.target.mcp_url);
+            // Each shows nearly all of the valid token.
+            for derived in [&tampered, &unsigned] {
+                self.client.redactor().register(&Secret::new(derived.as_str()));
+            }
             vars.insert("access_token".to_owned(), access);
             vars.insert("access_token_tampered".to_owned(), tampered);
             vars.insert("access_token_unsigned".to_owned(), unsigned);

@@ -129,6 +129,11 @@ impl Context {
             }
         }
         let fill = |s: &str| expand_placeholders(s, &globals);
+        // A host beyond the target's may be an advertised issuer's: the run knows its hosts
+        // once the AS metadata has been looked for, whichever case runs first.
+        if !self.target.hosts().allows(&fill(&template.url)) {
+            self.discovered.as_metadata().await;
+        }
         let request = Request {
             method: template.method.clone(),
             url: fill(&template.url),
