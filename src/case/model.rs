@@ -103,6 +103,10 @@ pub enum Step {
     Token(Option<Arc<TokenPlan>>),
     /// The valid authorization code flow of a confidential client (shared).
     ConfidentialToken,
+    /// The valid authorization request of a client ID metadata document client (shared):
+    /// `client_id` is the URL of the run's own document (`var:cimd.fetched` says whether the
+    /// AS fetched it).
+    CimdAuthorize,
     /// Refreshes with the shared token response's refresh token, then replays the old one
     /// (observed; `var:refresh.rotated` says whether the first refresh gave a new one). With a
     /// plan: a private chain whose refresh request carries `[case.refresh]`'s changes.
@@ -221,7 +225,7 @@ pub enum ClientKind {
 }
 
 impl Step {
-    pub const BUILT_IN: [(&'static str, Step); 11] = [
+    pub const BUILT_IN: [(&'static str, Step); 12] = [
         ("mcp_unauthenticated", Step::McpUnauthenticated),
         ("prm", Step::Prm),
         ("prm_from_header", Step::PrmFromHeader),
@@ -232,6 +236,7 @@ impl Step {
         ("token", Step::Token(None)),
         ("refresh", Step::Refresh(None)),
         ("confidential_token", Step::ConfidentialToken),
+        ("cimd_authorize", Step::CimdAuthorize),
         ("mcp", Step::Mcp(None)),
     ];
 

@@ -71,6 +71,15 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
         "the valid token's claims as an `alg: none` JWT",
     ),
     ("resource_metadata", "the no-token 401 challenge's resource_metadata"),
+    ("cimd_client", "the URL of the run's valid client ID metadata document"),
+    (
+        "cimd_client_mismatch",
+        "a document URL whose document names the URL with a trailing slash",
+    ),
+    (
+        "cimd_client_other_redirect",
+        "a document URL whose document lists only a redirect URI on another host",
+    ),
     ("session_id", "the session a valid first request opens"),
 ];
 
@@ -116,6 +125,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("issuer", "the issuer an AS metadata observation is for"),
     ("challenge_scope", "the 401 challenge's scope (step `prm`)"),
     ("state", "the authorization request's state"),
+    (
+        "cimd.fetched",
+        "`true` when the AS fetched the client ID metadata document the request named",
+    ),
 ];
 
 pub fn is_declared(name: &str) -> bool {

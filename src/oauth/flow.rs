@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::cimd::DocumentHost;
 use super::consent;
 use super::requests::{self, AuthServer, Client};
 use crate::case::Overrides;
@@ -29,6 +30,8 @@ pub struct Flow<'a> {
     /// Whose attempts these are (a case's requirement id, or `shared`): with a seed, their
     /// values follow from it.
     pub purpose: String,
+    /// The run's client ID metadata documents, to tell whether the AS fetched one.
+    pub cimd: Option<&'a DocumentHost>,
 }
 
 /// A verifier below RFC 7636 §4.1's 43 characters, with its S256 challenge as the placeholder
@@ -149,7 +152,18 @@ impl Flow<'_> {
             .find(|(n, _)| n == "redirect_uri")
             .map(|(_, v)| v.as_str());
         let redirect_uri = redirect_uri.unwrap_or(&client.redirect_uri);
+        // A client_id naming one of the run's documents: was it fetched while this ran?
+        let client_id = params.iter().find(|(n, _)| n == "client_id").map(|(_, v)| v.as_str());
+        let document = self
+            .cimd
+            .zip(client_id)
+            .and_then(|(host, id)| Some((host, host.path_of(id)?)))
+            .map(|(host, path)| (host, host.fetches(&path), path));
         let mut obs = consent::drive(&self.driver, self.http, label, &url, redirect_uri, self.listener).await;
+        if let Some((host, before, path)) = document {
+            let fetched = host.fetches(&path) > before;
+            obs.vars.insert("cimd.fetched".to_owned(), fetched.to_string());
+        }
         obs.vars.insert("state".to_owned(), attempt.state.clone());
         // RFC 9207 §2.4: `iss` is compared with the issuer the metadata states.
         let issuer = self.server.metadata_issuer.as_ref().unwrap_or(&self.server.issuer);

@@ -2,6 +2,7 @@
 //! varies (as values), the consent driver that carries an authorization request to the
 //! redirect URI, the token exchange, and the run's OAuth built on them ([`grants`]).
 
+pub mod cimd;
 pub mod consent;
 pub mod flow;
 pub mod grants;

@@ -72,6 +72,13 @@ pub(super) fn metadata(s: &State, issuer: &str, endpoint_base: &str) -> Value {
         let methods = json!(["client_secret_basic", "client_secret_post"]);
         fields.insert("token_endpoint_auth_methods_supported".into(), methods);
     }
+    if s.serves_cimd() {
+        let flag = match s.has(Fault::CimdFlagAsString) {
+            true => json!("true"),
+            false => json!(true),
+        };
+        fields.insert("client_id_metadata_document_supported".into(), flag);
+    }
     if s.has(Fault::IssFlagMissing) {
         fields.remove("authorization_response_iss_parameter_supported");
     }

@@ -175,6 +175,14 @@ faults! {
         "redirects are built by string concatenation: a state holding `+`, `%` or `&` comes back changed";
     IssFlagMissing = "iss-flag-missing", ["as.metadata.iss-flag"], LATEST, Realistic,
         "authorization responses carry iss, the metadata does not advertise it";
+    CimdFlagAsString = "cimd-flag-as-string", ["as.metadata.cimd-flag"], LATEST, Realistic,
+        "the metadata says client_id_metadata_document_supported: \"true\" (a string)";
+    CimdNotFetched = "cimd-not-fetched", ["as.cimd.fetch"], LATEST, Blunt,
+        "the metadata advertises client ID metadata documents, yet a URL client_id is an unknown client (never fetched)";
+    CimdClientIdLoose = "cimd-client-id-loose", ["as.cimd.client-id-must-match"], LATEST, Realistic,
+        "a document's client_id is compared with its URL ignoring a trailing slash and letter case";
+    CimdLoopbackRedirectUnchecked = "cimd-loopback-redirect-unchecked", ["as.cimd.redirect-uri-in-document"], LATEST, Realistic,
+        "a document's client may use any loopback redirect_uri, listed or not (a native-app shortcut)";
     PublicAuthUnadvertised = "public-auth-unadvertised", ["as.metadata.public-client-auth"], LATEST, Blunt,
         "the metadata lists only client_secret_basic and client_secret_post, yet public clients are served";
     AudienceNotLimited = "audience-not-limited", ["as.token.audience-bound"], LATEST, Blunt,

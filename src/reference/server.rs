@@ -65,6 +65,11 @@ impl State {
         self.variations.contains(&variation)
     }
 
+    /// Whether the AS accepts client ID metadata documents (all but variation `no-cimd`).
+    pub(super) fn serves_cimd(&self) -> bool {
+        !self.varies(Variation::NoCimd)
+    }
+
     pub(super) fn mcp_url(&self) -> String {
         format!("{}/mcp", self.rs_origin)
     }

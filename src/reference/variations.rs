@@ -77,6 +77,9 @@ variations! {
     OpaqueAccessTokens = "opaque-access-tokens", ["as.token.audience-bound"],
         "access tokens are opaque strings the resource server looks up, not JWTs",
         "RFC 6749 §1.4: \"The string is usually opaque to the client.\" (RFC 9068 JWTs are optional)";
+    NoCimd = "no-cimd", ["as.metadata.cimd-flag", "as.cimd.fetch", "as.cimd.client-id-must-match", "as.cimd.redirect-uri-in-document"],
+        "no client ID metadata documents: a URL client_id is an unknown client, and the metadata does not advertise them",
+        "MCP 2025-11-25 Authorization: \"MCP clients and authorization servers SHOULD support OAuth Client ID Metadata Documents\" (pre-registration and DCR remain)";
     NoSessions = "no-sessions", [],
         "the MCP server never assigns an Mcp-Session-Id (stateless)",
         "MCP Streamable HTTP: \"A server using the Streamable HTTP transport MAY assign a session ID at initialization time\"";

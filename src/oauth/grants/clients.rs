@@ -183,7 +183,10 @@ impl Grants {
         vars.insert("issuer".to_owned(), server.issuer.clone());
         let scope = self.requested_scope().await;
         vars.extend(self.scope_plan().await.clone());
+        let cimd = self.cimd_host().await;
+        vars.extend(cimd.iter().flat_map(|host| host.urls()));
         Ok(Flow {
+            cimd,
             http: &self.client,
             server,
             scope,

@@ -199,4 +199,34 @@ impl Grants {
         };
         self.token.get_or_init(init).await.clone()
     }
+
+    /// The valid authorization request of the run's client ID metadata document client
+    /// (`{cimd_client}`): the control of the CIMD checks. Its own client, so no lease.
+    pub(crate) async fn cimd_authorization(&self) -> Observations {
+        let init = || async {
+            let label = "authorization request (client ID metadata document)";
+            let flow = match self.flow().await {
+                Ok(flow) => flow,
+                Err(why) => return Arc::new(vec![Observation::skipped(label, why)]),
+            };
+            let document = flow
+                .cimd
+                .and_then(|host| host.urls().find(|(name, _)| name == "cimd_client"));
+            let Some((_, client_id)) = document else {
+                let why = "the run could not serve its client ID metadata documents (no loopback port)";
+                return Arc::new(vec![Observation::skipped(label, why)]);
+            };
+            let client = Client {
+                client_id,
+                secret: None,
+                auth_method: "none".to_owned(),
+                redirect_uri: self.redirect_uri.clone(),
+                application_type: None,
+                registered: false,
+            };
+            let attempt = self.attempt("cimd");
+            Arc::new(vec![flow.authorize(label, &client, &attempt, &[], &[]).await])
+        };
+        self.cimd_authorization.get_or_init(init).await.clone()
+    }
 }

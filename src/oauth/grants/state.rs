@@ -9,6 +9,7 @@ use tokio::sync::OnceCell;
 use crate::config::TargetConfig;
 use crate::discovery::Discovered;
 use crate::http::HttpClient;
+use crate::oauth::cimd::DocumentHost;
 use crate::oauth::flow::Attempt;
 use crate::oauth::requests::{AuthServer, Client};
 use crate::observation::Observations;
@@ -40,6 +41,9 @@ pub struct Grants {
     pub(super) confidential_client: OnceCell<Result<Client, Unavailable>>,
     pub(super) confidential_token: OnceCell<Observations>,
     pub(super) scope_plan: OnceCell<BTreeMap<String, String>>,
+    /// The run's client ID metadata documents, served once the flows need them.
+    pub(super) cimd_host: OnceCell<Option<DocumentHost>>,
+    pub(super) cimd_authorization: OnceCell<Observations>,
 }
 
 impl Grants {
@@ -64,7 +68,16 @@ impl Grants {
             confidential_client: OnceCell::new(),
             confidential_token: OnceCell::new(),
             scope_plan: OnceCell::new(),
+            cimd_host: OnceCell::new(),
+            cimd_authorization: OnceCell::new(),
         }
+    }
+
+    /// The host of the run's client ID metadata documents (none if no port could be bound).
+    pub(crate) async fn cimd_host(&self) -> Option<&DocumentHost> {
+        let port = self.config.randomness.port("client id metadata documents");
+        let init = || async { DocumentHost::start(&self.redirect_uri, port).await.ok() };
+        self.cimd_host.get_or_init(init).await.as_ref()
     }
 
     /// Fresh values for an attempt (seeded: fixed by `purpose`).

@@ -1,8 +1,10 @@
-//! The reference authorization server's flow endpoints: registration (RFC 7591), authorization
+//! The reference authorization server's flow endpoints: registration (RFC 7591), client ID
+//! metadata documents, authorization
 //! with a cookie-gated consent hop, and token (OAuth 2.1 §4.1, RFC 7636). Mounted under the
 //! AS issuer's path and, for 2025-03-26, at the MCP server's origin.
 
 mod authorization;
+mod cimd;
 mod registration;
 mod routes;
 mod store;
@@ -16,6 +18,7 @@ pub(super) use store::{Base, Store, new_store, remember_issued};
 // (`use super::*`), as the single file did.
 use super::{Fault, State, Variation};
 use authorization::*;
+use cimd::*;
 use registration::*;
 use routes::*;
 use store::*;

@@ -84,6 +84,7 @@ impl Context {
             Step::Token(None) => grants.token().await,
             Step::Refresh(None) => grants.refresh().await,
             Step::ConfidentialToken => grants.confidential_token().await,
+            Step::CimdAuthorize => grants.cimd_authorization().await,
             Step::Token(Some(plan)) => Arc::new(grants.private_chains(plan, ChainEnd::Token, case).await),
             Step::Refresh(Some(plan)) => Arc::new(grants.private_chains(plan, ChainEnd::Refresh, case).await),
         }

@@ -1,0 +1,99 @@
+//! Client ID metadata documents (draft-ietf-oauth-client-id-metadata-document, MCP
+//! 2025-11-25+): a URL `client_id` names a document the AS fetches, checks and treats as the
+//! client's registration. The reference fetches with a deadline and a size cap and, being a
+//! test AS, allows http on loopback (the draft's development allowance).
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::*;
+
+/// Larger documents are refused (CIMD §6.6 suggests a few kilobytes).
+const MAX_DOCUMENT: usize = 16 * 1024;
+
+/// Authentication methods built on a shared secret, which a document must not name (§4.1).
+const SHARED_SECRET_METHODS: [&str; 3] = ["client_secret_post", "client_secret_basic", "client_secret_jwt"];
+
+/// Whether `client_id` is a URL, hence a document to fetch rather than a registered id.
+pub(in crate::reference) fn is_document_url(client_id: &str) -> bool {
+    client_id.starts_with("https://") || client_id.starts_with("http://")
+}
+
+/// The client the document at `client_id` describes, or why it is refused.
+pub(in crate::reference) async fn client(s: &State, client_id: &str) -> Result<RegisteredClient, String> {
+    shape(client_id)?;
+    // The suite's own client: a deadline, a body cap, no redirects followed.
+    let http = crate::http::HttpClient::new(Duration::from_secs(5), Default::default()).map_err(|e| e.to_string())?;
+    let (_, answer) = http.send(&crate::http::Request::get(client_id)).await;
+    let response = answer.map_err(|e| format!("the client metadata document could not be fetched: {e}"))?;
+    if response.status != 200 {
+        return Err(format!("the client metadata document answered {}", response.status));
+    }
+    let body = response.body;
+    if body.len() > MAX_DOCUMENT {
+        return Err("the client metadata document is too large".to_owned());
+    }
+    let doc: Value =
+        serde_json::from_slice(&body).map_err(|_| "the client metadata document is not JSON".to_owned())?;
+    let named = doc.get("client_id").and_then(Value::as_str).unwrap_or_default();
+    // §4.1: the document's client_id is the URL it was fetched from, compared exactly.
+    let matches = match s.has(Fault::CimdClientIdLoose) {
+        true => named
+            .trim_end_matches('/')
+            .eq_ignore_ascii_case(client_id.trim_end_matches('/')),
+        false => named == client_id,
+    };
+    if !matches {
+        return Err("the document's client_id is not the URL it was fetched from".to_owned());
+    }
+    let redirect_uris: Vec<String> = doc
+        .get("redirect_uris")
+        .and_then(Value::as_array)
+        .map(|uris| uris.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .unwrap_or_default();
+    if redirect_uris.is_empty() {
+        return Err("the document lists no redirect_uris".to_owned());
+    }
+    let method = doc.get("token_endpoint_auth_method").and_then(Value::as_str);
+    if doc.get("client_secret").is_some() || method.is_some_and(|m| SHARED_SECRET_METHODS.contains(&m)) {
+        return Err("a client metadata document cannot carry a shared secret".to_owned());
+    }
+    Ok(RegisteredClient {
+        redirect_uris,
+        secret: None,
+        // A document's client is a public one; its loopback redirect URIs get the port rule.
+        web: false,
+        scopes: doc.get("scope").and_then(Value::as_str).map(str::to_owned),
+    })
+}
+
+/// CIMD §3: https with a path, no fragment, no userinfo, no dot segments; http only on
+/// loopback (development).
+fn shape(client_id: &str) -> Result<(), String> {
+    let refused = |why: &str| Err(format!("not a client id URL: {why}"));
+    let Ok(url) = url::Url::parse(client_id) else {
+        return refused("unparsable");
+    };
+    let loopback = crate::http::hosts::is_loopback(&url);
+    if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+        return refused("not https");
+    }
+    let path = client_id.splitn(4, '/').nth(3).unwrap_or_default();
+    if path.is_empty() || path.split(['?', '#']).next().is_some_and(str::is_empty) {
+        return refused("no path");
+    }
+    if url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
+        return refused("a fragment or userinfo");
+    }
+    if path
+        .split(['?', '#'])
+        .next()
+        .unwrap_or_default()
+        .split('/')
+        .any(|seg| seg == "." || seg == "..")
+    {
+        return refused("a dot segment");
+    }
+    Ok(())
+}
