@@ -80,6 +80,21 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
         "cimd_client_other_redirect",
         "a document URL whose document lists only a redirect URI on another host",
     ),
+    ("cimd_client_html", "a client id URL that serves an HTML page"),
+    ("cimd_client_empty", "a client id URL that serves `{}`"),
+    (
+        "cimd_client_no_redirect_uris",
+        "a client id URL whose document lists no redirect_uris",
+    ),
+    ("cimd_client_missing", "a client id URL that answers 404"),
+    (
+        "cimd_client_redirected",
+        "a client id URL that redirects to the valid document",
+    ),
+    ("cimd_client_fragment", "a client id URL with a fragment"),
+    ("cimd_client_userinfo", "a client id URL with userinfo"),
+    ("cimd_client_dot_segment", "a client id URL with a dot segment"),
+    ("cimd_client_no_path", "a client id URL without a path"),
     ("session_id", "the session a valid first request opens"),
 ];
 

@@ -9,25 +9,33 @@ use std::sync::{Arc, Mutex};
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
-/// The documents a run publishes, by path, and the placeholder each one's URL fills.
-pub const DOCUMENTS: [(&str, &str); 3] = [
-    // A valid document: its client_id is its URL, it lists the flows' redirect URI.
-    ("cimd_client", "/cimd/client.json"),
-    // Its client_id is its URL with a trailing slash: not the URL, compared exactly.
-    ("cimd_client_mismatch", "/cimd/mismatch.json"),
-    // It lists only a redirect URI on another host, not the flows' redirect URI.
-    ("cimd_client_other_redirect", "/cimd/other-redirect.json"),
-];
+/// What the host answers at one path.
+#[derive(Debug, Clone)]
+struct Served {
+    status: u16,
+    content_type: &'static str,
+    body: String,
+    location: Option<String>,
+}
+
+/// One client id the run offers: the placeholder its URL fills, the URL, and where the
+/// host serves what an AS fetching it gets.
+struct Offered {
+    name: &'static str,
+    url: String,
+    path: String,
+    served: Served,
+}
 
 /// A loopback HTTP server of the run's documents; it stops when dropped.
 pub struct DocumentHost {
-    origin: String,
+    offered: Vec<(&'static str, String, String)>,
     fetches: Arc<Mutex<HashMap<String, usize>>>,
     server: tokio::task::JoinHandle<()>,
 }
 
 impl DocumentHost {
-    /// Serves the run's documents, each naming `redirect_uri` (or, one, another host's), on
+    /// Serves the run's documents, naming `redirect_uri` (or, one, another host's), on
     /// `port` (0: any; seeded runs name theirs, so a document's URL is the same each time),
     /// or any free port when that one is taken.
     pub async fn start(redirect_uri: &str, port: u16) -> std::io::Result<DocumentHost> {
@@ -35,20 +43,22 @@ impl DocumentHost {
             Ok(listener) => listener,
             Err(_) => tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?,
         };
-        let origin = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
-        let documents = Arc::new(documents(&origin, redirect_uri));
+        let port = listener.local_addr()?.port();
+        let catalogue = catalogue(port, redirect_uri);
+        let served: Arc<HashMap<String, Served>> =
+            Arc::new(catalogue.iter().map(|o| (o.path.clone(), o.served.clone())).collect());
         let fetches = Arc::new(Mutex::new(HashMap::new()));
         let log = fetches.clone();
         let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
-            let (documents, log) = (documents.clone(), log.clone());
+            let (served, log) = (served.clone(), log.clone());
             async move {
                 let path = uri.path().to_owned();
                 *log.lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .entry(path.clone())
                     .or_insert(0) += 1;
-                match documents.get(&path) {
-                    Some(doc) => axum::Json(doc.clone()).into_response(),
+                match served.get(&path) {
+                    Some(s) => answer(s),
                     None => axum::http::StatusCode::NOT_FOUND.into_response(),
                 }
             }
@@ -56,27 +66,30 @@ impl DocumentHost {
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
+        let offered = catalogue.into_iter().map(|o| (o.name, o.url, o.path)).collect();
         Ok(DocumentHost {
-            origin,
+            offered,
             fetches,
             server,
         })
     }
 
-    /// The URL of each document, by the placeholder it fills (`{cimd_client}`...).
+    /// The URL of each client id, by the placeholder it fills (`{cimd_client}`...).
     pub fn urls(&self) -> impl Iterator<Item = (String, String)> + '_ {
-        DOCUMENTS
+        self.offered
             .iter()
-            .map(|(name, path)| (name.to_string(), format!("{}{path}", self.origin)))
+            .map(|(name, url, _)| (name.to_string(), url.clone()))
     }
 
-    /// The path of the document at `url`, if it is one of this host's.
+    /// Where the document of the client id `url` is served, if it is one of this host's.
     pub fn path_of(&self, url: &str) -> Option<String> {
-        let path = url.strip_prefix(&self.origin)?;
-        DOCUMENTS.iter().any(|(_, p)| *p == path).then(|| path.to_owned())
+        self.offered
+            .iter()
+            .find(|(_, u, _)| u == url)
+            .map(|(_, _, path)| path.clone())
     }
 
-    /// How often the document at `path` has been fetched.
+    /// How often `path` has been fetched.
     pub fn fetches(&self, path: &str) -> usize {
         let log = self.fetches.lock().unwrap_or_else(|p| p.into_inner());
         log.get(path).copied().unwrap_or(0)
@@ -89,33 +102,182 @@ impl Drop for DocumentHost {
     }
 }
 
-/// Each document, by path.
-fn documents(origin: &str, redirect_uri: &str) -> HashMap<String, Value> {
-    // RFC 6761 reserves `.invalid`: a host that cannot be anyone's.
-    let elsewhere = "https://client.invalid/callback";
-    let document = |client_id: String, redirect_uri: &str| {
+fn answer(s: &Served) -> axum::response::Response {
+    let status = axum::http::StatusCode::from_u16(s.status).unwrap_or(axum::http::StatusCode::OK);
+    let mut response = (
+        status,
+        [(axum::http::header::CONTENT_TYPE, s.content_type)],
+        s.body.clone(),
+    )
+        .into_response();
+    if let Some(location) = s.location.as_ref().and_then(|l| l.parse().ok()) {
+        response.headers_mut().insert(axum::http::header::LOCATION, location);
+    }
+    response
+}
+
+/// Every client id the run offers, each with its document.
+fn catalogue(port: u16, redirect_uri: &str) -> Vec<Offered> {
+    let origin = format!("http://127.0.0.1:{port}");
+    let json = |doc: Value| Served {
+        status: 200,
+        content_type: "application/json",
+        body: doc.to_string(),
+        location: None,
+    };
+    // A document naming `client_id`, listing `redirect_uris`.
+    let document = |client_id: &str, redirect_uris: Value| {
         json!({
             "client_id": client_id,
             "client_name": "mcp-auth-conformance",
-            "redirect_uris": [redirect_uri],
+            "redirect_uris": redirect_uris,
             "grant_types": ["authorization_code", "refresh_token"],
             "response_types": ["code"],
             "token_endpoint_auth_method": "none",
         })
     };
-    let url = |path: &str| format!("{origin}{path}");
-    HashMap::from([
-        (
-            "/cimd/client.json".to_owned(),
-            document(url("/cimd/client.json"), redirect_uri),
+    let valid = |client_id: &str| json(document(client_id, json!([redirect_uri])));
+    // (placeholder, client id URL, path served, what is served)
+    let entry = |name, url: String, path: &str, served| Offered {
+        name,
+        url,
+        path: path.to_owned(),
+        served,
+    };
+    let at = |path: &str| format!("{origin}{path}");
+    let mut without_redirect_uris = document(&at("/cimd/no-redirect-uris.json"), Value::Null);
+    if let Some(fields) = without_redirect_uris.as_object_mut() {
+        fields.remove("redirect_uris");
+    }
+    let fragment = at("/cimd/shape-fragment.json#x");
+    let userinfo = format!("http://mcp-conformance@127.0.0.1:{port}/cimd/shape-userinfo.json");
+    let dot_segment = at("/cimd/x/../shape-dot.json");
+    vec![
+        // Valid: its client_id is its URL; it lists the flows' redirect URI.
+        entry(
+            "cimd_client",
+            at("/cimd/client.json"),
+            "/cimd/client.json",
+            valid(&at("/cimd/client.json")),
         ),
-        (
-            "/cimd/mismatch.json".to_owned(),
-            document(format!("{}/", url("/cimd/mismatch.json")), redirect_uri),
+        // Its client_id is its URL with a trailing slash: another string.
+        entry(
+            "cimd_client_mismatch",
+            at("/cimd/mismatch.json"),
+            "/cimd/mismatch.json",
+            valid(&format!("{}/", at("/cimd/mismatch.json"))),
         ),
-        (
-            "/cimd/other-redirect.json".to_owned(),
-            document(url("/cimd/other-redirect.json"), elsewhere),
+        // It lists only a redirect URI on another host (RFC 6761 `.invalid`).
+        entry(
+            "cimd_client_other_redirect",
+            at("/cimd/other-redirect.json"),
+            "/cimd/other-redirect.json",
+            json(document(
+                &at("/cimd/other-redirect.json"),
+                json!(["https://client.invalid/callback"]),
+            )),
         ),
-    ])
+        // Not a document: an HTML page, an empty object, one without redirect_uris, a 404,
+        // a redirect to the valid one.
+        entry(
+            "cimd_client_html",
+            at("/cimd/page.html"),
+            "/cimd/page.html",
+            Served {
+                status: 200,
+                content_type: "text/html",
+                body: "<!doctype html><title>Client</title><p>Not a metadata document.".to_owned(),
+                location: None,
+            },
+        ),
+        entry(
+            "cimd_client_empty",
+            at("/cimd/empty.json"),
+            "/cimd/empty.json",
+            json(json!({})),
+        ),
+        entry(
+            "cimd_client_no_redirect_uris",
+            at("/cimd/no-redirect-uris.json"),
+            "/cimd/no-redirect-uris.json",
+            json(without_redirect_uris),
+        ),
+        entry(
+            "cimd_client_missing",
+            at("/cimd/missing.json"),
+            "/cimd/missing.json",
+            Served {
+                status: 404,
+                content_type: "application/json",
+                body: "{}".to_owned(),
+                location: None,
+            },
+        ),
+        entry(
+            "cimd_client_redirected",
+            at("/cimd/redirected.json"),
+            "/cimd/redirected.json",
+            Served {
+                status: 302,
+                content_type: "text/plain",
+                body: String::new(),
+                location: Some(at("/cimd/client.json")),
+            },
+        ),
+        // Client ids of a shape CIMD §3 forbids, each with a document that would otherwise
+        // be valid (its client_id is the id as written).
+        entry(
+            "cimd_client_fragment",
+            fragment.clone(),
+            "/cimd/shape-fragment.json",
+            valid(&fragment),
+        ),
+        entry(
+            "cimd_client_userinfo",
+            userinfo.clone(),
+            "/cimd/shape-userinfo.json",
+            valid(&userinfo),
+        ),
+        entry(
+            "cimd_client_dot_segment",
+            dot_segment.clone(),
+            "/cimd/shape-dot.json",
+            valid(&dot_segment),
+        ),
+        entry("cimd_client_no_path", origin.clone(), "/", valid(&origin)),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::{HttpClient, Request, redact::Redactor};
+
+    /// The host serves each client id's answer and counts every fetch by path.
+    #[tokio::test]
+    async fn documents_are_served_and_each_fetch_is_logged() {
+        let host = DocumentHost::start("http://127.0.0.1:9/callback", 0).await.unwrap();
+        let url = |name: &str| host.urls().find(|(n, _)| n == name).unwrap().1;
+        let http = HttpClient::new(std::time::Duration::from_secs(5), Redactor::default()).unwrap();
+        let valid = url("cimd_client");
+        let (_, answer) = http.send(&Request::get(&valid)).await;
+        let doc: Value = serde_json::from_slice(&answer.unwrap().body).unwrap();
+        assert_eq!(doc["client_id"], valid.as_str());
+        assert_eq!(doc["redirect_uris"], json!(["http://127.0.0.1:9/callback"]));
+        let path = host.path_of(&valid).unwrap();
+        assert_eq!(host.fetches(&path), 1);
+        let (_, missing) = http.send(&Request::get(url("cimd_client_missing"))).await;
+        assert_eq!(missing.unwrap().status, 404);
+        let (_, redirected) = http.send(&Request::get(url("cimd_client_redirected"))).await;
+        let redirected = redirected.unwrap();
+        assert_eq!(redirected.status, 302);
+        assert_eq!(redirected.header_values("location").next(), Some(valid.as_str()));
+        // A client id with a dot segment is fetched at its normalised path.
+        let dot = url("cimd_client_dot_segment");
+        let (_, answer) = http.send(&Request::get(&dot)).await;
+        let doc: Value = serde_json::from_slice(&answer.unwrap().body).unwrap();
+        assert_eq!(doc["client_id"], dot.as_str());
+        assert_eq!(host.fetches("/cimd/shape-dot.json"), 1);
+        assert_eq!(host.path_of("http://127.0.0.1:1/elsewhere"), None);
+    }
 }

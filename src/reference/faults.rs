@@ -183,6 +183,10 @@ faults! {
         "a document's client_id is compared with its URL ignoring a trailing slash and letter case";
     CimdLoopbackRedirectUnchecked = "cimd-loopback-redirect-unchecked", ["as.cimd.redirect-uri-in-document"], LATEST, Realistic,
         "a document's client may use any loopback redirect_uri, listed or not (a native-app shortcut)";
+    CimdRedirectUrisOptional = "cimd-redirect-uris-optional", ["as.cimd.valid-json-required-fields"], LATEST, Realistic,
+        "a document without redirect_uris is accepted, and its client may use the redirect_uri it asks for";
+    CimdUrlShapeUnchecked = "cimd-url-shape-unchecked", ["as.cimd.url-shape"], LATEST, Realistic,
+        "a client id URL is fetched whatever its form: a fragment, userinfo, dot segments or no path pass";
     PublicAuthUnadvertised = "public-auth-unadvertised", ["as.metadata.public-client-auth"], LATEST, Blunt,
         "the metadata lists only client_secret_basic and client_secret_post, yet public clients are served";
     AudienceNotLimited = "audience-not-limited", ["as.token.audience-bound"], LATEST, Blunt,

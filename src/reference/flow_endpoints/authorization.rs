@@ -76,7 +76,7 @@ pub(in crate::reference) async fn authorize(
     if let Some(client_id) = document
         && !s.has(Fault::CimdNotFetched)
     {
-        match cimd::client(&s, client_id).await {
+        match cimd::client(&s, client_id, q.get("redirect_uri").map(String::as_str)).await {
             Ok(client) => {
                 store(&s).clients.insert(client_id.clone(), client);
             }
