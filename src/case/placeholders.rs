@@ -95,6 +95,11 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
     ("cimd_client_userinfo", "a client id URL with userinfo"),
     ("cimd_client_dot_segment", "a client id URL with a dot segment"),
     ("cimd_client_no_path", "a client id URL without a path"),
+    (
+        "cimd_client_no_store",
+        "a valid document served with `Cache-Control: no-store`",
+    ),
+    ("cimd_client_huge", "a valid document padded to 5 MiB"),
     ("session_id", "the session a valid first request opens"),
 ];
 

@@ -29,6 +29,7 @@ pub(super) fn data_errors(errors: &mcp_auth_conformance::diagnostic::DataErrors)
 pub(super) fn runtime() -> Result<tokio::runtime::Runtime, u8> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .on_thread_start(network_threads_ignore_sigpipe)
         .build()
         .map_err(|e| {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -41,4 +42,20 @@ pub(super) fn write_text(path: &std::path::Path, text: &str) -> Result<(), Strin
         std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
     }
     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// `main` lets SIGPIPE end the process, so `run | head` stops quietly. A socket write to a
+/// peer that went away (a server that stops reading the run's 5 MiB document, hyper's
+/// vectored writes carry no MSG_NOSIGNAL) must be an EPIPE error instead: the runtime's
+/// threads block the signal, which a write raises on the thread that made it.
+fn network_threads_ignore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: `set` is initialised by sigemptyset before use; pthread_sigmask only changes
+    // this thread's signal mask.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGPIPE);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
 }

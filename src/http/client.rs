@@ -183,6 +183,11 @@ impl HttpClient {
         HttpClient { hosts: policy, ..self }
     }
 
+    /// This client, reading bodies up to `cap` bytes (the default is [`DEFAULT_BODY_CAP`]).
+    pub fn with_body_cap(self, cap: usize) -> Self {
+        HttpClient { body_cap: cap, ..self }
+    }
+
     /// The hosts this client contacts.
     pub fn hosts(&self) -> &HostPolicy {
         &self.hosts

@@ -16,7 +16,15 @@ struct Served {
     content_type: &'static str,
     body: String,
     location: Option<String>,
+    cache_control: Option<&'static str>,
 }
+
+/// The size of the run's oversized document: far beyond any limit an AS would set (CIMD
+/// §6.6 suggests a few kilobytes).
+const HUGE: usize = 5 * 1024 * 1024;
+
+/// Where the oversized document's padding goes.
+const PAD: &str = "mcp-conformance-padding";
 
 /// One client id the run offers: the placeholder its URL fills, the URL, and where the
 /// host serves what an AS fetching it gets.
@@ -104,14 +112,19 @@ impl Drop for DocumentHost {
 
 fn answer(s: &Served) -> axum::response::Response {
     let status = axum::http::StatusCode::from_u16(s.status).unwrap_or(axum::http::StatusCode::OK);
-    let mut response = (
-        status,
-        [(axum::http::header::CONTENT_TYPE, s.content_type)],
-        s.body.clone(),
-    )
-        .into_response();
+    // The oversized document is made only when an AS asks for it, its padding once.
+    static PADDING: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let body = match s.body.contains(PAD) {
+        true => s.body.replace(PAD, PADDING.get_or_init(|| "x".repeat(HUGE))),
+        false => s.body.clone(),
+    };
+    let mut response = (status, [(axum::http::header::CONTENT_TYPE, s.content_type)], body).into_response();
     if let Some(location) = s.location.as_ref().and_then(|l| l.parse().ok()) {
         response.headers_mut().insert(axum::http::header::LOCATION, location);
+    }
+    if let Some(cache) = s.cache_control {
+        let value = axum::http::HeaderValue::from_static(cache);
+        response.headers_mut().insert(axum::http::header::CACHE_CONTROL, value);
     }
     response
 }
@@ -124,6 +137,7 @@ fn catalogue(port: u16, redirect_uri: &str) -> Vec<Offered> {
         content_type: "application/json",
         body: doc.to_string(),
         location: None,
+        cache_control: None,
     };
     // A document naming `client_id`, listing `redirect_uris`.
     let document = |client_id: &str, redirect_uris: Value| {
@@ -188,6 +202,7 @@ fn catalogue(port: u16, redirect_uri: &str) -> Vec<Offered> {
                 content_type: "text/html",
                 body: "<!doctype html><title>Client</title><p>Not a metadata document.".to_owned(),
                 location: None,
+                cache_control: None,
             },
         ),
         entry(
@@ -211,6 +226,7 @@ fn catalogue(port: u16, redirect_uri: &str) -> Vec<Offered> {
                 content_type: "application/json",
                 body: "{}".to_owned(),
                 location: None,
+                cache_control: None,
             },
         ),
         entry(
@@ -222,6 +238,7 @@ fn catalogue(port: u16, redirect_uri: &str) -> Vec<Offered> {
                 content_type: "text/plain",
                 body: String::new(),
                 location: Some(at("/cimd/client.json")),
+                cache_control: None,
             },
         ),
         // Client ids of a shape CIMD §3 forbids, each with a document that would otherwise
@@ -245,6 +262,22 @@ fn catalogue(port: u16, redirect_uri: &str) -> Vec<Offered> {
             valid(&dot_segment),
         ),
         entry("cimd_client_no_path", origin.clone(), "/", valid(&origin)),
+        // Valid, but not to be stored (`Cache-Control: no-store`): each use fetches it again.
+        entry(
+            "cimd_client_no_store",
+            at("/cimd/no-store.json"),
+            "/cimd/no-store.json",
+            Served {
+                cache_control: Some("no-store"),
+                ..valid(&at("/cimd/no-store.json"))
+            },
+        ),
+        // Valid, padded to 5 MiB when fetched.
+        entry("cimd_client_huge", at("/cimd/huge.json"), "/cimd/huge.json", {
+            let mut doc = document(&at("/cimd/huge.json"), json!([redirect_uri]));
+            doc["client_name"] = Value::from(PAD);
+            json(doc)
+        }),
     ]
 }
 

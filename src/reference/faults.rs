@@ -185,6 +185,10 @@ faults! {
         "a document's client may use any loopback redirect_uri, listed or not (a native-app shortcut)";
     CimdRedirectUrisOptional = "cimd-redirect-uris-optional", ["as.cimd.valid-json-required-fields"], LATEST, Realistic,
         "a document without redirect_uris is accepted, and its client may use the redirect_uri it asks for";
+    CimdCachedRegardless = "cimd-cached-regardless", ["as.cimd.cache-respects-headers"], LATEST, Realistic,
+        "a fetched document is reused for five minutes whatever its Cache-Control says (no-store included)";
+    CimdAnySize = "cimd-any-size", ["as.cimd.size-limit"], LATEST, Blunt,
+        "documents are read and accepted whatever their size (a 5 MiB one included)";
     CimdUrlShapeUnchecked = "cimd-url-shape-unchecked", ["as.cimd.url-shape"], LATEST, Realistic,
         "a client id URL is fetched whatever its form: a fragment, userinfo, dot segments or no path pass";
     PublicAuthUnadvertised = "public-auth-unadvertised", ["as.metadata.public-client-auth"], LATEST, Blunt,

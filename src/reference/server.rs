@@ -54,6 +54,8 @@ pub(crate) struct State {
     pub(super) throttled: std::sync::Mutex<HashSet<&'static str>>,
     /// Signs the access tokens; its public key is the AS's JWKS.
     pub(super) signer: signing::Signer,
+    /// Fetches client metadata documents: made once (loading trust roots takes milliseconds).
+    pub(super) documents: std::sync::OnceLock<crate::http::HttpClient>,
 }
 
 impl State {
@@ -205,6 +207,7 @@ impl Reference {
             advertised_scopes: words(options.scopes.as_deref().unwrap_or("mcp:tools")),
             throttled: Default::default(),
             signer: signing::Signer::generate("reference-1"),
+            documents: std::sync::OnceLock::new(),
         });
         let mcp_url = state.mcp_url();
         let issuer = state.issuer();

@@ -77,7 +77,7 @@ variations! {
     OpaqueAccessTokens = "opaque-access-tokens", ["as.token.audience-bound"],
         "access tokens are opaque strings the resource server looks up, not JWTs",
         "RFC 6749 §1.4: \"The string is usually opaque to the client.\" (RFC 9068 JWTs are optional)";
-    NoCimd = "no-cimd", ["as.metadata.cimd-flag", "as.cimd.fetch", "as.cimd.client-id-must-match", "as.cimd.redirect-uri-in-document", "as.cimd.valid-json-required-fields", "as.cimd.url-shape"],
+    NoCimd = "no-cimd", ["as.metadata.cimd-flag", "as.cimd.fetch", "as.cimd.client-id-must-match", "as.cimd.redirect-uri-in-document", "as.cimd.valid-json-required-fields", "as.cimd.url-shape", "as.cimd.cache-respects-headers", "as.cimd.size-limit"],
         "no client ID metadata documents: a URL client_id is an unknown client, and the metadata does not advertise them",
         "MCP 2025-11-25 Authorization: \"MCP clients and authorization servers SHOULD support OAuth Client ID Metadata Documents\" (pre-registration and DCR remain)";
     NoSessions = "no-sessions", [],

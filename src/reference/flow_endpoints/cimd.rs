@@ -30,15 +30,35 @@ pub(in crate::reference) async fn client(
     if !s.has(Fault::CimdUrlShapeUnchecked) {
         shape(client_id)?;
     }
-    // The suite's own client: a deadline, a body cap, no redirects followed.
-    let http = crate::http::HttpClient::new(Duration::from_secs(5), Default::default()).map_err(|e| e.to_string())?;
+    // A fault: the document fetched for this client id less than five minutes ago is reused,
+    // whatever its Cache-Control said.
+    if s.has(Fault::CimdCachedRegardless)
+        && let Some((client, fetched)) = store(s).cimd_cache.get(client_id)
+        && fetched.elapsed() < Duration::from_secs(300)
+    {
+        return Ok(client.clone());
+    }
+    // The suite's own client: a deadline, a body cap, no redirects followed (a fault reads
+    // documents of any size).
+    let http = match s.documents.get() {
+        Some(http) => http.clone(),
+        None => {
+            let http =
+                crate::http::HttpClient::new(Duration::from_secs(5), Default::default()).map_err(|e| e.to_string())?;
+            s.documents.get_or_init(|| http).clone()
+        }
+    };
+    let http = match s.has(Fault::CimdAnySize) {
+        true => http.with_body_cap(64 * 1024 * 1024),
+        false => http,
+    };
     let (_, answer) = http.send(&crate::http::Request::get(client_id)).await;
     let response = answer.map_err(|e| format!("the client metadata document could not be fetched: {e}"))?;
     if response.status != 200 {
         return Err(format!("the client metadata document answered {}", response.status));
     }
     let body = response.body;
-    if body.len() > MAX_DOCUMENT {
+    if body.len() > MAX_DOCUMENT && !s.has(Fault::CimdAnySize) {
         return Err("the client metadata document is too large".to_owned());
     }
     let doc: Value =
@@ -69,13 +89,16 @@ pub(in crate::reference) async fn client(
     if doc.get("client_secret").is_some() || method.is_some_and(|m| SHARED_SECRET_METHODS.contains(&m)) {
         return Err("a client metadata document cannot carry a shared secret".to_owned());
     }
-    Ok(RegisteredClient {
+    let client = RegisteredClient {
         redirect_uris,
         secret: None,
         // A document's client is a public one; its loopback redirect URIs get the port rule.
         web: false,
         scopes: doc.get("scope").and_then(Value::as_str).map(str::to_owned),
-    })
+    };
+    let now = std::time::Instant::now();
+    store(s).cimd_cache.insert(client_id.to_owned(), (client.clone(), now));
+    Ok(client)
 }
 
 /// CIMD §3: https with a path, no fragment, no userinfo, no dot segments; http only on

@@ -30,6 +30,9 @@ pub(in crate::reference) struct Store {
     /// What each client holds for each resource: access tokens (`jti`) and refresh tokens
     /// (variation `revoke-earlier-grants`).
     pub(in crate::reference) held: HashMap<ClientResource, Vec<HeldTokens>>,
+    /// Client metadata documents by client id, and when each was fetched (fault
+    /// `cimd-cached-regardless` reuses them).
+    pub(in crate::reference) cimd_cache: HashMap<String, (RegisteredClient, std::time::Instant)>,
     pub(in crate::reference) next: u64,
     /// Where ids and secrets come from (seeded under `run --seed`).
     pub(in crate::reference) rng: rand::rngs::StdRng,
@@ -110,6 +113,7 @@ pub(in crate::reference) fn store(s: &State) -> std::sync::MutexGuard<'_, Store>
 
 pub(in crate::reference) fn new_store(rng: rand::rngs::StdRng) -> Mutex<Store> {
     Mutex::new(Store {
+        cimd_cache: HashMap::new(),
         clients: HashMap::new(),
         consents: HashMap::new(),
         codes: HashMap::new(),
