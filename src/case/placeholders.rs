@@ -87,10 +87,6 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
         "a client id URL whose document lists no redirect_uris",
     ),
     ("cimd_client_missing", "a client id URL that answers 404"),
-    (
-        "cimd_client_redirected",
-        "a client id URL that redirects to the valid document",
-    ),
     ("cimd_client_fragment", "a client id URL with a fragment"),
     ("cimd_client_userinfo", "a client id URL with userinfo"),
     ("cimd_client_dot_segment", "a client id URL with a dot segment"),

@@ -178,7 +178,7 @@ faults! {
     CimdFlagAsString = "cimd-flag-as-string", ["as.metadata.cimd-flag"], LATEST, Realistic,
         "the metadata says client_id_metadata_document_supported: \"true\" (a string)";
     CimdNotFetched = "cimd-not-fetched", ["as.cimd.fetch"], LATEST, Blunt,
-        "the metadata advertises client ID metadata documents, yet a URL client_id is an unknown client (never fetched)";
+        "a URL client_id is taken as a public client without its document being fetched (whatever redirect_uri it asks for)";
     CimdClientIdLoose = "cimd-client-id-loose", ["as.cimd.client-id-must-match"], LATEST, Realistic,
         "a document's client_id is compared with its URL ignoring a trailing slash and letter case";
     CimdLoopbackRedirectUnchecked = "cimd-loopback-redirect-unchecked", ["as.cimd.redirect-uri-in-document"], LATEST, Realistic,

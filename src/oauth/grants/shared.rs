@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::case::{Overrides, TokenPlan};
-use crate::oauth::flow::Attempt;
+use crate::oauth::flow::{Attempt, Flow};
 use crate::oauth::requests::Client;
 use crate::observation::{Observation, Observed};
 
@@ -205,28 +205,44 @@ impl Grants {
     pub(crate) async fn cimd_authorization(&self) -> Observations {
         let init = || async {
             let label = "authorization request (client ID metadata document)";
-            let flow = match self.flow().await {
-                Ok(flow) => flow,
+            let (flow, client) = match self.document_client().await {
+                Ok(ready) => ready,
                 Err(why) => return Arc::new(vec![Observation::skipped(label, why)]),
-            };
-            let document = flow
-                .cimd
-                .and_then(|host| host.urls().find(|(name, _)| name == "cimd_client"));
-            let Some((_, client_id)) = document else {
-                let why = "the run could not serve its client ID metadata documents (no loopback port)";
-                return Arc::new(vec![Observation::skipped(label, why)]);
-            };
-            let client = Client {
-                client_id,
-                secret: None,
-                auth_method: "none".to_owned(),
-                redirect_uri: self.redirect_uri.clone(),
-                application_type: None,
-                registered: false,
             };
             let attempt = self.attempt("cimd");
             Arc::new(vec![flow.authorize(label, &client, &attempt, &[], &[]).await])
         };
         self.cimd_authorization.get_or_init(init).await.clone()
+    }
+
+    /// A flow for the run's document clients, and the valid one (`{cimd_client}`) as its
+    /// client. The documents are on this machine's loopback: an AS elsewhere cannot fetch
+    /// them, and would fetch its own loopback instead (a request to an internal address the
+    /// suite must not make it send), so then there is none.
+    pub(crate) async fn document_client(&self) -> Result<(Flow<'_>, Client), String> {
+        let flow = self.flow().await?;
+        let local = url::Url::parse(&flow.server.issuer).is_ok_and(|u| crate::http::hosts::is_loopback(&u));
+        if !local {
+            return Err(format!(
+                "the run's client ID metadata documents are on loopback, which the AS at <{}> \
+                 cannot reach",
+                flow.server.issuer
+            ));
+        }
+        let document = flow
+            .cimd
+            .and_then(|host| host.urls().find(|(name, _)| name == "cimd_client"));
+        let Some((_, client_id)) = document else {
+            return Err("the run could not serve its client ID metadata documents (no loopback port)".to_owned());
+        };
+        let client = Client {
+            client_id,
+            secret: None,
+            auth_method: "none".to_owned(),
+            redirect_uri: self.redirect_uri.clone(),
+            application_type: None,
+            registered: false,
+        };
+        Ok((flow, client))
     }
 }

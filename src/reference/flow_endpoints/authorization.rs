@@ -73,10 +73,19 @@ pub(in crate::reference) async fn authorize(
     // A URL client_id names a client metadata document: fetched and checked, it is the
     // client's registration (CIMD §4).
     let document = q.get("client_id").filter(|id| is_document_url(id) && s.serves_cimd());
-    if let Some(client_id) = document
-        && !s.has(Fault::CimdNotFetched)
-    {
-        match cimd::client(&s, client_id, q.get("redirect_uri").map(String::as_str)).await {
+    if let Some(client_id) = document {
+        let requested = q.get("redirect_uri").map(String::as_str);
+        let client = match s.has(Fault::CimdNotFetched) {
+            // A fault: any URL client id is a public client, its document never fetched.
+            true => Ok(RegisteredClient {
+                redirect_uris: requested.into_iter().map(str::to_owned).collect(),
+                secret: None,
+                web: false,
+                scopes: None,
+            }),
+            false => cimd::client(&s, client_id, requested).await,
+        };
+        match client {
             Ok(client) => {
                 store(&s).clients.insert(client_id.clone(), client);
             }

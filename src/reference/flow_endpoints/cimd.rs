@@ -112,21 +112,52 @@ fn shape(client_id: &str) -> Result<(), String> {
     if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
         return refused("not https");
     }
-    let path = client_id.splitn(4, '/').nth(3).unwrap_or_default();
-    if path.is_empty() || path.split(['?', '#']).next().is_some_and(str::is_empty) {
+    // The path as written: after the authority, up to the query or fragment.
+    let after_scheme = client_id.split_once("://").map_or("", |(_, rest)| rest);
+    let rest = &after_scheme[after_scheme.find(['/', '?', '#']).unwrap_or(after_scheme.len())..];
+    let path = rest.split(['?', '#']).next().unwrap_or_default();
+    if path.is_empty() {
         return refused("no path");
     }
     if url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
         return refused("a fragment or userinfo");
     }
-    if path
-        .split(['?', '#'])
-        .next()
-        .unwrap_or_default()
-        .split('/')
-        .any(|seg| seg == "." || seg == "..")
-    {
+    // Encoded dots and backslashes are dot segments to a lenient parser.
+    let dot = |seg: &str| {
+        let seg = seg.to_ascii_lowercase().replace("%2e", ".");
+        seg == "." || seg == ".."
+    };
+    if path.split(['/', '\\']).any(dot) {
         return refused("a dot segment");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shape;
+
+    /// CIMD §3's shape, read from the text as written (a parser would normalise it away).
+    #[test]
+    fn client_id_urls_of_a_forbidden_shape_are_refused() {
+        for ok in [
+            "https://client.example/c.json",
+            "https://client.example/",
+            "http://127.0.0.1:9/c.json",
+        ] {
+            assert!(shape(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://client.example/c.json",
+            "https://client.example",
+            "https://client.example?x=/y",
+            "https://client.example/c.json#x",
+            "https://user@client.example/c.json",
+            "https://client.example/a/../c.json",
+            "https://client.example/a/%2E%2E/c.json",
+            "https://client.example/a\\..\\c.json",
+        ] {
+            assert!(shape(bad).is_err(), "{bad}");
+        }
+    }
 }
