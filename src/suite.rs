@@ -87,24 +87,12 @@ impl Suite {
     /// For each planned case, the verdict it gets if its evaluation dies (a harness bug):
     /// `error`, never a pass.
     pub fn unfinished(&self) -> Vec<Verdict> {
+        let died = "the harness failed while evaluating this case";
         let version = self.version();
-        let died = |planned: &Planned| Verdict {
-            requirement: planned.requirement.id.clone(),
-            level: planned.level,
-            outcome: Outcome::Error,
-            message: "the harness failed while evaluating this case".to_owned(),
-            evidence: Vec::new(),
-            findings: Vec::new(),
-            title: planned.requirement.title.clone(),
-            section: planned.requirement.section.clone(),
-            url: planned.requirement.url_for(version),
-            normative: planned.requirement.normative_for(version).to_owned(),
-            derived: planned.requirement.derived,
-            case: planned.case.origin.clone(),
-            expected_failure: None,
-            stale_expected_failure: None,
-        };
-        self.plan.iter().map(died).collect()
+        self.plan
+            .iter()
+            .map(|planned| planned.verdict(version, Outcome::Error, died.to_owned()))
+            .collect()
     }
 
     /// The report of a run that began at `clock`.

@@ -8,7 +8,7 @@ use crate::check::judge;
 use crate::observation::Observations;
 use crate::requirement::Requirement;
 use crate::spec::{Level, SpecVersion};
-use crate::verdict::Verdict;
+use crate::verdict::{Outcome, Verdict};
 
 /// One requirement to check under the run's version, with the case that checks it.
 #[derive(Debug, Clone)]
@@ -16,6 +16,29 @@ pub struct Planned {
     pub requirement: Requirement,
     pub level: Level,
     pub case: Case,
+}
+
+impl Planned {
+    /// A verdict on this case's requirement under `version`, without evidence.
+    pub fn verdict(&self, version: SpecVersion, outcome: Outcome, message: String) -> Verdict {
+        let r = &self.requirement;
+        Verdict {
+            requirement: r.id.clone(),
+            level: self.level,
+            outcome,
+            message,
+            evidence: Vec::new(),
+            findings: Vec::new(),
+            title: r.title.clone(),
+            section: r.section.clone(),
+            url: r.url_for(version),
+            normative: r.normative_for(version).to_owned(),
+            derived: r.derived,
+            case: self.case.origin.clone(),
+            expected_failure: None,
+            stale_expected_failure: None,
+        }
+    }
 }
 
 /// Requirements of `version` that have a case, in registry order, optionally filtered by a
@@ -69,25 +92,15 @@ pub(crate) async fn evaluate(ctx: Arc<Context>, planned: &Planned) -> Verdict {
     for exchange in &mut evidence {
         exchange.redact(ctx.client.redactor());
     }
+    // Known secret values (tokens the suite obtained) never reach a report.
+    let message = ctx.client.redactor().text(&judgement.message);
     Verdict {
-        requirement: planned.requirement.id.clone(),
-        level: planned.level,
-        outcome: judgement.outcome,
-        // Known secret values (tokens the suite obtained) never reach a report.
-        message: ctx.client.redactor().text(&judgement.message),
         evidence,
         findings: judgement
             .findings
             .into_iter()
             .map(|f| f.redacted(ctx.client.redactor()))
             .collect(),
-        title: planned.requirement.title.clone(),
-        section: planned.requirement.section.clone(),
-        url: planned.requirement.url_for(version),
-        normative: planned.requirement.normative_for(version).to_owned(),
-        derived: planned.requirement.derived,
-        case: planned.case.origin.clone(),
-        expected_failure: None,
-        stale_expected_failure: None,
+        ..planned.verdict(version, judgement.outcome, message)
     }
 }
