@@ -12,6 +12,9 @@
 //! mint_endpoint = "http://127.0.0.1:9400/as/mint"  # a test issuer the server trusts mints tokens
 //!                                     # no flow gives (printed by `reference --issuer-only`)
 //!
+//! registration = "auto"               # how the flows' client identifies itself: auto | cimd |
+//!                                     # dcr | preregistered (`run --registration`)
+//!
 //! [tokens]                            # supplied tokens, each from an environment variable
 //! valid_env = "MCP_TOKEN"             # kinds: valid, low_scope, foreign_audience, expired,
 //! expired_env = "MCP_EXPIRED_TOKEN"   #        foreign_issuer
@@ -54,6 +57,8 @@ pub struct TargetConfig {
     pub privileged_request: Option<String>,
     pub privileged_scope: Option<String>,
     pub client: Option<PreRegisteredClient>,
+    /// How the flows' client identifies itself.
+    pub registration: Registration,
     pub consent: ConsentDriver,
     /// Slow checks run (`run --slow`); otherwise they are skipped, saying how to run them.
     pub slow: bool,
@@ -88,7 +93,7 @@ impl TargetConfig {
     }
 
     pub fn redirect_port_in_use(&self) -> Option<String> {
-        let (ConsentDriver::Manual { .. }, Some(client)) = (&self.consent, &self.client) else {
+        let (ConsentDriver::Manual { .. }, Some(client)) = (&self.consent, self.flow_client()) else {
             return None;
         };
         let url = url::Url::parse(&client.redirect_uri).ok()?;
@@ -100,6 +105,68 @@ impl TargetConfig {
                  stop what holds it or register another redirect URI"
             )),
         }
+    }
+}
+
+/// How the flows' client identifies itself to the authorization server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Registration {
+    /// The configured client if there is one; else a client ID metadata document when the
+    /// spec version has them, the AS advertises them and can reach the run's documents; else
+    /// dynamic client registration. A configured client comes first: it is the user's choice,
+    /// and configurations written before this setting keep their meaning.
+    #[default]
+    Auto,
+    /// A client ID metadata document the run serves (CIMD draft; MCP 2025-11-25+).
+    Cimd,
+    /// Dynamic client registration (RFC 7591).
+    Dcr,
+    /// The configured `[client]`.
+    Preregistered,
+}
+
+impl Registration {
+    pub const NAMES: &str = "auto, cimd, dcr, preregistered";
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Registration::Auto => "auto",
+            Registration::Cimd => "cimd",
+            Registration::Dcr => "dcr",
+            Registration::Preregistered => "preregistered",
+        }
+    }
+}
+
+impl std::str::FromStr for Registration {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        [
+            Registration::Auto,
+            Registration::Cimd,
+            Registration::Dcr,
+            Registration::Preregistered,
+        ]
+        .into_iter()
+        .find(|r| r.name() == s)
+        .ok_or_else(|| format!("unknown registration `{s}` ({})", Registration::NAMES))
+    }
+}
+
+impl TargetConfig {
+    /// The configured client, when the flows use it (`preregistered`, or `auto` with one).
+    pub fn flow_client(&self) -> Option<&PreRegisteredClient> {
+        match self.registration {
+            Registration::Auto | Registration::Preregistered => self.client.as_ref(),
+            Registration::Cimd | Registration::Dcr => None,
+        }
+    }
+
+    /// Why the flows cannot run as configured, if so: `preregistered` without a `[client]`.
+    pub fn registration_problem(&self) -> Option<String> {
+        (self.registration == Registration::Preregistered && self.client.is_none())
+            .then(|| "registration `preregistered` needs a [client] in the configuration (--config)".to_owned())
     }
 }
 
@@ -123,6 +190,7 @@ struct ConfigFile {
     privileged_request: Option<Spanned<String>>,
     privileged_scope: Option<String>,
     client: Option<ClientSpec>,
+    registration: Option<Spanned<String>>,
     consent: Option<ConsentSpec>,
     code_wait_seconds: Option<Spanned<u64>>,
     token_wait_seconds: Option<u64>,
@@ -314,6 +382,23 @@ pub fn parse(file: &SourceFile, env: &dyn Fn(&str) -> Option<String>) -> Result<
     {
         errors.push(FileError::new(file, m.span(), "mint_endpoint must be an absolute URL"));
     }
+    let registration = match &spec.registration {
+        None => Registration::default(),
+        Some(r) => match r.get_ref().parse::<Registration>() {
+            Ok(Registration::Preregistered) if client.is_none() => {
+                let help = "add a [client] (client_id, redirect_uri), or choose another registration";
+                errors.push(
+                    FileError::new(file, r.span(), "registration `preregistered` needs a [client]").with_help(help),
+                );
+                Registration::default()
+            }
+            Ok(r) => r,
+            Err(why) => {
+                errors.push(FileError::new(file, r.span(), why));
+                Registration::default()
+            }
+        },
+    };
     errors.extend(unknown_token_keys);
     if errors.is_empty() {
         Ok(TargetConfig {
@@ -323,6 +408,7 @@ pub fn parse(file: &SourceFile, env: &dyn Fn(&str) -> Option<String>) -> Result<
             privileged_request: spec.privileged_request.map(Spanned::into_inner),
             privileged_scope: spec.privileged_scope,
             client,
+            registration,
             consent,
             slow: false,
             strict: false,
@@ -398,6 +484,29 @@ submit = "approve"
         let errors = parse(&file(text), &|_| None).unwrap_err();
         crate::tests::support::snapshot_settings()
             .bind(|| insta::assert_snapshot!("config-bad-tokens", errors.render(false)));
+    }
+
+    #[test]
+    fn registration_names_a_way_and_preregistered_needs_a_client() {
+        let config = parse(&file("registration = \"cimd\"\n"), &|_| None).unwrap();
+        assert_eq!(config.registration, Registration::Cimd);
+        let text = "registration = \"dcr\"\n[client]\nclient_id = \"c\"\nredirect_uri = \"http://127.0.0.1:1/cb\"\n";
+        let config = parse(&file(text), &|_| None).unwrap();
+        assert!(config.flow_client().is_none(), "dcr: the configured client waits");
+        let auto = TargetConfig {
+            registration: Registration::Auto,
+            ..config
+        };
+        assert!(auto.flow_client().is_some(), "auto: a configured client is used");
+        let errors = parse(&file("registration = \"preregistered\"\n"), &|_| None).unwrap_err();
+        crate::tests::support::snapshot_settings()
+            .bind(|| insta::assert_snapshot!("config-preregistered-without-client", errors.render(false)));
+        let errors = parse(&file("registration = \"oidc\"\n"), &|_| None).unwrap_err();
+        assert!(
+            errors
+                .render(false)
+                .contains("unknown registration `oidc` (auto, cimd, dcr, preregistered)")
+        );
     }
 
     #[test]

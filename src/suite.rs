@@ -100,6 +100,10 @@ impl Suite {
         let target = self.ctx.target.mcp_url.clone();
         let mut report = RunReport::new(target, self.version(), clock.started, clock.elapsed_ms(), verdicts);
         report.seed = self.ctx.seed();
+        if let Some(mode) = self.ctx.client_mode() {
+            report.registration = Some(mode.registration.name().to_owned());
+            report.registration_chosen = mode.why.clone();
+        }
         report
     }
 }

@@ -200,6 +200,13 @@ pub struct RunReport {
     /// `run --seed`, when given: the same seed against the same target reproduces the run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
+    /// How the flows' client identified itself (`cimd`, `dcr`, `preregistered`), once a flow
+    /// ran (an extension of the contract).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration: Option<String>,
+    /// `registration = auto` (the default): why that way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration_chosen: Option<String>,
     pub started_at: String,
     pub duration_ms: u64,
     pub verdicts: Vec<Verdict>,
@@ -229,6 +236,8 @@ impl RunReport {
             spec_version: version,
             spec_version_chosen: None,
             seed: None,
+            registration: None,
+            registration_chosen: None,
             started_at: humantime::format_rfc3339_millis(started).to_string(),
             duration_ms: elapsed_ms,
             summary: Summary::of(&verdicts),

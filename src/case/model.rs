@@ -103,6 +103,9 @@ pub enum Step {
     Token(Option<Arc<TokenPlan>>),
     /// The valid authorization code flow of a confidential client (shared).
     ConfidentialToken,
+    /// The valid authorization code flow of a public client this run registered by DCR
+    /// (shared): the shared token under `registration = dcr`, else a flow of its own.
+    RegisteredToken,
     /// The valid authorization request of a client ID metadata document client (shared):
     /// `client_id` is the URL of the run's own document (`var:cimd.fetched` says whether the
     /// AS fetched it).
@@ -225,7 +228,7 @@ pub enum ClientKind {
 }
 
 impl Step {
-    pub const BUILT_IN: [(&'static str, Step); 12] = [
+    pub const BUILT_IN: [(&'static str, Step); 13] = [
         ("mcp_unauthenticated", Step::McpUnauthenticated),
         ("prm", Step::Prm),
         ("prm_from_header", Step::PrmFromHeader),
@@ -236,6 +239,7 @@ impl Step {
         ("token", Step::Token(None)),
         ("refresh", Step::Refresh(None)),
         ("confidential_token", Step::ConfidentialToken),
+        ("registered_token", Step::RegisteredToken),
         ("cimd_authorize", Step::CimdAuthorize),
         ("mcp", Step::Mcp(None)),
     ];

@@ -73,6 +73,11 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
     ("resource_metadata", "the no-token 401 challenge's resource_metadata"),
     ("cimd_client", "the URL of the run's valid client ID metadata document"),
     (
+        "cimd_chain_client",
+        "the document client of the private chains (registration = cimd)",
+    ),
+    ("cimd_second_client", "a second document client (registration = cimd)"),
+    (
         "cimd_client_mismatch",
         "a document URL whose document names the URL with a trailing slash",
     ),

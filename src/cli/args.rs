@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use mcp_auth_conformance::config::Registration;
 use mcp_auth_conformance::reference::{Fault, Variation};
 use mcp_auth_conformance::report::ReportSpec;
 use mcp_auth_conformance::run::VersionChoice;
@@ -102,6 +103,9 @@ pub(super) struct RunArgs {
     /// Target configuration (TOML): pre-registered client, scopes, consent driver.
     #[arg(long, value_name = "FILE")]
     pub(super) config: Option<PathBuf>,
+    /// How the flows' client identifies itself (overrides the configuration's `registration`).
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub(super) registration: Option<Registration>,
     /// Print only failures and the summary.
     #[arg(long, short)]
     pub(super) quiet: bool,

@@ -135,6 +135,10 @@ pub(super) fn run_command(args: RunArgs) -> u8 {
     if let Some(why) = ctx.version_refusal_seen() {
         println!("note: {why}; the checks that needed its requests skipped");
     }
+    if let Some(registration) = &report.registration {
+        let why = report.registration_chosen.as_ref().map(|w| format!(" (auto: {w})"));
+        println!("client: {registration}{}", why.unwrap_or_default());
+    }
     println!("{}", console::summary_line(&report));
     for spec in &args.reports {
         println!("report written: {}", spec.path.display());
@@ -207,6 +211,12 @@ fn http_client(args: &RunArgs) -> Result<HttpClient, u8> {
 fn apply_flags(args: &RunArgs, config: &mut TargetConfig) -> Result<(), u8> {
     config.slow = args.slow;
     config.strict = args.strict;
+    if let Some(registration) = args.registration {
+        config.registration = registration;
+    }
+    if let Some(why) = config.registration_problem() {
+        return Err(usage_error(why));
+    }
     if let Some(seed) = args.seed {
         config.randomness = mcp_auth_conformance::seed::Randomness::seeded(seed);
     }

@@ -43,16 +43,17 @@ pub struct DocumentHost {
 }
 
 impl DocumentHost {
-    /// Serves the run's documents, naming `redirect_uri` (or, one, another host's), on
-    /// `port` (0: any; seeded runs name theirs, so a document's URL is the same each time),
-    /// or any free port when that one is taken.
-    pub async fn start(redirect_uri: &str, port: u16) -> std::io::Result<DocumentHost> {
+    /// Serves the run's documents, naming `redirect_uri` (or, one, another host's) and
+    /// `scope` (RFC 7591 client metadata: the scopes the run asks for), on `port` (0: any;
+    /// seeded runs name theirs, so a document's URL is the same each time), or any free port
+    /// when that one is taken.
+    pub async fn start(redirect_uri: &str, scope: Option<&str>, port: u16) -> std::io::Result<DocumentHost> {
         let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
             Ok(listener) => listener,
             Err(_) => tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?,
         };
         let port = listener.local_addr()?.port();
-        let catalogue = catalogue(port, redirect_uri);
+        let catalogue = catalogue(port, redirect_uri, scope);
         let served: Arc<HashMap<String, Served>> =
             Arc::new(catalogue.iter().map(|o| (o.path.clone(), o.served.clone())).collect());
         let fetches = Arc::new(Mutex::new(HashMap::new()));
@@ -130,7 +131,7 @@ fn answer(s: &Served) -> axum::response::Response {
 }
 
 /// Every client id the run offers, each with its document.
-fn catalogue(port: u16, redirect_uri: &str) -> Vec<Offered> {
+fn catalogue(port: u16, redirect_uri: &str, scope: Option<&str>) -> Vec<Offered> {
     let origin = format!("http://127.0.0.1:{port}");
     let json = |doc: Value| Served {
         status: 200,
@@ -141,14 +142,18 @@ fn catalogue(port: u16, redirect_uri: &str) -> Vec<Offered> {
     };
     // A document naming `client_id`, listing `redirect_uris`.
     let document = |client_id: &str, redirect_uris: Value| {
-        json!({
+        let mut doc = json!({
             "client_id": client_id,
             "client_name": "mcp-auth-conformance",
             "redirect_uris": redirect_uris,
             "grant_types": ["authorization_code", "refresh_token"],
             "response_types": ["code"],
             "token_endpoint_auth_method": "none",
-        })
+        });
+        if let Some(scope) = scope {
+            doc["scope"] = Value::from(scope);
+        }
+        doc
     };
     let valid = |client_id: &str| json(document(client_id, json!([redirect_uri])));
     // (placeholder, client id URL, path served, what is served)
@@ -173,6 +178,20 @@ fn catalogue(port: u16, redirect_uri: &str) -> Vec<Offered> {
             at("/cimd/client.json"),
             "/cimd/client.json",
             valid(&at("/cimd/client.json")),
+        ),
+        // The flows' other document clients (`registration = cimd`): the private chains' and
+        // a second client's, so that no two share a client's grants.
+        entry(
+            "cimd_chain_client",
+            at("/cimd/chain.json"),
+            "/cimd/chain.json",
+            valid(&at("/cimd/chain.json")),
+        ),
+        entry(
+            "cimd_second_client",
+            at("/cimd/second.json"),
+            "/cimd/second.json",
+            valid(&at("/cimd/second.json")),
         ),
         // Its client_id is its URL with a trailing slash: another string.
         entry(
@@ -278,7 +297,9 @@ mod tests {
     /// The host serves each client id's answer and counts every fetch by path.
     #[tokio::test]
     async fn documents_are_served_and_each_fetch_is_logged() {
-        let host = DocumentHost::start("http://127.0.0.1:9/callback", 0).await.unwrap();
+        let host = DocumentHost::start("http://127.0.0.1:9/callback", Some("mcp"), 0)
+            .await
+            .unwrap();
         let url = |name: &str| host.urls().find(|(n, _)| n == name).unwrap().1;
         let http = HttpClient::new(std::time::Duration::from_secs(5), Redactor::default()).unwrap();
         let valid = url("cimd_client");
@@ -286,6 +307,7 @@ mod tests {
         let doc: Value = serde_json::from_slice(&answer.unwrap().body).unwrap();
         assert_eq!(doc["client_id"], valid.as_str());
         assert_eq!(doc["redirect_uris"], json!(["http://127.0.0.1:9/callback"]));
+        assert_eq!(doc["scope"], "mcp");
         let path = host.path_of(&valid).unwrap();
         assert_eq!(host.fetches(&path), 1);
         let (_, missing) = http.send(&Request::get(url("cimd_client_missing"))).await;

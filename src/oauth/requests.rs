@@ -25,6 +25,8 @@ pub struct AuthServer {
     /// None when absent (RFC 8414 §2 default: client_secret_basic).
     pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
     pub scopes_supported: Vec<String>,
+    /// `client_id_metadata_document_supported` is `true` (the boolean).
+    pub cimd_supported: bool,
 }
 
 impl AuthServer {
@@ -55,6 +57,7 @@ impl AuthServer {
             grant_types_supported: list("grant_types_supported").unwrap_or_default(),
             token_endpoint_auth_methods_supported: list("token_endpoint_auth_methods_supported"),
             scopes_supported: list("scopes_supported").unwrap_or_default(),
+            cimd_supported: doc.get("client_id_metadata_document_supported") == Some(&Value::Bool(true)),
         }
     }
 }

@@ -2,8 +2,8 @@
 
 use crate::verdict::RunReport;
 
-/// `Spec V[ (auto: why)], started T[, seed N]: counts.`, the first line of the Markdown and
-/// HTML reports.
+/// `Spec V[ (auto: why)][, client by R[ (auto: why)]], started T[, seed N]: counts.`, the
+/// first line of the Markdown and HTML reports.
 pub(super) fn headline(report: &RunReport) -> String {
     let s = &report.summary;
     let chosen = match &report.spec_version_chosen {
@@ -11,8 +11,9 @@ pub(super) fn headline(report: &RunReport) -> String {
         None => String::new(),
     };
     format!(
-        "Spec {}{chosen}, started {}{}: {} pass, {} fail, {} warn, {} skip, {} error.",
+        "Spec {}{chosen}{}, started {}{}: {} pass, {} fail, {} warn, {} skip, {} error.",
         report.spec_version,
+        registration_note(report),
         report.started_at,
         seed_note(report.seed),
         s.pass,
@@ -21,6 +22,17 @@ pub(super) fn headline(report: &RunReport) -> String {
         s.skip,
         s.error
     )
+}
+
+/// `, client by R[ (auto: why)]` once a flow ran, else nothing.
+pub(super) fn registration_note(report: &RunReport) -> String {
+    let Some(registration) = &report.registration else {
+        return String::new();
+    };
+    match &report.registration_chosen {
+        Some(why) => format!(", client by {registration} (auto: {why})"),
+        None => format!(", client by {registration}"),
+    }
 }
 
 /// `, seed N` for a seeded run (`run --seed`), else nothing: every format names the seed.

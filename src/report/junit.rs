@@ -24,6 +24,12 @@ pub fn render(report: &RunReport) -> String {
                 if let Some(seed) = report.seed {
                     suite.add_property(Property::new("seed", seed.to_string()));
                 }
+                if let Some(registration) = &report.registration {
+                    suite.add_property(Property::new("registration", registration.as_str()));
+                }
+                if let Some(why) = &report.registration_chosen {
+                    suite.add_property(Property::new("registration_chosen", why.as_str()));
+                }
                 suites.push(suite);
                 suites.len() - 1
             }

@@ -107,6 +107,8 @@ fn report() -> RunReport {
         verdicts,
     );
     report.seed = Some(7);
+    report.registration = Some("cimd".to_owned());
+    report.registration_chosen = Some("the AS advertises client ID metadata documents".to_owned());
     report.spec_version_chosen =
         Some("the newest version the target accepts; its first request was answered 200".to_owned());
     report

@@ -52,7 +52,7 @@ impl Grants {
             .iter()
             .all(|changes| changes.iter().any(|(name, _)| name == "client_id"));
         if own_client_id {
-            return match self.document_client().await {
+            return match self.document_client("cimd_client").await {
                 Ok((mut flow, client)) => {
                     flow.purpose = case.to_owned();
                     flow.authorize_variants(&client, overrides).await

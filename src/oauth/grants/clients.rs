@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::config::Registration;
 use crate::oauth::flow::Flow;
 use crate::oauth::requests::{self, AuthServer, Client};
 use crate::observation::{Observation, Observed};
@@ -65,14 +66,16 @@ impl From<&str> for Unavailable {
 }
 
 impl Grants {
-    /// The flow with the chain client: registered once, on demand, as the shared client was
-    /// but always as a native application (an MCP client on a loopback redirect URI is one, and
-    /// the loopback port rule is for native clients); the configured client where there is no
-    /// registration.
+    /// The flow with the chain client: the configured client, a document client of its own
+    /// (`{cimd_chain_client}`), or registered once, on demand, as the shared client was but
+    /// always as a native application (an MCP client on a loopback redirect URI is one, and
+    /// the loopback port rule is for native clients).
     pub(crate) async fn chain_flow_and_client(&self) -> Result<(Flow<'_>, Client), Unavailable> {
         let flow = self.flow().await?;
-        if self.config.client.is_some() {
-            return Ok((flow, self.oauth_client().await?));
+        match self.client_mode().await.registration {
+            Registration::Preregistered => return Ok((flow, self.configured_client()?)),
+            Registration::Cimd => return Ok(self.document_client("cimd_chain_client").await?),
+            Registration::Auto | Registration::Dcr => {}
         }
         let init = || async {
             let flow = self.flow().await?;

@@ -4,6 +4,7 @@
 //! broker of the resource-server checks, and the placeholders a flow fills in.
 
 mod chains;
+mod client_mode;
 mod clients;
 mod placeholders;
 mod scopes;
@@ -12,11 +13,12 @@ mod state;
 mod tokens;
 
 pub(crate) use chains::{ChainEnd, unanswered};
+pub use client_mode::ClientMode;
 pub(crate) use clients::Unavailable;
 pub use placeholders::redirect_variants;
 pub use state::Grants;
 
-// One `Grants` in seven files: each file sees the others' items (`use super::*`).
+// One `Grants` in eight files: each file sees the others' items (`use super::*`).
 use chains::*;
 use placeholders::*;
 

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use crate::case::{Overrides, TokenPlan};
-use crate::oauth::flow::{Attempt, Flow};
+use crate::config::Registration;
+use crate::oauth::flow::Attempt;
 use crate::oauth::requests::Client;
 use crate::observation::{Observation, Observed};
 
@@ -36,19 +37,21 @@ impl Grants {
         self.registration.get_or_init(init).await.clone()
     }
 
-    /// The client every flow uses: the configured one, else the one the shared registration
-    /// created.
+    /// The client every shared flow uses: the configured one, the run's document client
+    /// (`{cimd_client}`) or the one the shared registration created (`registration`).
     pub(crate) async fn oauth_client(&self) -> Result<Client, Unavailable> {
-        if let Some(c) = &self.config.client {
-            return Ok(Client {
-                client_id: c.client_id.clone(),
-                secret: c.secret.clone(),
-                auth_method: c.auth_method.clone(),
-                redirect_uri: c.redirect_uri.clone(),
-                application_type: None,
-                registered: false,
-            });
+        match self.client_mode().await.registration {
+            Registration::Preregistered => self.configured_client(),
+            Registration::Cimd => {
+                let (_, client) = self.document_client("cimd_client").await?;
+                Ok(client)
+            }
+            Registration::Auto | Registration::Dcr => self.dcr_client().await,
         }
+    }
+
+    /// The client the shared registration created.
+    pub(crate) async fn dcr_client(&self) -> Result<Client, Unavailable> {
         let registration = self.registration().await;
         let obs = &registration[0];
         let response = match &obs.observed {
@@ -138,9 +141,42 @@ impl Grants {
         self.confidential_token.get_or_init(init).await.clone()
     }
 
-    /// A second registered client (for code-binding checks), registered once, on demand.
+    /// The valid flow of the client the shared registration created: the shared token under
+    /// `registration = dcr`; else a flow of its own on that client, which no other flow uses.
+    pub(crate) async fn registered_token(&self) -> Observations {
+        if matches!(
+            self.client_mode().await.registration,
+            Registration::Auto | Registration::Dcr
+        ) {
+            return self.token().await;
+        }
+        let init = || async {
+            let label = "token request (registered client)";
+            let obs = match (self.flow().await, self.dcr_client().await) {
+                (Ok(flow), Ok(client)) => {
+                    let attempt = self.attempt(label);
+                    let authorization = flow
+                        .authorize("authorization request (registered client)", &client, &attempt, &[], &[])
+                        .await;
+                    flow.redeem(label, &client, &attempt, authorization, &Overrides::default())
+                        .await
+                }
+                (Err(why), _) => Observation::skipped(label, why),
+                (_, Err(why)) => why.observation(label),
+            };
+            Arc::new(vec![obs])
+        };
+        self.registered_token.get_or_init(init).await.clone()
+    }
+
+    /// A second client (for code-binding checks): a document client under
+    /// `registration = cimd`, else registered once, on demand.
     pub(crate) async fn second_client(&self) -> Result<String, Unavailable> {
         let init = || async {
+            if self.client_mode().await.registration == Registration::Cimd {
+                let (_, client) = self.document_client("cimd_second_client").await?;
+                return Ok(client.client_id);
+            }
             let flow = self.flow().await?;
             let obs = flow
                 .register("second registration", &self.registration_body().await)
@@ -201,11 +237,16 @@ impl Grants {
     }
 
     /// The valid authorization request of the run's client ID metadata document client
-    /// (`{cimd_client}`): the control of the CIMD checks. Its own client, so no lease.
+    /// (`{cimd_client}`): the control of the CIMD checks. Its own client, so no lease; under
+    /// `registration = cimd` the shared authorization is that request (a second one could
+    /// count the first one's fetch as its own).
     pub(crate) async fn cimd_authorization(&self) -> Observations {
+        if self.client_mode().await.registration == Registration::Cimd {
+            return self.authorization().await.0.clone();
+        }
         let init = || async {
             let label = "authorization request (client ID metadata document)";
-            let (flow, client) = match self.document_client().await {
+            let (flow, client) = match self.document_client("cimd_client").await {
                 Ok(ready) => ready,
                 Err(why) => return Arc::new(vec![Observation::skipped(label, why)]),
             };
@@ -213,36 +254,5 @@ impl Grants {
             Arc::new(vec![flow.authorize(label, &client, &attempt, &[], &[]).await])
         };
         self.cimd_authorization.get_or_init(init).await.clone()
-    }
-
-    /// A flow for the run's document clients, and the valid one (`{cimd_client}`) as its
-    /// client. The documents are on this machine's loopback: an AS elsewhere cannot fetch
-    /// them, and would fetch its own loopback instead (a request to an internal address the
-    /// suite must not make it send), so then there is none.
-    pub(crate) async fn document_client(&self) -> Result<(Flow<'_>, Client), String> {
-        let flow = self.flow().await?;
-        let local = url::Url::parse(&flow.server.issuer).is_ok_and(|u| crate::http::hosts::is_loopback(&u));
-        if !local {
-            return Err(format!(
-                "the run's client ID metadata documents are on loopback, which the AS at <{}> \
-                 cannot reach",
-                flow.server.issuer
-            ));
-        }
-        let document = flow
-            .cimd
-            .and_then(|host| host.urls().find(|(name, _)| name == "cimd_client"));
-        let Some((_, client_id)) = document else {
-            return Err("the run could not serve its client ID metadata documents (no loopback port)".to_owned());
-        };
-        let client = Client {
-            client_id,
-            secret: None,
-            auth_method: "none".to_owned(),
-            redirect_uri: self.redirect_uri.clone(),
-            application_type: None,
-            registered: false,
-        };
-        Ok((flow, client))
     }
 }

@@ -44,6 +44,10 @@ pub struct Grants {
     /// The run's client ID metadata documents, served once the flows need them.
     pub(super) cimd_host: OnceCell<Option<DocumentHost>>,
     pub(super) cimd_authorization: OnceCell<Observations>,
+    /// How the flows' client identifies itself, decided once.
+    pub(super) mode: OnceCell<ClientMode>,
+    /// The valid flow of the shared registration's client, where the flows run on another.
+    pub(super) registered_token: OnceCell<Observations>,
 }
 
 impl Grants {
@@ -70,13 +74,23 @@ impl Grants {
             scope_plan: OnceCell::new(),
             cimd_host: OnceCell::new(),
             cimd_authorization: OnceCell::new(),
+            mode: OnceCell::new(),
+            registered_token: OnceCell::new(),
         }
     }
 
     /// The host of the run's client ID metadata documents (none if no port could be bound).
     pub(crate) async fn cimd_host(&self) -> Option<&DocumentHost> {
-        let port = self.config.randomness.port("client id metadata documents");
-        let init = || async { DocumentHost::start(&self.redirect_uri, port).await.ok() };
+        let init = || async {
+            let port = self.config.randomness.port("client id metadata documents");
+            // A document names every scope the run asks for, as a registration does: an AS
+            // may grant a client only those (RFC 7591 `scope`).
+            let (all, _) = self.wanted_scopes().await;
+            let scope = (!all.is_empty()).then(|| all.join(" "));
+            DocumentHost::start(&self.redirect_uri, scope.as_deref(), port)
+                .await
+                .ok()
+        };
         self.cimd_host.get_or_init(init).await.as_ref()
     }
 
@@ -88,7 +102,7 @@ impl Grants {
 
 /// The flows' redirect URI, with its loopback port held where it is free.
 fn redirect_uri(config: &TargetConfig) -> (String, Option<std::net::TcpListener>) {
-    match &config.client {
+    match config.flow_client() {
         // A pre-registered client brings its redirect URI; its loopback port is held when
         // free (the manual driver listens there).
         Some(c) => {

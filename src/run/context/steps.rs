@@ -56,6 +56,11 @@ impl Context {
         }
     }
 
+    /// How the flows' client identified itself, once a flow has asked.
+    pub fn client_mode(&self) -> Option<&crate::oauth::grants::ClientMode> {
+        self.grants.chosen_mode()
+    }
+
     /// `run --seed`, if given.
     pub fn seed(&self) -> Option<u64> {
         self.config.randomness.seed()
@@ -84,6 +89,7 @@ impl Context {
             Step::Token(None) => grants.token().await,
             Step::Refresh(None) => grants.refresh().await,
             Step::ConfidentialToken => grants.confidential_token().await,
+            Step::RegisteredToken => grants.registered_token().await,
             Step::CimdAuthorize => grants.cimd_authorization().await,
             Step::Token(Some(plan)) => Arc::new(grants.private_chains(plan, ChainEnd::Token, case).await),
             Step::Refresh(Some(plan)) => Arc::new(grants.private_chains(plan, ChainEnd::Refresh, case).await),

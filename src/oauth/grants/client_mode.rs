@@ -1,0 +1,111 @@
+//! How the flows' client identifies itself (`registration`): the configured client, one of
+//! the run's client ID metadata documents, or a client registered by DCR; `auto` decided once,
+//! and the clients of each way.
+
+use crate::config::Registration;
+use crate::oauth::flow::Flow;
+use crate::oauth::requests::Client;
+use crate::spec::SpecVersion;
+
+use super::*;
+
+/// The way the flows' client identifies itself (never `auto`), and why `auto` chose it.
+#[derive(Debug, Clone)]
+pub struct ClientMode {
+    pub registration: Registration,
+    pub why: Option<String>,
+}
+
+impl Grants {
+    pub(crate) async fn client_mode(&self) -> &ClientMode {
+        self.mode.get_or_init(|| self.choose_mode()).await
+    }
+
+    /// The way the flows' client identified itself, once a flow has asked (the report says).
+    pub fn chosen_mode(&self) -> Option<&ClientMode> {
+        self.mode.get()
+    }
+
+    async fn choose_mode(&self) -> ClientMode {
+        let auto = |registration, why: &str| ClientMode {
+            registration,
+            why: Some(why.to_owned()),
+        };
+        match self.config.registration {
+            Registration::Auto => {}
+            fixed => {
+                return ClientMode {
+                    registration: fixed,
+                    why: None,
+                };
+            }
+        }
+        if self.config.client.is_some() {
+            return auto(Registration::Preregistered, "a client is configured");
+        }
+        if self.discovered.target.version < SpecVersion::V2025_11_25 {
+            return auto(
+                Registration::Dcr,
+                "client ID metadata documents arrive with MCP 2025-11-25",
+            );
+        }
+        match self.auth_server().await {
+            Ok(server) if server.cimd_supported => {}
+            Ok(_) => {
+                let why = "the AS does not advertise client_id_metadata_document_supported";
+                return auto(Registration::Dcr, why);
+            }
+            Err(why) => return auto(Registration::Dcr, why),
+        }
+        match self.document_client("cimd_client").await {
+            Ok(_) => auto(Registration::Cimd, "the AS advertises client ID metadata documents"),
+            Err(why) => auto(Registration::Dcr, &why),
+        }
+    }
+
+    /// A flow for the run's document clients, and the document client `name`
+    /// (`cimd_client`...). The documents are on this machine's loopback: an AS elsewhere
+    /// cannot fetch them, and would fetch its own loopback instead (a request to an internal
+    /// address the suite must not make it send), so then there is none.
+    pub(crate) async fn document_client(&self, name: &str) -> Result<(Flow<'_>, Client), String> {
+        let flow = self.flow().await?;
+        let local = url::Url::parse(&flow.server.issuer).is_ok_and(|u| crate::http::hosts::is_loopback(&u));
+        if !local {
+            return Err(format!(
+                "the run's client ID metadata documents are on loopback, which the AS at <{}> \
+                 cannot reach",
+                flow.server.issuer
+            ));
+        }
+        let document = flow.cimd.and_then(|host| host.urls().find(|(n, _)| n == name));
+        let Some((_, client_id)) = document else {
+            return Err("the run could not serve its client ID metadata documents (no loopback port)".to_owned());
+        };
+        let client = Client {
+            client_id,
+            secret: None,
+            auth_method: "none".to_owned(),
+            redirect_uri: self.redirect_uri.clone(),
+            application_type: None,
+            registered: false,
+        };
+        Ok((flow, client))
+    }
+
+    /// The configured client, as the flows use it.
+    pub(crate) fn configured_client(&self) -> Result<Client, Unavailable> {
+        let c = self
+            .config
+            .client
+            .as_ref()
+            .ok_or("no client: registration `preregistered` needs a [client] in the configuration")?;
+        Ok(Client {
+            client_id: c.client_id.clone(),
+            secret: c.secret.clone(),
+            auth_method: c.auth_method.clone(),
+            redirect_uri: c.redirect_uri.clone(),
+            application_type: None,
+            registered: false,
+        })
+    }
+}
