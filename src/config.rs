@@ -15,6 +15,11 @@
 //! registration = "auto"               # how the flows' client identifies itself: auto | cimd |
 //!                                     # dcr | preregistered (`run --registration`)
 //!
+//! [cimd]                              # where the run's client ID metadata documents are served
+//! https_ca_dir = "ca"                 # over https, with the loopback CA kept there (`--cimd-https`)
+//! base_url = "https://ci.example/t"   # a public URL your proxy forwards to the host (`--cimd-base-url`)
+//! port = 8788                         # the host's loopback port (`--cimd-port`)
+//!
 //! [tokens]                            # supplied tokens, each from an environment variable
 //! valid_env = "MCP_TOKEN"             # kinds: valid, low_scope, foreign_audience, expired,
 //! expired_env = "MCP_EXPIRED_TOKEN"   #        foreign_issuer
@@ -59,6 +64,8 @@ pub struct TargetConfig {
     pub client: Option<PreRegisteredClient>,
     /// How the flows' client identifies itself.
     pub registration: Registration,
+    /// Where the run's client ID metadata documents are served.
+    pub cimd: DocumentHosting,
     pub consent: ConsentDriver,
     /// Slow checks run (`run --slow`); otherwise they are skipped, saying how to run them.
     pub slow: bool,
@@ -106,6 +113,19 @@ impl TargetConfig {
             )),
         }
     }
+}
+
+/// Where the run's client ID metadata documents are served (default: http on a loopback port).
+#[derive(Debug, Clone, Default)]
+pub struct DocumentHosting {
+    /// Over https, with a certificate from the loopback CA kept in this directory (made there
+    /// on first use; `ca.pem` is what the AS must trust).
+    pub https_ca: Option<std::path::PathBuf>,
+    /// The public URL a proxy or tunnel forwards to the host: `<base_url>/cimd/...` reaches
+    /// `http://127.0.0.1:<port>/cimd/...`. The run fetches its own document through it first.
+    pub base_url: Option<String>,
+    /// The host's loopback port (default: any free one; a seeded run's follows its seed).
+    pub port: Option<u16>,
 }
 
 /// How the flows' client identifies itself to the authorization server.
@@ -191,6 +211,7 @@ struct ConfigFile {
     privileged_scope: Option<String>,
     client: Option<ClientSpec>,
     registration: Option<Spanned<String>>,
+    cimd: Option<CimdSpec>,
     consent: Option<ConsentSpec>,
     code_wait_seconds: Option<Spanned<u64>>,
     token_wait_seconds: Option<u64>,
@@ -211,6 +232,14 @@ struct ClientSpec {
 
 fn default_auth_method() -> Spanned<String> {
     Spanned::new(0..0, "none".to_owned())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CimdSpec {
+    https_ca_dir: Option<std::path::PathBuf>,
+    base_url: Option<Spanned<String>>,
+    port: Option<u16>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -399,6 +428,18 @@ pub fn parse(file: &SourceFile, env: &dyn Fn(&str) -> Option<String>) -> Result<
             }
         },
     };
+    let cimd = spec.cimd.map(|c| {
+        if let Some(url) = &c.base_url
+            && url::Url::parse(url.get_ref()).is_err()
+        {
+            errors.push(FileError::new(file, url.span(), "base_url must be an absolute URL"));
+        }
+        DocumentHosting {
+            https_ca: c.https_ca_dir,
+            base_url: c.base_url.map(Spanned::into_inner),
+            port: c.port,
+        }
+    });
     errors.extend(unknown_token_keys);
     if errors.is_empty() {
         Ok(TargetConfig {
@@ -409,6 +450,7 @@ pub fn parse(file: &SourceFile, env: &dyn Fn(&str) -> Option<String>) -> Result<
             privileged_scope: spec.privileged_scope,
             client,
             registration,
+            cimd: cimd.unwrap_or_default(),
             consent,
             slow: false,
             strict: false,

@@ -73,6 +73,14 @@ pub(super) enum Command {
         #[arg(long, value_name = "SCOPES")]
         scopes: Option<String>,
     },
+    /// Make the loopback CA of `run --cimd-https DIR` ahead of a run (kept if there is one),
+    /// and print the path of its certificate: the authorization server must trust it before
+    /// it starts (NODE_EXTRA_CA_CERTS, SSL_CERT_FILE...). It can vouch only for loopback names.
+    CimdCa {
+        /// The directory to keep the CA in.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -106,6 +114,18 @@ pub(super) struct RunArgs {
     /// How the flows' client identifies itself (overrides the configuration's `registration`).
     #[arg(long, value_enum, value_name = "MODE")]
     pub(super) registration: Option<Registration>,
+    /// Serve the run's client ID metadata documents over https, with a certificate from the
+    /// loopback CA kept in DIR (made there on first use): point the AS at DIR/ca.pem before
+    /// the run (NODE_EXTRA_CA_CERTS, SSL_CERT_FILE...).
+    #[arg(long, value_name = "DIR")]
+    pub(super) cimd_https: Option<PathBuf>,
+    /// The public URL of the run's client ID metadata documents: your proxy or tunnel
+    /// forwards URL/cimd/... to http://127.0.0.1:<--cimd-port>/cimd/...
+    #[arg(long, value_name = "URL")]
+    pub(super) cimd_base_url: Option<url::Url>,
+    /// The loopback port the document host listens on (default: any free one).
+    #[arg(long, value_name = "PORT")]
+    pub(super) cimd_port: Option<u16>,
     /// Print only failures and the summary.
     #[arg(long, short)]
     pub(super) quiet: bool,

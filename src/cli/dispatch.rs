@@ -41,8 +41,20 @@ pub fn main() -> ExitCode {
                 ..Options::default()
             },
         ),
+        Command::CimdCa { dir } => cimd_ca(&dir),
     };
     ExitCode::from(code)
+}
+
+/// `cimd-ca DIR`: the loopback CA's certificate path on stdout.
+fn cimd_ca(dir: &std::path::Path) -> u8 {
+    match mcp_auth_conformance::oauth::cimd::ca::LoopbackCa::in_dir(dir) {
+        Ok((ca, _)) => {
+            println!("{}", ca.cert_path.display());
+            mcp_auth_conformance::exit::OK
+        }
+        Err(why) => super::usage_error(format!("cimd-ca: {why}")),
+    }
 }
 
 /// A reader that goes away (`run | head`) ends the process quietly, as it does any Unix tool,

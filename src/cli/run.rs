@@ -9,6 +9,7 @@ use mcp_auth_conformance::exit;
 use mcp_auth_conformance::http::HttpClient;
 use mcp_auth_conformance::http::redact::{Redactor, Secret};
 use mcp_auth_conformance::matrix_file::{self, MatrixTarget};
+use mcp_auth_conformance::oauth::cimd::ca::LoopbackCa;
 use mcp_auth_conformance::reference::{Options, Reference};
 use mcp_auth_conformance::report::progress::Progress;
 use mcp_auth_conformance::report::{self, Matrix, ReportSpec, console};
@@ -176,7 +177,14 @@ fn plan_for(
 
 /// The embedded reference target of a run: seeded along with it.
 fn reference_options(config: &TargetConfig) -> Options {
+    // The reference trusts the run's loopback CA, as a user's AS would be told to.
+    let ca = config
+        .cimd
+        .https_ca
+        .as_deref()
+        .and_then(|dir| LoopbackCa::in_dir(dir).ok());
     Options {
+        document_roots: ca.and_then(|(ca, _)| ca.root().ok()).into_iter().collect(),
         randomness: config.randomness,
         ..Default::default()
     }
@@ -215,6 +223,30 @@ fn apply_flags(args: &RunArgs, config: &mut TargetConfig) -> Result<(), u8> {
         config.registration = registration;
     }
     if let Some(why) = config.registration_problem() {
+        return Err(usage_error(why));
+    }
+    if let Some(dir) = &args.cimd_https {
+        config.cimd.https_ca = Some(dir.clone());
+    }
+    if let Some(url) = &args.cimd_base_url {
+        config.cimd.base_url = Some(url.to_string());
+    }
+    if let Some(port) = args.cimd_port {
+        config.cimd.port = Some(port);
+    }
+    if let Some(dir) = &config.cimd.https_ca {
+        match LoopbackCa::in_dir(dir) {
+            Ok((ca, true)) => eprintln!(
+                "note: wrote a loopback CA to {}; an AS that fetches https documents must trust it \
+                 (NODE_EXTRA_CA_CERTS, SSL_CERT_FILE...) before the run",
+                ca.cert_path.display()
+            ),
+            Ok((_, false)) => {}
+            Err(why) => return Err(usage_error(format!("--cimd-https: {why}"))),
+        }
+    }
+    if config.cimd.base_url.is_some() && config.cimd.port.is_none() {
+        let why = "--cimd-base-url needs --cimd-port (or [cimd] port): the port your proxy forwards to";
         return Err(usage_error(why));
     }
     if let Some(seed) = args.seed {

@@ -32,6 +32,9 @@ pub struct Options {
     /// `run --seed`: the ids it hands out and (unless `as_port` is set) its ports come from the
     /// seed, so two seeded runs see the same URLs and client ids.
     pub randomness: crate::seed::Randomness,
+    /// CA certificates the AS trusts, besides the platform's, when it fetches client
+    /// metadata documents (the run's loopback CA, `run --cimd-https`).
+    pub document_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
 }
 
 /// What the handlers of both servers know.
@@ -56,6 +59,7 @@ pub(crate) struct State {
     pub(super) signer: signing::Signer,
     /// Fetches client metadata documents: made once (loading trust roots takes milliseconds).
     pub(super) documents: std::sync::OnceLock<crate::http::HttpClient>,
+    pub(super) document_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
 }
 
 impl State {
@@ -208,6 +212,7 @@ impl Reference {
             throttled: Default::default(),
             signer: signing::Signer::generate("reference-1"),
             documents: std::sync::OnceLock::new(),
+            document_roots: options.document_roots.clone(),
         });
         let mcp_url = state.mcp_url();
         let issuer = state.issuer();

@@ -5,6 +5,7 @@
 
 pub(crate) mod support;
 
+mod cimd_hosting;
 mod declared_names;
 mod edge_cases;
 mod fault_matrix;

@@ -64,13 +64,15 @@ impl Grants {
     }
 
     /// A flow for the run's document clients, and the document client `name`
-    /// (`cimd_client`...). The documents are on this machine's loopback: an AS elsewhere
-    /// cannot fetch them, and would fetch its own loopback instead (a request to an internal
-    /// address the suite must not make it send), so then there is none.
+    /// (`cimd_client`...). Without a public base URL the documents are on this machine's
+    /// loopback: an AS elsewhere cannot fetch them, and would fetch its own loopback instead
+    /// (a request to an internal address the suite must not make it send), so then there is
+    /// none.
     pub(crate) async fn document_client(&self, name: &str) -> Result<(Flow<'_>, Client), String> {
         let flow = self.flow().await?;
+        self.cimd_host().await?;
         let local = url::Url::parse(&flow.server.issuer).is_ok_and(|u| crate::http::hosts::is_loopback(&u));
-        if !local {
+        if !local && self.config.cimd.base_url.is_none() {
             return Err(format!(
                 "the run's client ID metadata documents are on loopback, which the AS at <{}> \
                  cannot reach",

@@ -186,7 +186,7 @@ impl Grants {
         vars.insert("issuer".to_owned(), server.issuer.clone());
         let scope = self.requested_scope().await;
         vars.extend(self.scope_plan().await.clone());
-        let cimd = self.cimd_host().await;
+        let cimd = self.cimd_host().await.ok();
         vars.extend(cimd.iter().flat_map(|host| host.urls()));
         Ok(Flow {
             cimd,

@@ -9,7 +9,8 @@ use tokio::sync::OnceCell;
 use crate::config::TargetConfig;
 use crate::discovery::Discovered;
 use crate::http::HttpClient;
-use crate::oauth::cimd::DocumentHost;
+use crate::oauth::cimd::ca::LoopbackCa;
+use crate::oauth::cimd::{DocumentHost, Hosting};
 use crate::oauth::flow::Attempt;
 use crate::oauth::requests::{AuthServer, Client};
 use crate::observation::Observations;
@@ -42,7 +43,7 @@ pub struct Grants {
     pub(super) confidential_token: OnceCell<Observations>,
     pub(super) scope_plan: OnceCell<BTreeMap<String, String>>,
     /// The run's client ID metadata documents, served once the flows need them.
-    pub(super) cimd_host: OnceCell<Option<DocumentHost>>,
+    pub(super) cimd_host: OnceCell<Result<DocumentHost, String>>,
     pub(super) cimd_authorization: OnceCell<Observations>,
     /// How the flows' client identifies itself, decided once.
     pub(super) mode: OnceCell<ClientMode>,
@@ -79,19 +80,60 @@ impl Grants {
         }
     }
 
-    /// The host of the run's client ID metadata documents (none if no port could be bound).
-    pub(crate) async fn cimd_host(&self) -> Option<&DocumentHost> {
+    /// The host of the run's client ID metadata documents, or why there is none.
+    pub(crate) async fn cimd_host(&self) -> Result<&DocumentHost, &str> {
         let init = || async {
-            let port = self.config.randomness.port("client id metadata documents");
+            let settings = &self.config.cimd;
+            let tls = match &settings.https_ca {
+                Some(dir) => Some(LoopbackCa::in_dir(dir).and_then(|(ca, _)| ca.server_config())?),
+                None => None,
+            };
+            let hosting = Hosting {
+                port: (settings.port).unwrap_or_else(|| self.config.randomness.port("client id metadata documents")),
+                tls,
+                base_url: settings.base_url.clone(),
+            };
             // A document names every scope the run asks for, as a registration does: an AS
             // may grant a client only those (RFC 7591 `scope`).
             let (all, _) = self.wanted_scopes().await;
             let scope = (!all.is_empty()).then(|| all.join(" "));
-            DocumentHost::start(&self.redirect_uri, scope.as_deref(), port)
+            let host = DocumentHost::start(&self.redirect_uri, scope.as_deref(), hosting)
                 .await
-                .ok()
+                .map_err(|e| format!("the run could not serve its client ID metadata documents: {e}"))?;
+            if settings.base_url.is_some() {
+                self.reaches_itself(&host).await?;
+            }
+            Ok(host)
         };
-        self.cimd_host.get_or_init(init).await.as_ref()
+        self.cimd_host.get_or_init(init).await.as_ref().map_err(String::as_str)
+    }
+
+    /// Whether the run fetches its own valid document through the public base URL (a proxy
+    /// or tunnel to the host): before any check relies on an AS doing so.
+    async fn reaches_itself(&self, host: &DocumentHost) -> Result<(), String> {
+        let url = host.urls().find(|(name, _)| name == "cimd_client").map(|(_, url)| url);
+        let url = url.unwrap_or_default();
+        let path = host.path_of(&url).unwrap_or_default();
+        let before = host.fetches(&path);
+        // The user named this host: the run may contact it.
+        self.client.hosts().allow_host_of(&url);
+        let (_, answer) = self.client.send(&crate::http::Request::get(&url)).await;
+        let fails = |why: String| {
+            Err(format!(
+                "the run cannot fetch its own client ID metadata document through <{url}>: {why}"
+            ))
+        };
+        let response = match answer {
+            Ok(response) => response,
+            Err(e) => return fails(e.to_string()),
+        };
+        let doc: Option<serde_json::Value> = serde_json::from_slice(&response.body).ok();
+        let names_itself = doc.is_some_and(|d| d["client_id"] == url.as_str());
+        match (response.status, names_itself, host.fetches(&path) > before) {
+            (200, true, true) => Ok(()),
+            (200, _, false) => fails("it answered 200, but not from this run's document host".to_owned()),
+            (status, _, _) => fails(format!("it answered {status}")),
+        }
     }
 
     /// Fresh values for an attempt (seeded: fixed by `purpose`).

@@ -43,8 +43,9 @@ pub(in crate::reference) async fn client(
     let http = match s.documents.get() {
         Some(http) => http.clone(),
         None => {
-            let http =
-                crate::http::HttpClient::new(Duration::from_secs(5), Default::default()).map_err(|e| e.to_string())?;
+            let roots = s.document_roots.clone();
+            let http = crate::http::HttpClient::trusting(Duration::from_secs(5), Default::default(), roots)
+                .map_err(|e| e.to_string())?;
             s.documents.get_or_init(|| http).clone()
         }
     };

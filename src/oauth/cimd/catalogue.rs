@@ -1,17 +1,12 @@
-//! Client ID metadata documents from the suite's side (CIMD draft, MCP 2025-11-25+): the
-//! run serves its own documents on loopback and logs every fetch, so a check can see whether
-//! the authorization server fetched one. Loopback http is the draft's development
-//! allowance: it reaches an AS on the same machine.
-
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+//! The run's client ID metadata documents: each client id it offers and what an AS fetching
+//! it gets (valid documents, broken ones, forbidden shapes, no-store, oversized).
 
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
 /// What the host answers at one path.
 #[derive(Debug, Clone)]
-struct Served {
+pub(super) struct Served {
     status: u16,
     content_type: &'static str,
     body: String,
@@ -28,90 +23,15 @@ const PAD: &str = "mcp-conformance-padding";
 
 /// One client id the run offers: the placeholder its URL fills, the URL, and where the
 /// host serves what an AS fetching it gets.
-struct Offered {
-    name: &'static str,
-    url: String,
-    path: String,
-    served: Served,
+pub(super) struct Offered {
+    pub(super) name: &'static str,
+    pub(super) url: String,
+    pub(super) path: String,
+    pub(super) served: Served,
 }
 
 /// A loopback HTTP server of the run's documents; it stops when dropped.
-pub struct DocumentHost {
-    offered: Vec<(&'static str, String, String)>,
-    fetches: Arc<Mutex<HashMap<String, usize>>>,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl DocumentHost {
-    /// Serves the run's documents, naming `redirect_uri` (or, one, another host's) and
-    /// `scope` (RFC 7591 client metadata: the scopes the run asks for), on `port` (0: any;
-    /// seeded runs name theirs, so a document's URL is the same each time), or any free port
-    /// when that one is taken.
-    pub async fn start(redirect_uri: &str, scope: Option<&str>, port: u16) -> std::io::Result<DocumentHost> {
-        let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
-            Ok(listener) => listener,
-            Err(_) => tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?,
-        };
-        let port = listener.local_addr()?.port();
-        let catalogue = catalogue(port, redirect_uri, scope);
-        let served: Arc<HashMap<String, Served>> =
-            Arc::new(catalogue.iter().map(|o| (o.path.clone(), o.served.clone())).collect());
-        let fetches = Arc::new(Mutex::new(HashMap::new()));
-        let log = fetches.clone();
-        let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
-            let (served, log) = (served.clone(), log.clone());
-            async move {
-                let path = uri.path().to_owned();
-                *log.lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .entry(path.clone())
-                    .or_insert(0) += 1;
-                match served.get(&path) {
-                    Some(s) => answer(s),
-                    None => axum::http::StatusCode::NOT_FOUND.into_response(),
-                }
-            }
-        });
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        let offered = catalogue.into_iter().map(|o| (o.name, o.url, o.path)).collect();
-        Ok(DocumentHost {
-            offered,
-            fetches,
-            server,
-        })
-    }
-
-    /// The URL of each client id, by the placeholder it fills (`{cimd_client}`...).
-    pub fn urls(&self) -> impl Iterator<Item = (String, String)> + '_ {
-        self.offered
-            .iter()
-            .map(|(name, url, _)| (name.to_string(), url.clone()))
-    }
-
-    /// Where the document of the client id `url` is served, if it is one of this host's.
-    pub fn path_of(&self, url: &str) -> Option<String> {
-        self.offered
-            .iter()
-            .find(|(_, u, _)| u == url)
-            .map(|(_, _, path)| path.clone())
-    }
-
-    /// How often `path` has been fetched.
-    pub fn fetches(&self, path: &str) -> usize {
-        let log = self.fetches.lock().unwrap_or_else(|p| p.into_inner());
-        log.get(path).copied().unwrap_or(0)
-    }
-}
-
-impl Drop for DocumentHost {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
-
-fn answer(s: &Served) -> axum::response::Response {
+pub(super) fn answer(s: &Served) -> axum::response::Response {
     let status = axum::http::StatusCode::from_u16(s.status).unwrap_or(axum::http::StatusCode::OK);
     // The oversized document is made only when an AS asks for it, its padding once.
     static PADDING: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -130,9 +50,9 @@ fn answer(s: &Served) -> axum::response::Response {
     response
 }
 
-/// Every client id the run offers, each with its document.
-fn catalogue(port: u16, redirect_uri: &str, scope: Option<&str>) -> Vec<Offered> {
-    let origin = format!("http://127.0.0.1:{port}");
+/// Every client id the run offers, named under `origin` (`http://127.0.0.1:port`, or a base
+/// URL), each with its document.
+pub(super) fn catalogue(origin: &str, redirect_uri: &str, scope: Option<&str>) -> Vec<Offered> {
     let json = |doc: Value| Served {
         status: 200,
         content_type: "application/json",
@@ -149,6 +69,9 @@ fn catalogue(port: u16, redirect_uri: &str, scope: Option<&str>) -> Vec<Offered>
             "grant_types": ["authorization_code", "refresh_token"],
             "response_types": ["code"],
             "token_endpoint_auth_method": "none",
+            // An MCP client on a loopback redirect URI is a native application (the loopback
+            // port rule is theirs), as the run's DCR clients say too.
+            "application_type": "native",
         });
         if let Some(scope) = scope {
             doc["scope"] = Value::from(scope);
@@ -169,7 +92,15 @@ fn catalogue(port: u16, redirect_uri: &str, scope: Option<&str>) -> Vec<Offered>
         fields.remove("redirect_uris");
     }
     let fragment = at("/cimd/shape-fragment.json#x");
-    let userinfo = format!("http://mcp-conformance@127.0.0.1:{port}/cimd/shape-userinfo.json");
+    let userinfo = match url::Url::parse(&at("/cimd/shape-userinfo.json")) {
+        Ok(mut url) => {
+            let _ = url.set_username("mcp-conformance");
+            url.to_string()
+        }
+        Err(_) => at("/cimd/shape-userinfo.json"),
+    };
+    // Only the scheme and authority; with a base URL, a proxy may send this one elsewhere.
+    let no_path = url::Url::parse(origin).map_or(origin.to_owned(), |u| u.origin().ascii_serialization());
     let dot_segment = at("/cimd/x/../shape-dot.json");
     vec![
         // Valid: its client_id is its URL; it lists the flows' redirect URI.
@@ -267,7 +198,7 @@ fn catalogue(port: u16, redirect_uri: &str, scope: Option<&str>) -> Vec<Offered>
             "/cimd/shape-dot.json",
             valid(&dot_segment),
         ),
-        entry("cimd_client_no_path", origin.clone(), "/", valid(&origin)),
+        entry("cimd_client_no_path", no_path.clone(), "/", valid(&no_path)),
         // Valid, but not to be stored (`Cache-Control: no-store`): each use fetches it again.
         entry(
             "cimd_client_no_store",
@@ -287,37 +218,4 @@ fn catalogue(port: u16, redirect_uri: &str, scope: Option<&str>) -> Vec<Offered>
             json(doc)
         }),
     ]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::http::{HttpClient, Request, redact::Redactor};
-
-    /// The host serves each client id's answer and counts every fetch by path.
-    #[tokio::test]
-    async fn documents_are_served_and_each_fetch_is_logged() {
-        let host = DocumentHost::start("http://127.0.0.1:9/callback", Some("mcp"), 0)
-            .await
-            .unwrap();
-        let url = |name: &str| host.urls().find(|(n, _)| n == name).unwrap().1;
-        let http = HttpClient::new(std::time::Duration::from_secs(5), Redactor::default()).unwrap();
-        let valid = url("cimd_client");
-        let (_, answer) = http.send(&Request::get(&valid)).await;
-        let doc: Value = serde_json::from_slice(&answer.unwrap().body).unwrap();
-        assert_eq!(doc["client_id"], valid.as_str());
-        assert_eq!(doc["redirect_uris"], json!(["http://127.0.0.1:9/callback"]));
-        assert_eq!(doc["scope"], "mcp");
-        let path = host.path_of(&valid).unwrap();
-        assert_eq!(host.fetches(&path), 1);
-        let (_, missing) = http.send(&Request::get(url("cimd_client_missing"))).await;
-        assert_eq!(missing.unwrap().status, 404);
-        // A client id with a dot segment is fetched at its normalised path.
-        let dot = url("cimd_client_dot_segment");
-        let (_, answer) = http.send(&Request::get(&dot)).await;
-        let doc: Value = serde_json::from_slice(&answer.unwrap().body).unwrap();
-        assert_eq!(doc["client_id"], dot.as_str());
-        assert_eq!(host.fetches("/cimd/shape-dot.json"), 1);
-        assert_eq!(host.path_of("http://127.0.0.1:1/elsewhere"), None);
-    }
 }

@@ -1,0 +1,170 @@
+//! The suite's document host (CIMD draft, MCP 2025-11-25+): the run serves its own client ID
+//! metadata documents and logs every fetch, so a check can see whether the authorization
+//! server fetched one. On loopback over http (the draft's development allowance: it reaches
+//! an AS on the same machine), over https with the run's own CA, or behind a public URL the
+//! user's proxy or tunnel forwards to it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::response::IntoResponse;
+
+use super::catalogue::{Served, answer, catalogue};
+
+/// How the host is reached.
+#[derive(Default)]
+pub struct Hosting {
+    /// The loopback port it listens on (0: any; seeded runs name theirs, so a document's URL
+    /// is the same each time). Any free port when that one is taken, unless `base_url` is set
+    /// (a proxy forwards to this one).
+    pub port: u16,
+    /// https with this configuration (a certificate from the run's CA), else http.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// The public URL a proxy or tunnel forwards to the listener (`<base_url>/cimd/...` to
+    /// `/cimd/...`); documents are named by it.
+    pub base_url: Option<String>,
+}
+
+pub struct DocumentHost {
+    offered: Vec<(&'static str, String, String)>,
+    fetches: Arc<Mutex<HashMap<String, usize>>>,
+    server: tokio::task::JoinHandle<()>,
+    /// Where the documents are named: `http(s)://127.0.0.1:port`, or the base URL.
+    pub origin: String,
+}
+
+impl DocumentHost {
+    /// Serves the run's documents, naming `redirect_uri` (or, one, another host's) and
+    /// `scope` (RFC 7591 client metadata: the scopes the run asks for).
+    pub async fn start(redirect_uri: &str, scope: Option<&str>, hosting: Hosting) -> std::io::Result<DocumentHost> {
+        let listener = match tokio::net::TcpListener::bind(("127.0.0.1", hosting.port)).await {
+            Ok(listener) => listener,
+            Err(e) if hosting.base_url.is_some() => return Err(e),
+            Err(_) => tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?,
+        };
+        let port = listener.local_addr()?.port();
+        let scheme = if hosting.tls.is_some() { "https" } else { "http" };
+        let origin = match &hosting.base_url {
+            Some(base) => base.trim_end_matches('/').to_owned(),
+            None => format!("{scheme}://127.0.0.1:{port}"),
+        };
+        let catalogue = catalogue(&origin, redirect_uri, scope);
+        let served: Arc<HashMap<String, Served>> =
+            Arc::new(catalogue.iter().map(|o| (o.path.clone(), o.served.clone())).collect());
+        let fetches = Arc::new(Mutex::new(HashMap::new()));
+        let log = fetches.clone();
+        let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+            let (served, log) = (served.clone(), log.clone());
+            async move {
+                let path = uri.path().to_owned();
+                *log.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .entry(path.clone())
+                    .or_insert(0) += 1;
+                match served.get(&path) {
+                    Some(s) => answer(s),
+                    None => axum::http::StatusCode::NOT_FOUND.into_response(),
+                }
+            }
+        });
+        let server = match hosting.tls {
+            None => tokio::spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            }),
+            Some(tls) => tokio::spawn(serve_tls(listener, app, tls)),
+        };
+        let offered = catalogue.into_iter().map(|o| (o.name, o.url, o.path)).collect();
+        Ok(DocumentHost {
+            offered,
+            fetches,
+            server,
+            origin,
+        })
+    }
+
+    /// The URL of each client id, by the placeholder it fills (`{cimd_client}`...).
+    pub fn urls(&self) -> impl Iterator<Item = (String, String)> + '_ {
+        self.offered
+            .iter()
+            .map(|(name, url, _)| (name.to_string(), url.clone()))
+    }
+
+    /// Where the document of the client id `url` is served, if it is one of this host's.
+    pub fn path_of(&self, url: &str) -> Option<String> {
+        self.offered
+            .iter()
+            .find(|(_, u, _)| u == url)
+            .map(|(_, _, path)| path.clone())
+    }
+
+    /// How often `path` has been fetched.
+    pub fn fetches(&self, path: &str) -> usize {
+        let log = self.fetches.lock().unwrap_or_else(|p| p.into_inner());
+        log.get(path).copied().unwrap_or(0)
+    }
+}
+
+/// Serves `app` over TLS, a connection at a time as each arrives (axum::serve takes plain
+/// TCP only; a TLS-serving crate would be a dependency for these few lines).
+async fn serve_tls(listener: tokio::net::TcpListener, app: axum::Router, tls: Arc<rustls::ServerConfig>) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let (acceptor, app) = (acceptor.clone(), app.clone());
+        tokio::spawn(async move {
+            let Ok(stream) = acceptor.accept(stream).await else {
+                return;
+            };
+            let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                tower::ServiceExt::oneshot(app.clone(), request.map(axum::body::Body::new))
+            });
+            let io = hyper_util::rt::TokioIo::new(stream);
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(io, service)
+                .await;
+        });
+    }
+}
+
+impl Drop for DocumentHost {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::http::{HttpClient, Request, redact::Redactor};
+
+    /// The host serves each client id's answer and counts every fetch by path.
+    #[tokio::test]
+    async fn documents_are_served_and_each_fetch_is_logged() {
+        let host = DocumentHost::start("http://127.0.0.1:9/callback", Some("mcp"), Hosting::default())
+            .await
+            .unwrap();
+        let url = |name: &str| host.urls().find(|(n, _)| n == name).unwrap().1;
+        let http = HttpClient::new(std::time::Duration::from_secs(5), Redactor::default()).unwrap();
+        let valid = url("cimd_client");
+        let (_, answer) = http.send(&Request::get(&valid)).await;
+        let doc: Value = serde_json::from_slice(&answer.unwrap().body).unwrap();
+        assert_eq!(doc["client_id"], valid.as_str());
+        assert_eq!(doc["redirect_uris"], json!(["http://127.0.0.1:9/callback"]));
+        assert_eq!(doc["scope"], "mcp");
+        let path = host.path_of(&valid).unwrap();
+        assert_eq!(host.fetches(&path), 1);
+        let (_, missing) = http.send(&Request::get(url("cimd_client_missing"))).await;
+        assert_eq!(missing.unwrap().status, 404);
+        // A client id with a dot segment is fetched at its normalised path.
+        let dot = url("cimd_client_dot_segment");
+        let (_, answer) = http.send(&Request::get(&dot)).await;
+        let doc: Value = serde_json::from_slice(&answer.unwrap().body).unwrap();
+        assert_eq!(doc["client_id"], dot.as_str());
+        assert_eq!(host.fetches("/cimd/shape-dot.json"), 1);
+        assert_eq!(host.path_of("http://127.0.0.1:1/elsewhere"), None);
+    }
+}
