@@ -101,6 +101,19 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
         "a valid document served with `Cache-Control: no-store`",
     ),
     ("cimd_client_huge", "a valid document padded to 5 MiB"),
+    (
+        "cimd_client_secret_method",
+        "a document naming token_endpoint_auth_method client_secret_basic",
+    ),
+    ("cimd_client_secret", "a document carrying a client_secret"),
+    (
+        "cimd_client_fixed_later",
+        "a client id URL that answers 404 until a request has named it, then the valid document",
+    ),
+    (
+        "cimd_client_loopback",
+        "a valid document named by the host's loopback address (127.0.0.1), not its public URL",
+    ),
     ("session_id", "the session a valid first request opens"),
 ];
 
@@ -149,6 +162,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
     (
         "cimd.fetched",
         "`true` when the AS fetched the client ID metadata document the request named",
+    ),
+    (
+        "cimd.public",
+        "`true` when the run's documents are named by a public URL that is not a loopback address",
     ),
 ];
 

@@ -163,6 +163,8 @@ impl Flow<'_> {
         if let Some((host, before, path)) = document {
             let fetched = host.fetches(&path) > before;
             obs.vars.insert("cimd.fetched".to_owned(), fetched.to_string());
+            obs.vars.insert("cimd.public".to_owned(), host.public.to_string());
+            host.used(&path);
         }
         obs.vars.insert("state".to_owned(), attempt.state.clone());
         // RFC 9207 §2.4: `iss` is compared with the issuer the metadata states.

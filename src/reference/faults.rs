@@ -185,12 +185,16 @@ faults! {
         "a document's client may use any loopback redirect_uri, listed or not (a native-app shortcut)";
     CimdRedirectUrisOptional = "cimd-redirect-uris-optional", ["as.cimd.valid-json-required-fields"], LATEST, Realistic,
         "a document without redirect_uris is accepted, and its client may use the redirect_uri it asks for";
-    CimdCachedRegardless = "cimd-cached-regardless", ["as.cimd.cache-respects-headers"], LATEST, Realistic,
-        "a fetched document is reused for five minutes whatever its Cache-Control says (no-store included)";
+    CimdErrorsCached = "cimd-errors-cached", ["as.cimd.no-cache-of-errors"], LATEST, Realistic,
+        "a client id whose document was refused (a 404, an invalid document) is refused again for five minutes without a fetch";
     CimdAnySize = "cimd-any-size", ["as.cimd.size-limit"], LATEST, Blunt,
         "documents are read and accepted whatever their size (a 5 MiB one included)";
     CimdUrlShapeUnchecked = "cimd-url-shape-unchecked", ["as.cimd.url-shape"], LATEST, Realistic,
         "a client id URL is fetched whatever its form: a fragment, userinfo, dot segments or no path pass";
+    CimdSharedSecretAccepted = "cimd-shared-secret-accepted", ["as.cimd.no-shared-secret"], LATEST, Realistic,
+        "a document naming a shared-secret method or carrying a client_secret is taken as a public client";
+    CimdSsrfUnguarded = "cimd-ssrf-unguarded", ["as.cimd.ssrf-guard"], LATEST, Realistic,
+        "documents are fetched from any host, the AS's own loopback address included (no SSRF guard)";
     PublicAuthUnadvertised = "public-auth-unadvertised", ["as.metadata.public-client-auth"], LATEST, Blunt,
         "the metadata lists only client_secret_basic and client_secret_post, yet public clients are served";
     AudienceNotLimited = "audience-not-limited", ["as.token.audience-bound"], LATEST, Blunt,

@@ -35,6 +35,9 @@ pub struct Options {
     /// CA certificates the AS trusts, besides the platform's, when it fetches client
     /// metadata documents (the run's loopback CA, `run --cimd-https`).
     pub document_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+    /// Where the AS fetches client metadata documents from when not empty: an SSRF guard
+    /// with an allowance for these hosts. Empty: any (a test AS, loopback included).
+    pub document_hosts: Vec<String>,
 }
 
 /// What the handlers of both servers know.
@@ -60,6 +63,7 @@ pub(crate) struct State {
     /// Fetches client metadata documents: made once (loading trust roots takes milliseconds).
     pub(super) documents: std::sync::OnceLock<crate::http::HttpClient>,
     pub(super) document_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+    pub(super) document_hosts: Vec<String>,
 }
 
 impl State {
@@ -213,6 +217,7 @@ impl Reference {
             signer: signing::Signer::generate("reference-1"),
             documents: std::sync::OnceLock::new(),
             document_roots: options.document_roots.clone(),
+            document_hosts: options.document_hosts.clone(),
         });
         let mcp_url = state.mcp_url();
         let issuer = state.issuer();

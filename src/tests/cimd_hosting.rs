@@ -37,11 +37,17 @@ async fn cimd_run(reference: &Reference, cimd: DocumentHosting) -> (Vec<Verdict>
     (verdicts, mode)
 }
 
+/// Every CIMD verdict is `outcome`, but the SSRF guard's, which needs public documents
+/// (`public`) and skips otherwise.
 #[track_caller]
-fn all(verdicts: &[Verdict], outcome: Outcome) {
-    assert!(verdicts.len() >= 8, "{} CIMD verdicts", verdicts.len());
+fn all(verdicts: &[Verdict], outcome: Outcome, public: bool) {
+    assert!(verdicts.len() >= 10, "{} CIMD verdicts", verdicts.len());
     for v in verdicts {
-        assert_eq!(v.outcome, outcome, "{}: {}", v.requirement, v.message);
+        let expected = match v.requirement.as_str() {
+            "as.cimd.ssrf-guard" if !public => Outcome::Skip,
+            _ => outcome,
+        };
+        assert_eq!(v.outcome, expected, "{}: {}", v.requirement, v.message);
     }
 }
 
@@ -80,7 +86,7 @@ async fn https_documents_chain_to_the_runs_loopback_ca() {
         ..DocumentHosting::default()
     };
     let (verdicts, mode) = cimd_run(&reference, https).await;
-    all(&verdicts, Outcome::Pass);
+    all(&verdicts, Outcome::Pass, false);
     assert_eq!(mode.as_deref(), Some("cimd"));
 }
 
@@ -91,14 +97,18 @@ async fn https_documents_chain_to_the_runs_loopback_ca() {
 async fn documents_behind_a_public_base_url_are_judged_once_the_run_reaches_itself() {
     let port = free_port();
     let proxy = forwarder(port).await;
-    let reference = Reference::start(&[]).await.expect("reference");
+    let guarded = Options {
+        document_hosts: vec!["localhost".to_owned()],
+        ..Options::default()
+    };
+    let reference = Reference::start_with(&[], guarded).await.expect("reference");
     let public = DocumentHosting {
         base_url: Some(format!("http://localhost:{proxy}/tenant")),
         port: Some(port),
         ..DocumentHosting::default()
     };
     let (verdicts, mode) = cimd_run(&reference, public).await;
-    all(&verdicts, Outcome::Pass);
+    all(&verdicts, Outcome::Pass, true);
     assert_eq!(mode.as_deref(), Some("cimd"));
     let fetch = crate::tests::support::verdict(&verdicts, "as.cimd.fetch");
     assert!(
@@ -117,7 +127,7 @@ async fn documents_behind_a_public_base_url_are_judged_once_the_run_reaches_itse
         ..DocumentHosting::default()
     };
     let (verdicts, mode) = cimd_run(&reference, nowhere).await;
-    all(&verdicts, Outcome::Skip);
+    all(&verdicts, Outcome::Skip, true);
     let why = &crate::tests::support::verdict(&verdicts, "as.cimd.fetch").message;
     assert!(
         why.contains("cannot fetch its own client ID metadata document"),

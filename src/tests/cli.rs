@@ -205,7 +205,7 @@ fn requirements_lists_the_registry_with_check_coverage() {
     let row = |id: &str| rows.iter().find(|r| r["id"] == id).unwrap().clone();
     assert_eq!(row("rs.challenge.401-no-token")["has_check"], true);
     assert_eq!(row("as.cimd.fetch")["has_check"], true);
-    assert_eq!(row("as.cimd.ssrf-guard")["has_check"], false);
+    assert_eq!(row("as.cimd.localhost-warning")["has_check"], false);
     assert_eq!(row("as.metadata.pkce-advertised")["levels"]["2025-06-18"], "SHOULD");
     for key in ["level", "versions", "section", "url", "title"] {
         assert!(row("rs.prm.implemented").get(key).is_some(), "{key}");

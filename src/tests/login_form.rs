@@ -17,6 +17,7 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 async fn with_login_form() -> Reference {
     let options = Options {
         login_form: true,
+        document_hosts: vec![crate::tests::support::DOCUMENT_HOST.to_owned()],
         ..Options::default()
     };
     Reference::start_with(&[], options).await.unwrap()
@@ -41,6 +42,7 @@ async fn the_form_driver_signs_in_and_every_check_passes() {
         ..Default::default()
     };
     reference.fill_config(&mut config);
+    crate::tests::support::public_documents(&mut config);
     let verdicts = run_configured(&reference.mcp_url, SpecVersion::LATEST, TIMEOUT, config).await;
     // Slow checks are skipped unless asked for; everything else passes.
     let not_passing: Vec<_> = verdicts

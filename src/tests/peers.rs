@@ -20,6 +20,7 @@ use mcp_auth_conformance::config::{self, TargetConfig};
 use mcp_auth_conformance::discovery::Target;
 use mcp_auth_conformance::http::HttpClient;
 use mcp_auth_conformance::http::redact::Redactor;
+use mcp_auth_conformance::oauth::cimd::ca::LoopbackCa;
 use mcp_auth_conformance::run;
 use mcp_auth_conformance::spec::SpecVersion;
 use mcp_auth_conformance::suite::Suite;
@@ -34,6 +35,10 @@ struct Peer {
     env: &'static [(&'static str, &'static str)],
     target: &'static str,
     config: Option<&'static str>,
+    /// Client ID metadata documents over https: the run's loopback CA is made in the
+    /// folder's `run/cimd-ca`, the peer trusts it (`OIDC_CIMD_CA`), the run serves its
+    /// documents with it; only the versions that have CIMD (2025-11-25+) run.
+    cimd: bool,
 }
 
 const TS_SDK: Peer = Peer {
@@ -42,6 +47,7 @@ const TS_SDK: Peer = Peer {
     env: &[("MCP_PORT", "3160"), ("MCP_AUTH_PORT", "3161")],
     target: "http://localhost:3160/mcp",
     config: None,
+    cimd: false,
 };
 
 const TS_SDK_STRICT: Peer = Peer {
@@ -50,6 +56,7 @@ const TS_SDK_STRICT: Peer = Peer {
     env: &[("MCP_PORT", "3160"), ("MCP_AUTH_PORT", "3161"), ("TS_SDK_STRICT", "1")],
     target: "http://localhost:3160/mcp",
     config: None,
+    cimd: false,
 };
 
 const OIDC_PROVIDER: Peer = Peer {
@@ -58,6 +65,16 @@ const OIDC_PROVIDER: Peer = Peer {
     env: &[("OIDC_AS_PORT", "3460"), ("OIDC_RS_PORT", "3461")],
     target: "http://127.0.0.1:3461/mcp",
     config: None,
+    cimd: false,
+};
+
+const OIDC_PROVIDER_CIMD: Peer = Peer {
+    pins: "oidc-provider-cimd",
+    dir: "oidc-provider",
+    env: &[("OIDC_AS_PORT", "3460"), ("OIDC_RS_PORT", "3461")],
+    target: "http://127.0.0.1:3461/mcp",
+    config: None,
+    cimd: true,
 };
 
 const OIDC_PROVIDER_CONFIGURED: Peer = Peer {
@@ -66,6 +83,7 @@ const OIDC_PROVIDER_CONFIGURED: Peer = Peer {
     env: &[("OIDC_AS_PORT", "3460"), ("OIDC_RS_PORT", "3461")],
     target: "http://127.0.0.1:3461/mcp",
     config: Some("target.toml"),
+    cimd: false,
 };
 
 /// The pinned verdicts of one peer set-up: by spec version, requirement id -> outcome; and
@@ -88,10 +106,12 @@ struct Running<'a>(&'a Peer);
 impl<'a> Running<'a> {
     fn start(peer: &'a Peer) -> Running<'a> {
         let dir = peers_dir().join(peer.dir);
+        let ca = peer.cimd.then(|| cimd_ca(peer).cert_path);
         let start = || {
             Command::new("bash")
                 .arg(dir.join("start.sh"))
                 .envs(peer.env.iter().copied())
+                .envs(ca.iter().map(|path| ("OIDC_CIMD_CA", path)))
                 .output()
                 .expect("bash runs")
         };
@@ -126,12 +146,21 @@ impl Drop for Running<'_> {
     }
 }
 
+/// The loopback CA of a CIMD set-up, kept in its folder's `run/` (made on first use).
+fn cimd_ca(peer: &Peer) -> LoopbackCa {
+    let dir = peers_dir().join(peer.dir).join("run/cimd-ca");
+    LoopbackCa::in_dir(&dir).expect("the loopback CA").0
+}
+
 /// One run of the suite against the started peer: requirement id -> outcome.
 async fn verdicts(cases: &CaseSet, peer: &Peer, version: SpecVersion) -> BTreeMap<String, String> {
-    let config = match peer.config {
+    let mut config = match peer.config {
         Some(file) => config::load(&peers_dir().join(peer.dir).join(file)).expect("the peer's configuration loads"),
         None => TargetConfig::default(),
     };
+    if peer.cimd {
+        config.cimd.https_ca = Some(peers_dir().join(peer.dir).join("run/cimd-ca"));
+    }
     let client = HttpClient::new(Duration::from_secs(10), Redactor::default()).expect("client");
     let target = Target::new(peer.target, version).expect("target URL");
     Suite::new(run::plan(cases, version, None), client, target, config)
@@ -153,7 +182,8 @@ async fn check(peers: &[&Peer]) {
         let text = std::fs::read_to_string(&path).unwrap_or_default();
         let mut pins: Pins = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let mut seen = BTreeMap::new();
-        for version in SpecVersion::ALL.into_iter().filter(|v| *v != SpecVersion::Draft) {
+        let versions = SpecVersion::ALL.into_iter().filter(|v| *v != SpecVersion::Draft);
+        for version in versions.filter(|v| !peer.cimd || *v >= SpecVersion::V2025_11_25) {
             let running = Running::start(peer);
             seen.insert(version.to_string(), verdicts(&cases, peer, version).await);
             drop(running);
@@ -229,7 +259,13 @@ fn render(peer: &Peer, pins: &Pins) -> String {
 }
 
 /// All pinned set-ups, in the order of the README's table.
-const ALL: [&Peer; 4] = [&TS_SDK, &TS_SDK_STRICT, &OIDC_PROVIDER, &OIDC_PROVIDER_CONFIGURED];
+const ALL: [&Peer; 5] = [
+    &TS_SDK,
+    &TS_SDK_STRICT,
+    &OIDC_PROVIDER,
+    &OIDC_PROVIDER_CONFIGURED,
+    &OIDC_PROVIDER_CIMD,
+];
 
 fn load_pins(peer: &Peer) -> Pins {
     let path = peers_dir().join("pins").join(format!("{}.toml", peer.pins));
@@ -244,12 +280,14 @@ fn known_results(pins: &[(&Peer, Pins)]) -> String {
         "| set-up | 2025-03-26 | 2025-06-18 | 2025-11-25 | 2026-07-28 |\n| --- | --- | --- | --- | --- |\n",
     );
     for (peer, p) in pins {
-        let counts: Vec<String> = p
-            .verdicts
-            .values()
-            .map(|v| {
-                let n = |o: &str| v.values().filter(|x| x.as_str() == o).count();
-                format!("{}/{}/{}/{}", n("pass"), n("fail"), n("warn"), n("skip"))
+        let counts: Vec<String> = ["2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"]
+            .iter()
+            .map(|version| match p.verdicts.get(*version) {
+                Some(v) => {
+                    let n = |o: &str| v.values().filter(|x| x.as_str() == o).count();
+                    format!("{}/{}/{}/{}", n("pass"), n("fail"), n("warn"), n("skip"))
+                }
+                None => "(not run)".to_owned(),
             })
             .collect();
         out.push_str(&format!("| {} | {} |\n", peer.pins, counts.join(" | ")));
@@ -350,5 +388,5 @@ async fn ts_sdk_verdicts_are_the_pinned_ones() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Node 20+ and npm; .ci/run runs it"]
 async fn oidc_provider_verdicts_are_the_pinned_ones() {
-    check(&[&OIDC_PROVIDER, &OIDC_PROVIDER_CONFIGURED]).await;
+    check(&[&OIDC_PROVIDER, &OIDC_PROVIDER_CONFIGURED, &OIDC_PROVIDER_CIMD]).await;
 }

@@ -28,6 +28,8 @@ pub(super) struct Offered {
     pub(super) url: String,
     pub(super) path: String,
     pub(super) served: Served,
+    /// What is served instead once a request naming this client id is over.
+    pub(super) after_use: Option<Served>,
 }
 
 /// A loopback HTTP server of the run's documents; it stops when dropped.
@@ -51,8 +53,8 @@ pub(super) fn answer(s: &Served) -> axum::response::Response {
 }
 
 /// Every client id the run offers, named under `origin` (`http://127.0.0.1:port`, or a base
-/// URL), each with its document.
-pub(super) fn catalogue(origin: &str, redirect_uri: &str, scope: Option<&str>) -> Vec<Offered> {
+/// URL; one under `loopback`, the listener's own address), each with its document.
+pub(super) fn catalogue(origin: &str, loopback: &str, redirect_uri: &str, scope: Option<&str>) -> Vec<Offered> {
     let json = |doc: Value| Served {
         status: 200,
         content_type: "application/json",
@@ -85,8 +87,16 @@ pub(super) fn catalogue(origin: &str, redirect_uri: &str, scope: Option<&str>) -
         url,
         path: path.to_owned(),
         served,
+        after_use: None,
     };
     let at = |path: &str| format!("{origin}{path}");
+    let not_found = || Served {
+        status: 404,
+        content_type: "application/json",
+        body: "{}".to_owned(),
+        location: None,
+        cache_control: None,
+    };
     let mut without_redirect_uris = document(&at("/cimd/no-redirect-uris.json"), Value::Null);
     if let Some(fields) = without_redirect_uris.as_object_mut() {
         fields.remove("redirect_uris");
@@ -170,13 +180,7 @@ pub(super) fn catalogue(origin: &str, redirect_uri: &str, scope: Option<&str>) -
             "cimd_client_missing",
             at("/cimd/missing.json"),
             "/cimd/missing.json",
-            Served {
-                status: 404,
-                content_type: "application/json",
-                body: "{}".to_owned(),
-                location: None,
-                cache_control: None,
-            },
+            not_found(),
         ),
         // Client ids of a shape CIMD §3 forbids, each with a document that would otherwise
         // be valid (its client_id is the id as written).
@@ -209,6 +213,48 @@ pub(super) fn catalogue(origin: &str, redirect_uri: &str, scope: Option<&str>) -
                 ..valid(&at("/cimd/no-store.json"))
             },
         ),
+        // Valid but for a shared secret (CIMD §4.1): a secret-based authentication method,
+        // or a client_secret (a literal that secures nothing).
+        entry(
+            "cimd_client_secret_method",
+            at("/cimd/secret-method.json"),
+            "/cimd/secret-method.json",
+            json({
+                let mut doc = document(&at("/cimd/secret-method.json"), json!([redirect_uri]));
+                doc["token_endpoint_auth_method"] = Value::from("client_secret_basic");
+                doc
+            }),
+        ),
+        entry(
+            "cimd_client_secret",
+            at("/cimd/secret.json"),
+            "/cimd/secret.json",
+            json({
+                let mut doc = document(&at("/cimd/secret.json"), json!([redirect_uri]));
+                doc["client_secret"] = Value::from("mcp-conformance-not-a-secret");
+                doc["client_secret_expires_at"] = Value::from(0);
+                doc
+            }),
+        ),
+        // Valid, named by the listener's loopback address (with a public base URL, a place an
+        // AS guarding against SSRF does not fetch; else one more valid document).
+        entry(
+            "cimd_client_loopback",
+            format!("{loopback}/cimd/loopback.json"),
+            "/cimd/loopback.json",
+            valid(&format!("{loopback}/cimd/loopback.json")),
+        ),
+        // A 404 until the first request naming it is over, then the valid document: an AS
+        // that cached the error refuses the second request without fetching.
+        Offered {
+            after_use: Some(valid(&at("/cimd/fixed.json"))),
+            ..entry(
+                "cimd_client_fixed_later",
+                at("/cimd/fixed.json"),
+                "/cimd/fixed.json",
+                not_found(),
+            )
+        },
         // Valid, padded to 5 MiB when fetched.
         entry("cimd_client_huge", at("/cimd/huge.json"), "/cimd/huge.json", {
             let mut doc = document(&at("/cimd/huge.json"), json!([redirect_uri]));

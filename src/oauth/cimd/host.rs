@@ -28,9 +28,14 @@ pub struct Hosting {
 pub struct DocumentHost {
     offered: Vec<(&'static str, String, String)>,
     fetches: Arc<Mutex<HashMap<String, usize>>>,
+    /// The paths a request has named (those with an `after_use` answer serve it now).
+    used: Arc<Mutex<std::collections::HashSet<String>>>,
     server: tokio::task::JoinHandle<()>,
     /// Where the documents are named: `http(s)://127.0.0.1:port`, or the base URL.
     pub origin: String,
+    /// Named by a public URL that is not a loopback address: the host's own loopback
+    /// address is then another place, which an AS guarding against SSRF does not fetch.
+    pub public: bool,
 }
 
 impl DocumentHost {
@@ -44,25 +49,34 @@ impl DocumentHost {
         };
         let port = listener.local_addr()?.port();
         let scheme = if hosting.tls.is_some() { "https" } else { "http" };
+        let loopback = format!("{scheme}://127.0.0.1:{port}");
         let origin = match &hosting.base_url {
             Some(base) => base.trim_end_matches('/').to_owned(),
-            None => format!("{scheme}://127.0.0.1:{port}"),
+            None => loopback.clone(),
         };
-        let catalogue = catalogue(&origin, redirect_uri, scope);
-        let served: Arc<HashMap<String, Served>> =
-            Arc::new(catalogue.iter().map(|o| (o.path.clone(), o.served.clone())).collect());
+        let public = url::Url::parse(&origin).is_ok_and(|u| !crate::http::hosts::is_loopback_ip(&u));
+        let catalogue = catalogue(&origin, &loopback, redirect_uri, scope);
+        let served: Arc<HashMap<String, (Served, Option<Served>)>> = Arc::new(
+            catalogue
+                .iter()
+                .map(|o| (o.path.clone(), (o.served.clone(), o.after_use.clone())))
+                .collect(),
+        );
         let fetches = Arc::new(Mutex::new(HashMap::new()));
-        let log = fetches.clone();
+        let used = Arc::new(Mutex::new(std::collections::HashSet::new()));
+        let (log, uses) = (fetches.clone(), used.clone());
         let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
-            let (served, log) = (served.clone(), log.clone());
+            let (served, log, uses) = (served.clone(), log.clone(), uses.clone());
             async move {
                 let path = uri.path().to_owned();
                 *log.lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .entry(path.clone())
                     .or_insert(0) += 1;
+                let used = uses.lock().unwrap_or_else(|p| p.into_inner()).contains(&path);
                 match served.get(&path) {
-                    Some(s) => answer(s),
+                    Some((_, Some(after))) if used => answer(after),
+                    Some((first, _)) => answer(first),
                     None => axum::http::StatusCode::NOT_FOUND.into_response(),
                 }
             }
@@ -77,8 +91,10 @@ impl DocumentHost {
         Ok(DocumentHost {
             offered,
             fetches,
+            used,
             server,
             origin,
+            public,
         })
     }
 
@@ -95,6 +111,14 @@ impl DocumentHost {
             .iter()
             .find(|(_, u, _)| u == url)
             .map(|(_, _, path)| path.clone())
+    }
+
+    /// A request naming the document at `path` is over (what it serves may change now).
+    pub fn used(&self, path: &str) {
+        self.used
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(path.to_owned());
     }
 
     /// How often `path` has been fetched.

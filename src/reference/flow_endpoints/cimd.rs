@@ -21,22 +21,52 @@ pub(in crate::reference) fn is_document_url(client_id: &str) -> bool {
 }
 
 /// The client the document at `client_id` describes, or why it is refused; `requested` is
-/// the authorization request's redirect_uri (only a fault trusts it).
+/// the authorization request's redirect_uri (only a fault trusts it). Valid documents are
+/// remembered (reused only under a variation); a refusal is never (CIMD §4.4), but by a fault.
 pub(in crate::reference) async fn client(
     s: &State,
     client_id: &str,
     requested: Option<&str>,
 ) -> Result<RegisteredClient, String> {
+    if s.has(Fault::CimdErrorsCached)
+        && let Some(refused) = store(s).cimd_refused.get(client_id)
+        && refused.elapsed() < Duration::from_secs(300)
+    {
+        return Err("the client metadata document was refused a moment ago".to_owned());
+    }
+    // A variation: a valid document is reused for 30 s, whatever its Cache-Control says
+    // (CIMD §4.4 lets an AS set its own lower bound).
+    if s.varies(Variation::CimdCacheFloor)
+        && let Some((client, fetched)) = store(s).cimd_cache.get(client_id)
+        && fetched.elapsed() < Duration::from_secs(30)
+    {
+        return Ok(client.clone());
+    }
+    let checked = fetched_client(s, client_id, requested).await;
+    let now = std::time::Instant::now();
+    match &checked {
+        Ok(client) => {
+            store(s).cimd_cache.insert(client_id.to_owned(), (client.clone(), now));
+        }
+        Err(_) => {
+            store(s).cimd_refused.insert(client_id.to_owned(), now);
+        }
+    }
+    checked
+}
+
+/// The client the document at `client_id` describes, fetched now.
+async fn fetched_client(s: &State, client_id: &str, requested: Option<&str>) -> Result<RegisteredClient, String> {
     if !s.has(Fault::CimdUrlShapeUnchecked) {
         shape(client_id)?;
     }
-    // A fault: the document fetched for this client id less than five minutes ago is reused,
-    // whatever its Cache-Control said.
-    if s.has(Fault::CimdCachedRegardless)
-        && let Some((client, fetched)) = store(s).cimd_cache.get(client_id)
-        && fetched.elapsed() < Duration::from_secs(300)
-    {
-        return Ok(client.clone());
+    // The SSRF guard, where one is set: only the allowed hosts are fetched.
+    let host = url::Url::parse(client_id)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned));
+    let allowed = host.is_some_and(|h| s.document_hosts.contains(&h));
+    if !s.document_hosts.is_empty() && !allowed && !s.has(Fault::CimdSsrfUnguarded) {
+        return Err("client id URLs on that host are not fetched".to_owned());
     }
     // The suite's own client: a deadline, a body cap, no redirects followed (a fault reads
     // documents of any size).
@@ -87,7 +117,9 @@ pub(in crate::reference) async fn client(
         (false, _) => redirect_uris,
     };
     let method = doc.get("token_endpoint_auth_method").and_then(Value::as_str);
-    if doc.get("client_secret").is_some() || method.is_some_and(|m| SHARED_SECRET_METHODS.contains(&m)) {
+    let shared_secret =
+        doc.get("client_secret").is_some() || method.is_some_and(|m| SHARED_SECRET_METHODS.contains(&m));
+    if shared_secret && !s.has(Fault::CimdSharedSecretAccepted) {
         return Err("a client metadata document cannot carry a shared secret".to_owned());
     }
     let client = RegisteredClient {
@@ -97,8 +129,6 @@ pub(in crate::reference) async fn client(
         web: false,
         scopes: doc.get("scope").and_then(Value::as_str).map(str::to_owned),
     };
-    let now = std::time::Instant::now();
-    store(s).cimd_cache.insert(client_id.to_owned(), (client.clone(), now));
     Ok(client)
 }
 

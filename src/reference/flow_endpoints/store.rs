@@ -33,6 +33,8 @@ pub(in crate::reference) struct Store {
     /// Client metadata documents by client id, and when each was fetched (fault
     /// `cimd-cached-regardless` reuses them).
     pub(in crate::reference) cimd_cache: HashMap<String, (RegisteredClient, std::time::Instant)>,
+    /// When each client id's document was last refused (only a fault reads it).
+    pub(in crate::reference) cimd_refused: HashMap<String, std::time::Instant>,
     pub(in crate::reference) next: u64,
     /// Where ids and secrets come from (seeded under `run --seed`).
     pub(in crate::reference) rng: rand::rngs::StdRng,
@@ -114,6 +116,7 @@ pub(in crate::reference) fn store(s: &State) -> std::sync::MutexGuard<'_, Store>
 pub(in crate::reference) fn new_store(rng: rand::rngs::StdRng) -> Mutex<Store> {
     Mutex::new(Store {
         cimd_cache: HashMap::new(),
+        cimd_refused: HashMap::new(),
         clients: HashMap::new(),
         consents: HashMap::new(),
         codes: HashMap::new(),
