@@ -65,10 +65,24 @@ pub(super) fn run_command(args: RunArgs) -> u8 {
         }
         return matrix_run(&args, &rt, &plan, asked, config);
     }
+    // The embedded reference guards against SSRF, fetching documents from `localhost` only:
+    // the run names its documents so (a public name, to it), and as.cimd.ssrf-guard is judged.
+    let guarded = args.targets.is_empty() && config.cimd.base_url.is_none() && config.cimd.https_ca.is_none();
+    if guarded {
+        let seeded = config.randomness.port("client id metadata documents");
+        let free = || std::net::TcpListener::bind(("127.0.0.1", 0)).and_then(|l| l.local_addr());
+        let port = match config.cimd.port {
+            Some(port) => port,
+            None if seeded != 0 => seeded,
+            None => free().map(|a| a.port()).unwrap_or(0),
+        };
+        config.cimd.base_url = Some(format!("http://{EMBEDDED_DOCUMENT_HOST}:{port}"));
+        config.cimd.port = Some(port);
+    }
     // The reference target lives as long as this guard, on the run's runtime.
     let (mcp_url, _reference) = match args.targets.first() {
         Some(url) => (url.clone(), None),
-        None => match rt.block_on(Reference::start_with(&[], reference_options(&config))) {
+        None => match rt.block_on(Reference::start_with(&[], reference_options(&config, guarded))) {
             Ok(r) => {
                 // What a black box cannot discover: its second resource, its privileged call.
                 r.fill_config(&mut config);
@@ -176,7 +190,10 @@ fn plan_for(
 }
 
 /// The embedded reference target of a run: seeded along with it.
-fn reference_options(config: &TargetConfig) -> Options {
+/// The one host the embedded reference fetches client metadata documents from.
+const EMBEDDED_DOCUMENT_HOST: &str = "localhost";
+
+fn reference_options(config: &TargetConfig, guarded: bool) -> Options {
     // The reference trusts the run's loopback CA, as a user's AS would be told to.
     let ca = config
         .cimd
@@ -185,6 +202,7 @@ fn reference_options(config: &TargetConfig) -> Options {
         .and_then(|dir| LoopbackCa::in_dir(dir).ok());
     Options {
         document_roots: ca.and_then(|(ca, _)| ca.root().ok()).into_iter().collect(),
+        document_hosts: guarded.then(|| EMBEDDED_DOCUMENT_HOST.to_owned()).into_iter().collect(),
         randomness: config.randomness,
         ..Default::default()
     }

@@ -177,7 +177,7 @@ faults! {
         "authorization responses carry iss, the metadata does not advertise it";
     CimdFlagAsString = "cimd-flag-as-string", ["as.metadata.cimd-flag"], LATEST, Realistic,
         "the metadata says client_id_metadata_document_supported: \"true\" (a string)";
-    CimdNotFetched = "cimd-not-fetched", ["as.cimd.fetch", "as.redirect.exact-match"], LATEST, Blunt,
+    CimdNotFetched = "cimd-not-fetched", ["as.cimd.fetch"], LATEST, Blunt,
         "a URL client_id is taken as a public client without its document being fetched (whatever redirect_uri it asks for)";
     CimdClientIdLoose = "cimd-client-id-loose", ["as.cimd.client-id-must-match"], LATEST, Realistic,
         "a document's client_id is compared with its URL ignoring a trailing slash and letter case";

@@ -80,6 +80,9 @@ variations! {
     CimdCacheFloor = "cimd-cache-floor", [],
         "a valid client metadata document is reused for 30 s whatever its Cache-Control says (oidc-provider's default floor)",
         "CIMD draft-00 §4.4: \"The authorization server SHOULD respect HTTP cache headers [RFC9111] when caching client metadata, but MAY define its own upper and/or lower bounds on an acceptable cache lifetime as well.\"";
+    CimdHttpsOnly = "cimd-https-only", ["as.metadata.cimd-flag", "as.cimd.fetch", "as.cimd.client-id-must-match", "as.cimd.redirect-uri-in-document", "as.cimd.valid-json-required-fields", "as.cimd.url-shape", "as.cimd.no-shared-secret", "as.cimd.ssrf-guard", "as.cimd.no-cache-of-errors", "as.cimd.size-limit"],
+        "client ID metadata documents over https only: the run's http documents on loopback are refused unfetched (registration auto falls back to DCR)",
+        "CIMD draft-00 §3: \"Client identifier URLs MUST have an \\\"https\\\" scheme\" (the loopback http allowance is the draft's development mode, not a duty)";
     NoCimd = "no-cimd", ["as.metadata.cimd-flag", "as.cimd.fetch", "as.cimd.client-id-must-match", "as.cimd.redirect-uri-in-document", "as.cimd.valid-json-required-fields", "as.cimd.url-shape", "as.cimd.no-shared-secret", "as.cimd.ssrf-guard", "as.cimd.no-cache-of-errors", "as.cimd.size-limit"],
         "no client ID metadata documents: a URL client_id is an unknown client, and the metadata does not advertise them",
         "MCP 2025-11-25 Authorization: \"MCP clients and authorization servers SHOULD support OAuth Client ID Metadata Documents\" (pre-registration and DCR remain)";

@@ -37,7 +37,8 @@ struct Peer {
     config: Option<&'static str>,
     /// Client ID metadata documents over https: the run's loopback CA is made in the
     /// folder's `run/cimd-ca`, the peer trusts it (`OIDC_CIMD_CA`), the run serves its
-    /// documents with it; only the versions that have CIMD (2025-11-25+) run.
+    /// documents with it, named `https://localhost:3462` (the peer's SSRF guard allows that
+    /// name only); only the versions that have CIMD (2025-11-25+) run.
     cimd: bool,
 }
 
@@ -160,6 +161,8 @@ async fn verdicts(cases: &CaseSet, peer: &Peer, version: SpecVersion) -> BTreeMa
     };
     if peer.cimd {
         config.cimd.https_ca = Some(peers_dir().join(peer.dir).join("run/cimd-ca"));
+        config.cimd.base_url = Some("https://localhost:3462".to_owned());
+        config.cimd.port = Some(3462);
     }
     let client = HttpClient::new(Duration::from_secs(10), Redactor::default()).expect("client");
     let target = Target::new(peer.target, version).expect("target URL");

@@ -57,9 +57,28 @@ impl Grants {
             }
             Err(why) => return auto(Registration::Dcr, why),
         }
-        match self.document_client("cimd_client").await {
-            Ok(_) => auto(Registration::Cimd, "the AS advertises client ID metadata documents"),
-            Err(why) => auto(Registration::Dcr, &why),
+        if let Err(why) = self.document_client("cimd_client").await {
+            return auto(Registration::Dcr, &why);
+        }
+        // Advertised is not accepted: an AS may refuse the run's documents (http ones, or
+        // ones on loopback). The control request tells.
+        let (control, _) = self.cimd_authorization().await;
+        let obs = &control[0];
+        let var = |name: &str| obs.vars.get(name).map(String::as_str);
+        match (var("cimd.fetched"), var("callback.code")) {
+            (Some("true"), Some(_)) => auto(
+                Registration::Cimd,
+                "the AS accepts the run's client ID metadata documents",
+            ),
+            (Some("true"), None) => auto(
+                Registration::Dcr,
+                "the AS fetched the run's client ID metadata document but issued no code for it",
+            ),
+            _ => auto(
+                Registration::Dcr,
+                "the AS advertises client ID metadata documents but did not fetch the run's \
+                 (many take https ones only: see --cimd-https)",
+            ),
         }
     }
 

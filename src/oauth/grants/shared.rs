@@ -72,6 +72,11 @@ impl Grants {
 
     pub(crate) async fn authorization(&self) -> &(Observations, Attempt) {
         let init = || async {
+            // On a document client, the CIMD control is that request (a second one could
+            // count the first one's fetch as its own).
+            if self.client_mode().await.registration == Registration::Cimd {
+                return self.cimd_authorization().await.clone();
+            }
             let attempt = self.attempt("shared authorization");
             let obs = match self.flow_and_client().await {
                 Ok((flow, client)) => {
@@ -237,22 +242,19 @@ impl Grants {
     }
 
     /// The valid authorization request of the run's client ID metadata document client
-    /// (`{cimd_client}`): the control of the CIMD checks. Its own client, so no lease; under
-    /// `registration = cimd` the shared authorization is that request (a second one could
-    /// count the first one's fetch as its own).
-    pub(crate) async fn cimd_authorization(&self) -> Observations {
-        if self.client_mode().await.registration == Registration::Cimd {
-            return self.authorization().await.0.clone();
-        }
+    /// (`{cimd_client}`): the control of the CIMD checks, what `registration = auto` tries
+    /// before it runs the flows on documents, and under `registration = cimd` the shared
+    /// authorization. Its own client, so no lease.
+    pub(crate) async fn cimd_authorization(&self) -> &(Observations, Attempt) {
         let init = || async {
             let label = "authorization request (client ID metadata document)";
-            let (flow, client) = match self.document_client("cimd_client").await {
-                Ok(ready) => ready,
-                Err(why) => return Arc::new(vec![Observation::skipped(label, why)]),
-            };
             let attempt = self.attempt("cimd");
-            Arc::new(vec![flow.authorize(label, &client, &attempt, &[], &[]).await])
+            let obs = match self.document_client("cimd_client").await {
+                Ok((flow, client)) => flow.authorize(label, &client, &attempt, &[], &[]).await,
+                Err(why) => Observation::skipped(label, why),
+            };
+            (Arc::new(vec![obs]), attempt)
         };
-        self.cimd_authorization.get_or_init(init).await.clone()
+        self.cimd_authorization.get_or_init(init).await
     }
 }

@@ -44,7 +44,7 @@ pub struct Grants {
     pub(super) scope_plan: OnceCell<BTreeMap<String, String>>,
     /// The run's client ID metadata documents, served once the flows need them.
     pub(super) cimd_host: OnceCell<Result<DocumentHost, String>>,
-    pub(super) cimd_authorization: OnceCell<Observations>,
+    pub(super) cimd_authorization: OnceCell<(Observations, Attempt)>,
     /// How the flows' client identifies itself, decided once.
     pub(super) mode: OnceCell<ClientMode>,
     /// The valid flow of the shared registration's client, where the flows run on another.
@@ -115,9 +115,20 @@ impl Grants {
         let url = url.unwrap_or_default();
         let path = host.path_of(&url).unwrap_or_default();
         let before = host.fetches(&path);
-        // The user named this host: the run may contact it.
+        // The user named this host: the run may contact it; with https on the host itself
+        // (no proxy of its own), trusting the run's CA.
         self.client.hosts().allow_host_of(&url);
-        let (_, answer) = self.client.send(&crate::http::Request::get(&url)).await;
+        let client = match &self.config.cimd.https_ca {
+            Some(dir) => {
+                let root = LoopbackCa::in_dir(dir).and_then(|(ca, _)| ca.root())?;
+                let timeout = std::time::Duration::from_secs(10);
+                let redactor = self.client.redactor().clone();
+                let trusting = crate::http::HttpClient::trusting(timeout, redactor, vec![root]);
+                trusting.map_err(|e| e.to_string())?
+            }
+            None => self.client.clone(),
+        };
+        let (_, answer) = client.send(&crate::http::Request::get(&url)).await;
         let fails = |why: String| {
             Err(format!(
                 "the run cannot fetch its own client ID metadata document through <{url}>: {why}"

@@ -60,6 +60,10 @@ async fn fetched_client(s: &State, client_id: &str, requested: Option<&str>) -> 
     if !s.has(Fault::CimdUrlShapeUnchecked) {
         shape(client_id)?;
     }
+    // A variation: no development allowance, https documents only.
+    if s.varies(Variation::CimdHttpsOnly) && !client_id.starts_with("https://") {
+        return Err("not a client id URL: not https".to_owned());
+    }
     // The SSRF guard, where one is set: only the allowed hosts are fetched.
     let host = url::Url::parse(client_id)
         .ok()

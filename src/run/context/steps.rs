@@ -90,7 +90,7 @@ impl Context {
             Step::Refresh(None) => grants.refresh().await,
             Step::ConfidentialToken => grants.confidential_token().await,
             Step::RegisteredToken => grants.registered_token().await,
-            Step::CimdAuthorize => grants.cimd_authorization().await,
+            Step::CimdAuthorize => grants.cimd_authorization().await.0.clone(),
             Step::Token(Some(plan)) => Arc::new(grants.private_chains(plan, ChainEnd::Token, case).await),
             Step::Refresh(Some(plan)) => Arc::new(grants.private_chains(plan, ChainEnd::Refresh, case).await),
         }
