@@ -7,7 +7,7 @@ use mcp_auth_conformance::case;
 use mcp_auth_conformance::config::TargetConfig;
 use mcp_auth_conformance::discovery::Target;
 use mcp_auth_conformance::http::{HttpClient, redact::Redactor};
-use mcp_auth_conformance::reference::Reference;
+use mcp_auth_conformance::reference::{Options, Reference};
 use mcp_auth_conformance::run;
 use mcp_auth_conformance::seed::Randomness;
 use mcp_auth_conformance::spec::SpecVersion;
@@ -42,7 +42,10 @@ fn main() {
 
 async fn timed_runs(cases: &case::CaseSet, randomness: Randomness) -> Vec<Duration> {
     let mut timings = Vec::with_capacity(RUNS);
-    let reference = Reference::start(&[]).await.expect("reference");
+    // As the CLI runs the embedded reference: its SSRF guard on, the documents named for it.
+    let reference = Reference::start_with(&[], Options::default().guarded())
+        .await
+        .expect("reference");
     for i in 0..=RUNS {
         let started = Instant::now();
         // A run as the CLI does it: a fresh client and context, so nothing is cached.
@@ -54,6 +57,7 @@ async fn timed_runs(cases: &case::CaseSet, randomness: Randomness) -> Vec<Durati
             ..TargetConfig::default()
         };
         reference.fill_config(&mut config);
+        mcp_auth_conformance::reference::name_documents_for_guard(&mut config);
         let verdicts = Suite::new(run::plan(cases, SpecVersion::LATEST, None), client, target, config)
             .verdicts()
             .await;

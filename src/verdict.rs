@@ -75,9 +75,10 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    /// A `curl` command replaying the decisive (last) request of the evidence.
+    /// A `curl` command replaying the decisive (last) request the run sent.
     pub fn reproducer(&self) -> Option<String> {
-        self.evidence.last().map(|e| e.request.to_curl())
+        let sent = self.evidence.iter().rev().find(|e| e.received_by.is_none());
+        sent.map(|e| e.request.to_curl())
     }
 
     /// A fail or error that no baseline excuses: what fails a run.

@@ -69,15 +69,7 @@ pub(super) fn run_command(args: RunArgs) -> u8 {
     // the run names its documents so (a public name, to it), and as.cimd.ssrf-guard is judged.
     let guarded = args.targets.is_empty() && config.cimd.base_url.is_none() && config.cimd.https_ca.is_none();
     if guarded {
-        let seeded = config.randomness.port("client id metadata documents");
-        let free = || std::net::TcpListener::bind(("127.0.0.1", 0)).and_then(|l| l.local_addr());
-        let port = match config.cimd.port {
-            Some(port) => port,
-            None if seeded != 0 => seeded,
-            None => free().map(|a| a.port()).unwrap_or(0),
-        };
-        config.cimd.base_url = Some(format!("http://{EMBEDDED_DOCUMENT_HOST}:{port}"));
-        config.cimd.port = Some(port);
+        mcp_auth_conformance::reference::name_documents_for_guard(&mut config);
     }
     // The reference target lives as long as this guard, on the run's runtime.
     let (mcp_url, _reference) = match args.targets.first() {
@@ -190,9 +182,6 @@ fn plan_for(
 }
 
 /// The embedded reference target of a run: seeded along with it.
-/// The one host the embedded reference fetches client metadata documents from.
-const EMBEDDED_DOCUMENT_HOST: &str = "localhost";
-
 fn reference_options(config: &TargetConfig, guarded: bool) -> Options {
     // The reference trusts the run's loopback CA, as a user's AS would be told to.
     let ca = config
@@ -200,12 +189,12 @@ fn reference_options(config: &TargetConfig, guarded: bool) -> Options {
         .https_ca
         .as_deref()
         .and_then(|dir| LoopbackCa::in_dir(dir).ok());
-    Options {
+    let options = Options {
         document_roots: ca.and_then(|(ca, _)| ca.root().ok()).into_iter().collect(),
-        document_hosts: guarded.then(|| EMBEDDED_DOCUMENT_HOST.to_owned()).into_iter().collect(),
         randomness: config.randomness,
         ..Default::default()
-    }
+    };
+    if guarded { options.guarded() } else { options }
 }
 
 /// The run's HTTP client: the timeout, and the extra trusted roots of `--ca-cert`.

@@ -311,6 +311,7 @@ impl HttpClient {
             response,
             error,
             duration_ms: elapsed.as_millis() as u64,
+            received_by: None,
             seq: Exchange::next_seq(),
         }
     }

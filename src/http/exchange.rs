@@ -15,6 +15,11 @@ pub struct Exchange {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub duration_ms: u64,
+    /// Who received the request when the run did not send it: `the run's document host`, for
+    /// an authorization server's fetch of a client ID metadata document (an extension of the
+    /// report contract).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub received_by: Option<String>,
     /// Which exchange this is, in this process: two exchanges can read the same once redacted
     /// (a code and its replay), yet they are two pieces of evidence. Copies keep it.
     #[serde(skip)]
@@ -120,7 +125,11 @@ fn cut(text: String) -> (String, bool) {
 impl Exchange {
     /// HTTP-like text of the (already redacted) exchange, for consoles and JUnit.
     pub fn to_text(&self) -> String {
-        let mut s = format!("> {} {}\n", self.request.method, self.request.url);
+        let mut s = match &self.received_by {
+            Some(who) => format!("(sent to {who})\n"),
+            None => String::new(),
+        };
+        s.push_str(&format!("> {} {}\n", self.request.method, self.request.url));
         for (n, v) in &self.request.headers {
             s.push_str(&format!("> {n}: {v}\n"));
         }

@@ -152,17 +152,20 @@ impl Flow<'_> {
             .find(|(n, _)| n == "redirect_uri")
             .map(|(_, v)| v.as_str());
         let redirect_uri = redirect_uri.unwrap_or(&client.redirect_uri);
-        // A client_id naming one of the run's documents: was it fetched while this ran?
+        // A client_id naming one of the run's documents: was it fetched while this ran? The
+        // fetches join the evidence.
         let client_id = params.iter().find(|(n, _)| n == "client_id").map(|(_, v)| v.as_str());
         let document = self
             .cimd
             .zip(client_id)
             .and_then(|(host, id)| Some((host, host.path_of(id)?)))
-            .map(|(host, path)| (host, host.fetches(&path), path));
+            .map(|(host, path)| (host, host.mark(), path));
         let mut obs = consent::drive(&self.driver, self.http, label, &url, redirect_uri, self.listener).await;
-        if let Some((host, before, path)) = document {
-            let fetched = host.fetches(&path) > before;
-            obs.vars.insert("cimd.fetched".to_owned(), fetched.to_string());
+        if let Some((host, mark, path)) = document {
+            let fetches = host.fetched_since(mark, &path);
+            obs.vars
+                .insert("cimd.fetched".to_owned(), (!fetches.is_empty()).to_string());
+            obs.exchanges.extend(fetches);
             obs.vars.insert("cimd.public".to_owned(), host.public.to_string());
             host.used(&path);
         }

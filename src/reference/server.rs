@@ -40,6 +40,36 @@ pub struct Options {
     pub document_hosts: Vec<String>,
 }
 
+/// The one host name the reference's SSRF guard lets through when it is on
+/// ([`Options::guarded`]).
+pub const DOCUMENT_HOST: &str = "localhost";
+
+impl Options {
+    /// These options with the reference's SSRF guard on: client metadata documents are
+    /// fetched from [`DOCUMENT_HOST`] only.
+    pub fn guarded(self) -> Options {
+        Options {
+            document_hosts: vec![DOCUMENT_HOST.to_owned()],
+            ..self
+        }
+    }
+}
+
+/// Names a run's documents as a guarded reference lets through: `http://localhost:<port>`
+/// (a public name, to it), so `as.cimd.ssrf-guard` is judged by the same host named
+/// 127.0.0.1 going unfetched. The port is the configured one, the seed's, or a free one.
+pub fn name_documents_for_guard(config: &mut crate::config::TargetConfig) {
+    let seeded = config.randomness.port("client id metadata documents");
+    let free = || std::net::TcpListener::bind(("127.0.0.1", 0)).and_then(|l| l.local_addr());
+    let port = match config.cimd.port {
+        Some(port) => port,
+        None if seeded != 0 => seeded,
+        None => free().map(|a| a.port()).unwrap_or(0),
+    };
+    config.cimd.base_url = Some(format!("http://{DOCUMENT_HOST}:{port}"));
+    config.cimd.port = Some(port);
+}
+
 /// What the handlers of both servers know.
 #[derive(Debug)]
 pub(crate) struct State {

@@ -165,3 +165,44 @@ async fn forwarder(to: u16) -> u16 {
 }
 
 use axum::response::IntoResponse;
+
+/// An authorization server's fetch is evidence: against an AS without an SSRF guard, the
+/// warning shows the fetch of the host's loopback address, as the host received it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fetch_that_breaks_a_rule_is_shown_as_the_host_received_it() {
+    let unguarded = Reference::start_with(
+        &[crate::reference::Fault::CimdSsrfUnguarded],
+        Options::default().guarded(),
+    )
+    .await
+    .expect("reference");
+    let mut config = TargetConfig::default();
+    crate::reference::name_documents_for_guard(&mut config);
+    let (verdicts, _) = cimd_run(&unguarded, config.cimd).await;
+    let v = crate::tests::support::verdict(&verdicts, "as.cimd.ssrf-guard");
+    assert_eq!(v.outcome, Outcome::Warn, "{}", v.message);
+    // The control's fetch (of the document named `localhost`) comes first.
+    let fetches: Vec<&crate::http::Exchange> = v.evidence.iter().filter(|e| e.received_by.is_some()).collect();
+    assert!(
+        fetches[0].request.url.starts_with("http://localhost:"),
+        "{}",
+        fetches[0].request.url
+    );
+    let fetch = fetches.last().expect("the AS's fetch");
+    assert!(
+        fetch.request.url.ends_with("/cimd/loopback.json"),
+        "{}",
+        fetch.request.url
+    );
+    assert!(
+        fetch.request.url.starts_with("http://127.0.0.1:"),
+        "{}",
+        fetch.request.url
+    );
+    assert!(fetch.to_text().starts_with("(sent to the run's document host)\n> GET "));
+    let curl = v.reproducer().expect("a reproducer");
+    assert!(
+        !curl.contains("/cimd/"),
+        "the reproducer is a request the run sent: {curl}"
+    );
+}

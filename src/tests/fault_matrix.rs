@@ -31,7 +31,7 @@ fn matrix_options() -> Options {
     Options {
         code_lifetime: Some(Duration::from_secs(5)),
         token_lifetime: Some(Duration::from_secs(6)),
-        document_hosts: vec![crate::tests::support::DOCUMENT_HOST.to_owned()],
+        document_hosts: vec![crate::reference::DOCUMENT_HOST.to_owned()],
         ..Options::default()
     }
 }
@@ -59,7 +59,7 @@ async fn run_with(
         ..TargetConfig::default()
     };
     reference.fill_config(&mut config);
-    crate::tests::support::public_documents(&mut config);
+    crate::reference::name_documents_for_guard(&mut config);
     tweak(&mut config, &reference).await;
     Suite::new(run::plan(cases, version, filter), client, target, config)
         .verdicts()

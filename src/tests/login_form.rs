@@ -17,7 +17,7 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 async fn with_login_form() -> Reference {
     let options = Options {
         login_form: true,
-        document_hosts: vec![crate::tests::support::DOCUMENT_HOST.to_owned()],
+        document_hosts: vec![crate::reference::DOCUMENT_HOST.to_owned()],
         ..Options::default()
     };
     Reference::start_with(&[], options).await.unwrap()
@@ -42,7 +42,7 @@ async fn the_form_driver_signs_in_and_every_check_passes() {
         ..Default::default()
     };
     reference.fill_config(&mut config);
-    crate::tests::support::public_documents(&mut config);
+    crate::reference::name_documents_for_guard(&mut config);
     let verdicts = run_configured(&reference.mcp_url, SpecVersion::LATEST, TIMEOUT, config).await;
     // Slow checks are skipped unless asked for; everything else passes.
     let not_passing: Vec<_> = verdicts

@@ -33,6 +33,7 @@ fn verdict(id: &str, level: Level, outcome: Outcome, message: &str) -> Verdict {
             }),
             error: None,
             duration_ms: 3,
+            received_by: None,
             seq: 0,
         }],
         title: format!("title of {id}"),

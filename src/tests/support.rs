@@ -39,21 +39,6 @@ pub async fn run_configured(
         .await
 }
 
-/// The matrices' documents, named `http://localhost:<port>` (a public name to the reference,
-/// whose SSRF guard allows only [`DOCUMENT_HOST`]): `as.cimd.ssrf-guard` is then judged, by
-/// the same host named 127.0.0.1 going unfetched.
-pub fn public_documents(config: &mut TargetConfig) {
-    let port = std::net::TcpListener::bind(("127.0.0.1", 0))
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    config.cimd.base_url = Some(format!("http://{DOCUMENT_HOST}:{port}"));
-    config.cimd.port = Some(port);
-}
-
-/// The one host the matrices' reference fetches documents from.
-pub const DOCUMENT_HOST: &str = "localhost";
-
 /// The verdict for a requirement; panics with the run's verdicts if there is none.
 pub fn verdict<'a>(verdicts: &'a [Verdict], id: &str) -> &'a Verdict {
     verdicts.iter().find(|v| v.requirement == id).unwrap_or_else(|| {

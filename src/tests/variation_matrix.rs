@@ -23,7 +23,7 @@ use crate::verdict::{Outcome, Verdict};
 async fn varied(variations: &[Variation], version: SpecVersion, plan: Vec<Planned>) -> (Reference, Suite) {
     let options = Options {
         variations: variations.to_vec(),
-        document_hosts: vec![crate::tests::support::DOCUMENT_HOST.to_owned()],
+        document_hosts: vec![crate::reference::DOCUMENT_HOST.to_owned()],
         ..Options::default()
     };
     let reference = Reference::start_with(&[], options)
@@ -34,7 +34,7 @@ async fn varied(variations: &[Variation], version: SpecVersion, plan: Vec<Planne
     let target = Target::new(&reference.mcp_url, version).expect("target URL");
     let mut config = TargetConfig::default();
     reference.fill_config(&mut config);
-    crate::tests::support::public_documents(&mut config);
+    crate::reference::name_documents_for_guard(&mut config);
     (reference, Suite::new(plan, client, target, config))
 }
 

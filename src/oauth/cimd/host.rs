@@ -25,14 +25,26 @@ pub struct Hosting {
     pub base_url: Option<String>,
 }
 
+/// One request the host received: evidence of an authorization server's fetch.
+#[derive(Debug, Clone)]
+struct Fetch {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+    status: u16,
+}
+
 pub struct DocumentHost {
     offered: Vec<(&'static str, String, String)>,
-    fetches: Arc<Mutex<HashMap<String, usize>>>,
+    /// Every request received, in order.
+    fetches: Arc<Mutex<Vec<Fetch>>>,
     /// The paths a request has named (those with an `after_use` answer serve it now).
     used: Arc<Mutex<std::collections::HashSet<String>>>,
     server: tokio::task::JoinHandle<()>,
     /// Where the documents are named: `http(s)://127.0.0.1:port`, or the base URL.
     pub origin: String,
+    /// Where the host listens: `http(s)://127.0.0.1:port`.
+    listener_origin: String,
     /// Named by a public URL that is not a loopback address: the host's own loopback
     /// address is then another place, which an AS guarding against SSRF does not fetch.
     pub public: bool,
@@ -62,23 +74,30 @@ impl DocumentHost {
                 .map(|o| (o.path.clone(), (o.served.clone(), o.after_use.clone())))
                 .collect(),
         );
-        let fetches = Arc::new(Mutex::new(HashMap::new()));
+        let fetches = Arc::new(Mutex::new(Vec::new()));
         let used = Arc::new(Mutex::new(std::collections::HashSet::new()));
         let (log, uses) = (fetches.clone(), used.clone());
-        let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+        let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
             let (served, log, uses) = (served.clone(), log.clone(), uses.clone());
             async move {
-                let path = uri.path().to_owned();
-                *log.lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .entry(path.clone())
-                    .or_insert(0) += 1;
+                let path = request.uri().path().to_owned();
                 let used = uses.lock().unwrap_or_else(|p| p.into_inner()).contains(&path);
-                match served.get(&path) {
+                let response = match served.get(&path) {
                     Some((_, Some(after))) if used => answer(after),
                     Some((first, _)) => answer(first),
                     None => axum::http::StatusCode::NOT_FOUND.into_response(),
-                }
+                };
+                let headers = request.headers().iter();
+                let fetch = Fetch {
+                    method: request.method().to_string(),
+                    path,
+                    headers: headers
+                        .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                        .collect(),
+                    status: response.status().as_u16(),
+                };
+                log.lock().unwrap_or_else(|p| p.into_inner()).push(fetch);
+                response
             }
         });
         let server = match hosting.tls {
@@ -94,6 +113,7 @@ impl DocumentHost {
             used,
             server,
             origin,
+            listener_origin: loopback,
             public,
         })
     }
@@ -124,7 +144,49 @@ impl DocumentHost {
     /// How often `path` has been fetched.
     pub fn fetches(&self, path: &str) -> usize {
         let log = self.fetches.lock().unwrap_or_else(|p| p.into_inner());
-        log.get(path).copied().unwrap_or(0)
+        log.iter().filter(|f| f.path == path).count()
+    }
+
+    /// The URL a fetch asked for, as its `Host` header names it (a proxy's or the loopback
+    /// address's).
+    fn url_fetched(&self, fetch: &Fetch) -> String {
+        let host = fetch.headers.iter().find(|(n, _)| n == "host").map(|(_, v)| v.as_str());
+        match (host, self.listener_origin.split_once("://")) {
+            (Some(host), Some((scheme, _))) => format!("{scheme}://{host}{}", fetch.path),
+            _ => format!("{}{}", self.listener_origin, fetch.path),
+        }
+    }
+
+    /// Where the fetch log stands (see [`DocumentHost::fetched_since`]).
+    pub fn mark(&self) -> usize {
+        self.fetches.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// The fetches of `path` since `mark`, as evidence: what the authorization server sent
+    /// and what it got (the status; the body is the run's own document).
+    pub fn fetched_since(&self, mark: usize, path: &str) -> Vec<crate::http::Exchange> {
+        let log = self.fetches.lock().unwrap_or_else(|p| p.into_inner());
+        let since = log.iter().skip(mark).filter(|f| f.path == path);
+        since
+            .map(|f| crate::http::Exchange {
+                request: crate::http::RecordedRequest {
+                    method: f.method.clone(),
+                    url: self.url_fetched(f),
+                    headers: f.headers.clone(),
+                    body: None,
+                },
+                response: Some(crate::http::RecordedResponse {
+                    status: f.status,
+                    headers: Vec::new(),
+                    body: String::new(),
+                    body_truncated: false,
+                }),
+                error: None,
+                duration_ms: 0,
+                received_by: Some("the run's document host".to_owned()),
+                seq: crate::http::Exchange::next_seq(),
+            })
+            .collect()
     }
 }
 

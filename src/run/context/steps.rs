@@ -68,6 +68,13 @@ impl Context {
 
     /// What `step` observes for the case of requirement `case` (which names its own attempts).
     pub async fn observe(&self, step: &Step, case: &str) -> Observations {
+        // Boxed: a step's future holds the whole chain of flows it may wait for (discovery,
+        // the client's registration or document, consent...); nested into every case's and
+        // the run's, its type grows past the compiler's layout query depth.
+        Box::pin(self.observe_step(step, case)).await
+    }
+
+    async fn observe_step(&self, step: &Step, case: &str) -> Observations {
         let one = |o: Observation| Arc::new(vec![o]);
         let (discovered, grants) = (&self.discovered, &self.grants);
         match step {
