@@ -126,6 +126,9 @@ pub struct DocumentHosting {
     pub base_url: Option<String>,
     /// The host's loopback port (default: any free one; a seeded run's follows its seed).
     pub port: Option<u16>,
+    /// Without a base URL, a host name to name the documents by at the host's own port
+    /// (`localhost` for the embedded reference's SSRF guard; not a setting of the file).
+    pub name: Option<String>,
 }
 
 /// How the flows' client identifies itself to the authorization server.
@@ -172,6 +175,18 @@ impl std::str::FromStr for Registration {
         .find(|r| r.name() == s)
         .ok_or_else(|| format!("unknown registration `{s}` ({})", Registration::NAMES))
     }
+}
+
+/// Why `url` cannot be the documents' base URL, if so: an http(s) URL without a query or
+/// fragment (the documents' paths are appended to it).
+pub fn base_url_problem(url: &str) -> Option<String> {
+    let problem = match url::Url::parse(url) {
+        Err(e) => format!("not an absolute URL ({e})"),
+        Ok(u) if !matches!(u.scheme(), "http" | "https") => "not http or https".to_owned(),
+        Ok(u) if u.query().is_some() || u.fragment().is_some() => "it has a query or a fragment".to_owned(),
+        Ok(_) => return None,
+    };
+    Some(format!("base_url `{url}`: {problem}"))
 }
 
 impl TargetConfig {
@@ -430,14 +445,15 @@ pub fn parse(file: &SourceFile, env: &dyn Fn(&str) -> Option<String>) -> Result<
     };
     let cimd = spec.cimd.map(|c| {
         if let Some(url) = &c.base_url
-            && url::Url::parse(url.get_ref()).is_err()
+            && let Some(problem) = base_url_problem(url.get_ref())
         {
-            errors.push(FileError::new(file, url.span(), "base_url must be an absolute URL"));
+            errors.push(FileError::new(file, url.span(), problem));
         }
         DocumentHosting {
             https_ca: c.https_ca_dir,
             base_url: c.base_url.map(Spanned::into_inner),
             port: c.port,
+            name: None,
         }
     });
     errors.extend(unknown_token_keys);

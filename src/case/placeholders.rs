@@ -95,11 +95,6 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
     ("cimd_client_fragment", "a client id URL with a fragment"),
     ("cimd_client_userinfo", "a client id URL with userinfo"),
     ("cimd_client_dot_segment", "a client id URL with a dot segment"),
-    ("cimd_client_no_path", "a client id URL without a path"),
-    (
-        "cimd_client_no_store",
-        "a valid document served with `Cache-Control: no-store`",
-    ),
     ("cimd_client_huge", "a valid document padded to 5 MiB"),
     (
         "cimd_client_secret_method",
@@ -164,8 +159,8 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "`true` when the AS fetched the client ID metadata document the request named",
     ),
     (
-        "cimd.public",
-        "`true` when the run's documents are named by a public URL that is not a loopback address",
+        "cimd.loopback_observable",
+        "`true` when the AS is on this machine and the run's documents have another name than 127.0.0.1, same scheme",
     ),
 ];
 

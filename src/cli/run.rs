@@ -67,7 +67,7 @@ pub(super) fn run_command(args: RunArgs) -> u8 {
     }
     // The embedded reference guards against SSRF, fetching documents from `localhost` only:
     // the run names its documents so (a public name, to it), and as.cimd.ssrf-guard is judged.
-    let guarded = args.targets.is_empty() && config.cimd.base_url.is_none() && config.cimd.https_ca.is_none();
+    let guarded = args.targets.is_empty() && config.cimd.base_url.is_none();
     if guarded {
         mcp_auth_conformance::reference::name_documents_for_guard(&mut config);
     }
@@ -251,6 +251,18 @@ fn apply_flags(args: &RunArgs, config: &mut TargetConfig) -> Result<(), u8> {
             Ok((_, false)) => {}
             Err(why) => return Err(usage_error(format!("--cimd-https: {why}"))),
         }
+    }
+    if let Some(problem) = config
+        .cimd
+        .base_url
+        .as_deref()
+        .and_then(mcp_auth_conformance::config::base_url_problem)
+    {
+        return Err(usage_error(format!("--cimd-base-url: {problem}")));
+    }
+    if config.cimd.base_url.is_some() && (args.targets.len() > 1 || args.matrix.is_some()) {
+        let why = "--cimd-base-url names one document host: give it to a run of one target";
+        return Err(usage_error(why));
     }
     if config.cimd.base_url.is_some() && config.cimd.port.is_none() {
         let why = "--cimd-base-url needs --cimd-port (or [cimd] port): the port your proxy forwards to";

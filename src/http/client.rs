@@ -174,6 +174,11 @@ impl HttpClient {
             .user_agent(concat!("mcp-auth-conformance/", env!("CARGO_PKG_VERSION")))
     }
 
+    /// The deadline of each exchange.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     pub fn redactor(&self) -> &Redactor {
         &self.redactor
     }

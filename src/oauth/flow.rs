@@ -166,7 +166,9 @@ impl Flow<'_> {
             obs.vars
                 .insert("cimd.fetched".to_owned(), (!fetches.is_empty()).to_string());
             obs.exchanges.extend(fetches);
-            obs.vars.insert("cimd.public".to_owned(), host.public.to_string());
+            let observable = host.loopback_observable(&self.server.issuer);
+            obs.vars
+                .insert("cimd.loopback_observable".to_owned(), observable.to_string());
             host.used(&path);
         }
         obs.vars.insert("state".to_owned(), attempt.state.clone());

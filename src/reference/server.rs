@@ -56,18 +56,10 @@ impl Options {
 }
 
 /// Names a run's documents as a guarded reference lets through: `http://localhost:<port>`
-/// (a public name, to it), so `as.cimd.ssrf-guard` is judged by the same host named
-/// 127.0.0.1 going unfetched. The port is the configured one, the seed's, or a free one.
+/// (not a loopback IP address, to it), so `as.cimd.ssrf-guard` is judged by the same host
+/// named 127.0.0.1 going unfetched.
 pub fn name_documents_for_guard(config: &mut crate::config::TargetConfig) {
-    let seeded = config.randomness.port("client id metadata documents");
-    let free = || std::net::TcpListener::bind(("127.0.0.1", 0)).and_then(|l| l.local_addr());
-    let port = match config.cimd.port {
-        Some(port) => port,
-        None if seeded != 0 => seeded,
-        None => free().map(|a| a.port()).unwrap_or(0),
-    };
-    config.cimd.base_url = Some(format!("http://{DOCUMENT_HOST}:{port}"));
-    config.cimd.port = Some(port);
+    config.cimd.name = Some(DOCUMENT_HOST.to_owned());
 }
 
 /// What the handlers of both servers know.

@@ -22,6 +22,8 @@ const KEY_FILE: &str = "ca-key.pem";
 pub struct LoopbackCa {
     params: CertificateParams,
     key: KeyPair,
+    /// The certificate as written in the directory.
+    cert: CertificateDer<'static>,
     pub cert_path: PathBuf,
 }
 
@@ -30,41 +32,13 @@ impl LoopbackCa {
     /// whether it was made now: an AS started before cannot trust it yet.
     pub fn in_dir(dir: &Path) -> Result<(LoopbackCa, bool), String> {
         let (cert_path, key_path) = (dir.join(CERT_FILE), dir.join(KEY_FILE));
-        let failed = |what: &str, path: &Path, e: &dyn std::fmt::Display| format!("{what} {}: {e}", path.display());
-        if key_path.exists() {
-            let pem = std::fs::read_to_string(&key_path).map_err(|e| failed("cannot read", &key_path, &e))?;
-            let key = KeyPair::from_pem(&pem).map_err(|e| failed("not a key:", &key_path, &e))?;
-            if !cert_path.exists() {
-                return Err(format!("{} is missing (its key is there)", cert_path.display()));
-            }
-            return Ok((
-                LoopbackCa {
-                    params: params(),
-                    key,
-                    cert_path,
-                },
-                false,
-            ));
-        }
-        std::fs::create_dir_all(dir).map_err(|e| failed("cannot create", dir, &e))?;
-        let key = KeyPair::generate().map_err(|e| e.to_string())?;
-        let cert = params().self_signed(&key).map_err(|e| e.to_string())?;
-        std::fs::write(&cert_path, cert.pem()).map_err(|e| failed("cannot write", &cert_path, &e))?;
-        write_private(&key_path, &key.serialize_pem()).map_err(|e| failed("cannot write", &key_path, &e))?;
-        Ok((
-            LoopbackCa {
-                params: params(),
-                key,
-                cert_path,
-            },
-            true,
-        ))
+        let created = !key_path.exists() && create(dir, &cert_path, &key_path)?;
+        load(&cert_path, &key_path).map(|ca| (ca, created))
     }
 
     /// The CA certificate as a trust root (for a client in the same process).
     pub fn root(&self) -> Result<CertificateDer<'static>, String> {
-        let cert = self.params.clone().self_signed(&self.key).map_err(|e| e.to_string())?;
-        Ok(cert.der().clone())
+        Ok(self.cert.clone())
     }
 
     /// A TLS server configuration for 127.0.0.1, ::1 and localhost, its certificate signed
@@ -113,6 +87,58 @@ fn params() -> CertificateParams {
         excluded_subtrees: Vec::new(),
     });
     params
+}
+
+/// Makes a CA in `dir`; false if another run made one meanwhile. Both files are written
+/// aside, then the key is linked into place (which fails if a key is there: that run's CA
+/// stands) and the certificate renamed after it.
+fn create(dir: &Path, cert_path: &Path, key_path: &Path) -> Result<bool, String> {
+    let failed = |what: &str, path: &Path, e: &dyn std::fmt::Display| format!("{what} {}: {e}", path.display());
+    std::fs::create_dir_all(dir).map_err(|e| failed("cannot create", dir, &e))?;
+    let key = KeyPair::generate().map_err(|e| e.to_string())?;
+    let cert = params().self_signed(&key).map_err(|e| e.to_string())?;
+    let aside = |name: &str| dir.join(format!(".{name}.{}", std::process::id()));
+    let (new_key, new_cert) = (aside(KEY_FILE), aside(CERT_FILE));
+    write_private(&new_key, &key.serialize_pem()).map_err(|e| failed("cannot write", &new_key, &e))?;
+    std::fs::write(&new_cert, cert.pem()).map_err(|e| failed("cannot write", &new_cert, &e))?;
+    let won = std::fs::hard_link(&new_key, key_path).is_ok();
+    if won {
+        std::fs::rename(&new_cert, cert_path).map_err(|e| failed("cannot write", cert_path, &e))?;
+    }
+    let _ = std::fs::remove_file(&new_key);
+    let _ = std::fs::remove_file(&new_cert);
+    Ok(won)
+}
+
+/// The CA in the directory, its certificate checked against its key.
+fn load(cert_path: &Path, key_path: &Path) -> Result<LoopbackCa, String> {
+    use rustls::pki_types::pem::PemObject;
+    let failed = |what: &str, path: &Path, e: &dyn std::fmt::Display| format!("{what} {}: {e}", path.display());
+    let pem = std::fs::read_to_string(key_path).map_err(|e| failed("cannot read", key_path, &e))?;
+    let key = KeyPair::from_pem(&pem).map_err(|e| failed("not a key:", key_path, &e))?;
+    // Another run may be between linking the key and renaming the certificate.
+    for _ in 0..20 {
+        if cert_path.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let cert = CertificateDer::from_pem_file(cert_path).map_err(|e| failed("cannot read", cert_path, &e))?;
+    // The certificate carries the key's public half (in its SubjectPublicKeyInfo).
+    let public = key.public_key_raw();
+    if !cert.windows(public.len()).any(|w| w == public) {
+        return Err(format!(
+            "{} is not the certificate of {}: remove the directory and run again",
+            cert_path.display(),
+            key_path.display()
+        ));
+    }
+    Ok(LoopbackCa {
+        params: params(),
+        key,
+        cert,
+        cert_path: cert_path.to_owned(),
+    })
 }
 
 /// Writes a private key readable by its owner only (where the platform has modes).

@@ -1,5 +1,5 @@
 //! The run's client ID metadata documents: each client id it offers and what an AS fetching
-//! it gets (valid documents, broken ones, forbidden shapes, no-store, oversized).
+//! it gets (valid documents, broken ones, forbidden shapes, shared secrets, oversized).
 
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
@@ -10,8 +10,6 @@ pub(super) struct Served {
     status: u16,
     content_type: &'static str,
     body: String,
-    location: Option<String>,
-    cache_control: Option<&'static str>,
 }
 
 /// The size of the run's oversized document: far beyond any limit an AS would set (CIMD
@@ -32,7 +30,7 @@ pub(super) struct Offered {
     pub(super) after_use: Option<Served>,
 }
 
-/// A loopback HTTP server of the run's documents; it stops when dropped.
+/// The response to a fetch of what `s` describes.
 pub(super) fn answer(s: &Served) -> axum::response::Response {
     let status = axum::http::StatusCode::from_u16(s.status).unwrap_or(axum::http::StatusCode::OK);
     // The oversized document is made only when an AS asks for it, its padding once.
@@ -41,26 +39,22 @@ pub(super) fn answer(s: &Served) -> axum::response::Response {
         true => s.body.replace(PAD, PADDING.get_or_init(|| "x".repeat(HUGE))),
         false => s.body.clone(),
     };
-    let mut response = (status, [(axum::http::header::CONTENT_TYPE, s.content_type)], body).into_response();
-    if let Some(location) = s.location.as_ref().and_then(|l| l.parse().ok()) {
-        response.headers_mut().insert(axum::http::header::LOCATION, location);
-    }
-    if let Some(cache) = s.cache_control {
-        let value = axum::http::HeaderValue::from_static(cache);
-        response.headers_mut().insert(axum::http::header::CACHE_CONTROL, value);
-    }
-    response
+    (status, [(axum::http::header::CONTENT_TYPE, s.content_type)], body).into_response()
 }
 
 /// Every client id the run offers, named under `origin` (`http://127.0.0.1:port`, or a base
 /// URL; one under `loopback`, the listener's own address), each with its document.
-pub(super) fn catalogue(origin: &str, loopback: &str, redirect_uri: &str, scope: Option<&str>) -> Vec<Offered> {
+pub(super) fn catalogue(
+    origin: &str,
+    loopback: &str,
+    prefix: &str,
+    redirect_uri: &str,
+    scope: Option<&str>,
+) -> Vec<Offered> {
     let json = |doc: Value| Served {
         status: 200,
         content_type: "application/json",
         body: doc.to_string(),
-        location: None,
-        cache_control: None,
     };
     // A document naming `client_id`, listing `redirect_uris`.
     let document = |client_id: &str, redirect_uris: Value| {
@@ -89,97 +83,89 @@ pub(super) fn catalogue(origin: &str, loopback: &str, redirect_uri: &str, scope:
         served,
         after_use: None,
     };
-    let at = |path: &str| format!("{origin}{path}");
+    // Every path is under the host's own prefix (`/cimd/<nonce>`): no two hosts, in one run
+    // or in two, offer the same URL, which an AS may still have cached.
+    let p = |name: &str| format!("{prefix}/{name}");
+    let at = |name: &str| format!("{origin}{}", p(name));
     let not_found = || Served {
         status: 404,
         content_type: "application/json",
         body: "{}".to_owned(),
-        location: None,
-        cache_control: None,
     };
-    let mut without_redirect_uris = document(&at("/cimd/no-redirect-uris.json"), Value::Null);
+    let mut without_redirect_uris = document(&at("no-redirect-uris.json"), Value::Null);
     if let Some(fields) = without_redirect_uris.as_object_mut() {
         fields.remove("redirect_uris");
     }
-    let fragment = at("/cimd/shape-fragment.json#x");
-    let userinfo = match url::Url::parse(&at("/cimd/shape-userinfo.json")) {
+    let fragment = at("shape-fragment.json#x");
+    let userinfo = match url::Url::parse(&at("shape-userinfo.json")) {
         Ok(mut url) => {
             let _ = url.set_username("mcp-conformance");
             url.to_string()
         }
-        Err(_) => at("/cimd/shape-userinfo.json"),
+        Err(_) => at("shape-userinfo.json"),
     };
-    // Only the scheme and authority; with a base URL, a proxy may send this one elsewhere.
-    let no_path = url::Url::parse(origin).map_or(origin.to_owned(), |u| u.origin().ascii_serialization());
-    let dot_segment = at("/cimd/x/../shape-dot.json");
+    let dot_segment = at("x/../shape-dot.json");
     vec![
         // Valid: its client_id is its URL; it lists the flows' redirect URI.
         entry(
             "cimd_client",
-            at("/cimd/client.json"),
-            "/cimd/client.json",
-            valid(&at("/cimd/client.json")),
+            at("client.json"),
+            &p("client.json"),
+            valid(&at("client.json")),
         ),
         // The flows' other document clients (`registration = cimd`): the private chains' and
         // a second client's, so that no two share a client's grants.
         entry(
             "cimd_chain_client",
-            at("/cimd/chain.json"),
-            "/cimd/chain.json",
-            valid(&at("/cimd/chain.json")),
+            at("chain.json"),
+            &p("chain.json"),
+            valid(&at("chain.json")),
         ),
         entry(
             "cimd_second_client",
-            at("/cimd/second.json"),
-            "/cimd/second.json",
-            valid(&at("/cimd/second.json")),
+            at("second.json"),
+            &p("second.json"),
+            valid(&at("second.json")),
         ),
         // Its client_id is its URL with a trailing slash: another string.
         entry(
             "cimd_client_mismatch",
-            at("/cimd/mismatch.json"),
-            "/cimd/mismatch.json",
-            valid(&format!("{}/", at("/cimd/mismatch.json"))),
+            at("mismatch.json"),
+            &p("mismatch.json"),
+            valid(&format!("{}/", at("mismatch.json"))),
         ),
         // It lists only a redirect URI on another host (RFC 6761 `.invalid`).
         entry(
             "cimd_client_other_redirect",
-            at("/cimd/other-redirect.json"),
-            "/cimd/other-redirect.json",
+            at("other-redirect.json"),
+            &p("other-redirect.json"),
             json(document(
-                &at("/cimd/other-redirect.json"),
+                &at("other-redirect.json"),
                 json!(["https://client.invalid/callback"]),
             )),
         ),
         // Not a document: an HTML page, an empty object, one without redirect_uris, a 404.
         entry(
             "cimd_client_html",
-            at("/cimd/page.html"),
-            "/cimd/page.html",
+            at("page.html"),
+            &p("page.html"),
             Served {
                 status: 200,
                 content_type: "text/html",
                 body: "<!doctype html><title>Client</title><p>Not a metadata document.".to_owned(),
-                location: None,
-                cache_control: None,
             },
         ),
-        entry(
-            "cimd_client_empty",
-            at("/cimd/empty.json"),
-            "/cimd/empty.json",
-            json(json!({})),
-        ),
+        entry("cimd_client_empty", at("empty.json"), &p("empty.json"), json(json!({}))),
         entry(
             "cimd_client_no_redirect_uris",
-            at("/cimd/no-redirect-uris.json"),
-            "/cimd/no-redirect-uris.json",
+            at("no-redirect-uris.json"),
+            &p("no-redirect-uris.json"),
             json(without_redirect_uris),
         ),
         entry(
             "cimd_client_missing",
-            at("/cimd/missing.json"),
-            "/cimd/missing.json",
+            at("missing.json"),
+            &p("missing.json"),
             not_found(),
         ),
         // Client ids of a shape CIMD §3 forbids, each with a document that would otherwise
@@ -187,50 +173,39 @@ pub(super) fn catalogue(origin: &str, loopback: &str, redirect_uri: &str, scope:
         entry(
             "cimd_client_fragment",
             fragment.clone(),
-            "/cimd/shape-fragment.json",
+            &p("shape-fragment.json"),
             valid(&fragment),
         ),
         entry(
             "cimd_client_userinfo",
             userinfo.clone(),
-            "/cimd/shape-userinfo.json",
+            &p("shape-userinfo.json"),
             valid(&userinfo),
         ),
         entry(
             "cimd_client_dot_segment",
             dot_segment.clone(),
-            "/cimd/shape-dot.json",
+            &p("shape-dot.json"),
             valid(&dot_segment),
-        ),
-        entry("cimd_client_no_path", no_path.clone(), "/", valid(&no_path)),
-        // Valid, but not to be stored (`Cache-Control: no-store`): each use fetches it again.
-        entry(
-            "cimd_client_no_store",
-            at("/cimd/no-store.json"),
-            "/cimd/no-store.json",
-            Served {
-                cache_control: Some("no-store"),
-                ..valid(&at("/cimd/no-store.json"))
-            },
         ),
         // Valid but for a shared secret (CIMD §4.1): a secret-based authentication method,
         // or a client_secret (a literal that secures nothing).
         entry(
             "cimd_client_secret_method",
-            at("/cimd/secret-method.json"),
-            "/cimd/secret-method.json",
+            at("secret-method.json"),
+            &p("secret-method.json"),
             json({
-                let mut doc = document(&at("/cimd/secret-method.json"), json!([redirect_uri]));
+                let mut doc = document(&at("secret-method.json"), json!([redirect_uri]));
                 doc["token_endpoint_auth_method"] = Value::from("client_secret_basic");
                 doc
             }),
         ),
         entry(
             "cimd_client_secret",
-            at("/cimd/secret.json"),
-            "/cimd/secret.json",
+            at("secret.json"),
+            &p("secret.json"),
             json({
-                let mut doc = document(&at("/cimd/secret.json"), json!([redirect_uri]));
+                let mut doc = document(&at("secret.json"), json!([redirect_uri]));
                 doc["client_secret"] = Value::from("mcp-conformance-not-a-secret");
                 doc["client_secret_expires_at"] = Value::from(0);
                 doc
@@ -240,24 +215,24 @@ pub(super) fn catalogue(origin: &str, loopback: &str, redirect_uri: &str, scope:
         // AS guarding against SSRF does not fetch; else one more valid document).
         entry(
             "cimd_client_loopback",
-            format!("{loopback}/cimd/loopback.json"),
-            "/cimd/loopback.json",
-            valid(&format!("{loopback}/cimd/loopback.json")),
+            format!("{loopback}{}", p("loopback.json")),
+            &p("loopback.json"),
+            valid(&format!("{loopback}{}", p("loopback.json"))),
         ),
         // A 404 until the first request naming it is over, then the valid document: an AS
         // that cached the error refuses the second request without fetching.
         Offered {
-            after_use: Some(valid(&at("/cimd/fixed.json"))),
+            after_use: Some(valid(&at("fixed.json"))),
             ..entry(
                 "cimd_client_fixed_later",
-                at("/cimd/fixed.json"),
-                "/cimd/fixed.json",
+                at("fixed.json"),
+                &p("fixed.json"),
                 not_found(),
             )
         },
         // Valid, padded to 5 MiB when fetched.
-        entry("cimd_client_huge", at("/cimd/huge.json"), "/cimd/huge.json", {
-            let mut doc = document(&at("/cimd/huge.json"), json!([redirect_uri]));
+        entry("cimd_client_huge", at("huge.json"), &p("huge.json"), {
+            let mut doc = document(&at("huge.json"), json!([redirect_uri]));
             // In a member of its own: an AS that caps the length of a shown name would
             // refuse it for that, not for its size.
             doc["mcp_conformance_padding"] = Value::from(PAD);

@@ -23,6 +23,11 @@ pub struct Hosting {
     /// The public URL a proxy or tunnel forwards to the listener (`<base_url>/cimd/...` to
     /// `/cimd/...`); documents are named by it.
     pub base_url: Option<String>,
+    /// Else a host name documents are named by, at the listener's port (`localhost`, the
+    /// one name the embedded reference's SSRF guard lets through); else 127.0.0.1.
+    pub name: Option<String>,
+    /// Makes the documents' path prefix (`/cimd/<nonce>`): seeded runs fix it.
+    pub randomness: crate::seed::Randomness,
 }
 
 /// One request the host received: evidence of an authorization server's fetch.
@@ -41,13 +46,10 @@ pub struct DocumentHost {
     /// The paths a request has named (those with an `after_use` answer serve it now).
     used: Arc<Mutex<std::collections::HashSet<String>>>,
     server: tokio::task::JoinHandle<()>,
-    /// Where the documents are named: `http(s)://127.0.0.1:port`, or the base URL.
-    pub origin: String,
+    /// Where the documents are named: the base URL, or `http(s)://<name>:port`.
+    origin: String,
     /// Where the host listens: `http(s)://127.0.0.1:port`.
     listener_origin: String,
-    /// Named by a public URL that is not a loopback address: the host's own loopback
-    /// address is then another place, which an AS guarding against SSRF does not fetch.
-    pub public: bool,
 }
 
 impl DocumentHost {
@@ -62,12 +64,19 @@ impl DocumentHost {
         let port = listener.local_addr()?.port();
         let scheme = if hosting.tls.is_some() { "https" } else { "http" };
         let loopback = format!("{scheme}://127.0.0.1:{port}");
-        let origin = match &hosting.base_url {
-            Some(base) => base.trim_end_matches('/').to_owned(),
-            None => loopback.clone(),
+        let origin = match (&hosting.base_url, &hosting.name) {
+            (Some(base), _) => base.trim_end_matches('/').to_owned(),
+            (None, Some(name)) => format!("{scheme}://{name}:{port}"),
+            (None, None) => loopback.clone(),
         };
-        let public = url::Url::parse(&origin).is_ok_and(|u| !crate::http::hosts::is_loopback_ip(&u));
-        let catalogue = catalogue(&origin, &loopback, redirect_uri, scope);
+        // Seeded, the nth host of a process has the same prefix each run; unseeded, a fresh one.
+        static HOSTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let nth = HOSTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let nonce = hosting
+            .randomness
+            .value(&format!("client id metadata documents {nth}"), 6);
+        let prefix = format!("/cimd/{nonce}");
+        let catalogue = catalogue(&origin, &loopback, &prefix, redirect_uri, scope);
         let served: Arc<HashMap<String, (Served, Option<Served>)>> = Arc::new(
             catalogue
                 .iter()
@@ -100,12 +109,7 @@ impl DocumentHost {
                 response
             }
         });
-        let server = match hosting.tls {
-            None => tokio::spawn(async move {
-                let _ = axum::serve(listener, app).await;
-            }),
-            Some(tls) => tokio::spawn(serve_tls(listener, app, tls)),
-        };
+        let server = tokio::spawn(serve(listener, app, hosting.tls));
         let offered = catalogue.into_iter().map(|o| (o.name, o.url, o.path)).collect();
         Ok(DocumentHost {
             offered,
@@ -114,7 +118,6 @@ impl DocumentHost {
             server,
             origin,
             listener_origin: loopback,
-            public,
         })
     }
 
@@ -145,6 +148,18 @@ impl DocumentHost {
     pub fn fetches(&self, path: &str) -> usize {
         let log = self.fetches.lock().unwrap_or_else(|p| p.into_inner());
         log.iter().filter(|f| f.path == path).count()
+    }
+
+    /// Whether a guarded AS at `issuer` must leave the host's loopback name unfetched: the
+    /// documents have another name (not a loopback IP address) with the same scheme, and the
+    /// AS is on this machine (elsewhere, 127.0.0.1 is the AS's own address, which the run
+    /// must not send it to, and whose fetch it could not see).
+    pub fn loopback_observable(&self, issuer: &str) -> bool {
+        let (Ok(named), Ok(listener)) = (url::Url::parse(&self.origin), url::Url::parse(&self.listener_origin)) else {
+            return false;
+        };
+        let local = url::Url::parse(issuer).is_ok_and(|u| crate::http::hosts::is_loopback(&u));
+        local && named.scheme() == listener.scheme() && !crate::http::hosts::is_loopback_ip(&named)
     }
 
     /// The URL a fetch asked for, as its `Host` header names it (a proxy's or the loopback
@@ -190,26 +205,43 @@ impl DocumentHost {
     }
 }
 
-/// Serves `app` over TLS, a connection at a time as each arrives (axum::serve takes plain
-/// TCP only; a TLS-serving crate would be a dependency for these few lines).
-async fn serve_tls(listener: tokio::net::TcpListener, app: axum::Router, tls: Arc<rustls::ServerConfig>) {
-    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+/// Serves `app`, over TLS with `tls`, each connection in a task the server owns: when the
+/// host is dropped its connections close too, so an AS's pooled connection never reaches a
+/// host that is gone (axum::serve leaves them running, and takes plain TCP only).
+async fn serve(listener: tokio::net::TcpListener, app: axum::Router, tls: Option<Arc<rustls::ServerConfig>>) {
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
+    let mut connections = tokio::task::JoinSet::new();
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            // Out of file descriptors, say: let it pass rather than spin.
+            Err(_) => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
         };
+        while connections.try_join_next().is_some() {}
         let (acceptor, app) = (acceptor.clone(), app.clone());
-        tokio::spawn(async move {
-            let Ok(stream) = acceptor.accept(stream).await else {
-                return;
-            };
+        connections.spawn(async move {
             let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
                 tower::ServiceExt::oneshot(app.clone(), request.map(axum::body::Body::new))
             });
-            let io = hyper_util::rt::TokioIo::new(stream);
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(io, service)
-                .await;
+            let http = hyper::server::conn::http1::Builder::new();
+            match acceptor {
+                None => {
+                    let _ = http
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                }
+                Some(acceptor) => {
+                    let handshake = tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(stream));
+                    if let Ok(Ok(stream)) = handshake.await {
+                        let _ = http
+                            .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                            .await;
+                    }
+                }
+            }
         });
     }
 }
@@ -250,7 +282,8 @@ mod tests {
         let (_, answer) = http.send(&Request::get(&dot)).await;
         let doc: Value = serde_json::from_slice(&answer.unwrap().body).unwrap();
         assert_eq!(doc["client_id"], dot.as_str());
-        assert_eq!(host.fetches("/cimd/shape-dot.json"), 1);
+        assert_eq!(host.fetches(&host.path_of(&dot).unwrap()), 1);
+        assert!(host.path_of(&dot).unwrap().ends_with("/shape-dot.json"));
         assert_eq!(host.path_of("http://127.0.0.1:1/elsewhere"), None);
     }
 }

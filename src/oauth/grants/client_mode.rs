@@ -5,6 +5,7 @@
 use crate::config::Registration;
 use crate::oauth::flow::Flow;
 use crate::oauth::requests::Client;
+use crate::observation::Observed;
 use crate::spec::SpecVersion;
 
 use super::*;
@@ -34,6 +35,11 @@ impl Grants {
         match self.config.registration {
             Registration::Auto => {}
             fixed => {
+                // The CIMD control comes first, as under `auto`: a flow naming the document
+                // before it could be served from an AS's cache, and the control see no fetch.
+                if fixed == Registration::Cimd {
+                    self.cimd_authorization().await;
+                }
                 return ClientMode {
                     registration: fixed,
                     why: None,
@@ -65,6 +71,10 @@ impl Grants {
         let (control, _) = self.cimd_authorization().await;
         let obs = &control[0];
         let var = |name: &str| obs.vars.get(name).map(String::as_str);
+        if let Observed::Skipped(why) | Observed::Error(why) = &obs.observed {
+            let why = format!("the CIMD control request got no answer ({why})");
+            return auto(Registration::Dcr, &why);
+        }
         match (var("cimd.fetched"), var("callback.code")) {
             (Some("true"), Some(_)) => auto(
                 Registration::Cimd,
@@ -100,14 +110,15 @@ impl Grants {
         }
         let document = flow.cimd.and_then(|host| host.urls().find(|(n, _)| n == name));
         let Some((_, client_id)) = document else {
-            return Err("the run could not serve its client ID metadata documents (no loopback port)".to_owned());
+            return Err(format!("the run serves no client ID metadata document `{name}`"));
         };
         let client = Client {
             client_id,
             secret: None,
             auth_method: "none".to_owned(),
             redirect_uri: self.redirect_uri.clone(),
-            application_type: None,
+            // What the run's documents say (catalogue.rs).
+            application_type: Some("native".to_owned()),
             registered: false,
         };
         Ok((flow, client))

@@ -188,6 +188,10 @@ impl Grants {
         vars.extend(self.scope_plan().await.clone());
         let cimd = self.cimd_host().await.ok();
         vars.extend(cimd.iter().flat_map(|host| host.urls()));
+        // The host's loopback name is offered only where its fetch would be seen.
+        if !cimd.is_some_and(|host| host.loopback_observable(&server.issuer)) {
+            vars.remove("cimd_client_loopback");
+        }
         Ok(Flow {
             cimd,
             http: &self.client,

@@ -92,6 +92,8 @@ impl Grants {
                 port: (settings.port).unwrap_or_else(|| self.config.randomness.port("client id metadata documents")),
                 tls,
                 base_url: settings.base_url.clone(),
+                name: settings.name.clone(),
+                randomness: self.config.randomness,
             };
             // A document names every scope the run asks for, as a registration does: an AS
             // may grant a client only those (RFC 7591 `scope`).
@@ -121,8 +123,7 @@ impl Grants {
         let client = match &self.config.cimd.https_ca {
             Some(dir) => {
                 let root = LoopbackCa::in_dir(dir).and_then(|(ca, _)| ca.root())?;
-                let timeout = std::time::Duration::from_secs(10);
-                let redactor = self.client.redactor().clone();
+                let (timeout, redactor) = (self.client.timeout(), self.client.redactor().clone());
                 let trusting = crate::http::HttpClient::trusting(timeout, redactor, vec![root]);
                 trusting.map_err(|e| e.to_string())?
             }

@@ -30,8 +30,8 @@ pub(in crate::reference) struct Store {
     /// What each client holds for each resource: access tokens (`jti`) and refresh tokens
     /// (variation `revoke-earlier-grants`).
     pub(in crate::reference) held: HashMap<ClientResource, Vec<HeldTokens>>,
-    /// Client metadata documents by client id, and when each was fetched (fault
-    /// `cimd-cached-regardless` reuses them).
+    /// Client metadata documents by client id, and when each was fetched (variation
+    /// `cimd-cache-floor` reuses them).
     pub(in crate::reference) cimd_cache: HashMap<String, (RegisteredClient, std::time::Instant)>,
     /// When each client id's document was last refused (only a fault reads it).
     pub(in crate::reference) cimd_refused: HashMap<String, std::time::Instant>,
