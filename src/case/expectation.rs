@@ -1,5 +1,5 @@
-//! An expectation as a case file writes it (`subject`, `step` or `control`, `optional` and
-//! one predicate) into the model; the predicates' own keys and rules are
+//! An expectation as a case file writes it (`subject`, `step` or `control`, `optional`, a
+//! given's `unmet` and one predicate) into the model; the predicates' own keys and rules are
 //! `check::Predicate`'s.
 
 use std::collections::BTreeMap;
@@ -19,7 +19,7 @@ use crate::diagnostic::FileError;
 pub(super) struct ExpectSpec(BTreeMap<Spanned<String>, Spanned<toml::Value>>);
 
 impl ExpectSpec {
-    const OWN_KEYS: [&str; 4] = ["subject", "step", "control", "optional"];
+    const OWN_KEYS: [&str; 5] = ["subject", "step", "control", "optional", "unmet"];
 
     /// The steps a case table can make private (`[case.token]`...). In an expectation, the
     /// run's shared valid one, the control, is `control = "<step>"`, never `step`: one word,
@@ -33,10 +33,26 @@ impl ExpectSpec {
 
 impl Converter<'_> {
     pub(super) fn expectations(&mut self, specs: &[Spanned<ExpectSpec>], case_step: Option<&Step>) -> Vec<Expectation> {
-        specs.iter().filter_map(|s| self.expectation(s, case_step)).collect()
+        specs
+            .iter()
+            .filter_map(|s| self.expectation(s, case_step, false))
+            .collect()
     }
 
-    fn expectation(&mut self, spanned: &Spanned<ExpectSpec>, case_step: Option<&Step>) -> Option<Expectation> {
+    /// A case's `given`: as [`Converter::expectations`], each with its optional `unmet`.
+    pub(super) fn givens(&mut self, specs: &[Spanned<ExpectSpec>], case_step: Option<&Step>) -> Vec<Expectation> {
+        specs
+            .iter()
+            .filter_map(|s| self.expectation(s, case_step, true))
+            .collect()
+    }
+
+    fn expectation(
+        &mut self,
+        spanned: &Spanned<ExpectSpec>,
+        case_step: Option<&Step>,
+        given: bool,
+    ) -> Option<Expectation> {
         let spec = spanned.get_ref();
         let text = |key: &str| -> Result<Option<Spanned<&str>>, (std::ops::Range<usize>, String)> {
             match spec.get(key) {
@@ -50,6 +66,24 @@ impl Converter<'_> {
         let (subject, step, control) = match (text("subject"), text("step"), text("control")) {
             (Ok(subject), Ok(step), Ok(control)) => (subject, step, control),
             (Err((span, msg)), _, _) | (_, Err((span, msg)), _) | (_, _, Err((span, msg))) => {
+                let e = self.error(span, msg);
+                self.errors.push(e);
+                return None;
+            }
+        };
+        // What a skip says when this precondition is not met: a given's alone.
+        let unmet = match (text("unmet"), given) {
+            (Ok(None), _) => None,
+            (Ok(Some(why)), true) => Some(why.get_ref().to_string()),
+            (Ok(Some(why)), false) => {
+                let e = self.error(
+                    why.span(),
+                    "`unmet` belongs to a `given`: what a skip says when it is not met",
+                );
+                self.errors.push(e);
+                return None;
+            }
+            (Err((span, msg)), _) => {
                 let e = self.error(span, msg);
                 self.errors.push(e);
                 return None;
@@ -168,6 +202,7 @@ impl Converter<'_> {
             subject,
             predicate,
             optional,
+            unmet,
         })
     }
 

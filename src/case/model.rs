@@ -77,6 +77,8 @@ pub struct Expectation {
     pub predicate: Predicate,
     /// Judge only when the subject is present (e.g. an optional metadata member).
     pub optional: bool,
+    /// A given's: what its skip says when it is not met (before the expectation's own line).
+    pub unmet: Option<String>,
 }
 
 /// How the target is observed. Built-in steps are performed once per run and shared.

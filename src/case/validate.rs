@@ -154,7 +154,7 @@ impl Converter<'_> {
             }
         }
         let case_step = self.case_step(&spec);
-        let given = self.expectations(&spec.given, case_step.as_ref());
+        let given = self.givens(&spec.given, case_step.as_ref());
         let filter = self.expectations(&spec.filter, case_step.as_ref());
         if spec.expect.get_ref().is_empty() {
             let e = self.error(spec.expect.span(), "`expect` is empty: a case must check something");

@@ -85,6 +85,7 @@ mod tests {
             subject,
             predicate,
             optional: false,
+            unmet: None,
         }
     }
 

@@ -51,9 +51,17 @@ pub fn judge<'a>(
     if let Some((outcome, reason)) = unobservable(case.given.iter(), &observed) {
         return done(outcome, reason);
     }
-    if let Some(unmet) = broken(&case.given, &observed, globals, &evidence).into_iter().next() {
-        let reason = format!("precondition not met: {}", unmet.line());
-        return done(Outcome::Skip, reason);
+    for given in &case.given {
+        if let Some(unmet) = broken(std::slice::from_ref(given), &observed, globals, &evidence)
+            .into_iter()
+            .next()
+        {
+            let reason = match &given.unmet {
+                Some(why) => format!("precondition not met: {why} ({})", unmet.line()),
+                None => format!("precondition not met: {}", unmet.line()),
+            };
+            return done(Outcome::Skip, reason);
+        }
     }
     // `judge = "refusals"` and `where`: only the responses they select are judged (copied
     // only for such a case: every other case reads the observations as they are).
