@@ -159,6 +159,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "`true` when the AS fetched the client ID metadata document the request named",
     ),
     (
+        "cimd.fetched_before",
+        "how often the run's host had served the document the request named, before it",
+    ),
+    (
         "cimd.loopback_observable",
         "`true` when the AS is on this machine and the run's documents have another name than 127.0.0.1, same scheme",
     ),
@@ -201,6 +205,32 @@ pub fn closest_of<'a>(names: impl IntoIterator<Item = &'a str>, name: &str) -> O
 
 /// Replaces `{name}` placeholders with their values; names without a value stay as written
 /// (a case file cannot name an undeclared one).
+/// The first `{name}` placeholder in `changes` that `vars` cannot fill (a configuration the
+/// case needs, such as `{privileged_request}`).
+pub fn unfilled(
+    changes: &[(String, serde_json::Value)],
+    vars: &std::collections::BTreeMap<String, String>,
+) -> Option<String> {
+    let strings = changes.iter().flat_map(|(_, v)| match v {
+        serde_json::Value::String(s) => vec![s.as_str()],
+        serde_json::Value::Array(items) => items.iter().filter_map(serde_json::Value::as_str).collect(),
+        _ => Vec::new(),
+    });
+    for s in strings {
+        for (start, _) in s.match_indices('{') {
+            let rest = &s[start + 1..];
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                .collect();
+            if !name.is_empty() && rest[name.len()..].starts_with('}') && !vars.contains_key(&name) {
+                return Some(name);
+            }
+        }
+    }
+    None
+}
+
 pub fn expand_placeholders(s: &str, vars: &std::collections::BTreeMap<String, String>) -> String {
     let mut out = s.to_owned();
     for (name, value) in vars {
@@ -247,6 +277,17 @@ pub fn references(text: &str) -> Vec<(usize, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unfilled_placeholders_are_named_and_json_braces_ignored() {
+        let body = |s: &str| [("body".to_owned(), serde_json::json!(s))];
+        let vars = std::collections::BTreeMap::from([("access_token".to_owned(), "tok".to_owned())]);
+        assert_eq!(unfilled(&body(r#"{"a":{}} {access_token}"#), &vars), None);
+        assert_eq!(
+            unfilled(&body("{privileged_request}"), &vars).as_deref(),
+            Some("privileged_request")
+        );
+    }
 
     #[test]
     fn references_are_found_in_strings_only() {

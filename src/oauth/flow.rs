@@ -141,6 +141,10 @@ impl Flow<'_> {
         vars.insert("client_id".to_owned(), client.client_id.clone());
         vars.insert("scope".to_owned(), self.scope.clone().unwrap_or_default());
         vars.insert("short_verifier_challenge".to_owned(), super::pkce::s256(SHORT_VERIFIER));
+        // A value this run does not have (a document the AS must not be sent): not sent.
+        if let Some(name) = crate::case::placeholders::unfilled(changes, &vars) {
+            return Observation::skipped(label, format!("`{{{name}}}` has no value in this run"));
+        }
         requests::change_params(&mut params, changes, omit, &vars);
         let url = match requests::with_query(endpoint, &params) {
             Ok(url) => url,
@@ -163,6 +167,8 @@ impl Flow<'_> {
         let mut obs = consent::drive(&self.driver, self.http, label, &url, redirect_uri, self.listener).await;
         if let Some((host, mark, path)) = document {
             let fetches = host.fetched_since(mark, &path);
+            let earlier = host.fetches(&path) - fetches.len();
+            obs.vars.insert("cimd.fetched_before".to_owned(), earlier.to_string());
             obs.vars
                 .insert("cimd.fetched".to_owned(), (!fetches.is_empty()).to_string());
             obs.exchanges.extend(fetches);

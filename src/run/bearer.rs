@@ -82,29 +82,6 @@ pub fn sends_valid_token(overrides: &Overrides) -> bool {
         })
 }
 
-/// The first `{name}` placeholder in `changes` that `vars` cannot fill (a configuration the
-/// case needs, such as `{privileged_request}`).
-pub fn unfilled(changes: &[(String, Value)], vars: &BTreeMap<String, String>) -> Option<String> {
-    let strings = changes.iter().flat_map(|(_, v)| match v {
-        Value::String(s) => vec![s.as_str()],
-        Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
-    });
-    for s in strings {
-        for (start, _) in s.match_indices('{') {
-            let rest = &s[start + 1..];
-            let name: String = rest
-                .chars()
-                .take_while(|c| c.is_ascii_lowercase() || *c == '_')
-                .collect();
-            if !name.is_empty() && rest[name.len()..].starts_with('}') && !vars.contains_key(&name) {
-                return Some(name);
-            }
-        }
-    }
-    None
-}
-
 /// `(Authorization="bearer {access_token}")`, for labels: the templates, so no token shows.
 pub fn describe(changes: &[(String, Value)], omit: &[String]) -> String {
     let mut parts: Vec<String> = changes.iter().map(|(n, v)| format!("{n}={v}")).collect();
@@ -197,16 +174,6 @@ mod tests {
         let moved = request(&target, &in_query, &["Authorization".to_owned()], &vars());
         assert!(authorization(&moved).is_empty());
         assert_eq!(moved.url, "http://127.0.0.1:1/mcp?access_token=tok");
-    }
-
-    #[test]
-    fn unfilled_placeholders_are_named_and_json_braces_ignored() {
-        let body = |s: &str| [("body".to_owned(), serde_json::json!(s))];
-        assert_eq!(unfilled(&body(r#"{"a":{}} {access_token}"#), &vars()), None);
-        assert_eq!(
-            unfilled(&body("{privileged_request}"), &vars()).as_deref(),
-            Some("privileged_request")
-        );
     }
 
     #[test]

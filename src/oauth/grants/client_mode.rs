@@ -19,7 +19,9 @@ pub struct ClientMode {
 
 impl Grants {
     pub(crate) async fn client_mode(&self) -> &ClientMode {
-        self.mode.get_or_init(|| self.choose_mode()).await
+        // Boxed, as Context::observe is: the choice may run a whole authorization, and every
+        // flow awaits it; nested, the future types outgrow the compiler's layout query depth.
+        self.mode.get_or_init(|| Box::pin(self.choose_mode())).await
     }
 
     /// The way the flows' client identified itself, once a flow has asked (the report says).

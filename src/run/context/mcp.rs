@@ -82,7 +82,7 @@ impl Context {
             // comes later, from the server.)
             let mut known = vars.clone();
             known.insert("session_id".to_owned(), String::new());
-            if let Some(name) = bearer::unfilled(&changes, &known) {
+            if let Some(name) = crate::case::placeholders::unfilled(&changes, &known) {
                 let mut why = format!("needs `{name}` in the target configuration (--config)");
                 if name.starts_with("privileged_") {
                     why.push_str(", or a scope the AS advertises that the server does not ask for");

@@ -116,7 +116,8 @@ impl Context {
 
     /// A valid access token for the version probe (`--spec-version auto`).
     pub async fn probe_token(&self) -> Result<String, String> {
-        self.grants.probe_token().await
+        // Boxed for the same reason as `observe`.
+        Box::pin(self.grants.probe_token()).await
     }
 
     pub(super) async fn raw(&self, template: &RequestTemplate) -> Observation {
