@@ -15,7 +15,7 @@ mod variations;
 
 pub use faults::{Fault, Form};
 pub use flow_endpoints::{LOGIN_PASSWORD, LOGIN_USER};
-pub use server::{DOCUMENT_HOST, Options, Reference, name_documents_for_guard};
+pub use server::{Options, Reference, name_documents_for_guard};
 pub use variations::Variation;
 
 // The servers' shared state, for the handlers in the modules above.

@@ -108,10 +108,7 @@ async fn https_documents_chain_to_the_runs_loopback_ca() {
 async fn documents_behind_a_public_base_url_are_judged_once_the_run_reaches_itself() {
     let port = free_port();
     let proxy = forwarder(port).await;
-    let guarded = Options {
-        document_hosts: vec!["localhost".to_owned()],
-        ..Options::default()
-    };
+    let guarded = Options::default().guarded();
     let reference = Reference::start_with(&[], guarded).await.expect("reference");
     let public = DocumentHosting {
         base_url: Some(format!("http://localhost:{proxy}/tenant")),

@@ -31,9 +31,9 @@ fn matrix_options() -> Options {
     Options {
         code_lifetime: Some(Duration::from_secs(5)),
         token_lifetime: Some(Duration::from_secs(6)),
-        document_hosts: vec![crate::reference::DOCUMENT_HOST.to_owned()],
         ..Options::default()
     }
+    .guarded()
 }
 
 /// As [`run_suite`], for the requirements matching `filter`, with the configuration changed

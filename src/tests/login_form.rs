@@ -17,9 +17,9 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 async fn with_login_form() -> Reference {
     let options = Options {
         login_form: true,
-        document_hosts: vec![crate::reference::DOCUMENT_HOST.to_owned()],
         ..Options::default()
-    };
+    }
+    .guarded();
     Reference::start_with(&[], options).await.unwrap()
 }
 

@@ -23,9 +23,9 @@ use crate::verdict::{Outcome, Verdict};
 async fn varied(variations: &[Variation], version: SpecVersion, plan: Vec<Planned>) -> (Reference, Suite) {
     let options = Options {
         variations: variations.to_vec(),
-        document_hosts: vec![crate::reference::DOCUMENT_HOST.to_owned()],
         ..Options::default()
-    };
+    }
+    .guarded();
     let reference = Reference::start_with(&[], options)
         .await
         .expect("reference target starts");
