@@ -30,6 +30,9 @@ pub struct Requirement {
     /// The duty on the server is inferred from the quote (a definition, a client's duty),
     /// not stated.
     pub derived: bool,
+    /// Why no check can judge the row from outside the server (one line); such a row has no
+    /// case.
+    pub untestable: Option<String>,
 }
 
 impl Requirement {
@@ -77,6 +80,7 @@ struct RequirementRow {
     normatives: BTreeMap<SpecVersion, String>,
     #[serde(default)]
     derived: bool,
+    untestable: Option<String>,
 }
 
 /// A level is only as strong as the sentence it quotes: a MUST needs an upper-case MUST,
@@ -156,6 +160,7 @@ impl Registry {
                 quoted_from: row.quoted_from,
                 normatives: row.normatives,
                 derived: row.derived,
+                untestable: row.untestable,
             });
         }
         if errors.is_empty() { Ok(registry) } else { Err(errors) }

@@ -70,6 +70,14 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
         "access_token_unsigned",
         "the valid token's claims as an `alg: none` JWT",
     ),
+    (
+        "access_token_no_signature",
+        "the valid token with its signature part emptied",
+    ),
+    (
+        "access_token_foreign_key",
+        "the valid token's claims signed by another key, carried in its `jwk` header",
+    ),
     ("resource_metadata", "the no-token 401 challenge's resource_metadata"),
     ("cimd_client", "the URL of the run's valid client ID metadata document"),
     (

@@ -44,6 +44,7 @@ pub(super) fn requirements_command(format: ListFormat, dir: Option<PathBuf>, cov
                         "normatives": r.normatives,
                         "quoted_from": r.quoted_from,
                         "derived": r.derived,
+                        "untestable": r.untestable,
                         "has_check": !checked.is_empty(),
                         "checked_versions": checked,
                     })
@@ -70,11 +71,12 @@ pub(super) fn requirements_command(format: ListFormat, dir: Option<PathBuf>, cov
     exit::OK
 }
 
-/// `requirements --coverage`: per version, the registry's rows, those with a check, and a
-/// list of those without.
+/// `requirements --coverage`: per version, the registry's rows, those with a check, those
+/// no check can judge from outside (each with its reason), and a list of the rest.
 fn coverage_table(cases: &CaseSet) -> String {
-    let mut table =
-        String::from("| spec version | requirements | with a check | without |\n| --- | --- | --- | --- |\n");
+    let mut table = String::from(
+        "| spec version | requirements | with a check | untestable | without |\n| --- | --- | --- | --- | --- |\n",
+    );
     let mut lists = String::new();
     for version in SpecVersion::ALL {
         let rows: Vec<&Requirement> = cases
@@ -82,17 +84,25 @@ fn coverage_table(cases: &CaseSet) -> String {
             .iter()
             .filter(|r| r.versions.contains(&version))
             .collect();
-        let (checked, unchecked): (Vec<&Requirement>, Vec<&Requirement>) =
+        let (checked, rest): (Vec<&Requirement>, Vec<&Requirement>) =
             rows.iter().partition(|r| cases.case_for(&r.id, version).is_some());
+        let (untestable, unchecked): (Vec<&Requirement>, Vec<&Requirement>) =
+            rest.into_iter().partition(|r| r.untestable.is_some());
         table.push_str(&format!(
-            "| {version} | {} | {} | {} |\n",
+            "| {version} | {} | {} | {} | {} |\n",
             rows.len(),
             checked.len(),
+            untestable.len(),
             unchecked.len()
         ));
         lists.push_str(&format!("\n### Without a check in {version}\n\n"));
         for r in unchecked {
             lists.push_str(&format!("- `{}` ({}): {}\n", r.id, r.level_for(version), r.title));
+        }
+        lists.push_str(&format!("\n### Untestable in {version}\n\n"));
+        for r in untestable {
+            let why = r.untestable.as_deref().unwrap_or_default();
+            lists.push_str(&format!("- `{}` ({}): {why}\n", r.id, r.level_for(version)));
         }
     }
     table + &lists

@@ -328,12 +328,19 @@ faults! {
     SchemeCaseSensitive = "scheme-case-sensitive", ["rs.token.scheme-case-insensitive"], LATEST, Realistic,
         "only the exact scheme spelling `Bearer` is accepted";
     AnyTokenAccepted = "any-token-accepted",
-        ["rs.token.invalid-401", "rs.token.expired-401", "rs.token.audience", "rs.token.foreign-issuer"], LATEST, Blunt,
+        ["rs.token.invalid-401", "rs.token.expired-401", "rs.token.audience", "rs.token.foreign-issuer",
+         "rs.token.audience-required", "rs.token.not-yet-valid"], LATEST, Blunt,
         "any bearer token is accepted, garbage included";
     SessionAuthenticates = "session-authenticates", ["rs.token.every-request"], SpecVersion::V2025_11_25, Realistic,
         "a request with a known Mcp-Session-Id and no token is served";
     AnyAudienceAccepted = "any-audience-accepted", ["rs.token.audience"], LATEST, Realistic,
-        "tokens its AS issued for another resource are accepted";
+        "tokens its AS issued for another resource it serves are accepted (the issuer checked, not the audience)";
+    AudienceClaimOptional = "audience-claim-optional", ["rs.token.audience-required"], LATEST, Realistic,
+        "a token without aud is accepted: the audience is compared only where there is one";
+    ClientAudienceAccepted = "client-audience-accepted", ["rs.token.audience-required"], LATEST, Realistic,
+        "a token whose aud is its client id is accepted (an OpenID Connect library's ID-token rule)";
+    NotBeforeIgnored = "not-before-ignored", ["rs.token.not-yet-valid"], LATEST, Realistic,
+        "nbf is not checked: a token not yet valid is accepted (JWT libraries that leave nbf off by default)";
     PrivilegeNotEnforced = "privilege-not-enforced", ["rs.scope.insufficient-403"], LATEST, Blunt,
         "scopes are not enforced: the privileged tool runs for a token without its scope";
     InsufficientScopeAnswered401 = "insufficient-scope-answered-401", ["rs.scope.insufficient-403"], LATEST, Realistic,
@@ -364,8 +371,13 @@ faults! {
         "unsigned JWTs (alg: none) are accepted with the claims they carry, as a library trusting the token's header does";
     BadSignatureAccepted = "bad-signature-accepted", ["rs.token.invalid-401"], LATEST, Realistic,
         "JWT signatures are not verified";
+    EmptySignatureAccepted = "empty-signature-accepted", ["rs.token.invalid-401"], LATEST, Realistic,
+        "a JWT whose signature part is empty is taken unverified (its header still says ES256)";
+    EmbeddedJwkTrusted = "embedded-jwk-trusted", ["rs.token.invalid-401"], LATEST, Realistic,
+        "a JWT is verified with the key in its own jwk header, so anyone's key signs for the issuer (CVE-2018-0114)";
     BadTokenServerError = "bad-token-server-error",
-        ["rs.token.invalid-401", "rs.token.expired-401", "rs.token.audience", "rs.token.foreign-issuer"], LATEST, Realistic,
+        ["rs.token.invalid-401", "rs.token.expired-401", "rs.token.audience", "rs.token.foreign-issuer",
+         "rs.token.audience-required", "rs.token.not-yet-valid"], LATEST, Realistic,
         "a token that fails validation gets 500 (as the ts-sdk example's verifier causes)";
     ErrorDescriptionWithQuote = "error-description-with-quote", ["rs.challenge.error-chars"], LATEST, Realistic,
         "error_description holds a (backslash-escaped) double quote";

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use serde_json::json;
 
-use super::signing::{Checks, Claims};
+use super::signing::{self, Checks, Claims};
 
 use super::{Fault, State, Variation};
 
@@ -120,6 +120,7 @@ fn valid_token(s: &State, token: &str) -> Option<Claims> {
     let checks = Checks {
         issuer: (!s.has(Fault::ForeignIssuerAccepted)).then_some(issuer.as_str()),
         expiry: !s.has(Fault::ExpiredTokenAccepted),
+        not_before: !s.has(Fault::NotBeforeIgnored),
         signature: !s.has(Fault::BadSignatureAccepted),
     };
     let claims = match s.varies(Variation::OpaqueAccessTokens) {
@@ -127,15 +128,32 @@ fn valid_token(s: &State, token: &str) -> Option<Claims> {
         true => store(s)
             .opaque(token)
             .filter(|c| !checks.expiry || c.exp > super::signing::now()),
-        false => s.signer.verify(token, &checks).ok().or_else(|| unsecured(s, token)),
+        false => (s.signer.verify(token, &checks).ok())
+            .or_else(|| unsecured(s, token))
+            .or_else(|| {
+                s.has(Fault::EmptySignatureAccepted)
+                    .then(|| s.signer.verify_unsigned(token, &checks))
+                    .flatten()
+            })
+            .or_else(|| {
+                s.has(Fault::EmbeddedJwkTrusted)
+                    .then(|| signing::verify_embedded(token, &checks))
+                    .flatten()
+            }),
     };
     let claims = claims.filter(|c| !store(s).revoked(&c.jti));
     if s.has(Fault::AnyTokenAccepted) {
         return Some(claims.unwrap_or_else(|| s.claims(String::new(), "", None, None, Default::default())));
     }
-    // RFC 8707 / MCP "Token Audience Binding": only tokens issued for this server.
-    let ours = |c: &Claims| {
-        c.aud.as_ref().is_none_or(|a| a.names(|r| same_uri(r, &s.mcp_url()))) || s.has(Fault::AnyAudienceAccepted)
+    // RFC 8707 / MCP "Token Audience Binding": only tokens issued for this server, which say
+    // so. (Faulty: any resource its AS serves; no audience at all; an ID token's audience.)
+    let ours = |c: &Claims| match &c.aud {
+        Some(aud) => {
+            aud.names(|r| same_uri(r, &s.mcp_url()))
+                || (s.has(Fault::AnyAudienceAccepted) && aud.names(|r| same_uri(r, &s.second_resource())))
+                || (s.has(Fault::ClientAudienceAccepted) && aud.names(|r| r == c.client_id))
+        }
+        None => s.has(Fault::AudienceClaimOptional),
     };
     claims.filter(ours)
 }

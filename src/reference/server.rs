@@ -172,6 +172,8 @@ impl State {
         lifetime: std::time::Duration,
     ) -> signing::Claims {
         let now = signing::now();
+        // Without a resource, the MCP server this AS serves (a test issuer serves none).
+        let resource = resource.or_else(|| (!self.any_resource).then(|| self.mcp_url()));
         signing::Claims {
             iss: self.issuer(),
             sub: LOGIN_USER.to_owned(),
@@ -183,6 +185,7 @@ impl State {
             client_id: client_id.to_owned(),
             scope,
             iat: now,
+            nbf: None,
             exp: now + lifetime.as_secs(),
             jti,
         }

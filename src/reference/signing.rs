@@ -21,6 +21,9 @@ pub(super) struct Claims {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     pub iat: u64,
+    /// Not before (RFC 7519 §4.1.5): only minted tokens carry it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
     pub exp: u64,
     pub jti: String,
 }
@@ -62,10 +65,13 @@ impl std::fmt::Debug for Signer {
 pub(super) type Invalid = jsonwebtoken::errors::Error;
 
 /// How strictly [`Signer::verify`] checks (each relaxation is a reference fault).
+#[derive(Clone, Copy)]
 pub(super) struct Checks<'a> {
     /// The trusted issuer; `None` accepts any `iss`.
     pub issuer: Option<&'a str>,
     pub expiry: bool,
+    /// `nbf` is honoured (RFC 7519 §4.1.5).
+    pub not_before: bool,
     pub signature: bool,
 }
 
@@ -109,6 +115,7 @@ impl Signer {
         validation.leeway = 0;
         validation.validate_aud = false;
         validation.validate_exp = checks.expiry;
+        validation.validate_nbf = checks.not_before;
         validation.required_spec_claims = ["iss".to_owned()].into();
         if let Some(issuer) = checks.issuer {
             validation.set_issuer(&[issuer]);
@@ -118,6 +125,37 @@ impl Signer {
         }
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map(|data| data.claims)
     }
+
+    /// Fault empty-signature-accepted: a JWT with an empty signature part has its claims
+    /// checked as if signed (a verifier that skips what is not there).
+    pub fn verify_unsigned(&self, token: &str, checks: &Checks) -> Option<Claims> {
+        let (_, "") = token.rsplit_once('.')? else {
+            return None;
+        };
+        let unchecked = Checks {
+            signature: false,
+            ..*checks
+        };
+        self.verify(token, &unchecked).ok()
+    }
+}
+
+/// Fault embedded-jwk-trusted: a JWT is verified with the key its own header carries (`jwk`,
+/// RFC 7515 §4.1.3), as CVE-2018-0114's library did: anyone's key signs for the issuer.
+pub(super) fn verify_embedded(token: &str, checks: &Checks) -> Option<Claims> {
+    let header = jsonwebtoken::decode_header(token).ok()?;
+    let key = DecodingKey::from_jwk(header.jwk.as_ref()?).ok()?;
+    let mut validation = Validation::new(header.alg);
+    validation.leeway = 0;
+    validation.validate_aud = false;
+    validation.validate_exp = checks.expiry;
+    validation.validate_nbf = checks.not_before;
+    if let Some(issuer) = checks.issuer {
+        validation.set_issuer(&[issuer]);
+    }
+    jsonwebtoken::decode::<Claims>(token, &key, &validation)
+        .ok()
+        .map(|data| data.claims)
 }
 
 /// Seconds since the Unix epoch (JWT `NumericDate`).
@@ -139,6 +177,7 @@ mod tests {
             client_id: "c".into(),
             scope: Some("mcp:tools".into()),
             iat: now(),
+            nbf: None,
             exp,
             jti: "1".into(),
         }
@@ -147,6 +186,7 @@ mod tests {
     const STRICT: Checks = Checks {
         issuer: Some("http://127.0.0.1:1/as"),
         expiry: true,
+        not_before: true,
         signature: true,
     };
 

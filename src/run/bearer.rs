@@ -12,12 +12,15 @@ use crate::http::Request;
 /// The change that asks for a token of its own, from a flow with this scope.
 pub const TOKEN_SCOPE: &str = "token_scope";
 
+/// The change that asks for another kind of token (a variant's own `[case.mcp] token`).
+pub const TOKEN_KIND: &str = "token";
+
 /// The valid request's credentials, before placeholders are filled.
 const VALID_AUTHORIZATION: &str = "Bearer {access_token}";
 
 /// The version's first MCP request, authenticated, with `changes`: each key a header name
 /// (a string replaces it, an array sends one line per value, null removes it), `query` or
-/// `body` (`token_scope` chose the token and is not part of it).
+/// `body` (`token_scope` and `token` chose the token and are not part of it).
 pub fn request(
     target: &Target,
     changes: &[(String, Value)],
@@ -32,7 +35,7 @@ pub fn request(
             request.url = format!("{}?{}", request.url, expand_placeholders(query, vars));
             continue;
         }
-        if name == TOKEN_SCOPE {
+        if name == TOKEN_SCOPE || name == TOKEN_KIND {
             continue;
         }
         // `method = "GET"`: the stream request (no body).
@@ -93,52 +96,6 @@ pub fn describe(changes: &[(String, Value)], omit: &[String]) -> String {
     }
 }
 
-/// The token with one character changed in its middle: the same shape, no longer valid. The
-/// middle, not the end: a base64url signature's last character may carry unused bits. In a
-/// JWT (three dot-separated parts) the signature's middle, so the claims still parse and
-/// only a signature check refuses it.
-/// `token` with its signature stripped and `alg: none` (RFC 7519 §6: an unsecured JWT, which
-/// no resource server may take). An opaque token becomes an unsecured JWT for `audience` with
-/// claims of its own.
-pub fn unsigned(token: &str, audience: &str) -> String {
-    use base64::Engine;
-    let b64 = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
-    let header = b64(br#"{"alg":"none","typ":"JWT"}"#);
-    let payload = match token.split('.').collect::<Vec<_>>().as_slice() {
-        [_, claims, _] if !claims.is_empty() => claims.to_string(),
-        _ => {
-            let exp = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs())
-                + 3600;
-            let claims = serde_json::json!({"sub": "mcp-conformance", "aud": audience, "exp": exp});
-            b64(claims.to_string().as_bytes())
-        }
-    };
-    format!("{header}.{payload}.")
-}
-
-pub fn tampered(token: &str) -> String {
-    let mut chars: Vec<char> = token.chars().collect();
-    let parts: Vec<&str> = token.split('.').collect();
-    let start = match parts.as_slice() {
-        [header, claims, signature] if ![header, claims, signature].iter().any(|p| p.is_empty()) => {
-            let signature_start = header.chars().count() + claims.chars().count() + 2;
-            signature_start + signature.chars().count() / 2
-        }
-        _ => chars.len() / 2,
-    };
-    if let Some(i) = (start..chars.len())
-        .chain(0..start)
-        .find(|&i| chars[i].is_ascii_alphanumeric())
-    {
-        chars[i] = if chars[i] == 'A' { 'B' } else { 'A' };
-    } else {
-        chars.push('A');
-    }
-    chars.into_iter().collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,15 +131,5 @@ mod tests {
         let moved = request(&target, &in_query, &["Authorization".to_owned()], &vars());
         assert!(authorization(&moved).is_empty());
         assert_eq!(moved.url, "http://127.0.0.1:1/mcp?access_token=tok");
-    }
-
-    #[test]
-    fn a_tampered_token_differs_in_one_middle_character() {
-        let t = tampered("abcdefAhij");
-        assert_eq!(t.len(), 10);
-        assert_eq!(t.chars().zip("abcdefAhij".chars()).filter(|(a, b)| a != b).count(), 1);
-        assert_eq!(tampered("eyJ.abc.xyz"), "eyJ.abc.xAz");
-        assert_eq!(tampered("eyJ..xyz"), "eyJ..Ayz");
-        assert_eq!(tampered("..."), "...A");
     }
 }

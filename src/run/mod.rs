@@ -5,6 +5,7 @@
 mod bearer;
 mod context;
 mod engine;
+mod forged;
 mod policy;
 mod version;
 

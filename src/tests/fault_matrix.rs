@@ -212,7 +212,15 @@ async fn supplied_tokens_are_used_instead_of_flows_and_minting() {
     let cases = case::load_embedded().expect("embedded cases load");
     let supply = async |config: &mut TargetConfig, reference: &Reference| {
         let client = HttpClient::new(Duration::from_secs(20), Redactor::default()).expect("client");
-        for kind in [TokenKind::Valid, TokenKind::Expired, TokenKind::ForeignIssuer] {
+        let minted = [
+            TokenKind::Valid,
+            TokenKind::Expired,
+            TokenKind::ForeignIssuer,
+            TokenKind::NoAudience,
+            TokenKind::ClientAudience,
+            TokenKind::NotYetValid,
+        ];
+        for kind in minted {
             let minted = tokens::mint(
                 &client,
                 &reference.mint_endpoint,
@@ -237,7 +245,7 @@ async fn supplied_tokens_are_used_instead_of_flows_and_minting() {
     )
     .await;
     assert!(
-        verdicts.len() >= 8 && verdicts.iter().all(|v| v.outcome == Outcome::Pass),
+        verdicts.len() >= 10 && verdicts.iter().all(|v| v.outcome == Outcome::Pass),
         "{}",
         show(&verdicts)
     );

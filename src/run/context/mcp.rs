@@ -7,7 +7,7 @@ use crate::case::{Overrides, expand_placeholders};
 use crate::discovery;
 use crate::http::redact::Secret;
 use crate::observation::{Observation, Observed};
-use crate::run::bearer;
+use crate::run::{bearer, forged};
 use crate::token_kind::TokenKind;
 
 use super::Context;
@@ -42,15 +42,22 @@ impl Context {
             },
         };
         if let Some(access) = access {
-            let tampered = bearer::tampered(&access);
-            let unsigned = bearer::unsigned(&access, &self.target.mcp_url);
-            // Each shows nearly all of the valid token.
-            for derived in [&tampered, &unsigned] {
-                self.client.redactor().register(&Secret::new(derived.as_str()));
+            let audience = &self.target.mcp_url;
+            let forgeries = [
+                ("access_token_tampered", forged::tampered(&access)),
+                ("access_token_unsigned", forged::unsigned(&access, audience)),
+                (
+                    "access_token_no_signature",
+                    forged::without_signature(&access, audience),
+                ),
+                ("access_token_foreign_key", forged::foreign_key(&access, audience)),
+            ];
+            for (name, forgery) in forgeries {
+                // Each shows nearly all of the valid token.
+                self.client.redactor().register(&Secret::new(forgery.as_str()));
+                vars.insert(name.to_owned(), forgery);
             }
             vars.insert("access_token".to_owned(), access);
-            vars.insert("access_token_tampered".to_owned(), tampered);
-            vars.insert("access_token_unsigned".to_owned(), unsigned);
         }
         // `{resource_metadata}`: the 401 challenge's pointer, for the other challenges to match.
         if let Some(pointer) = discovery::resource_metadata_param(&self.discovered.unauthenticated().await[0]) {
@@ -96,7 +103,30 @@ impl Context {
                 .find(|(n, _)| n == bearer::TOKEN_SCOPE)
                 .and_then(|(_, v)| v.as_str())
                 .map(|v| expand_placeholders(v, &vars));
+            // `token`: another kind of token, for this variant alone.
+            let kind = changes
+                .iter()
+                .find(|(n, _)| n == bearer::TOKEN_KIND)
+                .and_then(|(_, v)| v.as_str()?.parse::<TokenKind>().ok());
             let mut _lease = None;
+            if let Some(kind) = kind {
+                match self.grants.token_of(kind, &vars, purpose).await {
+                    Ok((token, got, lease)) => {
+                        exchanges.extend(got);
+                        vars.insert("access_token".to_owned(), token);
+                        _lease = lease;
+                    }
+                    Err(obs) => {
+                        exchanges.extend(obs.exchanges.iter().cloned());
+                        out.push(Observation {
+                            label,
+                            exchanges,
+                            ..obs
+                        });
+                        continue;
+                    }
+                }
+            }
             if scope.is_some() {
                 match self.grants.token_for(None, scope, purpose).await {
                     Ok((token, got, lease)) => {
