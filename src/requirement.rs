@@ -33,6 +33,9 @@ pub struct Requirement {
     /// Why no check can judge the row from outside the server (one line); such a row has no
     /// case.
     pub untestable: Option<String>,
+    /// The row whose check gives this row's verdict: the same behaviour, judged once (one
+    /// behaviour, one verdict); such a row has no case of its own.
+    pub judged_by: Option<String>,
 }
 
 impl Requirement {
@@ -81,6 +84,7 @@ struct RequirementRow {
     #[serde(default)]
     derived: bool,
     untestable: Option<String>,
+    judged_by: Option<Spanned<String>>,
 }
 
 /// A level is only as strong as the sentence it quotes: a MUST needs an upper-case MUST,
@@ -130,6 +134,7 @@ impl Registry {
         let rows: RegistryFile = toml::from_str(&file.text).map_err(|e| vec![FileError::from_toml(file, &e)])?;
         let mut registry = Registry::default();
         let mut errors = Vec::new();
+        let mut judges = Vec::new();
         for row in rows.requirement {
             let span = row.id.span();
             let id = row.id.get_ref().clone();
@@ -139,6 +144,15 @@ impl Registry {
             }
             if row.versions.get_ref().is_empty() {
                 errors.push(FileError::new(file, row.versions.span(), "`versions` is empty"));
+                continue;
+            }
+            if row
+                .untestable
+                .as_deref()
+                .is_some_and(|u| u.trim().is_empty() || u.contains('\n'))
+            {
+                let why = "`untestable` is one line saying why no check can judge the row";
+                errors.push(FileError::new(file, span, why));
                 continue;
             }
             if let Some(why) = unsupported_level(&row) {
@@ -161,7 +175,15 @@ impl Registry {
                 normatives: row.normatives,
                 derived: row.derived,
                 untestable: row.untestable,
+                judged_by: row.judged_by.as_ref().map(|j| j.get_ref().clone()),
             });
+            judges.extend(row.judged_by);
+        }
+        for judge in judges {
+            if !registry.by_id.contains_key(judge.get_ref()) {
+                let why = format!("`judged_by` names `{}`, which is not a requirement id", judge.get_ref());
+                errors.push(FileError::new(file, judge.span(), why));
+            }
         }
         if errors.is_empty() { Ok(registry) } else { Err(errors) }
     }

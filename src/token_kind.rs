@@ -17,23 +17,17 @@ pub enum TokenKind {
     Expired,
     /// Well-formed, for this server, from an issuer it does not trust.
     ForeignIssuer,
-    /// From the trusted issuer, signed with its key, with no `aud` at all.
-    NoAudience,
-    /// From the trusted issuer, its `aud` the client id (an ID token's audience).
-    ClientAudience,
     /// From the trusted issuer, for this server, not valid until ten minutes from now (`nbf`).
     NotYetValid,
 }
 
 impl TokenKind {
-    pub const ALL: [TokenKind; 8] = [
+    pub const ALL: [TokenKind; 6] = [
         TokenKind::Valid,
         TokenKind::LowScope,
         TokenKind::ForeignAudience,
         TokenKind::Expired,
         TokenKind::ForeignIssuer,
-        TokenKind::NoAudience,
-        TokenKind::ClientAudience,
         TokenKind::NotYetValid,
     ];
 
@@ -44,8 +38,6 @@ impl TokenKind {
             TokenKind::ForeignAudience => "foreign_audience",
             TokenKind::Expired => "expired",
             TokenKind::ForeignIssuer => "foreign_issuer",
-            TokenKind::NoAudience => "no_audience",
-            TokenKind::ClientAudience => "client_audience",
             TokenKind::NotYetValid => "not_yet_valid",
         }
     }

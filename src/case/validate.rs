@@ -148,6 +148,15 @@ impl Converter<'_> {
                 .with_help("remove `untestable` from its row in cases/requirements.toml, or the case");
             self.errors.push(e);
         }
+        if let Some(judge) = requirement.and_then(|r| r.judged_by.as_ref()) {
+            let e = self
+                .error(
+                    spec.requirement.span(),
+                    format!("`{id}` is judged by `{judge}`'s check"),
+                )
+                .with_help("remove `judged_by` from its row in cases/requirements.toml, or the case");
+            self.errors.push(e);
+        }
         if let (Some(req), Some(versions)) = (requirement, &spec.versions) {
             for v in versions.get_ref() {
                 if !req.applies_to(*v) {
@@ -265,20 +274,6 @@ impl Converter<'_> {
                 } else if let Err(why) = kind.get_ref().parse::<TokenKind>() {
                     let e = self.error(kind.span(), why);
                     self.errors.push(e);
-                }
-            }
-            // A variant's own kind of token (variants carry no spans: the table's is shown).
-            for variant in &t.get_ref().variants {
-                let Some(kind) = variant.get("token") else { continue };
-                let why = match (table_name, kind.as_str()) {
-                    ("mcp", Some(kind)) => kind.parse::<TokenKind>().err(),
-                    ("mcp", None) => Some(format!("a variant's `token` is a kind's name, not `{kind}`")),
-                    _ => Some("`token` is only used in `[case.mcp]`".to_owned()),
-                };
-                if let Some(why) = why {
-                    let e = self.error(t.span(), why);
-                    self.errors.push(e);
-                    misplaced = true;
                 }
             }
             if let Some(method) = &t.get_ref().method

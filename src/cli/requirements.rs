@@ -45,6 +45,7 @@ pub(super) fn requirements_command(format: ListFormat, dir: Option<PathBuf>, cov
                         "quoted_from": r.quoted_from,
                         "derived": r.derived,
                         "untestable": r.untestable,
+                        "judged_by": r.judged_by,
                         "has_check": !checked.is_empty(),
                         "checked_versions": checked,
                     })
@@ -72,10 +73,12 @@ pub(super) fn requirements_command(format: ListFormat, dir: Option<PathBuf>, cov
 }
 
 /// `requirements --coverage`: per version, the registry's rows, those with a check, those
-/// no check can judge from outside (each with its reason), and a list of the rest.
+/// another row's check judges, those no check can judge from outside (each with its reason),
+/// and a list of the rest.
 fn coverage_table(cases: &CaseSet) -> String {
     let mut table = String::from(
-        "| spec version | requirements | with a check | untestable | without |\n| --- | --- | --- | --- | --- |\n",
+        "| spec version | requirements | with a check | judged by another row | untestable | without |\n\
+         | --- | --- | --- | --- | --- | --- |\n",
     );
     let mut lists = String::new();
     for version in SpecVersion::ALL {
@@ -86,18 +89,26 @@ fn coverage_table(cases: &CaseSet) -> String {
             .collect();
         let (checked, rest): (Vec<&Requirement>, Vec<&Requirement>) =
             rows.iter().partition(|r| cases.case_for(&r.id, version).is_some());
+        let (judged, rest): (Vec<&Requirement>, Vec<&Requirement>) =
+            rest.into_iter().partition(|r| r.judged_by.is_some());
         let (untestable, unchecked): (Vec<&Requirement>, Vec<&Requirement>) =
             rest.into_iter().partition(|r| r.untestable.is_some());
         table.push_str(&format!(
-            "| {version} | {} | {} | {} | {} |\n",
+            "| {version} | {} | {} | {} | {} | {} |\n",
             rows.len(),
             checked.len(),
+            judged.len(),
             untestable.len(),
             unchecked.len()
         ));
         lists.push_str(&format!("\n### Without a check in {version}\n\n"));
         for r in unchecked {
             lists.push_str(&format!("- `{}` ({}): {}\n", r.id, r.level_for(version), r.title));
+        }
+        lists.push_str(&format!("\n### Judged by another row in {version}\n\n"));
+        for r in judged {
+            let judge = r.judged_by.as_deref().unwrap_or_default();
+            lists.push_str(&format!("- `{}` ({}): by `{judge}`\n", r.id, r.level_for(version)));
         }
         lists.push_str(&format!("\n### Untestable in {version}\n\n"));
         for r in untestable {

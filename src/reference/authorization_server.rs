@@ -9,7 +9,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use super::signing::Audience;
 use super::{Fault, State, Variation};
 
 pub(super) fn router(state: Arc<State>) -> Router {
@@ -170,8 +169,8 @@ const NOT_YET_VALID_FOR: u64 = 600;
 
 /// `POST /as/mint`: tokens no flow yields, for the suite (not in the metadata; a test
 /// issuer's only). `valid`, `expired` (an hour ago), `foreign_issuer` (another `iss`, signed
-/// with the trusted key), `no_audience`, `client_audience` (`aud` = the client id) or
-/// `not_yet_valid` (`nbf` ten minutes ahead), each for `resource` with `scope`.
+/// with the trusted key) or `not_yet_valid` (`nbf` ten minutes ahead, valid for its lifetime
+/// from then, so only a not-before check refuses it), each for `resource` with `scope`.
 async fn mint(Extract(s): Extract<Arc<State>>, axum::Json(asked): axum::Json<MintRequest>) -> Response {
     let jti = s.store.lock().unwrap_or_else(|p| p.into_inner()).id("minted");
     let mut claims = s.claims(jti, "minted", asked.scope, asked.resource, s.token_lifetime);
@@ -182,10 +181,12 @@ async fn mint(Extract(s): Extract<Arc<State>>, axum::Json(asked): axum::Json<Min
             claims.exp = claims.iat + 3600;
         }
         "foreign_issuer" => claims.iss = s.foreign_issuer(),
-        "no_audience" => claims.aud = None,
-        "client_audience" => claims.aud = Some(Audience::One(claims.client_id.clone())),
         // Beyond any clock leeway a server may legally allow (RFC 7519 §4.1.5: "small").
-        "not_yet_valid" => claims.nbf = Some(claims.iat + NOT_YET_VALID_FOR),
+        "not_yet_valid" => {
+            let nbf = claims.iat + NOT_YET_VALID_FOR;
+            claims.nbf = Some(nbf);
+            claims.exp = nbf + s.token_lifetime.as_secs();
+        }
         other => {
             let error = json!({"error": "invalid_request", "error_description": format!("unknown kind {other}")});
             return (StatusCode::BAD_REQUEST, axum::Json(error)).into_response();

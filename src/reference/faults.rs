@@ -95,6 +95,12 @@ faults! {
         "PRM is served as text/plain";
     PrmMissingResource = "prm-missing-resource", ["rs.prm.resource-required", "rs.prm.resource-matches-server"], LATEST, Realistic,
         "PRM has no resource member";
+    PrmResourceFragment = "prm-resource-fragment", ["rs.prm.resource-canonical-form", "rs.prm.resource-matches-server"], LATEST, Blunt,
+        "the PRM resource ends in an empty fragment (`.../mcp#`)";
+    PrmResourcePath = "prm-resource-path", ["rs.prm.resource-canonical-form", "rs.prm.resource-matches-server"], LATEST, Realistic,
+        "the PRM resource is the path alone (`/mcp`), as a server filling it from its route does";
+    PrmResourcePlainHttp = "prm-resource-plain-http", ["rs.transport.https", "rs.prm.resource-matches-server"], LATEST, Realistic,
+        "the PRM resource is the server's public name over plain http (a TLS-terminating proxy's backend scheme leaked)";
     PrmResourceTrailingSlash = "prm-resource-trailing-slash", ["rs.prm.resource-matches-server"], LATEST, Realistic,
         "PRM resource is the MCP URL with a trailing slash";
     PrmNoAuthorizationServers = "prm-no-authorization-servers", ["rs.prm.authorization-servers"], LATEST, Realistic,
@@ -329,16 +335,12 @@ faults! {
         "only the exact scheme spelling `Bearer` is accepted";
     AnyTokenAccepted = "any-token-accepted",
         ["rs.token.invalid-401", "rs.token.expired-401", "rs.token.audience", "rs.token.foreign-issuer",
-         "rs.token.audience-required", "rs.token.not-yet-valid"], LATEST, Blunt,
+         "rs.token.not-yet-valid"], LATEST, Blunt,
         "any bearer token is accepted, garbage included";
     SessionAuthenticates = "session-authenticates", ["rs.token.every-request"], SpecVersion::V2025_11_25, Realistic,
         "a request with a known Mcp-Session-Id and no token is served";
     AnyAudienceAccepted = "any-audience-accepted", ["rs.token.audience"], LATEST, Realistic,
-        "tokens its AS issued for another resource it serves are accepted (the issuer checked, not the audience)";
-    AudienceClaimOptional = "audience-claim-optional", ["rs.token.audience-required"], LATEST, Realistic,
-        "a token without aud is accepted: the audience is compared only where there is one";
-    ClientAudienceAccepted = "client-audience-accepted", ["rs.token.audience-required"], LATEST, Realistic,
-        "a token whose aud is its client id is accepted (an OpenID Connect library's ID-token rule)";
+        "tokens its AS issued for another resource are accepted";
     NotBeforeIgnored = "not-before-ignored", ["rs.token.not-yet-valid"], LATEST, Realistic,
         "nbf is not checked: a token not yet valid is accepted (JWT libraries that leave nbf off by default)";
     PrivilegeNotEnforced = "privilege-not-enforced", ["rs.scope.insufficient-403"], LATEST, Blunt,
@@ -377,7 +379,7 @@ faults! {
         "a JWT is verified with the key in its own jwk header, so anyone's key signs for the issuer (CVE-2018-0114)";
     BadTokenServerError = "bad-token-server-error",
         ["rs.token.invalid-401", "rs.token.expired-401", "rs.token.audience", "rs.token.foreign-issuer",
-         "rs.token.audience-required", "rs.token.not-yet-valid"], LATEST, Realistic,
+         "rs.token.not-yet-valid"], LATEST, Realistic,
         "a token that fails validation gets 500 (as the ts-sdk example's verifier causes)";
     ErrorDescriptionWithQuote = "error-description-with-quote", ["rs.challenge.error-chars"], LATEST, Realistic,
         "error_description holds a (backslash-escaped) double quote";

@@ -145,15 +145,10 @@ fn valid_token(s: &State, token: &str) -> Option<Claims> {
     if s.has(Fault::AnyTokenAccepted) {
         return Some(claims.unwrap_or_else(|| s.claims(String::new(), "", None, None, Default::default())));
     }
-    // RFC 8707 / MCP "Token Audience Binding": only tokens issued for this server, which say
-    // so. (Faulty: any resource its AS serves; no audience at all; an ID token's audience.)
-    let ours = |c: &Claims| match &c.aud {
-        Some(aud) => {
-            aud.names(|r| same_uri(r, &s.mcp_url()))
-                || (s.has(Fault::AnyAudienceAccepted) && aud.names(|r| same_uri(r, &s.second_resource())))
-                || (s.has(Fault::ClientAudienceAccepted) && aud.names(|r| r == c.client_id))
-        }
-        None => s.has(Fault::AudienceClaimOptional),
+    // RFC 8707 / MCP "Token Audience Binding": only tokens issued for this server (its AS
+    // always names the audience).
+    let ours = |c: &Claims| {
+        c.aud.as_ref().is_some_and(|a| a.names(|r| same_uri(r, &s.mcp_url()))) || s.has(Fault::AnyAudienceAccepted)
     };
     claims.filter(ours)
 }
@@ -371,6 +366,15 @@ fn prm_document(s: &State) -> Response {
     let fields = doc.as_object_mut().expect("a JSON object literal");
     if s.has(Fault::PrmMissingResource) {
         fields.remove("resource");
+    }
+    if s.has(Fault::PrmResourceFragment) {
+        fields.insert("resource".into(), json!(format!("{}#", s.mcp_url())));
+    }
+    if s.has(Fault::PrmResourcePath) {
+        fields.insert("resource".into(), json!("/mcp"));
+    }
+    if s.has(Fault::PrmResourcePlainHttp) {
+        fields.insert("resource".into(), json!("http://mcp.example.com/mcp"));
     }
     if s.has(Fault::PrmResourceTrailingSlash) {
         fields.insert("resource".into(), json!(format!("{}/", s.mcp_url())));

@@ -12,15 +12,12 @@ use crate::http::Request;
 /// The change that asks for a token of its own, from a flow with this scope.
 pub const TOKEN_SCOPE: &str = "token_scope";
 
-/// The change that asks for another kind of token (a variant's own `[case.mcp] token`).
-pub const TOKEN_KIND: &str = "token";
-
 /// The valid request's credentials, before placeholders are filled.
 const VALID_AUTHORIZATION: &str = "Bearer {access_token}";
 
 /// The version's first MCP request, authenticated, with `changes`: each key a header name
 /// (a string replaces it, an array sends one line per value, null removes it), `query` or
-/// `body` (`token_scope` and `token` chose the token and are not part of it).
+/// `body` (`token_scope` chose the token and is not part of it).
 pub fn request(
     target: &Target,
     changes: &[(String, Value)],
@@ -35,7 +32,7 @@ pub fn request(
             request.url = format!("{}?{}", request.url, expand_placeholders(query, vars));
             continue;
         }
-        if name == TOKEN_SCOPE || name == TOKEN_KIND {
+        if name == TOKEN_SCOPE {
             continue;
         }
         // `method = "GET"`: the stream request (no body).

@@ -216,8 +216,6 @@ async fn supplied_tokens_are_used_instead_of_flows_and_minting() {
             TokenKind::Valid,
             TokenKind::Expired,
             TokenKind::ForeignIssuer,
-            TokenKind::NoAudience,
-            TokenKind::ClientAudience,
             TokenKind::NotYetValid,
         ];
         for kind in minted {
@@ -245,7 +243,7 @@ async fn supplied_tokens_are_used_instead_of_flows_and_minting() {
     )
     .await;
     assert!(
-        verdicts.len() >= 10 && verdicts.iter().all(|v| v.outcome == Outcome::Pass),
+        verdicts.len() >= 9 && verdicts.iter().all(|v| v.outcome == Outcome::Pass),
         "{}",
         show(&verdicts)
     );

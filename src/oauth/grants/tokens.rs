@@ -105,10 +105,21 @@ impl Grants {
         vars: &BTreeMap<String, String>,
         purpose: &str,
     ) -> Result<(String, Vec<crate::http::Exchange>, Option<Lease<'_>>), Observation> {
+        let label = format!("authenticated MCP request with a {kind} token");
         if let Some(token) = self.config.tokens.get(&kind) {
+            // A not-yet-valid token ages into a valid one: sent too late, it proves nothing.
+            if kind == TokenKind::NotYetValid
+                && let Some(ahead) = not_before_ahead(token.expose())
+                && ahead < LEEWAY_BOUND
+            {
+                let why = format!(
+                    "the supplied not_yet_valid token's nbf is {ahead} s ahead, within the {LEEWAY_BOUND} s of clock \
+                     leeway a server may allow: supply a fresh one"
+                );
+                return Err(Observation::skipped(label, why));
+            }
             return Ok((token.expose().to_owned(), Vec::new(), None));
         }
-        let label = format!("authenticated MCP request with a {kind} token");
         let var = |name: &str| vars.get(name).cloned();
         let from_flow = match kind {
             TokenKind::LowScope => Some(self.token_for(None, var("narrow_scope"), purpose).await),
@@ -196,5 +207,45 @@ impl Grants {
         }
         tokio::time::sleep(std::time::Duration::from_secs(lifetime + 1)).await;
         Ok((access, token.exchanges))
+    }
+}
+
+/// The largest clock leeway common JWT libraries allow by default (five minutes): a
+/// not-before only this close may legally be waived.
+const LEEWAY_BOUND: i64 = 300;
+
+/// How many seconds a JWT's `nbf` is ahead of now (negative: passed); `None` for a token
+/// without one (an opaque token is the user's word).
+fn not_before_ahead(token: &str) -> Option<i64> {
+    use base64::Engine;
+    let claims = token.split('.').nth(1)?;
+    let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(claims).ok()?;
+    let nbf = serde_json::from_slice::<serde_json::Value>(&claims)
+        .ok()?
+        .get("nbf")?
+        .as_i64()?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    Some(nbf - now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_jwts_not_before_is_read_and_an_opaque_token_has_none() {
+        use base64::Engine;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let claims = serde_json::json!({"nbf": now + 600}).to_string();
+        let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims);
+        let ahead = not_before_ahead(&format!("e30.{claims}.c2ln")).unwrap();
+        assert!((598..=600).contains(&ahead), "{ahead}");
+        assert_eq!(not_before_ahead("opaque-token"), None);
+        assert_eq!(not_before_ahead("e30.e30.c2ln"), None);
     }
 }

@@ -103,30 +103,7 @@ impl Context {
                 .find(|(n, _)| n == bearer::TOKEN_SCOPE)
                 .and_then(|(_, v)| v.as_str())
                 .map(|v| expand_placeholders(v, &vars));
-            // `token`: another kind of token, for this variant alone.
-            let kind = changes
-                .iter()
-                .find(|(n, _)| n == bearer::TOKEN_KIND)
-                .and_then(|(_, v)| v.as_str()?.parse::<TokenKind>().ok());
             let mut _lease = None;
-            if let Some(kind) = kind {
-                match self.grants.token_of(kind, &vars, purpose).await {
-                    Ok((token, got, lease)) => {
-                        exchanges.extend(got);
-                        vars.insert("access_token".to_owned(), token);
-                        _lease = lease;
-                    }
-                    Err(obs) => {
-                        exchanges.extend(obs.exchanges.iter().cloned());
-                        out.push(Observation {
-                            label,
-                            exchanges,
-                            ..obs
-                        });
-                        continue;
-                    }
-                }
-            }
             if scope.is_some() {
                 match self.grants.token_for(None, scope, purpose).await {
                     Ok((token, got, lease)) => {
