@@ -121,6 +121,13 @@ pub enum Step {
     /// (keys are header names, an array sends the header once per value; `query` is the
     /// query string).
     Mcp(Option<Arc<Overrides>>),
+    /// A chain of the case's own that refreshes once (`var:revocation.before_status`), revokes
+    /// the refresh token it got (RFC 7009; `var:revocation.status`), then refreshes with it
+    /// (observed).
+    RevokeRefresh,
+    /// A chain of the case's own whose access token is sent to the MCP server, revoked, then
+    /// sent again (observed; `var:revocation.before_status` is the first answer's status).
+    RevokeAccess,
     /// A raw request of the case's own.
     Http(Arc<RequestTemplate>),
 }
@@ -230,7 +237,7 @@ pub enum ClientKind {
 }
 
 impl Step {
-    pub const BUILT_IN: [(&'static str, Step); 13] = [
+    pub const BUILT_IN: [(&'static str, Step); 15] = [
         ("mcp_unauthenticated", Step::McpUnauthenticated),
         ("prm", Step::Prm),
         ("prm_from_header", Step::PrmFromHeader),
@@ -243,6 +250,8 @@ impl Step {
         ("confidential_token", Step::ConfidentialToken),
         ("registered_token", Step::RegisteredToken),
         ("cimd_authorize", Step::CimdAuthorize),
+        ("revoke_refresh", Step::RevokeRefresh),
+        ("revoke_access", Step::RevokeAccess),
         ("mcp", Step::Mcp(None)),
     ];
 

@@ -18,6 +18,10 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
         "the AS's authorization endpoint (step `http`)",
     ),
     ("registration_endpoint", "the AS's registration endpoint (step `http`)"),
+    (
+        "introspection_endpoint",
+        "the AS's introspection endpoint (step `http`)",
+    ),
     ("redirect_uri", "the flow's redirect URI"),
     ("redirect_origin", "the redirect URI's origin"),
     (
@@ -156,6 +160,15 @@ pub const VARIABLES: &[(&str, &str)] = &[
     (
         "repeat.first_status",
         "the first answer's status, of a request sent `repeat` times",
+    ),
+    ("revocation.status", "the revocation request's status"),
+    (
+        "revocation.error",
+        "the revocation answer's `error` code (empty without one)",
+    ),
+    (
+        "revocation.before_status",
+        "the status of the token's use before it was revoked (MCP request, or refresh)",
     ),
     ("prm_url", "where the PRM was found"),
     ("hops", "how many redirects the consent driver followed to the callback"),

@@ -416,6 +416,24 @@ impl Flow<'_> {
         }
     }
 
+    /// Revokes `token` (RFC 7009 §2.1), its type hinted, with the client's authentication as
+    /// at the token endpoint; the exchange and the answer, or why it was not sent.
+    pub async fn revoke(
+        &self,
+        client: &Client,
+        token: &str,
+        hint: &str,
+    ) -> Result<(Exchange, Result<crate::http::Response, String>), String> {
+        let endpoint = self.reachable("revocation_endpoint", self.server.revocation_endpoint.as_ref())?;
+        let params = vec![
+            ("token".to_owned(), token.to_owned()),
+            ("token_type_hint".to_owned(), hint.to_owned()),
+            ("client_id".to_owned(), client.client_id.clone()),
+        ];
+        let (exchange, result) = self.http.send(&requests::token_request(endpoint, client, params)).await;
+        Ok((exchange, result.map_err(|e| e.to_string())))
+    }
+
     /// Sends a token request `repeat` times (at least once); the last answer is observed.
     async fn send_token_request(&self, request: &Request, repeat: u32, exchanges: &mut Vec<Exchange>) -> Observed {
         let mut observed = Observed::Skipped("no token request was sent".to_owned());

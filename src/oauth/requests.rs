@@ -21,6 +21,10 @@ pub struct AuthServer {
     pub authorization_endpoint: Option<String>,
     pub token_endpoint: Option<String>,
     pub registration_endpoint: Option<String>,
+    /// RFC 7009.
+    pub revocation_endpoint: Option<String>,
+    /// RFC 7662.
+    pub introspection_endpoint: Option<String>,
     pub grant_types_supported: Vec<String>,
     /// None when absent (RFC 8414 §2 default: client_secret_basic).
     pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
@@ -54,6 +58,8 @@ impl AuthServer {
             authorization_endpoint: text("authorization_endpoint"),
             token_endpoint: text("token_endpoint"),
             registration_endpoint: text("registration_endpoint"),
+            revocation_endpoint: text("revocation_endpoint"),
+            introspection_endpoint: text("introspection_endpoint"),
             grant_types_supported: list("grant_types_supported").unwrap_or_default(),
             token_endpoint_auth_methods_supported: list("token_endpoint_auth_methods_supported"),
             scopes_supported: list("scopes_supported").unwrap_or_default(),

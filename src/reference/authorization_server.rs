@@ -55,6 +55,10 @@ pub(super) fn metadata(s: &State, issuer: &str, endpoint_base: &str) -> Value {
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
+        "revocation_endpoint": format!("{endpoint_base}/revoke"),
+        "revocation_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
+        "introspection_endpoint": format!("{endpoint_base}/introspect"),
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "scopes_supported": s.listed_scopes(),
         "jwks_uri": format!("{}/as/jwks", s.as_origin),
     });

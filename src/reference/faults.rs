@@ -133,6 +133,14 @@ faults! {
         "code_challenge_methods_supported is an empty array";
     RevocationEndpointHttp = "revocation-endpoint-http", ["as.metadata.endpoint-urls-https"], LATEST, Realistic,
         "revocation_endpoint is the backend's plain http URL, leaked from behind the proxy (the other endpoints are right)";
+    RefreshRevocationIgnored = "refresh-revocation-ignored", ["as.token.revocation-refresh-token"], LATEST, Realistic,
+        "the revocation endpoint answers 200 to a refresh token and leaves it usable";
+    AccessRevocationIgnored = "access-revocation-ignored", ["as.token.revocation-access-token"], LATEST, Realistic,
+        "a revoked access token keeps working at the resource server until it expires (the revocation is answered 200 and recorded nowhere the RS looks)";
+    RefreshRevocationUnsupported = "refresh-revocation-unsupported", ["as.token.revocation-refresh-token"], LATEST, Realistic,
+        "the revocation endpoint revokes access tokens only: a refresh token gets 400 unsupported_token_type";
+    IntrospectionUnauthenticated = "introspection-unauthenticated", ["as.token.introspection-authenticated"], LATEST, Realistic,
+        "the introspection endpoint answers anyone, no client authentication asked (a token-scanning oracle)";
     PlainPkceOnly = "plain-pkce-only", ["as.metadata.pkce-s256"], LATEST, Realistic,
         "code_challenge_methods_supported is [\"plain\"]";
     HttpEndpoint = "http-endpoint", ["as.metadata.endpoint-urls-https"], LATEST, Blunt,
@@ -335,7 +343,7 @@ faults! {
         "only the exact scheme spelling `Bearer` is accepted";
     AnyTokenAccepted = "any-token-accepted",
         ["rs.token.invalid-401", "rs.token.expired-401", "rs.token.audience", "rs.token.foreign-issuer",
-         "rs.token.not-yet-valid"], LATEST, Blunt,
+         "rs.token.not-yet-valid", "as.token.revocation-access-token"], LATEST, Blunt,
         "any bearer token is accepted, garbage included";
     SessionAuthenticates = "session-authenticates", ["rs.token.every-request"], SpecVersion::V2025_11_25, Realistic,
         "a request with a known Mcp-Session-Id and no token is served";

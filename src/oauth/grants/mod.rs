@@ -7,6 +7,7 @@ mod chains;
 mod client_mode;
 mod clients;
 mod placeholders;
+mod revocation;
 mod scopes;
 mod shared;
 mod state;
@@ -16,6 +17,7 @@ pub(crate) use chains::{ChainEnd, unanswered};
 pub use client_mode::ClientMode;
 pub(crate) use clients::Unavailable;
 pub use placeholders::redirect_variants;
+pub(crate) use revocation::Revocable;
 pub use state::Grants;
 
 // One `Grants` in eight files: each file sees the others' items (`use super::*`).

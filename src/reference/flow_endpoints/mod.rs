@@ -6,6 +6,7 @@
 mod authorization;
 mod cimd;
 mod registration;
+mod revocation;
 mod routes;
 mod store;
 mod token;
@@ -20,6 +21,7 @@ use super::{Fault, State, Variation};
 use authorization::*;
 use cimd::*;
 use registration::*;
+use revocation::*;
 use routes::*;
 use store::*;
 use token::*;

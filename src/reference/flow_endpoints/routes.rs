@@ -20,6 +20,8 @@ pub(in crate::reference) fn router(state: Arc<State>, mut base: Base) -> Router 
         .route("/authorize", get(authorize))
         .route("/consent", get(consent).post(login))
         .route("/token", post(token).get(token_by_get))
+        .route("/revoke", post(revoke))
+        .route("/introspect", post(introspect))
         .layer(Extension(base))
         .with_state(state)
 }

@@ -98,6 +98,8 @@ impl Context {
             Step::ConfidentialToken => grants.confidential_token().await,
             Step::RegisteredToken => grants.registered_token().await,
             Step::CimdAuthorize => grants.cimd_authorization().await.0.clone(),
+            Step::RevokeRefresh => one(self.revoked_refresh(case).await),
+            Step::RevokeAccess => one(self.revoked_access(case).await),
             Step::Token(Some(plan)) => Arc::new(grants.private_chains(plan, ChainEnd::Token, case).await),
             Step::Refresh(Some(plan)) => Arc::new(grants.private_chains(plan, ChainEnd::Refresh, case).await),
         }
@@ -133,6 +135,7 @@ impl Context {
                 ("token_endpoint", flow.server.token_endpoint.as_ref()),
                 ("authorization_endpoint", flow.server.authorization_endpoint.as_ref()),
                 ("registration_endpoint", flow.server.registration_endpoint.as_ref()),
+                ("introspection_endpoint", flow.server.introspection_endpoint.as_ref()),
             ];
             for (name, url) in endpoints {
                 if template.url.contains(&format!("{{{name}}}")) {
