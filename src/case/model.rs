@@ -128,6 +128,12 @@ pub enum Step {
     /// A chain of the case's own whose access token is sent to the MCP server, revoked, then
     /// sent again (observed; `var:revocation.before_status` is the first answer's status).
     RevokeAccess,
+    /// A chain of the case's own whose code is redeemed twice (`var:repeat.first_status`,
+    /// `var:replay.issued`), then the first redemption's refresh token used (observed).
+    ReplayCode,
+    /// Several sessions opened with the valid token (the version's first request, sent again):
+    /// `var:sessions.unpredictable` says whether their ids could be guessed from one another.
+    Sessions,
     /// A raw request of the case's own.
     Http(Arc<RequestTemplate>),
 }
@@ -237,7 +243,7 @@ pub enum ClientKind {
 }
 
 impl Step {
-    pub const BUILT_IN: [(&'static str, Step); 15] = [
+    pub const BUILT_IN: [(&'static str, Step); 17] = [
         ("mcp_unauthenticated", Step::McpUnauthenticated),
         ("prm", Step::Prm),
         ("prm_from_header", Step::PrmFromHeader),
@@ -252,6 +258,8 @@ impl Step {
         ("cimd_authorize", Step::CimdAuthorize),
         ("revoke_refresh", Step::RevokeRefresh),
         ("revoke_access", Step::RevokeAccess),
+        ("sessions", Step::Sessions),
+        ("replay_code", Step::ReplayCode),
         ("mcp", Step::Mcp(None)),
     ];
 

@@ -170,6 +170,19 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "revocation.before_status",
         "the status of the token's use before it was revoked (MCP request, or refresh)",
     ),
+    (
+        "replay.issued",
+        "`true` when the replayed code issued a token (step `replay_code`)",
+    ),
+    ("sessions.count", "how many sessions step `sessions` opened"),
+    (
+        "sessions.unpredictable",
+        "`true` when step `sessions`' ids look random, else why not",
+    ),
+    (
+        "sessions.random_bits",
+        "the bits that vary between step `sessions`' ids",
+    ),
     ("prm_url", "where the PRM was found"),
     ("hops", "how many redirects the consent driver followed to the callback"),
     ("issuer", "the issuer an AS metadata observation is for"),

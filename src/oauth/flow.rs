@@ -434,6 +434,19 @@ impl Flow<'_> {
         Ok((exchange, result.map_err(|e| e.to_string())))
     }
 
+    /// One refresh request with `refresh_token` (OAuth 2.1 §4.3): the exchange and the answer,
+    /// or why it was not sent.
+    pub async fn refresh_once(
+        &self,
+        client: &Client,
+        refresh_token: &str,
+    ) -> Result<(Exchange, Result<crate::http::Response, String>), String> {
+        let endpoint = self.reachable("token_endpoint", self.server.token_endpoint.as_ref())?;
+        let request = requests::token_request(endpoint, client, refresh_params(client, refresh_token));
+        let (exchange, result) = self.http.send(&request).await;
+        Ok((exchange, result.map_err(|e| e.to_string())))
+    }
+
     /// Sends a token request `repeat` times (at least once); the last answer is observed.
     async fn send_token_request(&self, request: &Request, repeat: u32, exchanges: &mut Vec<Exchange>) -> Observed {
         let mut observed = Observed::Skipped("no token request was sent".to_owned());

@@ -345,6 +345,10 @@ faults! {
         ["rs.token.invalid-401", "rs.token.expired-401", "rs.token.audience", "rs.token.foreign-issuer",
          "rs.token.not-yet-valid", "as.token.revocation-access-token"], LATEST, Blunt,
         "any bearer token is accepted, garbage included";
+    ReplayKeepsTokens = "replay-keeps-tokens", ["as.code.replay-revokes-tokens"], LATEST, Realistic,
+        "a replayed code is refused, but the tokens of its first redemption keep working";
+    SequentialSessionIds = "sequential-session-ids", ["rs.session.id-unpredictable"], SpecVersion::V2025_11_25, Realistic,
+        "session ids count up (`session-1`, `session-2`...)";
     SessionAuthenticates = "session-authenticates", ["rs.token.every-request"], SpecVersion::V2025_11_25, Realistic,
         "a request with a known Mcp-Session-Id and no token is served";
     AnyAudienceAccepted = "any-audience-accepted", ["rs.token.audience"], LATEST, Realistic,
@@ -369,6 +373,8 @@ faults! {
         "access tokens are accepted after they expire";
     AnySchemeAccepted = "any-scheme-accepted", ["rs.token.invalid-401"], LATEST, Blunt,
         "the token is taken from an Authorization header of any scheme (`Token ...`)";
+    InsufficientScopeOffersOfflineAccess = "insufficient-scope-offers-offline-access", ["rs.challenge.no-offline-access"], LATEST, Realistic,
+        "the 403 challenge asks for offline_access beside the scope the call needs (the 401's is right)";
     PrmOffersOfflineAccess = "prm-offers-offline-access", ["rs.challenge.no-offline-access"], LATEST, Realistic,
         "PRM scopes_supported lists offline_access (copied from the AS's scopes)";
     PrmScopesString = "prm-scopes-string", ["rs.prm.optional-fields-typed", "rs.prm.scopes-supported"], LATEST, Realistic,

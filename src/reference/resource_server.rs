@@ -222,7 +222,7 @@ fn answer(s: &State, body: &str, access: Option<&Claims>) -> Response {
     };
     if request.get("method").and_then(|m| m.as_str()) == Some("initialize")
         && !s.varies(Variation::NoSessions)
-        && let Ok(value) = HeaderValue::from_str(&store(s).new_session())
+        && let Ok(value) = HeaderValue::from_str(&store(s).new_session(s.has(Fault::SequentialSessionIds)))
     {
         response.headers_mut().insert("mcp-session-id", value);
     }
@@ -248,7 +248,9 @@ fn insufficient_scope(s: &State, needed: &str) -> Response {
     if !s.has(Fault::InsufficientScopeWithoutErrorCode) {
         params.push(r#"error="insufficient_scope""#.to_owned());
     }
-    if !s.has(Fault::InsufficientScopeWithoutScope) {
+    if s.has(Fault::InsufficientScopeOffersOfflineAccess) {
+        params.push(format!(r#"scope="{needed} offline_access""#));
+    } else if !s.has(Fault::InsufficientScopeWithoutScope) {
         params.push(format!(r#"scope="{needed}""#));
     }
     if s.has(Fault::RelativeResourceMetadata) {

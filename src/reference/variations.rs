@@ -41,7 +41,7 @@ variations! {
     RevokeEarlierGrants = "revoke-earlier-grants", [],
         "a client that authorizes again loses its earlier grants for that resource: unredeemed codes, access and refresh tokens",
         "OAuth 2.1 §4.1.3 and RFC 9700 §4.14: the AS may revoke tokens previously issued on a grant; oidc-provider does it by default (a grant per client and user)";
-    NoRefreshTokens = "no-refresh-tokens", ["as.token.invalid-scope", "as.refresh.rotation-public", "as.refresh.client-binding", "as.refresh.scope-no-expansion", "as.token.revocation-refresh-token"],
+    NoRefreshTokens = "no-refresh-tokens", ["as.token.invalid-scope", "as.refresh.rotation-public", "as.refresh.client-binding", "as.refresh.scope-no-expansion", "as.token.revocation-refresh-token", "as.code.replay-revokes-tokens"],
         "token responses carry no refresh token",
         "OAuth 2.1 §3.2.3: \"refresh_token: OPTIONAL.\"";
     RefreshOnlyForOfflineAccess = "refresh-only-for-offline-access", [],

@@ -1,5 +1,5 @@
-//! The chains the revocation steps spend: a token response of the case's own, with the flow
-//! and client that got it (to revoke with), holding the client's lease.
+//! The chains the token lifecycle steps spend: a token response of the case's own, with the
+//! flow and client that got it (to revoke or refresh with), holding the client's lease.
 
 use crate::case::TokenPlan;
 use crate::oauth::flow::Flow;
@@ -17,11 +17,21 @@ pub(crate) struct Revocable<'a> {
 }
 
 impl Grants {
-    /// A token response of a chain of the case's own (`end`: refreshable or not), on the chain
-    /// client; or why there is none.
-    pub(crate) async fn revocable(&self, end: ChainEnd, purpose: &str) -> Result<Revocable<'_>, Observation> {
+    /// A token response of a chain of the case's own (`end`: refreshable or not; `repeat`:
+    /// the token request sent that often, the last observed), on the chain client; or why
+    /// there is none.
+    pub(crate) async fn revocable(
+        &self,
+        end: ChainEnd,
+        repeat: u32,
+        purpose: &str,
+    ) -> Result<Revocable<'_>, Observation> {
         let plan = TokenPlan {
             authorization: true,
+            token: crate::case::Overrides {
+                repeat,
+                ..Default::default()
+            },
             ..TokenPlan::default()
         };
         let (token, lease) = self.private_chain(&plan, end, purpose).await;

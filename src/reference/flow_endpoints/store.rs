@@ -30,6 +30,8 @@ pub(in crate::reference) struct Store {
     /// What each client holds for each resource: access tokens (`jti`) and refresh tokens
     /// (variation `revoke-earlier-grants`).
     pub(in crate::reference) held: HashMap<ClientResource, Vec<HeldTokens>>,
+    /// What each redeemed code issued (revoked if the code is replayed).
+    pub(in crate::reference) code_tokens: HashMap<String, HeldTokens>,
     /// Client metadata documents by client id, and when each was fetched (variation
     /// `cimd-cache-floor` reuses them).
     pub(in crate::reference) cimd_cache: HashMap<String, (RegisteredClient, std::time::Instant)>,
@@ -125,6 +127,7 @@ pub(in crate::reference) fn new_store(rng: rand::rngs::StdRng) -> Mutex<Store> {
         opaque: HashMap::new(),
         revoked: Default::default(),
         held: HashMap::new(),
+        code_tokens: HashMap::new(),
         next: 0,
         rng,
         issued: Vec::new(),
@@ -136,8 +139,15 @@ impl Store {
         self.issued.clone()
     }
 
-    pub(in crate::reference) fn new_session(&mut self) -> String {
-        let id = self.id("session");
+    /// A session id: random, unless `sequential` (fault sequential-session-ids).
+    pub(in crate::reference) fn new_session(&mut self, sequential: bool) -> String {
+        let id = match sequential {
+            true => {
+                self.next += 1;
+                format!("session-{}", self.next)
+            }
+            false => self.id("session"),
+        };
         self.sessions.insert(id.clone());
         id
     }

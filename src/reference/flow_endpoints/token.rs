@@ -154,11 +154,15 @@ pub(in crate::reference) fn redeem(s: &State, form: &HashMap<String, String>) ->
             };
             return token_error(s, error);
         };
-        if grant.used && s.has(Fault::CodeReplayServerError) {
-            let body = Json(json!({"error": "server_error"}));
-            return (StatusCode::INTERNAL_SERVER_ERROR, body).into_response();
-        }
         if grant.used && !s.has(Fault::CodeReusable) {
+            // OAuth 2.1 §4.1.3: the tokens of its first redemption are revoked too.
+            if !s.has(Fault::ReplayKeepsTokens) {
+                revoke_code_tokens(&mut st, code);
+            }
+            if s.has(Fault::CodeReplayServerError) {
+                let body = Json(json!({"error": "server_error"}));
+                return (StatusCode::INTERNAL_SERVER_ERROR, body).into_response();
+            }
             return token_error(s, "invalid_grant");
         }
         // OAuth 2.1 §4.1.2: codes are short-lived.
@@ -227,7 +231,24 @@ pub(in crate::reference) fn redeem(s: &State, form: &HashMap<String, String>) ->
             _ => {}
         }
     }
-    issue_tokens(s, &grant.client_id, grant.scope, grant.resource, None, false)
+    let key = (grant.client_id.clone(), grant.resource.clone());
+    let response = issue_tokens(s, &grant.client_id, grant.scope, grant.resource, None, false);
+    // What this code issued, to revoke should it come back.
+    let mut st = store(s);
+    if let Some(issued) = st.held.get(&key).and_then(|held| held.last()).cloned() {
+        st.code_tokens.insert(code.clone(), issued);
+    }
+    response
+}
+
+/// Revokes the access and refresh token a code's redemption issued.
+fn revoke_code_tokens(st: &mut Store, code: &str) {
+    if let Some((jti, refresh)) = st.code_tokens.remove(code) {
+        st.revoked.insert(jti);
+        if let Some(r) = refresh.and_then(|r| st.refresh_tokens.get_mut(&r)) {
+            r.used = true;
+        }
+    }
 }
 
 /// The refresh grant (OAuth 2.1 §4.3): public clients get a new refresh token every time,

@@ -3,6 +3,7 @@
 
 mod mcp;
 mod revocation;
+mod sessions;
 mod steps;
 
 pub use steps::Context;

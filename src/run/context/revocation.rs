@@ -43,7 +43,7 @@ impl Context {
             client,
             token,
             lease: _lease,
-        } = match self.grants.revocable(ChainEnd::RefreshableToken, case).await {
+        } = match self.grants.revocable(ChainEnd::RefreshableToken, 1, case).await {
             Ok(chain) => chain,
             Err(obs) => return obs,
         };
@@ -81,7 +81,7 @@ impl Context {
             client,
             token,
             lease: _lease,
-        } = match self.grants.revocable(ChainEnd::Token, case).await {
+        } = match self.grants.revocable(ChainEnd::Token, 1, case).await {
             Ok(chain) => chain,
             Err(obs) => return obs,
         };
@@ -114,6 +114,53 @@ impl Context {
                 Err(e) => Observed::Error(e.to_string()),
             },
             vars: revocation_vars(&revocation, before),
+        }
+    }
+}
+
+impl Context {
+    /// Step `replay_code`: a chain's code redeemed twice (`var:repeat.first_status`,
+    /// `var:replay.issued`), then the first redemption's refresh token used (observed).
+    pub(super) async fn replayed_code(&self, case: &str) -> Observation {
+        let label = "refresh request with the first redemption's refresh token, after the code's replay";
+        let Revocable {
+            flow,
+            client,
+            token: replay,
+            lease: _lease,
+        } = match self.grants.revocable(ChainEnd::RefreshableToken, 2, case).await {
+            Ok(chain) => chain,
+            Err(obs) => return obs,
+        };
+        // The first redemption's answer is the exchange before the replay's.
+        let refresh = replay
+            .exchanges
+            .iter()
+            .rev()
+            .nth(1)
+            .and_then(|e| e.response.as_ref())
+            .filter(|r| r.status == 200)
+            .and_then(|r| serde_json::from_str::<serde_json::Value>(&r.body).ok())
+            .and_then(|doc| doc.get("refresh_token")?.as_str().map(str::to_owned));
+        let Some(refresh) = refresh else {
+            return stopped(replay, label, "refresh token on its first redemption");
+        };
+        let mut vars = replay.vars.clone();
+        vars.insert("replay.issued".to_owned(), replay.issued_token().to_string());
+        let mut exchanges = replay.exchanges;
+        let (exchange, answer) = match flow.refresh_once(&client, &refresh).await {
+            Ok(sent) => sent,
+            Err(why) => return Observation::skipped(label, why),
+        };
+        exchanges.push(exchange);
+        Observation {
+            label: label.to_owned(),
+            exchanges,
+            observed: match answer {
+                Ok(r) => Observed::Response(r),
+                Err(e) => Observed::Error(e),
+            },
+            vars,
         }
     }
 }
