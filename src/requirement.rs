@@ -146,6 +146,11 @@ impl Registry {
                 errors.push(FileError::new(file, row.versions.span(), "`versions` is empty"));
                 continue;
             }
+            if row.untestable.is_some() && row.judged_by.is_some() {
+                let why = "a row is `untestable` or `judged_by` another, not both";
+                errors.push(FileError::new(file, span, why));
+                continue;
+            }
             if row
                 .untestable
                 .as_deref()
@@ -179,10 +184,18 @@ impl Registry {
             });
             judges.extend(row.judged_by);
         }
+        // The judging row gives verdicts of its own: it exists, and is neither untestable nor
+        // judged elsewhere (nor this row).
         for judge in judges {
-            if !registry.by_id.contains_key(judge.get_ref()) {
-                let why = format!("`judged_by` names `{}`, which is not a requirement id", judge.get_ref());
-                errors.push(FileError::new(file, judge.span(), why));
+            let why = match registry.get(judge.get_ref()) {
+                None => Some("is not a requirement id"),
+                Some(r) if r.untestable.is_some() => Some("is marked untestable"),
+                Some(r) if r.judged_by.is_some() => Some("is itself judged by another row"),
+                Some(_) => None,
+            };
+            if let Some(why) = why {
+                let message = format!("`judged_by` names `{}`, which {why}", judge.get_ref());
+                errors.push(FileError::new(file, judge.span(), message));
             }
         }
         if errors.is_empty() { Ok(registry) } else { Err(errors) }

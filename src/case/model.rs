@@ -122,7 +122,7 @@ pub enum Step {
     /// query string).
     Mcp(Option<Arc<Overrides>>),
     /// A chain of the case's own that refreshes once (`var:revocation.before_status`), revokes
-    /// the refresh token it got (RFC 7009; `var:revocation.status`), then refreshes with it
+    /// the refresh token it got (RFC 7009; `var:revocation.outcome`), then refreshes with it
     /// (observed).
     RevokeRefresh,
     /// A chain of the case's own whose access token is sent to the MCP server, revoked, then

@@ -161,10 +161,9 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "repeat.first_status",
         "the first answer's status, of a request sent `repeat` times",
     ),
-    ("revocation.status", "the revocation request's status"),
     (
-        "revocation.error",
-        "the revocation answer's `error` code (empty without one)",
+        "revocation.outcome",
+        "`revoked` (200), `unsupported` (unsupported_token_type) or `refused: <status> <error>`",
     ),
     (
         "revocation.before_status",

@@ -276,6 +276,14 @@ impl Converter<'_> {
                     self.errors.push(e);
                 }
             }
+            // A variant changes the request, not the kind of token: one case per kind.
+            if t.get_ref().variants.iter().any(|v| v.contains_key("token")) {
+                let e = self
+                    .error(t.span(), "a variant cannot change the kind of token")
+                    .with_help("write one case per kind, each with `token = \"<kind>\"` in its `[case.mcp]`");
+                self.errors.push(e);
+                misplaced = true;
+            }
             if let Some(method) = &t.get_ref().method
                 && !matches!(method.get_ref().as_str(), "GET" | "POST")
             {

@@ -20,9 +20,6 @@ pub enum Property {
     HttpsOrLoopbackUrl,
     /// An issuer identifier (RFC 8414 §2): https (or loopback http), no query, no fragment.
     IssuerUrl,
-    /// A resource identifier's form (RFC 8707 §2, RFC 9728 §2): an absolute URL without a
-    /// fragment (its scheme is another rule's).
-    ResourceUri,
     NonEmptyArray,
     /// An array whose every element is an absolute http(s) URL.
     ArrayOfUrls,
@@ -42,11 +39,10 @@ pub enum Property {
 }
 
 impl Property {
-    pub const ALL: [(&'static str, Property); 13] = [
+    pub const ALL: [(&'static str, Property); 12] = [
         ("absolute-url", Property::AbsoluteUrl),
         ("https-or-loopback-url", Property::HttpsOrLoopbackUrl),
         ("issuer-url", Property::IssuerUrl),
-        ("resource-uri", Property::ResourceUri),
         ("non-empty-array", Property::NonEmptyArray),
         ("array-of-urls", Property::ArrayOfUrls),
         ("json-object", Property::JsonObject),
@@ -88,13 +84,9 @@ impl Property {
             P::WithParams => matches!(subject, Subject::Challenge { param: None, .. }),
             P::JsonObject => subject.is_json() || matches!(subject, Subject::Body),
             P::NonEmptyArray | P::ArrayOfUrls => subject.is_json(),
-            P::AbsoluteUrl
-            | P::HttpsOrLoopbackUrl
-            | P::IssuerUrl
-            | P::ResourceUri
-            | P::String
-            | P::ScopeTokens
-            | P::ErrorChars => subject.is_json() || subject.is_text(),
+            P::AbsoluteUrl | P::HttpsOrLoopbackUrl | P::IssuerUrl | P::String | P::ScopeTokens | P::ErrorChars => {
+                subject.is_json() || subject.is_text()
+            }
         }
     }
 
@@ -112,7 +104,6 @@ impl Property {
             }
             P::IssuerUrl if local => "an https URL without query or fragment (RFC 8414 §2; http only on loopback)",
             P::IssuerUrl => "an https URL without query or fragment (RFC 8414 §2; the server is public)",
-            P::ResourceUri => "an absolute URL without a fragment (RFC 8707 §2)",
             P::NonEmptyArray => "a non-empty array",
             P::ArrayOfUrls if local => "an array of absolute http(s) URLs",
             P::ArrayOfUrls => "an array of absolute http(s) URLs, none on loopback (the server is public)",
@@ -189,10 +180,6 @@ impl Property {
                 .text()
                 .and_then(|s| absolute_url(s).ok())
                 .is_some_and(|u| web_url(&u) && u.query().is_none() && u.fragment().is_none()),
-            P::ResourceUri => found
-                .text()
-                .and_then(|s| absolute_url(s).ok())
-                .is_some_and(|u| u.fragment().is_none()),
             // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), space-separated.
             P::ScopeTokens => found.text().is_some_and(|s| {
                 !s.is_empty()

@@ -89,8 +89,12 @@ fn coverage_table(cases: &CaseSet) -> String {
             .collect();
         let (checked, rest): (Vec<&Requirement>, Vec<&Requirement>) =
             rows.iter().partition(|r| cases.case_for(&r.id, version).is_some());
-        let (judged, rest): (Vec<&Requirement>, Vec<&Requirement>) =
-            rest.into_iter().partition(|r| r.judged_by.is_some());
+        // Judged by another row only where that row has a check in this version.
+        let (judged, rest): (Vec<&Requirement>, Vec<&Requirement>) = rest.into_iter().partition(|r| {
+            r.judged_by
+                .as_ref()
+                .is_some_and(|j| cases.case_for(j, version).is_some())
+        });
         let (untestable, unchecked): (Vec<&Requirement>, Vec<&Requirement>) =
             rest.into_iter().partition(|r| r.untestable.is_some());
         table.push_str(&format!(

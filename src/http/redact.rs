@@ -77,14 +77,21 @@ impl Redactor {
     }
 
     fn know(&self, value: &str) {
-        if !value.is_empty() && value != REDACTED {
-            let mut known = self.known.write().unwrap_or_else(|p| p.into_inner());
-            if !known.iter().any(|k| k == value) {
-                known.push(value.to_owned());
-                // Longest first: a known value inside a longer one must not leave the rest showing.
-                known.sort_by_key(|k| std::cmp::Reverse(k.len()));
+        if value.is_empty() || value == REDACTED {
+            return;
+        }
+        // Also as a form or a query sends it: a token with `/`, `+`, `=` or `!` (opaque ones
+        // in standard base64, Google's `1//...`) reads otherwise in a request body or URL.
+        let form: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+        let percent = form.replace('+', "%20");
+        let mut known = self.known.write().unwrap_or_else(|p| p.into_inner());
+        for shown in [value.to_owned(), form, percent] {
+            if !known.contains(&shown) {
+                known.push(shown);
             }
         }
+        // Longest first: a known value inside a longer one must not leave the rest showing.
+        known.sort_by_key(|k| std::cmp::Reverse(k.len()));
     }
 
     fn learn(&self, value: &str) {
@@ -282,6 +289,16 @@ pub fn redact_json(value: &mut serde_json::Value) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_secret_is_hidden_in_its_form_encoded_shapes_too() {
+        let redactor = Redactor::default();
+        redactor.register(&Secret::new("1//0g+ab/c=!x"));
+        let body = "token=1%2F%2F0g%2Bab%2Fc%3D%21x&token_type_hint=refresh_token";
+        assert!(!redactor.text(body).contains("0g"), "{}", redactor.text(body));
+        assert!(!redactor.text("t=1//0g+ab/c=!x").contains("0g"));
+    }
+
     use super::*;
 
     #[test]

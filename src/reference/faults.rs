@@ -95,12 +95,6 @@ faults! {
         "PRM is served as text/plain";
     PrmMissingResource = "prm-missing-resource", ["rs.prm.resource-required", "rs.prm.resource-matches-server"], LATEST, Realistic,
         "PRM has no resource member";
-    PrmResourceFragment = "prm-resource-fragment", ["rs.prm.resource-canonical-form", "rs.prm.resource-matches-server"], LATEST, Blunt,
-        "the PRM resource ends in an empty fragment (`.../mcp#`)";
-    PrmResourcePath = "prm-resource-path", ["rs.prm.resource-canonical-form", "rs.prm.resource-matches-server"], LATEST, Realistic,
-        "the PRM resource is the path alone (`/mcp`), as a server filling it from its route does";
-    PrmResourcePlainHttp = "prm-resource-plain-http", ["rs.transport.https", "rs.prm.resource-matches-server"], LATEST, Realistic,
-        "the PRM resource is the server's public name over plain http (a TLS-terminating proxy's backend scheme leaked)";
     PrmResourceTrailingSlash = "prm-resource-trailing-slash", ["rs.prm.resource-matches-server"], LATEST, Realistic,
         "PRM resource is the MCP URL with a trailing slash";
     PrmNoAuthorizationServers = "prm-no-authorization-servers", ["rs.prm.authorization-servers"], LATEST, Realistic,

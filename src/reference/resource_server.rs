@@ -369,15 +369,6 @@ fn prm_document(s: &State) -> Response {
     if s.has(Fault::PrmMissingResource) {
         fields.remove("resource");
     }
-    if s.has(Fault::PrmResourceFragment) {
-        fields.insert("resource".into(), json!(format!("{}#", s.mcp_url())));
-    }
-    if s.has(Fault::PrmResourcePath) {
-        fields.insert("resource".into(), json!("/mcp"));
-    }
-    if s.has(Fault::PrmResourcePlainHttp) {
-        fields.insert("resource".into(), json!("http://mcp.example.com/mcp"));
-    }
     if s.has(Fault::PrmResourceTrailingSlash) {
         fields.insert("resource".into(), json!(format!("{}/", s.mcp_url())));
     }

@@ -107,16 +107,27 @@ impl Grants {
     ) -> Result<(String, Vec<crate::http::Exchange>, Option<Lease<'_>>), Observation> {
         let label = format!("authenticated MCP request with a {kind} token");
         if let Some(token) = self.config.tokens.get(&kind) {
-            // A not-yet-valid token ages into a valid one: sent too late, it proves nothing.
+            // A not-yet-valid token ages into a valid one: sent too late, it proves nothing; and
+            // one that expires before it starts could never be accepted.
             if kind == TokenKind::NotYetValid
-                && let Some(ahead) = not_before_ahead(token.expose())
-                && ahead < LEEWAY_BOUND
+                && let Some((ahead, valid_for)) = not_before(token.expose())
             {
-                let why = format!(
-                    "the supplied not_yet_valid token's nbf is {ahead} s ahead, within the {LEEWAY_BOUND} s of clock \
-                     leeway a server may allow: supply a fresh one"
-                );
-                return Err(Observation::skipped(label, why));
+                let why = if ahead < LEEWAY_BOUND + MARGIN {
+                    Some(format!(
+                        "the supplied not_yet_valid token's nbf is {ahead:.0} s ahead: it must be over {} s ahead \
+                         (a server may allow {LEEWAY_BOUND} s of clock leeway); supply a fresh one",
+                        LEEWAY_BOUND + MARGIN
+                    ))
+                } else if valid_for.is_some_and(|v| v <= 0.0) {
+                    Some(
+                        "the supplied not_yet_valid token expires before its nbf: no server could accept it".to_owned(),
+                    )
+                } else {
+                    None
+                };
+                if let Some(why) = why {
+                    return Err(Observation::skipped(label, why));
+                }
             }
             return Ok((token.expose().to_owned(), Vec::new(), None));
         }
@@ -212,22 +223,25 @@ impl Grants {
 
 /// The largest clock leeway common JWT libraries allow by default (five minutes): a
 /// not-before only this close may legally be waived.
-const LEEWAY_BOUND: i64 = 300;
+const LEEWAY_BOUND: f64 = 300.0;
 
-/// How many seconds a JWT's `nbf` is ahead of now (negative: passed); `None` for a token
-/// without one (an opaque token is the user's word).
-fn not_before_ahead(token: &str) -> Option<i64> {
+/// Time for the run to reach the check, and for clocks that disagree a little.
+const MARGIN: f64 = 60.0;
+
+/// How many seconds a JWT's `nbf` is ahead of now (negative: passed), and how long it is
+/// valid from then (`exp - nbf`, where it has an `exp`); `None` for a token without `nbf`
+/// (an opaque token is the user's word). NumericDates may have fractions (RFC 7519 §2).
+fn not_before(token: &str) -> Option<(f64, Option<f64>)> {
     use base64::Engine;
     let claims = token.split('.').nth(1)?;
     let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(claims).ok()?;
-    let nbf = serde_json::from_slice::<serde_json::Value>(&claims)
-        .ok()?
-        .get("nbf")?
-        .as_i64()?;
+    let claims = serde_json::from_slice::<serde_json::Value>(&claims).ok()?;
+    let nbf = claims.get("nbf")?.as_f64()?;
+    let exp = claims.get("exp").and_then(serde_json::Value::as_f64);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    Some(nbf - now)
+        .map_or(0.0, |d| d.as_secs_f64());
+    Some((nbf - now, exp.map(|e| e - nbf)))
 }
 
 #[cfg(test)]
@@ -241,11 +255,12 @@ mod tests {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs();
-        let claims = serde_json::json!({"nbf": now + 600}).to_string();
+        let claims = serde_json::json!({"nbf": now + 600, "exp": now + 500}).to_string();
         let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims);
-        let ahead = not_before_ahead(&format!("e30.{claims}.c2ln")).unwrap();
-        assert!((598..=600).contains(&ahead), "{ahead}");
-        assert_eq!(not_before_ahead("opaque-token"), None);
-        assert_eq!(not_before_ahead("e30.e30.c2ln"), None);
+        let (ahead, valid_for) = not_before(&format!("e30.{claims}.c2ln")).unwrap();
+        assert!((598.0..=600.0).contains(&ahead), "{ahead}");
+        assert_eq!(valid_for, Some(-100.0));
+        assert_eq!(not_before("opaque-token"), None);
+        assert_eq!(not_before("e30.e30.c2ln"), None);
     }
 }

@@ -148,6 +148,21 @@ impl Context {
                 }
             }
         }
+        // The run's valid token, where the request names it (it is not spent: introspection).
+        let names = |p: &str| {
+            template.url.contains(p)
+                || template.body.as_deref().is_some_and(|b| b.contains(p))
+                || template.headers.iter().any(|(_, v)| v.contains(p))
+        };
+        if names("{access_token}") {
+            match self.grants.valid_token().await {
+                Ok(token) => globals.insert("access_token".to_owned(), token),
+                Err(obs) => {
+                    let label = format!("{} {}", template.method, template.url);
+                    return Observation { label, ..obs };
+                }
+            };
+        }
         let fill = |s: &str| expand_placeholders(s, &globals);
         // A host beyond the target's may be an advertised issuer's: the run knows its hosts
         // once the AS metadata has been looked for, whichever case runs first.
