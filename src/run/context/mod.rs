@@ -4,6 +4,7 @@
 mod mcp;
 mod revocation;
 mod sessions;
+mod step_up;
 mod steps;
 
 pub use steps::Context;
