@@ -131,10 +131,6 @@ pub enum Step {
     /// A chain of the case's own whose code is redeemed twice (`var:repeat.first_status`,
     /// `var:replay.issued`), then the first redemption's refresh token used (observed).
     ReplayCode,
-    /// The privileged request with a low-scope token (refused: 403), then with a token of
-    /// exactly the challenge's scope (observed; `var:step_up.challenge_scope`,
-    /// `var:step_up.granted_all`).
-    StepUp,
     /// Several sessions opened with the valid token (the version's first request, sent again):
     /// `var:sessions.unpredictable` says whether their ids could be guessed from one another.
     Sessions,
@@ -247,7 +243,7 @@ pub enum ClientKind {
 }
 
 impl Step {
-    pub const BUILT_IN: [(&'static str, Step); 18] = [
+    pub const BUILT_IN: [(&'static str, Step); 17] = [
         ("mcp_unauthenticated", Step::McpUnauthenticated),
         ("prm", Step::Prm),
         ("prm_from_header", Step::PrmFromHeader),
@@ -264,7 +260,6 @@ impl Step {
         ("revoke_access", Step::RevokeAccess),
         ("sessions", Step::Sessions),
         ("replay_code", Step::ReplayCode),
-        ("step_up", Step::StepUp),
         ("mcp", Step::Mcp(None)),
     ];
 

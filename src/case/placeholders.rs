@@ -173,11 +173,6 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "replay.issued",
         "`true` when the replayed code issued a token (step `replay_code`)",
     ),
-    ("step_up.challenge_scope", "the scope the 403 named (step `step_up`)"),
-    (
-        "step_up.granted_all",
-        "`true` when the AS granted all of it (step `step_up`)",
-    ),
     ("sessions.count", "how many sessions step `sessions` opened"),
     (
         "sessions.unpredictable",

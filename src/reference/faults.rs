@@ -361,8 +361,6 @@ faults! {
         "the 403 challenge points at the origin's root PRM location (nothing there) while the 401 points at the path-inserted one";
     InsufficientScopeWithoutResourceMetadata = "insufficient-scope-without-resource-metadata", ["rs.scope.insufficient-resource-metadata"], LATEST, Blunt,
         "the 403 challenge drops resource_metadata";
-    ScopesOneAtATime = "scopes-one-at-a-time", ["rs.scope.single-challenge"], LATEST, Realistic,
-        "the privileged call needs two scopes and each 403 names only the first one the token lacks";
     PrivilegedScopeNeverGranted = "privileged-scope-never-granted", ["rs.scope.step-up"], LATEST, Blunt,
         "the AS leaves mcp:admin out of every grant, so stepping up never works";
     ExpiredTokenAccepted = "expired-token-accepted", ["rs.token.expired-401"], LATEST, Realistic,

@@ -196,12 +196,8 @@ fn answer(s: &State, body: &str, access: Option<&Claims>) -> Response {
         && request.pointer("/params/name").and_then(|n| n.as_str()) == Some(PRIVILEGED_TOOL);
     let scope = access.and_then(|a| a.scope.as_deref());
     let granted = |needed: &str| scope.is_some_and(|scope| scope.split(' ').any(|g| g == needed));
-    // Fault scopes-one-at-a-time: the privileged tool needs the basic scope too, and the
-    // challenge names only what the token lacks, one scope per refusal.
-    let one_at_a_time = s.has(Fault::ScopesOneAtATime);
     let needed = match privileged {
         true if !granted(PRIVILEGED_SCOPE) => Some(PRIVILEGED_SCOPE),
-        true if one_at_a_time && !granted(BASIC_SCOPE) => Some(BASIC_SCOPE),
         false if scope.is_some() && !granted(BASIC_SCOPE) => Some(BASIC_SCOPE),
         _ => None,
     };

@@ -4,7 +4,6 @@
 mod mcp;
 mod revocation;
 mod sessions;
-mod step_up;
 mod steps;
 
 pub use steps::Context;
