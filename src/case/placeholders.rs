@@ -173,6 +173,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "replay.issued",
         "`true` when the replayed code issued a token (step `replay_code`)",
     ),
+    (
+        "replay.error",
+        "the replayed code's `error` code (step `replay_code`; empty without one)",
+    ),
     ("sessions.count", "how many sessions step `sessions` opened"),
     (
         "sessions.unpredictable",

@@ -13,9 +13,9 @@ use crate::run::bearer;
 
 use super::Context;
 
-/// How long a revocation is given to reach an AS's other servers (RFC 7009 §2.1 allows a
-/// propagation delay) before the token is tried again; none on loopback, where one process
-/// answers.
+/// How long a revocation (or a replayed code's) is given to reach an AS's other servers
+/// (RFC 7009 §2.1 allows a propagation delay) before the token is tried again; none on
+/// loopback, where one process answers.
 const SETTLE: Duration = Duration::from_secs(2);
 
 /// A member of a successful token response.
@@ -164,13 +164,7 @@ impl Context {
             observed: Observed::Error(format!("the revocation request: {e}")),
             vars: BTreeMap::new(),
         })?;
-        let local = flow
-            .server
-            .revocation_endpoint
-            .as_deref()
-            .and_then(|u| url::Url::parse(u).ok())
-            .is_some_and(|u| crate::http::hosts::is_loopback(&u));
-        if response.status == 200 && !local {
+        if response.status == 200 && !on_loopback(flow.server.revocation_endpoint.as_deref()) {
             tokio::time::sleep(SETTLE).await;
         }
         Ok(response)
@@ -189,6 +183,12 @@ impl Context {
             Ok(chain) => chain,
             Err(obs) => return obs,
         };
+        if let Observed::Error(_) = replay.observed {
+            return Observation {
+                label: label.to_owned(),
+                ..replay
+            };
+        }
         // The first redemption's answer is the exchange before the replay's.
         let refresh = replay
             .exchanges
@@ -209,7 +209,17 @@ impl Context {
         };
         let mut vars = replay.vars.clone();
         vars.insert("replay.issued".to_owned(), replay.issued_token().to_string());
+        let error = replay
+            .response()
+            .and_then(|r| serde_json::from_slice::<serde_json::Value>(&r.body).ok())
+            .and_then(|doc| doc.get("error")?.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        vars.insert("replay.error".to_owned(), error);
         let mut exchanges = replay.exchanges;
+        // A revocation the replay set off may take a moment to reach a remote AS's other servers.
+        if !on_loopback(flow.server.token_endpoint.as_deref()) {
+            tokio::time::sleep(SETTLE).await;
+        }
         let (exchange, answer) = match flow.refresh_once(&client, &refresh).await {
             Ok(sent) => sent,
             Err(why) => return Observation::skipped(label, why),
@@ -222,6 +232,13 @@ impl Context {
             vars,
         }
     }
+}
+
+/// Whether an endpoint is on this machine (one process answers: nothing to spread).
+fn on_loopback(endpoint: Option<&str>) -> bool {
+    endpoint
+        .and_then(|u| url::Url::parse(u).ok())
+        .is_some_and(|u| crate::http::hosts::is_loopback(&u))
 }
 
 fn observed(answer: Result<Response, String>) -> Observed {

@@ -8,13 +8,19 @@ use crate::run::bearer;
 
 use super::Context;
 
-/// How many sessions the step opens: enough that a random position of even a two-symbol
-/// alphabet is all but sure to vary (2^-7), few enough to be no load.
+/// How many sessions the step opens: few enough to be no load.
 const SESSIONS: usize = 8;
+
+/// The fewest distinct ids the step judges.
+const MIN_DISTINCT: usize = 4;
 
 /// The randomness an id must show: 64 bits, the least OWASP's Session Management Cheat Sheet
 /// accepts.
 const MIN_BITS: f64 = 64.0;
+
+/// The alphabets random ids are written in (binary, octal, decimal, hex, base32, base36,
+/// base62, base64): the symbols a few ids show are rounded up to the next one.
+const ENCODINGS: [usize; 8] = [2, 8, 10, 16, 32, 36, 62, 64];
 
 impl Context {
     pub(super) async fn sessions(&self) -> Observation {
@@ -57,7 +63,21 @@ impl Context {
             }
             last = Some(response);
         }
-        let (verdict, bits) = match unpredictable(&ids) {
+        // The same id handed back (a session per token, say) cannot be judged: too few to
+        // compare, never a breach by itself.
+        let distinct: Vec<String> = ids.iter().cloned().collect::<BTreeSet<String>>().into_iter().collect();
+        if distinct.len() < MIN_DISTINCT {
+            let why = format!(
+                "{} requests opened only {} distinct sessions: too few ids to judge",
+                ids.len(),
+                distinct.len()
+            );
+            return Observation {
+                exchanges,
+                ..Observation::skipped(label, why)
+            };
+        }
+        let (verdict, bits) = match unpredictable(&distinct) {
             Ok(bits) => ("true".to_owned(), bits),
             Err((why, bits)) => (why, bits),
         };
@@ -74,33 +94,32 @@ impl Context {
     }
 }
 
-/// Whether ids look random: none repeats, and the positions that vary between them carry at
-/// least [`MIN_BITS`] (positions × log2 of the alphabet seen). A counter, a timestamp or a
-/// time-based UUID varies in a few positions only. A truly random id of 64 bits or more
-/// passes unless a position shows one symbol in all [`SESSIONS`] ids: for each of its at most
-/// 64 positions the chance is alphabet^-7, under 1e-6 in all even for hexadecimal ids.
+/// Whether distinct ids look random: the positions that vary between them carry at least
+/// [`MIN_BITS`], counted as varying positions x log2 of their alphabet (the symbols seen there,
+/// rounded up to the next of [`ENCODINGS`]: a few ids show only part of theirs). A counter, a
+/// timestamp or a time-based UUID varies in a few positions only. A random id of 64 bits or more
+/// in one of those encodings fails only if one of its positions shows a single symbol in all
+/// eight ids (about 2e-6 for a 20-digit decimal id, far less for hex, base62 or base64), or if
+/// eight ids show under two thirds of a large alphabet (negligible).
 fn unpredictable(ids: &[String]) -> Result<f64, (String, f64)> {
-    let distinct: BTreeSet<&String> = ids.iter().collect();
-    if distinct.len() < ids.len() {
-        return Err((
-            format!("an id repeats: {} distinct of {}", distinct.len(), ids.len()),
-            0.0,
-        ));
-    }
     let chars: Vec<Vec<char>> = ids.iter().map(|id| id.chars().collect()).collect();
     let shortest = chars.iter().map(Vec::len).min().unwrap_or(0);
-    let alphabet: BTreeSet<char> = chars.iter().flatten().copied().collect();
-    let varying = (0..shortest)
+    let varying: Vec<usize> = (0..shortest)
         .filter(|&i| chars.iter().any(|c| c[i] != chars[0][i]))
-        .count();
-    let bits = varying as f64 * (alphabet.len().max(1) as f64).log2();
+        .collect();
+    let seen: BTreeSet<char> = varying.iter().flat_map(|&i| chars.iter().map(move |c| c[i])).collect();
+    let alphabet = ENCODINGS
+        .into_iter()
+        .find(|&size| size >= seen.len())
+        .unwrap_or(seen.len());
+    let bits = varying.len() as f64 * (alphabet.max(1) as f64).log2();
     match bits >= MIN_BITS {
         true => Ok(bits),
         false => Err((
             format!(
-                "only {varying} of {shortest} positions vary between {} ids ({bits:.0} bits over an alphabet of {}; at least {MIN_BITS:.0} wanted)",
+                "only {} of {shortest} positions vary between {} ids ({bits:.0} bits over an alphabet of {alphabet}; at least {MIN_BITS:.0} wanted)",
+                varying.len(),
                 ids.len(),
-                alphabet.len()
             ),
             bits,
         )),
@@ -111,20 +130,36 @@ fn unpredictable(ids: &[String]) -> Result<f64, (String, f64)> {
 mod tests {
     use super::*;
 
-    fn ids(make: impl Fn(usize) -> String) -> Vec<String> {
+    fn ids(make: impl FnMut(usize) -> String) -> Vec<String> {
         (0..SESSIONS).map(make).collect()
     }
 
     #[test]
-    fn random_ids_pass_and_counters_timestamps_and_repeats_do_not() {
-        let uuid = |i: usize| {
-            let h = |x: u64| format!("{:016x}", x.wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(17));
-            format!("{}{}", h(i as u64 * 7 + 1), h(i as u64 * 13 + 5))
+    fn random_ids_pass_and_counters_and_timestamps_do_not() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let mut random = |alphabet: &[u8], len: usize| {
+            ids(|_| {
+                (0..len)
+                    .map(|_| alphabet[rng.random_range(0..alphabet.len())] as char)
+                    .collect()
+            })
         };
-        assert!(unpredictable(&ids(uuid)).is_ok());
+        let b64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        // 64 bits and more in the usual encodings pass.
+        assert!(unpredictable(&random(b"0123456789abcdef", 16)).is_ok());
+        assert!(unpredictable(&random(b64, 11)).is_ok());
+        assert!(unpredictable(&random(&b64[..62], 11)).is_ok());
+        assert!(unpredictable(&random(b"0123456789", 20)).is_ok());
         assert!(unpredictable(&ids(|i| format!("session-{i}"))).is_err());
         assert!(unpredictable(&ids(|i| format!("1764680000{:03}", i * 37))).is_err());
-        let repeated = ids(|i| if i < 2 { "same".to_owned() } else { uuid(i) });
-        assert!(unpredictable(&repeated).unwrap_err().0.contains("repeats"));
+        // A UUIDv1's time_low varies, the rest does not: 32 bits.
+        assert!(
+            unpredictable(&ids(|i| format!(
+                "{:08x}-1dd2-11b2-8000-0242ac120002",
+                0x5eed_0000 + i * 977
+            )))
+            .is_err()
+        );
     }
 }
