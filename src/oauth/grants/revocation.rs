@@ -19,14 +19,14 @@ pub(crate) struct Revocable<'a> {
 impl Grants {
     /// A token response of a chain of the case's own (`end`: refreshable or not; `repeat`:
     /// the token request sent that often, the last observed), on the chain client; or why
-    /// there is none. `endpoint` names the metadata member the step will need (looked for
-    /// before any token is spent). Skipped where the chain client is the shared flows' (a
+    /// there is none. `revokes`: the step needs the revocation endpoint (looked for before any
+    /// token is spent). Skipped where the chain client is the shared flows' (a
     /// configured client): revoking or replaying may end the grant every other case uses.
     pub(crate) async fn revocable(
         &self,
         end: ChainEnd,
         repeat: u32,
-        endpoint: Option<&str>,
+        revokes: bool,
         purpose: &str,
     ) -> Result<Revocable<'_>, Observation> {
         let label = "token lifecycle request";
@@ -34,12 +34,8 @@ impl Grants {
             .chain_flow_and_client()
             .await
             .map_err(|why| why.observation(label))?;
-        if let Some(name) = endpoint {
-            let url = match name {
-                "revocation_endpoint" => flow.server.revocation_endpoint.as_ref(),
-                _ => flow.server.token_endpoint.as_ref(),
-            };
-            flow.reachable(name, url)
+        if revokes {
+            flow.reachable("revocation_endpoint", flow.server.revocation_endpoint.as_ref())
                 .map_err(|why| Observation::skipped(label, why))?;
         }
         if self

@@ -45,16 +45,12 @@ impl Context {
     /// is then the newest), revokes that refresh token, then refreshes with it.
     pub(super) async fn revoked_refresh(&self, case: &str) -> Observation {
         let label = "refresh request with the revoked refresh token";
-        let chain = self
-            .grants
-            .revocable(ChainEnd::RefreshableToken, 1, Some("revocation_endpoint"), case)
-            .await;
         let Revocable {
             flow,
             client,
             token,
             lease: _lease,
-        } = match chain {
+        } = match self.grants.revocable(ChainEnd::RefreshableToken, 1, true, case).await {
             Ok(chain) => chain,
             Err(obs) => return obs,
         };
@@ -70,16 +66,11 @@ impl Context {
         // An AS that does not rotate answers without one: the first is still the one in hand.
         let refresh = issued(&control, "refresh_token").unwrap_or(first);
         let revocation = match self
-            .revoke(&flow, &client, &refresh, "refresh_token", &mut control.exchanges)
+            .revoke(label, &flow, &client, &refresh, "refresh_token", &mut control.exchanges)
             .await
         {
             Ok(response) => response,
-            Err(obs) => {
-                return Observation {
-                    label: label.to_owned(),
-                    ..obs
-                };
-            }
+            Err(obs) => return obs,
         };
         let (exchange, answer) = match flow.refresh_once(&client, &refresh).await {
             Ok(sent) => sent,
@@ -98,16 +89,12 @@ impl Context {
     /// sent again (observed).
     pub(super) async fn revoked_access(&self, case: &str) -> Observation {
         let label = "authenticated MCP request with the revoked access token";
-        let chain = self
-            .grants
-            .revocable(ChainEnd::Token, 1, Some("revocation_endpoint"), case)
-            .await;
         let Revocable {
             flow,
             client,
             token,
             lease: _lease,
-        } = match chain {
+        } = match self.grants.revocable(ChainEnd::Token, 1, true, case).await {
             Ok(chain) => chain,
             Err(obs) => return obs,
         };
@@ -121,16 +108,11 @@ impl Context {
         exchanges.push(before);
         let before = answer.ok().map(|r| r.status);
         let revocation = match self
-            .revoke(&flow, &client, &access, "access_token", &mut exchanges)
+            .revoke(label, &flow, &client, &access, "access_token", &mut exchanges)
             .await
         {
             Ok(response) => response,
-            Err(obs) => {
-                return Observation {
-                    label: label.to_owned(),
-                    ..obs
-                };
-            }
+            Err(obs) => return obs,
         };
         let (after, answer) = self.client.send(&request).await;
         exchanges.push(after);
@@ -144,9 +126,10 @@ impl Context {
 
     /// Revokes `token` (its exchange joins `exchanges`), then, where the AS is not on this
     /// machine, gives the revocation [`SETTLE`] to spread. The revocation's answer, or the
-    /// observation of why there is none.
+    /// observation (labelled `label`) of why there is none.
     async fn revoke(
         &self,
+        label: &str,
         flow: &crate::oauth::flow::Flow<'_>,
         client: &crate::oauth::requests::Client,
         token: &str,
@@ -156,10 +139,10 @@ impl Context {
         let (exchange, answer) = flow
             .revoke(client, token, hint)
             .await
-            .map_err(|why| Observation::skipped("revocation request", why))?;
+            .map_err(|why| Observation::skipped(label, why))?;
         exchanges.push(exchange);
         let response = answer.map_err(|e| Observation {
-            label: "revocation request".to_owned(),
+            label: label.to_owned(),
             exchanges: exchanges.clone(),
             observed: Observed::Error(format!("the revocation request: {e}")),
             vars: BTreeMap::new(),
@@ -179,7 +162,7 @@ impl Context {
             client,
             token: replay,
             lease: _lease,
-        } = match self.grants.revocable(ChainEnd::RefreshableToken, 2, None, case).await {
+        } = match self.grants.revocable(ChainEnd::RefreshableToken, 2, false, case).await {
             Ok(chain) => chain,
             Err(obs) => return obs,
         };
