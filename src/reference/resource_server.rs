@@ -41,6 +41,13 @@ async fn mcp(
     headers: HeaderMap,
     body: String,
 ) -> Response {
+    if s.varies(Variation::ValidatesMcpHeaders)
+        && method == axum::http::Method::POST
+        && let Some(mismatch) = header_mismatch(&headers, &body)
+    {
+        let error = json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32020, "message": mismatch}});
+        return (StatusCode::BAD_REQUEST, axum::Json(error)).into_response();
+    }
     let stream = method == axum::http::Method::GET;
     let authorizations: Vec<&str> = headers
         .get_all(header::AUTHORIZATION)
@@ -91,6 +98,51 @@ async fn mcp(
             let error = (!s.has(Fault::BadTokenWithoutErrorCode)).then_some("invalid_token");
             challenged(&s, StatusCode::UNAUTHORIZED, error)
         }
+    }
+}
+
+/// 2026-07-28 Streamable HTTP "Server Validation", for a request that carries `Mcp-Method`
+/// (earlier clients send none): what in its headers disagrees with its body, if anything.
+fn header_mismatch(headers: &HeaderMap, body: &str) -> Option<String> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let sent_method = header("mcp-method")?;
+    let request: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    let method = request.get("method").and_then(|m| m.as_str()).unwrap_or_default();
+    if sent_method != method {
+        return Some(format!(
+            "Mcp-Method header value '{sent_method}' does not match body value '{method}'"
+        ));
+    }
+    let params = request.get("params");
+    let version = params.and_then(|p| p.pointer("/_meta/io.modelcontextprotocol~1protocolVersion"));
+    if let Some(version) = version.and_then(|v| v.as_str())
+        && header("mcp-protocol-version") != Some(version)
+    {
+        return Some(format!(
+            "MCP-Protocol-Version header does not match body value '{version}'"
+        ));
+    }
+    let named = matches!(method, "tools/call" | "prompts/get" | "resources/read");
+    let name = params
+        .and_then(|p| p.get("name").or_else(|| p.get("uri")))
+        .and_then(|n| n.as_str());
+    let sent_name = header("mcp-name").map(decode_sentinel);
+    match (named, name) {
+        (true, Some(name)) if sent_name.as_deref() != Some(name) => {
+            Some(format!("Mcp-Name header does not match body value '{name}'"))
+        }
+        _ => None,
+    }
+}
+
+/// A header value in the Base64 sentinel form `=?base64?...?=` decoded; any other as it is.
+fn decode_sentinel(value: &str) -> String {
+    use base64::Engine;
+    let encoded = value.strip_prefix("=?base64?").and_then(|v| v.strip_suffix("?="));
+    let decoded = encoded.and_then(|e| base64::engine::general_purpose::STANDARD.decode(e).ok());
+    match decoded.and_then(|d| String::from_utf8(d).ok()) {
+        Some(text) => text,
+        None => value.to_owned(),
     }
 }
 

@@ -113,6 +113,9 @@ variations! {
     RedirectUriOptionalAtToken = "redirect-uri-optional-at-token", [],
         "a token request without redirect_uri is served (one that sends it must send the authorization request's)",
         "OAuth 2.1 §10.2: \"A client following only the OAuth 2.1 recommendations will not send the redirect_uri in the token request\"; the AS must only allow and enforce it when sent";
+    ValidatesMcpHeaders = "validates-mcp-headers", [],
+        "a POST carrying Mcp-Method (a 2026-07-28 client) whose Mcp-Method, Mcp-Name or MCP-Protocol-Version disagrees with its body is refused: 400, JSON-RPC error -32020",
+        "MCP 2026-07-28 Streamable HTTP, Server Validation: \"Servers that process the request body MUST reject requests where the values specified in the headers do not match the corresponding values in the request body.\"";
     ShortRateLimit = "short-rate-limit", [],
         "the first token and registration requests are answered 429 with Retry-After: 1",
         "RFC 6585 §4: 429 \"MAY include a Retry-After header\"; RFC 9110 §10.2.3";
