@@ -22,7 +22,7 @@
 //!
 //! [tokens]                            # supplied tokens, each from an environment variable
 //! valid_env = "MCP_TOKEN"             # kinds: valid, low_scope, foreign_audience, expired,
-//! expired_env = "MCP_EXPIRED_TOKEN"   #        foreign_issuer
+//! expired_env = "MCP_EXPIRED_TOKEN"   #        foreign_issuer, not_yet_valid, other_user
 //!
 //! [client]                            # a pre-registered client (default: register one by DCR)
 //! client_id = "conformance"

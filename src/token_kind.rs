@@ -19,16 +19,19 @@ pub enum TokenKind {
     ForeignIssuer,
     /// From the trusted issuer, for this server, not valid until ten minutes from now (`nbf`).
     NotYetValid,
+    /// Valid, for this server, issued to another user than the valid token's (its `sub`).
+    OtherUser,
 }
 
 impl TokenKind {
-    pub const ALL: [TokenKind; 6] = [
+    pub const ALL: [TokenKind; 7] = [
         TokenKind::Valid,
         TokenKind::LowScope,
         TokenKind::ForeignAudience,
         TokenKind::Expired,
         TokenKind::ForeignIssuer,
         TokenKind::NotYetValid,
+        TokenKind::OtherUser,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -39,6 +42,7 @@ impl TokenKind {
             TokenKind::Expired => "expired",
             TokenKind::ForeignIssuer => "foreign_issuer",
             TokenKind::NotYetValid => "not_yet_valid",
+            TokenKind::OtherUser => "other_user",
         }
     }
 

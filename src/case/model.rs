@@ -134,6 +134,11 @@ pub enum Step {
     /// Several sessions opened with the valid token (the version's first request, sent again):
     /// `var:sessions.unpredictable` says whether their ids could be guessed from one another.
     Sessions,
+    /// A session opened with the valid token, then presented with another user's token
+    /// (observed). Controls: `var:session_owner.owner_status` (its own user's token),
+    /// `var:session_owner.unknown_status` (an id never issued) and
+    /// `var:session_owner.other_alone_status` (the other token with no session).
+    SessionOwner,
     /// A raw request of the case's own.
     Http(Arc<RequestTemplate>),
 }
@@ -243,7 +248,7 @@ pub enum ClientKind {
 }
 
 impl Step {
-    pub const BUILT_IN: [(&'static str, Step); 17] = [
+    pub const BUILT_IN: [(&'static str, Step); 18] = [
         ("mcp_unauthenticated", Step::McpUnauthenticated),
         ("prm", Step::Prm),
         ("prm_from_header", Step::PrmFromHeader),
@@ -259,6 +264,7 @@ impl Step {
         ("revoke_refresh", Step::RevokeRefresh),
         ("revoke_access", Step::RevokeAccess),
         ("sessions", Step::Sessions),
+        ("session_owner", Step::SessionOwner),
         ("replay_code", Step::ReplayCode),
         ("mcp", Step::Mcp(None)),
     ];

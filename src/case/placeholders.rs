@@ -179,6 +179,18 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
     ("sessions.count", "how many sessions step `sessions` opened"),
     (
+        "session_owner.owner_status",
+        "the status of a request in the session with its own user's token (step `session_owner`)",
+    ),
+    (
+        "session_owner.unknown_status",
+        "the status of a request with a session id never issued (step `session_owner`)",
+    ),
+    (
+        "session_owner.other_alone_status",
+        "the status of the other user's token with no session (step `session_owner`)",
+    ),
+    (
         "sessions.unpredictable",
         "`true` when step `sessions`' ids look random, else why not",
     ),

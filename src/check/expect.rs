@@ -261,4 +261,32 @@ mod tests {
         assert!(chars("error").is_ok());
         assert!(chars("error_description").is_err(), "an escaped quote is still a quote");
     }
+
+    /// RFC 9728 §2.2: signed or MACed; an Unsecured JWS (alg none, empty signature), a
+    /// stripped signature or a non-JWS string is not.
+    #[test]
+    fn signed_jws_needs_an_alg_other_than_none_and_a_signature() {
+        use base64::Engine;
+        let b64 = |v: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+        let payload = b64(r#"{"iss":"https://rs.example","resource":"https://rs.example/mcp"}"#);
+        let jws = |header: &str, signature: &str| format!("{}.{payload}.{signature}", b64(header));
+        let vars = BTreeMap::new();
+        let judge = |token: String| {
+            let body = serde_json::json!({ "signed_metadata": token }).to_string();
+            let subject = Subject::Json("/signed_metadata".into());
+            evaluate(
+                &expect(subject, Predicate::Is(Property::SignedJws)),
+                &response(&body, &[]),
+                &vars,
+            )
+        };
+        assert!(judge(jws(r#"{"alg":"ES256"}"#, "c2ln")).is_ok());
+        assert!(judge(jws(r#"{"alg":"HS256"}"#, "bWFj")).is_ok(), "a MAC is allowed");
+        assert!(judge(jws(r#"{"alg":"none"}"#, "")).is_err());
+        assert!(judge(jws(r#"{"alg":"NONE"}"#, "c2ln")).is_err());
+        assert!(judge(jws(r#"{"alg":"ES256"}"#, "")).is_err(), "signature stripped");
+        assert!(judge(jws(r#"{"typ":"JWT"}"#, "c2ln")).is_err(), "no alg");
+        assert!(judge(format!("{payload}.{payload}")).is_err(), "two parts");
+        assert!(judge("not a jwt".to_owned()).is_err());
+    }
 }

@@ -36,10 +36,14 @@ pub enum Property {
     /// RFC 6750 §3's characters for `error` and `error_description`: printable ASCII without
     /// `"` and `\` (after unquoting).
     ErrorChars,
+    /// A JWS compact serialization that is signed or MACed: a JSON header whose `alg` is not
+    /// `none`, a JSON object payload and a signature (RFC 7515 §7.1). Whether it verifies
+    /// is not judged: that needs the key.
+    SignedJws,
 }
 
 impl Property {
-    pub const ALL: [(&'static str, Property); 12] = [
+    pub const ALL: [(&'static str, Property); 13] = [
         ("absolute-url", Property::AbsoluteUrl),
         ("https-or-loopback-url", Property::HttpsOrLoopbackUrl),
         ("issuer-url", Property::IssuerUrl),
@@ -52,6 +56,7 @@ impl Property {
         ("unique-params", Property::UniqueParams),
         ("scope-tokens", Property::ScopeTokens),
         ("error-chars", Property::ErrorChars),
+        ("signed-jws", Property::SignedJws),
     ];
 
     pub fn name(self) -> &'static str {
@@ -84,9 +89,13 @@ impl Property {
             P::WithParams => matches!(subject, Subject::Challenge { param: None, .. }),
             P::JsonObject => subject.is_json() || matches!(subject, Subject::Body),
             P::NonEmptyArray | P::ArrayOfUrls => subject.is_json(),
-            P::AbsoluteUrl | P::HttpsOrLoopbackUrl | P::IssuerUrl | P::String | P::ScopeTokens | P::ErrorChars => {
-                subject.is_json() || subject.is_text()
-            }
+            P::AbsoluteUrl
+            | P::HttpsOrLoopbackUrl
+            | P::IssuerUrl
+            | P::String
+            | P::ScopeTokens
+            | P::ErrorChars
+            | P::SignedJws => subject.is_json() || subject.is_text(),
         }
     }
 
@@ -114,6 +123,9 @@ impl Property {
             P::UniqueParams => "each parameter at most once per challenge",
             P::ScopeTokens => "space-separated scope tokens (RFC 6749 §3.3)",
             P::ErrorChars => "printable ASCII without `\"` or `\\` (RFC 6750 §3)",
+            P::SignedJws => {
+                "a signed JWS: header, payload and signature, with an `alg` other than `none` (RFC 7515 §7.1)"
+            }
         }
         .to_owned()
     }
@@ -193,9 +205,26 @@ impl Property {
             P::ErrorChars => found
                 .text()
                 .is_some_and(|s| s.bytes().all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5b | 0x5d..=0x7e))),
+            P::SignedJws => found.text().is_some_and(signed_jws),
         };
         if holds { Ok(()) } else { broken(found.show()) }
     }
+}
+
+/// Whether `token` is a JWS compact serialization that claims protection: its header a JSON
+/// object naming an `alg` other than `none`, its payload a JSON object, its signature not
+/// empty (an Unsecured JWS has `alg: none` and an empty signature, RFC 7515 Appendix A.5).
+fn signed_jws(token: &str) -> bool {
+    use base64::Engine;
+    let json = |part: &str| {
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).ok()?;
+        serde_json::from_slice::<Value>(&bytes).ok().filter(Value::is_object)
+    };
+    let [header, payload, signature] = token.split('.').collect::<Vec<_>>()[..] else {
+        return false;
+    };
+    let alg = json(header).and_then(|h| h.get("alg")?.as_str().map(str::to_owned));
+    alg.is_some_and(|alg| !alg.eq_ignore_ascii_case("none")) && json(payload).is_some() && !signature.is_empty()
 }
 
 fn absolute_url(s: &str) -> Result<url::Url, ()> {

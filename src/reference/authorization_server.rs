@@ -171,6 +171,9 @@ struct MintRequest {
 /// default clock leeway of common JWT libraries (five minutes).
 const NOT_YET_VALID_FOR: u64 = 600;
 
+/// The subject of minted `other_user` tokens.
+const OTHER_USER: &str = "conformance-other-user";
+
 /// `POST /as/mint`: tokens no flow yields, for the suite (not in the metadata; a test
 /// issuer's only). `valid`, `expired` (an hour ago), `foreign_issuer` (another `iss`, signed
 /// with the trusted key) or `not_yet_valid` (`nbf` ten minutes ahead, valid for its lifetime
@@ -185,6 +188,8 @@ async fn mint(Extract(s): Extract<Arc<State>>, axum::Json(asked): axum::Json<Min
             claims.exp = claims.iat + 3600;
         }
         "foreign_issuer" => claims.iss = s.foreign_issuer(),
+        // Someone other than the user who logs in to the flows.
+        "other_user" => claims.sub = OTHER_USER.to_owned(),
         // Beyond any clock leeway a server may legally allow (RFC 7519 §4.1.5: "small").
         "not_yet_valid" => {
             let nbf = claims.iat + NOT_YET_VALID_FOR;

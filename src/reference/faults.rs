@@ -343,6 +343,8 @@ faults! {
         "a replayed code is refused, but the tokens of its first redemption keep working";
     SequentialSessionIds = "sequential-session-ids", ["rs.session.id-unpredictable"], SpecVersion::V2025_11_25, Realistic,
         "session ids count up (`session-1`, `session-2`...)";
+    SessionNotBoundToUser = "session-not-bound-to-user", ["rs.session.bound-to-user"], SpecVersion::V2025_11_25, Realistic,
+        "a session serves whoever presents its id with any valid token (sessions are not bound to their user)";
     SessionAuthenticates = "session-authenticates", ["rs.token.every-request"], SpecVersion::V2025_11_25, Realistic,
         "a request with a known Mcp-Session-Id and no token is served";
     AnyAudienceAccepted = "any-audience-accepted", ["rs.token.audience"], LATEST, Realistic,
@@ -361,6 +363,8 @@ faults! {
         "the 403 challenge points at the origin's root PRM location (nothing there) while the 401 points at the path-inserted one";
     InsufficientScopeWithoutResourceMetadata = "insufficient-scope-without-resource-metadata", ["rs.scope.insufficient-resource-metadata"], LATEST, Blunt,
         "the 403 challenge drops resource_metadata";
+    ScopesOneAtATime = "scopes-one-at-a-time", ["rs.scope.step-up"], LATEST, Realistic,
+        "the privileged call also needs mcp:audit, named only in the 403 to a token that already holds mcp:admin";
     PrivilegedScopeNeverGranted = "privileged-scope-never-granted", ["rs.scope.step-up"], LATEST, Blunt,
         "the AS leaves mcp:admin out of every grant, so stepping up never works";
     ExpiredTokenAccepted = "expired-token-accepted", ["rs.token.expired-401"], LATEST, Realistic,
@@ -375,6 +379,12 @@ faults! {
         "PRM scopes_supported is a space-separated string (OAuth's scope syntax), not an array";
     PrmScopesMissChallenge = "prm-scopes-miss-challenge", ["rs.prm.scopes-cover-challenge"], LATEST, Blunt,
         "PRM scopes_supported lists mcp:read while the 401 challenge asks for mcp:tools";
+    SignedMetadataUnsigned = "signed-metadata-unsigned", ["rs.prm.signed-metadata"], LATEST, Realistic,
+        "the PRM's signed_metadata is an Unsecured JWS (alg none, empty signature)";
+    SignedMetadataWithoutIss = "signed-metadata-without-iss", ["rs.prm.signed-metadata"], LATEST, Blunt,
+        "the PRM's signed_metadata has no iss claim";
+    SignedMetadataResourceDiffers = "signed-metadata-resource-differs", ["rs.prm.signed-metadata"], LATEST, Realistic,
+        "the PRM's signed_metadata names the origin as its resource while the plain resource is the MCP URL";
     ForeignIssuerAccepted = "foreign-issuer-accepted", ["rs.token.foreign-issuer"], LATEST, Realistic,
         "tokens signed with the trusted key are accepted whatever their iss";
     AlgNoneAccepted = "alg-none-accepted", ["rs.token.invalid-401"], LATEST, Realistic,

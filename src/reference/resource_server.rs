@@ -92,7 +92,15 @@ async fn mcp(
             true => ([(header::CONTENT_TYPE, "text/event-stream")], ": stream open\n\n").into_response(),
             false => (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "POST")]).into_response(),
         },
-        Some(Some(token)) if let Some(access) = valid_token(&s, token) => answer(&s, &body, Some(&access)),
+        Some(Some(token)) if let Some(access) = valid_token(&s, token) => {
+            if let Some(refused) = session
+                && refused_session(&s, refused, &access)
+            {
+                // Streamable HTTP: a session the server does not know (for this user) is 404.
+                return StatusCode::NOT_FOUND.into_response();
+            }
+            answer(&s, &body, Some(&access))
+        }
         Some(_) if s.has(Fault::BadTokenServerError) => server_error(),
         Some(_) => {
             let error = (!s.has(Fault::BadTokenWithoutErrorCode)).then_some("invalid_token");
@@ -143,6 +151,16 @@ fn decode_sentinel(value: &str) -> String {
     match decoded.and_then(|d| String::from_utf8(d).ok()) {
         Some(text) => text,
         None => value.to_owned(),
+    }
+}
+
+/// Whether a request with a valid token may not use session `id`: no such session, or one
+/// opened for another user (Security Best Practices, Session Hijacking: "MCP servers SHOULD
+/// bind session IDs to user-specific information").
+fn refused_session(s: &State, id: &str, access: &Claims) -> bool {
+    match store(s).session_user(id) {
+        None => true,
+        Some(user) => user != access.sub && !s.has(Fault::SessionNotBoundToUser),
     }
 }
 
@@ -235,6 +253,8 @@ fn store(s: &State) -> std::sync::MutexGuard<'_, super::flow_endpoints::Store> {
 /// The tool that needs more than the challenge's scope (the step-up checks' privileged call).
 pub const PRIVILEGED_TOOL: &str = "admin";
 pub const PRIVILEGED_SCOPE: &str = "mcp:admin";
+/// Fault scopes-one-at-a-time's second scope for the privileged tool.
+const AUDIT_SCOPE: &str = "mcp:audit";
 /// What every other request needs, of a token that has a scope at all (one without was
 /// granted the client's default).
 const BASIC_SCOPE: &str = "mcp:tools";
@@ -248,8 +268,12 @@ fn answer(s: &State, body: &str, access: Option<&Claims>) -> Response {
         && request.pointer("/params/name").and_then(|n| n.as_str()) == Some(PRIVILEGED_TOOL);
     let scope = access.and_then(|a| a.scope.as_deref());
     let granted = |needed: &str| scope.is_some_and(|scope| scope.split(' ').any(|g| g == needed));
+    // Fault scopes-one-at-a-time: the privileged tool needs a second scope too, named only
+    // once the token holds the first.
+    let one_at_a_time = s.has(Fault::ScopesOneAtATime);
     let needed = match privileged {
         true if !granted(PRIVILEGED_SCOPE) => Some(PRIVILEGED_SCOPE),
+        true if one_at_a_time && !granted(AUDIT_SCOPE) => Some(AUDIT_SCOPE),
         false if scope.is_some() && !granted(BASIC_SCOPE) => Some(BASIC_SCOPE),
         _ => None,
     };
@@ -274,7 +298,8 @@ fn answer(s: &State, body: &str, access: Option<&Claims>) -> Response {
     };
     if request.get("method").and_then(|m| m.as_str()) == Some("initialize")
         && !s.varies(Variation::NoSessions)
-        && let Ok(value) = HeaderValue::from_str(&store(s).new_session(s.has(Fault::SequentialSessionIds)))
+        && let Some(access) = access
+        && let Ok(value) = HeaderValue::from_str(&store(s).new_session(s.has(Fault::SequentialSessionIds), &access.sub))
     {
         response.headers_mut().insert("mcp-session-id", value);
     }
@@ -446,6 +471,9 @@ fn prm_document(s: &State) -> Response {
     if s.has(Fault::PrmScopesMissChallenge) {
         fields.insert("scopes_supported".into(), json!(["mcp:read"]));
     }
+    if !s.varies(Variation::NoSignedMetadata) {
+        fields.insert("signed_metadata".into(), json!(signed_metadata(s)));
+    }
     if s.varies(Variation::ExtraMetadataMembers) {
         fields.insert(
             "x_reference_extension".into(),
@@ -458,6 +486,31 @@ fn prm_document(s: &State) -> Response {
         "application/json"
     };
     ([(header::CONTENT_TYPE, content_type)], doc.to_string()).into_response()
+}
+
+/// RFC 9728 §2.2: the PRM's own values as a JWT the resource server attests (`iss`). It
+/// keeps the true resource where a fault breaks the plain one: one wrong value, one verdict.
+fn signed_metadata(s: &State) -> String {
+    use base64::Engine;
+    let mut claims = json!({
+        "iss": s.rs_origin,
+        "resource": s.mcp_url(),
+        "authorization_servers": s.authorization_servers(),
+        "iat": signing::now(),
+    });
+    if s.has(Fault::SignedMetadataResourceDiffers) {
+        // Minted for the origin, as a root PRM would describe it.
+        claims["resource"] = json!(s.rs_origin);
+    }
+    if s.has(Fault::SignedMetadataWithoutIss) {
+        claims.as_object_mut().expect("a JSON object literal").remove("iss");
+    }
+    if s.has(Fault::SignedMetadataUnsigned) {
+        // An Unsecured JWS (RFC 7515 Appendix A.5): alg none, empty signature.
+        let b64 = |v: &serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+        return format!("{}.{}.", b64(&json!({"alg": "none"})), b64(&claims));
+    }
+    s.signer.sign_metadata(&claims)
 }
 
 async fn origin_as_metadata(Extract(s): Extract<Arc<State>>, headers: HeaderMap) -> Response {

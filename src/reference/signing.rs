@@ -118,6 +118,14 @@ impl Signer {
         jsonwebtoken::encode(&header, claims, &self.encoding).expect("claims serialize and the key signs")
     }
 
+    /// Signed metadata (RFC 9728 §2.2): `claims` as a JWT this key signs (typed `JWT`, so it
+    /// cannot pass for an access token, which RFC 9068 types `at+jwt`).
+    pub fn sign_metadata(&self, claims: &Value) -> String {
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.encoding).expect("claims serialize and the key signs")
+    }
+
     /// The claims of a token this key signed, checked as `checks` says; the audience is the
     /// caller's to compare (URIs compare by their canonical form).
     pub fn verify(&self, token: &str, checks: &Checks) -> Result<Claims, Invalid> {

@@ -116,6 +116,9 @@ variations! {
     ValidatesMcpHeaders = "validates-mcp-headers", [],
         "a POST carrying Mcp-Method (a 2026-07-28 client) whose Mcp-Method, Mcp-Name or MCP-Protocol-Version disagrees with its body is refused: 400, JSON-RPC error -32020",
         "MCP 2026-07-28 Streamable HTTP, Server Validation: \"Servers that process the request body MUST reject requests where the values specified in the headers do not match the corresponding values in the request body.\"";
+    NoSignedMetadata = "no-signed-metadata", ["rs.prm.signed-metadata"],
+        "the PRM offers no signed_metadata",
+        "RFC 9728 §2.2: \"metadata values MAY also be provided as a signed_metadata value\"";
     ShortRateLimit = "short-rate-limit", [],
         "the first token and registration requests are answered 429 with Retry-After: 1",
         "RFC 6585 §4: 429 \"MAY include a Retry-After header\"; RFC 9110 §10.2.3";

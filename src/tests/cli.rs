@@ -25,6 +25,8 @@ fn settings() -> insta::Settings {
     s.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:[port]");
     s.add_filter(r"finished in \d+\.\d+s", "finished in [time]");
     s.add_filter(r"(?m)^(\s*< date:) .*$", "$1 [date]");
+    // Signed when served, under a key made at start.
+    s.add_filter(r#""signed_metadata":"[^"]*""#, r#""signed_metadata":"[jwt]""#);
     s.add_filter(r"(?m)^report written: .*?([^/]+)$", "report written: [dir]/$1");
     s
 }
@@ -404,8 +406,9 @@ fn a_taken_redirect_port_for_the_manual_driver_exits_2() {
     assert!(stderr.contains(&format!("port {port} is not free")), "{stderr}");
 }
 
-/// The JSON report without its timings: durations, the start time, `Date` headers and the
-/// registration times (`client_id_issued_at`) the target reports.
+/// The JSON report without its timings: durations, the start time, `Date` headers, the
+/// registration times (`client_id_issued_at`) the target reports and its signed metadata
+/// (a JWT with its `iat`, under a key the reference makes at start).
 fn without_timings(value: &mut serde_json::Value) {
     use serde_json::Value;
     match value {
@@ -423,6 +426,11 @@ fn without_timings(value: &mut serde_json::Value) {
             if let Some(at) = s.find(key) {
                 let digits = s[at + key.len()..].bytes().take_while(u8::is_ascii_digit).count();
                 s.replace_range(at + key.len()..at + key.len() + digits, "0");
+            }
+            let key = "\"signed_metadata\":\"";
+            if let Some(at) = s.find(key) {
+                let jwt = s[at + key.len()..].bytes().take_while(|&b| b != b'"').count();
+                s.replace_range(at + key.len()..at + key.len() + jwt, "jwt");
             }
         }
         _ => {}

@@ -21,8 +21,9 @@ pub(in crate::reference) struct Store {
     /// Refresh token -> (client, scope, resource, already used).
     pub(in crate::reference) refresh_tokens: HashMap<String, Refresh>,
 
-    /// MCP session ids the resource server handed out (Streamable HTTP, up to 2025-11-25).
-    pub(in crate::reference) sessions: std::collections::HashSet<String>,
+    /// MCP session ids the resource server handed out (Streamable HTTP, up to 2025-11-25),
+    /// each with the user (`sub`) it was opened for.
+    pub(in crate::reference) sessions: HashMap<String, String>,
     /// Opaque access tokens and what they grant (variation `opaque-access-tokens`).
     pub(in crate::reference) opaque: HashMap<String, crate::reference::signing::Claims>,
     /// Access tokens (by `jti`) revoked before they expire (variation `revoke-on-refresh`).
@@ -139,8 +140,8 @@ impl Store {
         self.issued.clone()
     }
 
-    /// A session id: random, unless `sequential` (fault sequential-session-ids).
-    pub(in crate::reference) fn new_session(&mut self, sequential: bool) -> String {
+    /// A session id for `user`: random, unless `sequential` (fault sequential-session-ids).
+    pub(in crate::reference) fn new_session(&mut self, sequential: bool, user: &str) -> String {
         let id = match sequential {
             true => {
                 self.next += 1;
@@ -148,12 +149,17 @@ impl Store {
             }
             false => self.id("session"),
         };
-        self.sessions.insert(id.clone());
+        self.sessions.insert(id.clone(), user.to_owned());
         id
     }
 
     pub(in crate::reference) fn has_session(&self, id: &str) -> bool {
-        self.sessions.contains(id)
+        self.sessions.contains_key(id)
+    }
+
+    /// The user a session was opened for; None: no such session.
+    pub(in crate::reference) fn session_user(&self, id: &str) -> Option<&str> {
+        self.sessions.get(id).map(String::as_str)
     }
 
     /// What an opaque access token grants, if this AS issued it.

@@ -3,6 +3,7 @@
 
 mod mcp;
 mod revocation;
+mod session_owner;
 mod sessions;
 mod steps;
 

@@ -84,7 +84,7 @@ impl Context {
             Step::PrmWellKnown => discovered.prm_well_known().await,
             Step::AsMetadata => discovered.as_metadata().await,
             Step::Http(template) => one(self.raw(template).await),
-            Step::Mcp(_) | Step::Sessions if let Some(why) = self.version_refusal().await => {
+            Step::Mcp(_) | Step::Sessions | Step::SessionOwner if let Some(why) = self.version_refusal().await => {
                 one(Observation::skipped("authenticated MCP request", why))
             }
             Step::Mcp(None) => self.authenticated_shared().await,
@@ -101,6 +101,7 @@ impl Context {
             Step::RevokeRefresh => one(self.revoked_refresh(case).await),
             Step::RevokeAccess => one(self.revoked_access(case).await),
             Step::Sessions => one(self.sessions().await),
+            Step::SessionOwner => one(self.session_owner(case).await),
             Step::ReplayCode => one(self.replayed_code(case).await),
             Step::Token(Some(plan)) => Arc::new(grants.private_chains(plan, ChainEnd::Token, case).await),
             Step::Refresh(Some(plan)) => Arc::new(grants.private_chains(plan, ChainEnd::Refresh, case).await),
