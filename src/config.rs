@@ -7,6 +7,8 @@
 //! second_resource = "https://other.example/mcp"  # another resource the same AS issues tokens for
 //! privileged_request = '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"delete","arguments":{}}}'
 //! privileged_scope = "files:write"    # what that request needs beyond the challenge's scope
+//! broad_scope = "files:admin"         # a scope the server holds to imply every scope its first
+//!                                     # request needs (its scope hierarchy)
 //! code_wait_seconds = 610             # `run --slow`: how long to hold a code before redeeming
 //! token_wait_seconds = 610            # `run --slow`: the longest token lifetime to wait out
 //! mint_endpoint = "http://127.0.0.1:9400/as/mint"  # a test issuer the server trusts mints tokens
@@ -61,6 +63,9 @@ pub struct TargetConfig {
     /// scope it needs (insufficient-scope checks).
     pub privileged_request: Option<String>,
     pub privileged_scope: Option<String>,
+    /// A scope the server holds to imply every scope its first request needs (MCP 2026-07-28
+    /// scope hierarchies).
+    pub broad_scope: Option<String>,
     pub client: Option<PreRegisteredClient>,
     /// How the flows' client identifies itself.
     pub registration: Registration,
@@ -224,6 +229,7 @@ struct ConfigFile {
     second_resource: Option<Spanned<String>>,
     privileged_request: Option<Spanned<String>>,
     privileged_scope: Option<String>,
+    broad_scope: Option<String>,
     client: Option<ClientSpec>,
     registration: Option<Spanned<String>>,
     cimd: Option<CimdSpec>,
@@ -464,6 +470,7 @@ pub fn parse(file: &SourceFile, env: &dyn Fn(&str) -> Option<String>) -> Result<
             second_resource: spec.second_resource.map(Spanned::into_inner),
             privileged_request: spec.privileged_request.map(Spanned::into_inner),
             privileged_scope: spec.privileged_scope,
+            broad_scope: spec.broad_scope,
             client,
             registration,
             cimd: cimd.unwrap_or_default(),

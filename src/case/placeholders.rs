@@ -53,6 +53,10 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
     ),
     ("privileged_scope", "the scope the privileged request needs"),
     (
+        "broad_scope",
+        "a scope the server holds to imply what its first request needs",
+    ),
+    (
         "second_resource",
         "another resource the same AS serves (else the unknown one)",
     ),
@@ -176,6 +180,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
     (
         "replay.error",
         "the replayed code's `error` code (step `replay_code`; empty without one)",
+    ),
+    (
+        "token_scope.granted",
+        "the scope a `token_scope` token was granted (its token response's, else the one asked for)",
     ),
     ("sessions.count", "how many sessions step `sessions` opened"),
     (

@@ -55,6 +55,7 @@ pub(super) fn reference_command(faults: &[Fault], list: bool, list_variations: b
                     config.privileged_request.unwrap_or_default()
                 );
                 eprintln!("  privileged_scope = {:?}", config.privileged_scope.unwrap_or_default());
+                eprintln!("  broad_scope = {:?}", config.broad_scope.unwrap_or_default());
                 eprintln!("  mint_endpoint = {:?}", reference.mint_endpoint);
                 std::future::pending::<()>().await;
                 exit::OK

@@ -363,6 +363,8 @@ faults! {
         "the 403 challenge points at the origin's root PRM location (nothing there) while the 401 points at the path-inserted one";
     InsufficientScopeWithoutResourceMetadata = "insufficient-scope-without-resource-metadata", ["rs.scope.insufficient-resource-metadata"], LATEST, Blunt,
         "the 403 challenge drops resource_metadata";
+    ScopeHierarchyIgnored = "scope-hierarchy-ignored", ["rs.scope.hierarchy"], LATEST, Realistic,
+        "a token holding mcp:admin alone is refused what needs mcp:tools, which mcp:admin implies";
     ScopesOneAtATime = "scopes-one-at-a-time", ["rs.scope.step-up"], LATEST, Realistic,
         "the privileged call also needs mcp:audit, named only in the 403 to a token that already holds mcp:admin";
     PrivilegedScopeNeverGranted = "privileged-scope-never-granted", ["rs.scope.step-up"], LATEST, Blunt,

@@ -267,7 +267,12 @@ fn answer(s: &State, body: &str, access: Option<&Claims>) -> Response {
     let privileged = request.get("method").and_then(|m| m.as_str()) == Some("tools/call")
         && request.pointer("/params/name").and_then(|n| n.as_str()) == Some(PRIVILEGED_TOOL);
     let scope = access.and_then(|a| a.scope.as_deref());
-    let granted = |needed: &str| scope.is_some_and(|scope| scope.split(' ').any(|g| g == needed));
+    // MCP 2026-07-28: "Servers MUST account for scope hierarchies": the privileged scope
+    // implies the basic one (unless faulty).
+    let hierarchy = !s.has(Fault::ScopeHierarchyIgnored);
+    let implies =
+        |held: &str, needed: &str| held == needed || (hierarchy && held == PRIVILEGED_SCOPE && needed == BASIC_SCOPE);
+    let granted = |needed: &str| scope.is_some_and(|scope| scope.split(' ').any(|g| implies(g, needed)));
     // Fault scopes-one-at-a-time: the privileged tool needs a second scope too, named only
     // once the token holds the first.
     let one_at_a_time = s.has(Fault::ScopesOneAtATime);

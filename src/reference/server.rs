@@ -278,6 +278,10 @@ impl Reference {
         config
             .privileged_scope
             .get_or_insert_with(|| resource_server::PRIVILEGED_SCOPE.to_owned());
+        // Its scope hierarchy: the privileged scope implies the basic one.
+        config
+            .broad_scope
+            .get_or_insert_with(|| resource_server::PRIVILEGED_SCOPE.to_owned());
     }
 
     /// Every secret the target has issued so far (for redaction audits).

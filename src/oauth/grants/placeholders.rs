@@ -108,6 +108,7 @@ impl Grants {
         let privileged = [
             ("privileged_request", &self.config.privileged_request),
             ("privileged_scope", &self.config.privileged_scope),
+            ("broad_scope", &self.config.broad_scope),
         ];
         for (name, value) in privileged {
             if let Some(value) = value {

@@ -104,9 +104,11 @@ impl Context {
                 .and_then(|(_, v)| v.as_str())
                 .map(|v| expand_placeholders(v, &vars));
             let mut _lease = None;
-            if scope.is_some() {
+            let mut granted = None;
+            if let Some(asked) = scope.clone() {
                 match self.grants.token_for(None, scope, purpose).await {
                     Ok((token, got, lease)) => {
+                        granted = Some(granted_scope(&got).unwrap_or(asked));
                         exchanges.extend(got);
                         vars.insert("access_token".to_owned(), token);
                         _lease = Some(lease);
@@ -154,6 +156,7 @@ impl Context {
                     .iter()
                     .chain(vars.get_key_value("resource_metadata"))
                     .map(|(k, v)| (k.clone(), v.clone()))
+                    .chain(granted.map(|g| ("token_scope.granted".to_owned(), g)))
                     .collect(),
             });
         }
@@ -189,4 +192,16 @@ impl Context {
     pub fn version_refusal_seen(&self) -> Option<String> {
         self.version_refusal.get().cloned().flatten()
     }
+}
+
+/// The scope the last successful token response of `exchanges` names; None where it names
+/// none (RFC 6749 §5.1: then it granted what was asked).
+fn granted_scope(exchanges: &[crate::http::Exchange]) -> Option<String> {
+    let response = exchanges
+        .iter()
+        .rev()
+        .filter_map(|e| e.response.as_ref())
+        .find(|r| r.status == 200)?;
+    let doc: serde_json::Value = serde_json::from_str(&response.body).ok()?;
+    doc.get("scope")?.as_str().map(str::to_owned)
 }
