@@ -17,6 +17,11 @@
 //! registration = "auto"               # how the flows' client identifies itself: auto | cimd |
 //!                                     # dcr | preregistered (`run --registration`)
 //!
+//! [state_handle]                      # 2026-07-28+: a state handle the server mints, and a use of it
+//! mint = '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"cart_create","arguments":{}}}'
+//! pointer = "/result/structuredContent/cart_id"  # where the mint's answer holds the handle
+//! use = '{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"cart_show","arguments":{"cart_id":"{state_handle}"}}}'
+//!
 //! [cimd]                              # where the run's client ID metadata documents are served
 //! https_ca_dir = "ca"                 # over https, with the loopback CA kept there (`--cimd-https`)
 //! base_url = "https://ci.example/t"   # a public URL your proxy forwards to the host (`--cimd-base-url`)
@@ -66,6 +71,8 @@ pub struct TargetConfig {
     /// A scope the server holds to imply every scope its first request needs (MCP 2026-07-28
     /// scope hierarchies).
     pub broad_scope: Option<String>,
+    /// How the server mints a state handle and how a request uses one (2026-07-28+).
+    pub state_handle: Option<StateHandle>,
     pub client: Option<PreRegisteredClient>,
     /// How the flows' client identifies itself.
     pub registration: Registration,
@@ -230,6 +237,7 @@ struct ConfigFile {
     privileged_request: Option<Spanned<String>>,
     privileged_scope: Option<String>,
     broad_scope: Option<String>,
+    state_handle: Option<StateHandleSpec>,
     client: Option<ClientSpec>,
     registration: Option<Spanned<String>>,
     cimd: Option<CimdSpec>,
@@ -239,6 +247,27 @@ struct ConfigFile {
     mint_endpoint: Option<Spanned<String>>,
     #[serde(default)]
     tokens: BTreeMap<Spanned<String>, Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateHandleSpec {
+    mint: Spanned<String>,
+    pointer: Spanned<String>,
+    #[serde(rename = "use")]
+    request: Spanned<String>,
+}
+
+/// A state handle (MCP 2026-07-28 State Handle Hijacking): servers that keep state across
+/// requests mint one, e.g. a cart id, and take it back as a tool argument.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateHandle {
+    /// The JSON-RPC request that mints one.
+    pub mint: String,
+    /// A JSON pointer to the handle in the mint's JSON-RPC answer.
+    pub pointer: String,
+    /// A JSON-RPC request using one: `{state_handle}` stands for it.
+    pub request: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -408,6 +437,24 @@ pub fn parse(file: &SourceFile, env: &dyn Fn(&str) -> Option<String>) -> Result<
             errors.push(FileError::new(file, r.span(), why));
         }
     }
+    if let Some(h) = &spec.state_handle {
+        let json = |s: &Spanned<String>| serde_json::from_str::<serde_json::Value>(s.get_ref()).is_ok();
+        if !json(&h.mint) {
+            errors.push(FileError::new(
+                file,
+                h.mint.span(),
+                "state_handle.mint must be a JSON-RPC request (JSON)",
+            ));
+        }
+        if !h.pointer.get_ref().starts_with('/') {
+            let why = "state_handle.pointer must be a JSON pointer (RFC 6901), e.g. /result/structuredContent/id";
+            errors.push(FileError::new(file, h.pointer.span(), why));
+        }
+        if !json(&h.request) || !h.request.get_ref().contains("{state_handle}") {
+            let why = "state_handle.use must be a JSON-RPC request (JSON) with `{state_handle}` where the handle goes";
+            errors.push(FileError::new(file, h.request.span(), why));
+        }
+    }
     // A shorter wait could not show a code outliving OAuth 2.1's recommended 10 minutes.
     if let Some(w) = &spec.code_wait_seconds
         && *w.get_ref() <= 600
@@ -471,6 +518,11 @@ pub fn parse(file: &SourceFile, env: &dyn Fn(&str) -> Option<String>) -> Result<
             privileged_request: spec.privileged_request.map(Spanned::into_inner),
             privileged_scope: spec.privileged_scope,
             broad_scope: spec.broad_scope,
+            state_handle: spec.state_handle.map(|h| StateHandle {
+                mint: h.mint.into_inner(),
+                pointer: h.pointer.into_inner(),
+                request: h.request.into_inner(),
+            }),
             client,
             registration,
             cimd: cimd.unwrap_or_default(),
@@ -549,6 +601,10 @@ submit = "approve"
         let errors = parse(&file(text), &|_| None).unwrap_err();
         crate::tests::support::snapshot_settings()
             .bind(|| insta::assert_snapshot!("config-bad-tokens", errors.render(false)));
+        let text = "[state_handle]\nmint = \"not json\"\npointer = \"result\"\nuse = '{\"jsonrpc\":\"2.0\"}'\n";
+        let errors = parse(&file(text), &|_| None).unwrap_err();
+        crate::tests::support::snapshot_settings()
+            .bind(|| insta::assert_snapshot!("config-bad-state-handle", errors.render(false)));
     }
 
     #[test]

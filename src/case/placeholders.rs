@@ -126,6 +126,10 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
         "a valid document named by the host's loopback address (127.0.0.1), not its public URL",
     ),
     ("session_id", "the session a valid first request opens"),
+    (
+        "state_handle_request",
+        "the configured use of a state handle, with one the server minted for the request's token",
+    ),
 ];
 
 /// Every variable a step records (`var:<name>` subjects; `.*`: any name after the dot).
@@ -187,16 +191,20 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
     ("sessions.count", "how many sessions step `sessions` opened"),
     (
-        "session_owner.owner_status",
-        "the status of a request in the session with its own user's token (step `session_owner`)",
+        "session_owner.owner",
+        "`served`, `refused` or else: the state used with its own user's token (step `session_owner`)",
     ),
     (
-        "session_owner.unknown_status",
-        "the status of a request with a session id never issued (step `session_owner`)",
+        "session_owner.unknown",
+        "the same, for an id never issued (step `session_owner`)",
     ),
     (
-        "session_owner.other_alone_status",
-        "the status of the other user's token with no session (step `session_owner`)",
+        "session_owner.no_token",
+        "the same, for the state used without a token (step `session_owner`)",
+    ),
+    (
+        "session_owner.other_alone",
+        "the same, for the other user's token in a state of its own (step `session_owner`)",
     ),
     (
         "sessions.unpredictable",

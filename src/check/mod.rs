@@ -13,3 +13,4 @@ pub use judge::{MAY_NOT_SHOWN, judge};
 pub use predicate::{Invalid, Predicate};
 pub use property::Property;
 pub use subject::Subject;
+pub(crate) use subject::jwt_payload;

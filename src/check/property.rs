@@ -40,10 +40,13 @@ pub enum Property {
     /// `none`, a JSON object payload and a signature (RFC 7515 §7.1). Whether it verifies
     /// is not judged: that needs the key.
     SignedJws,
+    /// An MCP answer that refuses: a 4xx, a JSON-RPC error, or a tool result flagged
+    /// `isError` (a 5xx is the server failing, not refusing).
+    Refusal,
 }
 
 impl Property {
-    pub const ALL: [(&'static str, Property); 13] = [
+    pub const ALL: [(&'static str, Property); 14] = [
         ("absolute-url", Property::AbsoluteUrl),
         ("https-or-loopback-url", Property::HttpsOrLoopbackUrl),
         ("issuer-url", Property::IssuerUrl),
@@ -57,6 +60,7 @@ impl Property {
         ("scope-tokens", Property::ScopeTokens),
         ("error-chars", Property::ErrorChars),
         ("signed-jws", Property::SignedJws),
+        ("refusal", Property::Refusal),
     ];
 
     pub fn name(self) -> &'static str {
@@ -88,6 +92,7 @@ impl Property {
             P::Parsable | P::UniqueParams => matches!(subject, Subject::WwwAuthenticate),
             P::WithParams => matches!(subject, Subject::Challenge { param: None, .. }),
             P::JsonObject => subject.is_json() || matches!(subject, Subject::Body),
+            P::Refusal => matches!(subject, Subject::Body),
             P::NonEmptyArray | P::ArrayOfUrls => subject.is_json(),
             P::AbsoluteUrl
             | P::HttpsOrLoopbackUrl
@@ -123,6 +128,7 @@ impl Property {
             P::UniqueParams => "each parameter at most once per challenge",
             P::ScopeTokens => "space-separated scope tokens (RFC 6749 §3.3)",
             P::ErrorChars => "printable ASCII without `\"` or `\\` (RFC 6750 §3)",
+            P::Refusal => "a refusal: a 4xx, a JSON-RPC error or a tool result with isError",
             P::SignedJws => {
                 "a signed JWS: header, payload and signature, with an `alg` other than `none` (RFC 7515 §7.1)"
             }
@@ -206,6 +212,12 @@ impl Property {
                 .text()
                 .is_some_and(|s| s.bytes().all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5b | 0x5d..=0x7e))),
             P::SignedJws => found.text().is_some_and(signed_jws),
+            P::Refusal => {
+                return match crate::http::jsonrpc::refused(response) {
+                    true => Ok(()),
+                    false => broken(format!("status {}: {}", response.status, found.show())),
+                };
+            }
         };
         if holds { Ok(()) } else { broken(found.show()) }
     }

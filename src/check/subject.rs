@@ -271,7 +271,7 @@ fn cut(s: &str, max: usize) -> String {
 
 /// The payload of a JWS compact serialization (RFC 7515 §7.1): three base64url parts, the
 /// middle one a JSON object. None for anything else (an opaque token).
-fn jwt_payload(token: &str) -> Option<Value> {
+pub(crate) fn jwt_payload(token: &str) -> Option<Value> {
     use base64::Engine;
     let [_, payload, _] = token.split('.').collect::<Vec<_>>()[..] else {
         return None;

@@ -57,6 +57,12 @@ pub(super) fn reference_command(faults: &[Fault], list: bool, list_variations: b
                 eprintln!("  privileged_scope = {:?}", config.privileged_scope.unwrap_or_default());
                 eprintln!("  broad_scope = {:?}", config.broad_scope.unwrap_or_default());
                 eprintln!("  mint_endpoint = {:?}", reference.mint_endpoint);
+                if let Some(handle) = &config.state_handle {
+                    eprintln!("  [state_handle]");
+                    eprintln!("  mint = '{}'", handle.mint);
+                    eprintln!("  pointer = {:?}", handle.pointer);
+                    eprintln!("  use = '{}'", handle.request);
+                }
                 std::future::pending::<()>().await;
                 exit::OK
             }

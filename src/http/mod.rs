@@ -4,6 +4,7 @@
 mod client;
 mod exchange;
 pub mod hosts;
+pub mod jsonrpc;
 pub mod redact;
 pub mod sse;
 

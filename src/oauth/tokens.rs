@@ -6,15 +6,20 @@ use crate::http::{Exchange, HttpClient, Request};
 use crate::token_kind::TokenKind;
 
 /// Asks the minting endpoint of `reference --issuer-only` for a token of `kind` for
-/// `resource` with `scope`; the token comes back registered as a secret.
+/// `resource` with `scope` (and for `client_id`, where given); the token comes back
+/// registered as a secret.
 pub async fn mint(
     client: &HttpClient,
     endpoint: &str,
     kind: TokenKind,
     resource: &str,
     scope: Option<&str>,
+    client_id: Option<&str>,
 ) -> Result<(String, Exchange), (String, Option<Exchange>)> {
-    let body = serde_json::json!({"kind": kind.as_str(), "resource": resource, "scope": scope});
+    let mut body = serde_json::json!({"kind": kind.as_str(), "resource": resource, "scope": scope});
+    if let Some(client_id) = client_id {
+        body["client_id"] = serde_json::Value::from(client_id);
+    }
     let request = Request::post(endpoint, "application/json", body.to_string());
     let (exchange, result) = client.send(&request).await;
     let response = match result {

@@ -165,6 +165,8 @@ struct MintRequest {
     kind: String,
     resource: Option<String>,
     scope: Option<String>,
+    /// The token's client (default: `minted`).
+    client_id: Option<String>,
 }
 
 /// How far in the future a `not_yet_valid` token's `nbf` is: ten minutes, twice the largest
@@ -180,7 +182,8 @@ const OTHER_USER: &str = "conformance-other-user";
 /// from then, so only a not-before check refuses it), each for `resource` with `scope`.
 async fn mint(Extract(s): Extract<Arc<State>>, axum::Json(asked): axum::Json<MintRequest>) -> Response {
     let jti = s.store.lock().unwrap_or_else(|p| p.into_inner()).id("minted");
-    let mut claims = s.claims(jti, "minted", asked.scope, asked.resource, s.token_lifetime);
+    let client_id = asked.client_id.as_deref().unwrap_or("minted");
+    let mut claims = s.claims(jti, client_id, asked.scope, asked.resource, s.token_lifetime);
     match asked.kind.as_str() {
         "valid" => {}
         "expired" => {

@@ -343,6 +343,12 @@ faults! {
         "a replayed code is refused, but the tokens of its first redemption keep working";
     SequentialSessionIds = "sequential-session-ids", ["rs.session.id-unpredictable"], SpecVersion::V2025_11_25, Realistic,
         "session ids count up (`session-1`, `session-2`...)";
+    SequentialStateHandles = "sequential-state-handles", ["rs.session.id-unpredictable"], LATEST, Realistic,
+        "state handles count up (`cart-1`, `cart-2`...)";
+    StateHandleNotBound = "state-handle-not-bound", ["rs.session.bound-to-user"], LATEST, Realistic,
+        "a state handle serves whoever presents it with any valid token";
+    StateHandleAuthenticates = "state-handle-authenticates", ["rs.token.every-request"], LATEST, Realistic,
+        "a request using a state handle that exists needs no token";
     SessionNotBoundToUser = "session-not-bound-to-user", ["rs.session.bound-to-user"], SpecVersion::V2025_11_25, Realistic,
         "a session serves whoever presents its id with any valid token (sessions are not bound to their user)";
     SessionAuthenticates = "session-authenticates", ["rs.token.every-request"], SpecVersion::V2025_11_25, Realistic,
@@ -385,7 +391,7 @@ faults! {
         "the PRM's signed_metadata is an Unsecured JWS (alg none, empty signature)";
     SignedMetadataWithoutIss = "signed-metadata-without-iss", ["rs.prm.signed-metadata"], LATEST, Blunt,
         "the PRM's signed_metadata has no iss claim";
-    SignedMetadataResourceDiffers = "signed-metadata-resource-differs", ["rs.prm.signed-metadata"], LATEST, Realistic,
+    SignedMetadataResourceDiffers = "signed-metadata-resource-differs", ["rs.prm.resource-matches-server"], LATEST, Realistic,
         "the PRM's signed_metadata names the origin as its resource while the plain resource is the MCP URL";
     ForeignIssuerAccepted = "foreign-issuer-accepted", ["rs.token.foreign-issuer"], LATEST, Realistic,
         "tokens signed with the trusted key are accepted whatever their iss";

@@ -11,6 +11,7 @@ mod flow_endpoints;
 mod resource_server;
 mod server;
 mod signing;
+mod state_handles;
 mod variations;
 
 pub use faults::{Fault, Form};

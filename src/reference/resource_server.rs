@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::signing::{self, Checks, Claims};
 
-use super::{Fault, State, Variation};
+use super::{Fault, State, Variation, state_handles};
 
 pub(super) fn router(state: Arc<State>) -> Router {
     Router::new()
@@ -75,6 +75,10 @@ async fn mcp(
         None if s.has(Fault::UnauthenticatedAccepted) => answer(&s, &body, None),
         // MCP: authorization on every request; a session is no credential.
         None if known_session && s.has(Fault::SessionAuthenticates) => answer(&s, &body, None),
+        // 2026-07-28: nor is a state handle.
+        None if s.has(Fault::StateHandleAuthenticates) && state_handles::names_known_handle(&s, &body) => {
+            answer(&s, &body, None)
+        }
         // A web framework's session guard: off to its login page.
         None if s.has(Fault::NoTokenRedirectsToLogin) => {
             (StatusCode::FOUND, [(header::LOCATION, "/login?next=/mcp")]).into_response()
@@ -93,11 +97,10 @@ async fn mcp(
             false => (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "POST")]).into_response(),
         },
         Some(Some(token)) if let Some(access) = valid_token(&s, token) => {
-            if let Some(refused) = session
-                && refused_session(&s, refused, &access)
+            if let Some(id) = session
+                && let Some(refusal) = session_refusal(&s, id, &access, &body)
             {
-                // Streamable HTTP: a session the server does not know (for this user) is 404.
-                return StatusCode::NOT_FOUND.into_response();
+                return refusal;
             }
             answer(&s, &body, Some(&access))
         }
@@ -154,13 +157,37 @@ fn decode_sentinel(value: &str) -> String {
     }
 }
 
-/// Whether a request with a valid token may not use session `id`: no such session, or one
-/// opened for another user (Security Best Practices, Session Hijacking: "MCP servers SHOULD
-/// bind session IDs to user-specific information").
-fn refused_session(s: &State, id: &str, access: &Claims) -> bool {
-    match store(s).session_user(id) {
-        None => true,
-        Some(user) => user != access.sub && !s.has(Fault::SessionNotBoundToUser),
+/// The refusal of a request with a valid token in session `id`, if it may not use it: no such
+/// session (Streamable HTTP: 404), one opened for another user (Security Best Practices,
+/// Session Hijacking: "MCP servers SHOULD bind session IDs to user-specific information"), or
+/// (variation requires-initialized) one whose client has not sent `notifications/initialized`.
+fn session_refusal(s: &State, id: &str, access: &Claims, body: &str) -> Option<Response> {
+    let method = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|r| r.get("method")?.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let mut store = store(s);
+    let user = store.session_user(id).map(str::to_owned);
+    let in_band = |message: &str| {
+        let error = json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32600, "message": message}});
+        Some(axum::Json(error).into_response())
+    };
+    match user {
+        None => Some(StatusCode::NOT_FOUND.into_response()),
+        Some(user) if user != access.sub && !s.has(Fault::SessionNotBoundToUser) => {
+            match s.varies(Variation::SessionRefusalInBand) {
+                true => in_band("this session belongs to someone else"),
+                false => Some(StatusCode::NOT_FOUND.into_response()),
+            }
+        }
+        Some(_) if method == "notifications/initialized" => {
+            store.initialized.insert(id.to_owned());
+            None
+        }
+        Some(_) if s.varies(Variation::RequiresInitialized) && !store.initialized.contains(id) => {
+            in_band("request before initialization was complete")
+        }
+        Some(_) => None,
     }
 }
 
@@ -263,6 +290,10 @@ const BASIC_SCOPE: &str = "mcp:tools";
 /// Calling the privileged tool needs its scope.
 fn answer(s: &State, body: &str, access: Option<&Claims>) -> Response {
     let request: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    // A notification is accepted without an answer (Streamable HTTP).
+    if request.get("method").is_some() && request.get("id").is_none() {
+        return StatusCode::ACCEPTED.into_response();
+    }
     let id = request.get("id").cloned().unwrap_or(json!(1));
     let privileged = request.get("method").and_then(|m| m.as_str()) == Some("tools/call")
         && request.pointer("/params/name").and_then(|n| n.as_str()) == Some(PRIVILEGED_TOOL);
@@ -292,6 +323,7 @@ fn answer(s: &State, body: &str, access: Option<&Claims>) -> Response {
     }
     let result = match request.get("method").and_then(|m| m.as_str()) {
         Some("tools/list") => json!({"tools": []}),
+        Some("tools/call") if let Some(result) = state_handles::call(s, &request, access) => result,
         _ => {
             json!({"protocolVersion": "2025-06-18", "capabilities": {}, "serverInfo": {"name": "reference", "version": "1"}})
         }

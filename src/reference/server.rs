@@ -278,6 +278,7 @@ impl Reference {
         config
             .privileged_scope
             .get_or_insert_with(|| resource_server::PRIVILEGED_SCOPE.to_owned());
+        config.state_handle.get_or_insert_with(super::state_handles::config);
         // Its scope hierarchy: the privileged scope implies the basic one.
         config
             .broad_scope

@@ -74,8 +74,8 @@ variations! {
     WebDefaultRegistration = "web-default-registration", [],
         "a registration without application_type is a web client: no loopback port flexibility",
         "OpenID Connect Registration §2: application_type \"The default, if omitted, is web.\"";
-    OpaqueAccessTokens = "opaque-access-tokens", ["as.token.audience-bound"],
-        "access tokens are opaque strings the resource server looks up, not JWTs",
+    OpaqueAccessTokens = "opaque-access-tokens", ["as.token.audience-bound", "rs.session.bound-to-user"],
+        "access tokens are opaque strings the resource server looks up, not JWTs (a test issuer's minted JWTs are not among them)",
         "RFC 6749 §1.4: \"The string is usually opaque to the client.\" (RFC 9068 JWTs are optional)";
     CimdCacheFloor = "cimd-cache-floor", [],
         "a valid client metadata document is reused for 30 s whatever its Cache-Control says (oidc-provider's default floor)",
@@ -119,6 +119,12 @@ variations! {
     NoSignedMetadata = "no-signed-metadata", ["rs.prm.signed-metadata"],
         "the PRM offers no signed_metadata",
         "RFC 9728 §2.2: \"metadata values MAY also be provided as a signed_metadata value\"";
+    SessionRefusalInBand = "session-refusal-in-band", [],
+        "another user's session id is refused in band: 200 with a JSON-RPC error, not 404",
+        "MCP Security Best Practices: servers SHOULD bind session ids to the user, no form of refusal named (SDK transports leave binding to the application, which answers in JSON-RPC)";
+    RequiresInitialized = "requires-initialized", [],
+        "a request in a session before the client's notifications/initialized gets a JSON-RPC error",
+        "MCP Lifecycle: \"the client MUST send an initialized notification\" before normal operations (the Python SDK refuses requests before it)";
     ShortRateLimit = "short-rate-limit", [],
         "the first token and registration requests are answered 429 with Retry-After: 1",
         "RFC 6585 §4: 429 \"MAY include a Retry-After header\"; RFC 9110 §10.2.3";

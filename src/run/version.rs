@@ -4,7 +4,7 @@
 
 use super::Context;
 use crate::discovery::{self, Target};
-use crate::http::Response;
+use crate::http::{Response, jsonrpc};
 use crate::spec::SpecVersion;
 
 /// What `--spec-version` asks for.
@@ -54,7 +54,7 @@ pub(crate) async fn refused_by(ctx: &Context, token: &str, refusal: &Response) -
     let asked = ctx.target.version;
     for version in NEWEST_FIRST.into_iter().filter(|v| *v < asked) {
         if let Ok(response) = try_version(ctx, token, version).await?
-            && accepted(&response)
+            && jsonrpc::accepted(&response)
         {
             return Some(format!(
                 "the target does not speak {asked}: its first request with a valid token was answered {}, \
@@ -80,7 +80,7 @@ pub async fn negotiate(ctx: &Context) -> (SpecVersion, String) {
             return (newest, "the newest; the target URL cannot be used".to_owned());
         };
         match result {
-            Ok(response) if accepted(&response) => {
+            Ok(response) if jsonrpc::accepted(&response) => {
                 let mut why = format!(
                     "the newest version the target accepts; its first request was answered {}",
                     response.status
@@ -109,18 +109,6 @@ async fn try_version(
     let target = Target::new(&ctx.target.mcp_url, version).ok()?;
     let request = discovery::first_request(&target).header("Authorization", &format!("Bearer {token}"));
     Some(ctx.client.send(&request).await.1)
-}
-
-/// A success that is not a JSON-RPC error (plain JSON, or the first response of an SSE answer).
-pub(crate) fn accepted(response: &Response) -> bool {
-    if !(200..300).contains(&response.status) {
-        return false;
-    }
-    let message = match response.media_type().as_deref() {
-        Some("text/event-stream") => crate::http::sse::first_response(&response.body),
-        _ => serde_json::from_slice(&response.body).ok(),
-    };
-    message.is_some_and(|m: serde_json::Value| m.get("error").is_none())
 }
 
 #[cfg(test)]

@@ -225,6 +225,7 @@ async fn supplied_tokens_are_used_instead_of_flows_and_minting() {
                 kind,
                 &reference.mcp_url,
                 Some("mcp:tools"),
+                None,
             );
             let (token, _) = minted.await.expect("the reference mints");
             config.tokens.insert(kind, Secret::new(token));

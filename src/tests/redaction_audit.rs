@@ -50,6 +50,7 @@ async fn no_report_shows_an_issued_secret() {
         TokenKind::ForeignIssuer,
         &reference.mcp_url,
         None,
+        None,
     );
     let (supplied, _) = minted.await.unwrap();
     config

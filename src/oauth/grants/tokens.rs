@@ -148,12 +148,21 @@ impl Grants {
         }
         if let Some(endpoint) = &self.config.mint_endpoint {
             let scope = self.requested_scope().await;
+            // Another user of the same client: only the user differs from the valid token.
+            let client_id = match kind {
+                TokenKind::OtherUser => self.valid_token().await.ok().and_then(|valid| {
+                    let claims = crate::check::jwt_payload(&valid)?;
+                    claims.get("client_id")?.as_str().map(str::to_owned)
+                }),
+                _ => None,
+            };
             let minted = tokens::mint(
                 &self.client,
                 endpoint,
                 kind,
                 &self.discovered.target.mcp_url,
                 scope.as_deref(),
+                client_id.as_deref(),
             )
             .await;
             return match minted {

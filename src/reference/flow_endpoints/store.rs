@@ -24,6 +24,11 @@ pub(in crate::reference) struct Store {
     /// MCP session ids the resource server handed out (Streamable HTTP, up to 2025-11-25),
     /// each with the user (`sub`) it was opened for.
     pub(in crate::reference) sessions: HashMap<String, String>,
+    /// The sessions whose client sent `notifications/initialized` (variation
+    /// `requires-initialized`).
+    pub(in crate::reference) initialized: std::collections::HashSet<String>,
+    /// State handles (2026-07-28 carts) and the user each was minted for.
+    pub(in crate::reference) handles: HashMap<String, String>,
     /// Opaque access tokens and what they grant (variation `opaque-access-tokens`).
     pub(in crate::reference) opaque: HashMap<String, crate::reference::signing::Claims>,
     /// Access tokens (by `jti`) revoked before they expire (variation `revoke-on-refresh`).
@@ -125,6 +130,8 @@ pub(in crate::reference) fn new_store(rng: rand::rngs::StdRng) -> Mutex<Store> {
         codes: HashMap::new(),
         refresh_tokens: HashMap::new(),
         sessions: Default::default(),
+        initialized: Default::default(),
+        handles: HashMap::new(),
         opaque: HashMap::new(),
         revoked: Default::default(),
         held: HashMap::new(),
@@ -155,6 +162,19 @@ impl Store {
 
     pub(in crate::reference) fn has_session(&self, id: &str) -> bool {
         self.sessions.contains_key(id)
+    }
+
+    /// A state handle for `user`: random, unless `sequential` (fault sequential-state-handles).
+    pub(in crate::reference) fn new_handle(&mut self, sequential: bool, user: &str) -> String {
+        let id = match sequential {
+            true => {
+                self.next += 1;
+                format!("cart-{}", self.next)
+            }
+            false => self.id("cart"),
+        };
+        self.handles.insert(id.clone(), user.to_owned());
+        id
     }
 
     /// The user a session was opened for; None: no such session.

@@ -82,13 +82,19 @@ impl Context {
             // Each variant's own values (its token, its session) stay its own.
             let mut vars = vars.clone();
             // `{session_id}`: the session a valid first request opens, for this request alone.
-            let wants_session = changes
-                .iter()
-                .any(|(_, v)| v.as_str().is_some_and(|s| s.contains("{session_id}")));
+            let mentions = |name: &str| {
+                changes
+                    .iter()
+                    .any(|(_, v)| v.as_str().is_some_and(|s| s.contains(name)))
+            };
+            let wants_session = mentions("{session_id}");
+            // `{state_handle_request}`: a use of a handle minted for this request alone.
+            let wants_handle = mentions("{state_handle_request}");
             // A case needing configuration that is not there skips, naming it. (`{session_id}`
             // comes later, from the server.)
             let mut known = vars.clone();
             known.insert("session_id".to_owned(), String::new());
+            known.insert("state_handle_request".to_owned(), String::new());
             if let Some(name) = crate::case::placeholders::unfilled(&changes, &known) {
                 let mut why = format!("needs `{name}` in the target configuration (--config)");
                 if name.starts_with("privileged_") {
@@ -140,6 +146,26 @@ impl Context {
                 };
                 vars.insert("session_id".to_owned(), session);
             }
+            if wants_handle {
+                let opened = self
+                    .open_state(vars.get("access_token").map_or("", String::as_str))
+                    .await;
+                exchanges.extend(opened.exchanges);
+                let handle = opened.id.and_then(|handle| match &self.config.state_handle {
+                    Some(config) => Ok(super::state::handle_request(&config.request, &handle)),
+                    None => Err("state handles are a 2026-07-28 notion: no [state_handle] to use".to_owned()),
+                });
+                match handle {
+                    Ok(request) => vars.insert("state_handle_request".to_owned(), request),
+                    Err(why) => {
+                        out.push(Observation {
+                            exchanges,
+                            ..Observation::skipped(label, why)
+                        });
+                        continue;
+                    }
+                };
+            }
             let request = bearer::request(&self.target, &changes, &overrides.omit, &vars);
             let (exchange, result) = self.client.send(&request).await;
             exchanges.push(exchange);
@@ -178,7 +204,7 @@ impl Context {
             let response = shared.first()?.response()?;
             let status = response.status;
             let refused = (400..500).contains(&status) && !matches!(status, 401 | 403);
-            let rpc_error = (200..300).contains(&status) && !crate::run::version::accepted(response);
+            let rpc_error = (200..300).contains(&status) && !crate::http::jsonrpc::accepted(response);
             if !refused && !rpc_error {
                 return None;
             }

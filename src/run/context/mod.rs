@@ -5,6 +5,7 @@ mod mcp;
 mod revocation;
 mod session_owner;
 mod sessions;
+mod state;
 mod steps;
 
 pub use steps::Context;

@@ -1,13 +1,15 @@
-//! Step `session_owner`: a session opened with the valid token, then presented with another
-//! user's token (MCP Security Best Practices, Session Hijacking: "MCP servers SHOULD bind
-//! session IDs to user-specific information"). Its controls say whether a refusal means
-//! anything: the session serves its own user, an id never issued is refused (the server checks
-//! ids at all), and the other user's token is accepted on its own.
+//! Step `session_owner`: a session (from 2026-07-28, a state handle) opened with the valid
+//! token, then presented with another user's token (MCP Security Best Practices, Session
+//! Hijacking: "MCP servers SHOULD bind session IDs to user-specific information"; State Handle
+//! Hijacking: "reject a handle presented by any other principal"). Its controls say whether a
+//! refusal means anything: the state serves its own user, an id never issued is refused (the
+//! server checks ids at all), and the other user's token is served on its own.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::http::jsonrpc;
 use crate::http::{Exchange, HttpError, Response};
 use crate::observation::{Observation, Observed};
 use crate::run::bearer;
@@ -15,12 +17,12 @@ use crate::token_kind::TokenKind;
 
 use super::Context;
 
-/// A request inside a session (anything but the first request).
-const IN_SESSION: &str = r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#;
-
 impl Context {
     pub(super) async fn session_owner(&self, case: &str) -> Observation {
-        let label = "the valid token's session presented with another user's token";
+        let label = match self.uses_handles() {
+            true => "the valid token's state handle used with another user's token",
+            false => "the valid token's session presented with another user's token",
+        };
         let owner = match self.grants.valid_token().await {
             Ok(access) => access,
             Err(obs) => return obs,
@@ -36,52 +38,92 @@ impl Context {
                 };
             }
         };
-        let mut send = async |token: &str, session: Option<&str>| {
-            let vars = BTreeMap::from([("access_token".to_owned(), token.to_owned())]);
-            let changes: Vec<(String, Value)> = match session {
-                Some(id) => vec![
-                    ("Mcp-Session-Id".to_owned(), Value::from(id)),
-                    ("body".to_owned(), Value::from(IN_SESSION)),
-                ],
-                None => Vec::new(),
-            };
-            let (exchange, result) = self
-                .client
-                .send(&bearer::request(&self.target, &changes, &[], &vars))
-                .await;
-            exchanges.push(exchange);
-            result
-        };
-        let opened = send(&owner, None).await;
-        let session = opened
-            .as_ref()
-            .ok()
-            .and_then(|r| r.header_values("mcp-session-id").next().map(str::to_owned));
-        let Some(session) = session else {
-            let why = "the valid request opened no session (no Mcp-Session-Id)";
+        if let Some(why) = same_user(&owner, &other) {
             return Observation {
                 exchanges,
                 ..Observation::skipped(label, why)
             };
+        }
+        let opened = self.open_state(&owner).await;
+        exchanges.extend(opened.exchanges);
+        let id = match opened.id {
+            Ok(id) => id,
+            Err(why) => {
+                return Observation {
+                    exchanges,
+                    ..Observation::skipped(label, why)
+                };
+            }
         };
-        let status =
-            |r: Result<Response, HttpError>| r.map_or_else(|e| format!("no answer: {e}"), |r| r.status.to_string());
-        let owner_status = status(send(&owner, Some(&session)).await);
+        // Requests in a state; `None` as the token: without Authorization.
+        let send = async |exchanges: &mut Vec<Exchange>, token: Option<&str>, changes: Vec<(String, Value)>| {
+            let vars: BTreeMap<String, String> = token
+                .map(|t| ("access_token".to_owned(), t.to_owned()))
+                .into_iter()
+                .collect();
+            let omit = match token {
+                Some(_) => Vec::new(),
+                None => vec!["Authorization".to_owned()],
+            };
+            let request = bearer::request(&self.target, &changes, &omit, &vars);
+            let (exchange, result) = self.client.send(&request).await;
+            exchanges.push(exchange);
+            result
+        };
+        let owner_answer = outcome(&send(&mut exchanges, Some(&owner), self.in_state(&id, 2)).await);
         // An id of the same length the server never issued.
-        let unknown = format!("{:0<width$}", "unknown", width = session.len().max(7));
-        let unknown_status = status(send(&owner, Some(&unknown)).await);
-        let other_alone_status = status(send(&other, None).await);
-        let observed = send(&other, Some(&session)).await;
+        let unknown = format!("{:x<width$}", "unknown-", width = id.chars().count().max(8));
+        let unknown_answer = outcome(&send(&mut exchanges, Some(&owner), self.in_state(&unknown, 2)).await);
+        // A state that stands in for the token is rs.token.every-request's verdict.
+        let no_token = outcome(&send(&mut exchanges, None, self.in_state(&id, 3)).await);
+        let observed = send(&mut exchanges, Some(&other), self.in_state(&id, 4)).await;
+        // The other user's own state, for the same request: their token is served there.
+        let theirs = self.open_state(&other).await;
+        exchanges.extend(theirs.exchanges);
+        let other_alone = match theirs.id {
+            Ok(their_id) => outcome(&send(&mut exchanges, Some(&other), self.in_state(&their_id, 2)).await),
+            Err(why) => why,
+        };
         observation(
             label,
             exchanges,
             observed,
             [
-                ("session_owner.owner_status", owner_status),
-                ("session_owner.unknown_status", unknown_status),
-                ("session_owner.other_alone_status", other_alone_status),
+                ("session_owner.owner", owner_answer),
+                ("session_owner.unknown", unknown_answer),
+                ("session_owner.no_token", no_token),
+                ("session_owner.other_alone", other_alone),
             ],
         )
+    }
+}
+
+/// Why `other` cannot stand for another user: the very token, or (both JWTs) the same `sub`.
+fn same_user(owner: &str, other: &str) -> Option<String> {
+    if owner == other {
+        return Some("the other_user token is the valid token".to_owned());
+    }
+    let sub = |token: &str| {
+        crate::check::jwt_payload(token)?
+            .get("sub")?
+            .as_str()
+            .map(str::to_owned)
+    };
+    match (sub(owner), sub(other)) {
+        (Some(a), Some(b)) if a == b => {
+            Some("the other_user token has the valid token's `sub`: the same user".to_owned())
+        }
+        _ => None,
+    }
+}
+
+/// `served`, `refused` or what else came back (a 5xx, no answer).
+fn outcome(answer: &Result<Response, HttpError>) -> String {
+    match answer {
+        Ok(r) if jsonrpc::served(r) => "served".to_owned(),
+        Ok(r) if jsonrpc::refused(r) => "refused".to_owned(),
+        Ok(r) => format!("neither served nor refused (status {})", r.status),
+        Err(e) => format!("no answer: {e}"),
     }
 }
 
@@ -89,7 +131,7 @@ fn observation(
     label: &str,
     exchanges: Vec<Exchange>,
     observed: Result<Response, HttpError>,
-    vars: [(&str, String); 3],
+    vars: [(&str, String); 4],
 ) -> Observation {
     Observation {
         label: label.to_owned(),

@@ -1,10 +1,10 @@
-//! Step `sessions`: several sessions opened with the valid token, and whether their ids could
-//! be guessed from one another (MCP Session Management: secure, non-deterministic ids).
+//! Step `sessions`: several sessions opened (from 2026-07-28, state handles minted) with the
+//! valid token, and whether their ids could be guessed from one another (MCP Security Best
+//! Practices: secure, non-deterministic session ids and handles).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::observation::{Observation, Observed};
-use crate::run::bearer;
 
 use super::Context;
 
@@ -24,51 +24,37 @@ const ENCODINGS: [usize; 8] = [2, 8, 10, 16, 32, 36, 62, 64];
 
 impl Context {
     pub(super) async fn sessions(&self) -> Observation {
-        let label = "sessions opened with the valid token";
+        let (label, what) = match self.uses_handles() {
+            true => ("state handles minted with the valid token", "handle"),
+            false => ("sessions opened with the valid token", "session"),
+        };
         let access = match self.grants.valid_token().await {
             Ok(access) => access,
             Err(obs) => return obs,
         };
-        let vars = BTreeMap::from([("access_token".to_owned(), access)]);
-        let request = bearer::request(&self.target, &[], &[], &vars);
         let mut exchanges = Vec::new();
         let mut ids = Vec::new();
         let mut last = None;
         for _ in 0..SESSIONS {
-            let (exchange, result) = self.client.send(&request).await;
-            exchanges.push(exchange);
-            let response = match result {
-                Ok(r) => r,
-                Err(e) => {
-                    return Observation {
-                        label: label.to_owned(),
-                        exchanges,
-                        observed: Observed::Error(e.to_string()),
-                        vars: BTreeMap::new(),
-                    };
-                }
-            };
-            match response.header_values("mcp-session-id").next() {
-                Some(id) => ids.push(id.to_owned()),
-                None => {
-                    let why = format!(
-                        "the valid request (status {}) opened no session (no Mcp-Session-Id)",
-                        response.status
-                    );
+            let opened = self.open_state(&access).await;
+            exchanges.extend(opened.exchanges);
+            match opened.id {
+                Ok(id) => ids.push(id),
+                Err(why) => {
                     return Observation {
                         exchanges,
                         ..Observation::skipped(label, why)
                     };
                 }
             }
-            last = Some(response);
+            last = opened.response;
         }
         // The same id handed back (a session per token, say) cannot be judged: too few to
         // compare, never a breach by itself.
         let distinct: Vec<String> = ids.iter().cloned().collect::<BTreeSet<String>>().into_iter().collect();
         if distinct.len() < MIN_DISTINCT {
             let why = format!(
-                "{} requests opened only {} distinct sessions: too few ids to judge",
+                "{} requests gave only {} distinct {what} ids: too few to judge",
                 ids.len(),
                 distinct.len()
             );
@@ -84,7 +70,7 @@ impl Context {
         Observation {
             label: label.to_owned(),
             exchanges,
-            observed: last.map_or_else(|| Observed::Skipped("no session".to_owned()), Observed::Response),
+            observed: last.map_or_else(|| Observed::Skipped(format!("no {what}")), Observed::Response),
             vars: BTreeMap::from([
                 ("sessions.count".to_owned(), ids.len().to_string()),
                 ("sessions.unpredictable".to_owned(), verdict),

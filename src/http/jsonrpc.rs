@@ -1,0 +1,34 @@
+//! An MCP answer's JSON-RPC message (a JSON body, or the response event of an SSE stream), and
+//! whether the answer served the request or refused it.
+
+use crate::http::Response;
+
+/// A success that is not a JSON-RPC error (plain JSON, or the first response of an SSE answer).
+pub fn accepted(response: &Response) -> bool {
+    (200..300).contains(&response.status) && message(response).is_some_and(|m| m.get("error").is_none())
+}
+
+/// Served: accepted, and not a tool result flagged `isError` (how a tool says it did not act).
+pub fn served(response: &Response) -> bool {
+    accepted(response) && !message(response).is_some_and(|m| flagged_error(&m))
+}
+
+/// Refused: a 4xx, a JSON-RPC error, or a tool result flagged `isError`. A 5xx is neither
+/// served nor refused: the server failed.
+pub fn refused(response: &Response) -> bool {
+    (400..500).contains(&response.status)
+        || ((200..300).contains(&response.status)
+            && message(response).is_some_and(|m| m.get("error").is_some() || flagged_error(&m)))
+}
+
+fn flagged_error(message: &serde_json::Value) -> bool {
+    message.pointer("/result/isError") == Some(&serde_json::Value::Bool(true))
+}
+
+/// The JSON-RPC message of an answer: its JSON body, or the first response of an SSE answer.
+pub fn message(response: &Response) -> Option<serde_json::Value> {
+    match response.media_type().as_deref() {
+        Some("text/event-stream") => crate::http::sse::first_response(&response.body),
+        _ => serde_json::from_slice(&response.body).ok(),
+    }
+}
