@@ -450,8 +450,11 @@ pub fn parse(file: &SourceFile, env: &dyn Fn(&str) -> Option<String>) -> Result<
             let why = "state_handle.pointer must be a JSON pointer (RFC 6901), e.g. /result/structuredContent/id";
             errors.push(FileError::new(file, h.pointer.span(), why));
         }
-        if !json(&h.request) || !h.request.get_ref().contains("{state_handle}") {
-            let why = "state_handle.use must be a JSON-RPC request (JSON) with `{state_handle}` where the handle goes";
+        // `{state_handle}` goes in quoted (a string) or bare (a number).
+        let filled = h.request.get_ref().replace("{state_handle}", "0");
+        let template_json = serde_json::from_str::<serde_json::Value>(&filled).is_ok();
+        if !template_json || !h.request.get_ref().contains("{state_handle}") {
+            let why = "state_handle.use must be a JSON-RPC request (JSON) with `{state_handle}` where the handle goes (in quotes for a string, bare for a number)";
             errors.push(FileError::new(file, h.request.span(), why));
         }
     }
@@ -605,6 +608,19 @@ submit = "approve"
         let errors = parse(&file(text), &|_| None).unwrap_err();
         crate::tests::support::snapshot_settings()
             .bind(|| insta::assert_snapshot!("config-bad-state-handle", errors.render(false)));
+    }
+
+    /// The README's example configuration is one a user can copy.
+    #[test]
+    fn the_readme_example_parses() {
+        let readme = include_str!("../README.md");
+        let start = readme
+            .find("```toml\nscope = ")
+            .expect("the README shows a configuration")
+            + "```toml\n".len();
+        let example = &readme[start..start + readme[start..].find("```").expect("the block ends")];
+        let config = parse(&file(example), &|_| Some("from-the-environment".to_owned()));
+        assert!(config.is_ok(), "{}", config.unwrap_err().render(false));
     }
 
     #[test]

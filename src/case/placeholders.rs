@@ -199,6 +199,22 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "the same, for an id never issued (step `session_owner`)",
     ),
     (
+        "session_owner.other",
+        "the same, for the state used with the other user's token: the observed request (step `session_owner`)",
+    ),
+    (
+        "session_owner.owner_after",
+        "the same, for the state used by its owner again after that (step `session_owner`)",
+    ),
+    (
+        "mcp.answer",
+        "`served`, `refused` or what else came back, for an MCP request (step `mcp`)",
+    ),
+    (
+        "state_handle.with_token",
+        "the same, for the `{state_handle_request}` use sent with the valid token (step `mcp`)",
+    ),
+    (
         "session_owner.no_token",
         "the same, for the state used without a token (step `session_owner`)",
     ),

@@ -8,15 +8,19 @@ pub fn accepted(response: &Response) -> bool {
     (200..300).contains(&response.status) && message(response).is_some_and(|m| m.get("error").is_none())
 }
 
-/// Served: accepted, and not a tool result flagged `isError` (how a tool says it did not act).
+/// Served: a 2xx whose JSON-RPC message holds a `result`, not a tool result flagged `isError`
+/// (how a tool says it did not act).
 pub fn served(response: &Response) -> bool {
-    accepted(response) && !message(response).is_some_and(|m| flagged_error(&m))
+    (200..300).contains(&response.status)
+        && message(response).is_some_and(|m| m.get("result").is_some() && !flagged_error(&m))
 }
 
-/// Refused: a 4xx, a JSON-RPC error, or a tool result flagged `isError`. A 5xx is neither
-/// served nor refused: the server failed.
+/// Refused: a 4xx, a JSON-RPC error, or a tool result flagged `isError`. Neither served nor
+/// refused: a 5xx (the server failed), and 408, 425 and 429, which say "not now" about the
+/// request rather than anything about the credentials it carries.
 pub fn refused(response: &Response) -> bool {
-    (400..500).contains(&response.status)
+    let not_now = matches!(response.status, 408 | 425 | 429);
+    ((400..500).contains(&response.status) && !not_now)
         || ((200..300).contains(&response.status)
             && message(response).is_some_and(|m| m.get("error").is_some() || flagged_error(&m)))
 }

@@ -162,14 +162,17 @@ fn decode_sentinel(value: &str) -> String {
 /// Session Hijacking: "MCP servers SHOULD bind session IDs to user-specific information"), or
 /// (variation requires-initialized) one whose client has not sent `notifications/initialized`.
 fn session_refusal(s: &State, id: &str, access: &Claims, body: &str) -> Option<Response> {
-    let method = serde_json::from_str::<serde_json::Value>(body)
-        .ok()
-        .and_then(|r| r.get("method")?.as_str().map(str::to_owned))
-        .unwrap_or_default();
+    let request: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    let method = request
+        .get("method")
+        .and_then(|m| m.as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let request_id = request.get("id").cloned().unwrap_or(serde_json::Value::Null);
     let mut store = store(s);
     let user = store.session_user(id).map(str::to_owned);
     let in_band = |message: &str| {
-        let error = json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32600, "message": message}});
+        let error = json!({"jsonrpc": "2.0", "id": request_id, "error": {"code": -32600, "message": message}});
         Some(axum::Json(error).into_response())
     };
     match user {

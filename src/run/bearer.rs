@@ -134,7 +134,9 @@ pub fn sends_valid_token(overrides: &Overrides) -> bool {
             let replaced = changes.iter().any(|(n, _)| n.eq_ignore_ascii_case("authorization"));
             let named = changes.iter().any(|(_, v)| {
                 let text = v.to_string();
-                text.contains("{access_token") || text.contains("{session_id}")
+                text.contains("{access_token")
+                    || text.contains("{session_id}")
+                    || text.contains("{state_handle_request}")
             });
             (!replaced && !omitted) || named
         })

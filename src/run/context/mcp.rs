@@ -146,17 +146,13 @@ impl Context {
                 };
                 vars.insert("session_id".to_owned(), session);
             }
+            let mut handle_vars = Vec::new();
             if wants_handle {
-                let opened = self
-                    .open_state(vars.get("access_token").map_or("", String::as_str))
-                    .await;
-                exchanges.extend(opened.exchanges);
-                let handle = opened.id.and_then(|handle| match &self.config.state_handle {
-                    Some(config) => Ok(super::state::handle_request(&config.request, &handle)),
-                    None => Err("state handles are a 2026-07-28 notion: no [state_handle] to use".to_owned()),
-                });
-                match handle {
-                    Ok(request) => vars.insert("state_handle_request".to_owned(), request),
+                match self.handle_use(&mut exchanges).await {
+                    Ok((request, with_token)) => {
+                        vars.insert("state_handle_request".to_owned(), request);
+                        handle_vars.push(("state_handle.with_token".to_owned(), with_token));
+                    }
                     Err(why) => {
                         out.push(Observation {
                             exchanges,
@@ -169,6 +165,7 @@ impl Context {
             let request = bearer::request(&self.target, &changes, &overrides.omit, &vars);
             let (exchange, result) = self.client.send(&request).await;
             exchanges.push(exchange);
+            handle_vars.push(("mcp.answer".to_owned(), super::state::outcome(&result)));
             out.push(Observation {
                 label,
                 exchanges,
@@ -183,6 +180,7 @@ impl Context {
                     .chain(vars.get_key_value("resource_metadata"))
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .chain(granted.map(|g| ("token_scope.granted".to_owned(), g)))
+                    .chain(handle_vars)
                     .collect(),
             });
         }
@@ -230,4 +228,27 @@ fn granted_scope(exchanges: &[crate::http::Exchange]) -> Option<String> {
         .find(|r| r.status == 200)?;
     let doc: serde_json::Value = serde_json::from_str(&response.body).ok()?;
     doc.get("scope")?.as_str().map(str::to_owned)
+}
+
+impl Context {
+    /// `{state_handle_request}`: the configured use of a handle minted with the valid token,
+    /// and how that use fared with the valid token (the control of a use without it).
+    async fn handle_use(&self, exchanges: &mut Vec<crate::http::Exchange>) -> Result<(String, String), String> {
+        let (Some(config), true) = (&self.config.state_handle, self.uses_handles()) else {
+            return Err(super::state::NO_STATE_HANDLE.to_owned());
+        };
+        // Unavailable only where the flow failed, whose verdict the case then shows instead.
+        let token = (self.grants.valid_token().await).map_err(|_| "no valid token to mint a handle with".to_owned())?;
+        let opened = self.open_state(&token).await;
+        exchanges.extend(opened.exchanges);
+        let request = super::state::handle_request(&config.request, &opened.id?);
+        let vars = std::collections::BTreeMap::from([("access_token".to_owned(), token)]);
+        let changes = [("body".to_owned(), serde_json::Value::from(request.as_str()))];
+        let (exchange, result) = self
+            .client
+            .send(&bearer::request(&self.target, &changes, &[], &vars))
+            .await;
+        exchanges.push(exchange);
+        Ok((request, super::state::outcome(&result)))
+    }
 }

@@ -9,13 +9,13 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::http::jsonrpc;
 use crate::http::{Exchange, HttpError, Response};
 use crate::observation::{Observation, Observed};
 use crate::run::bearer;
 use crate::token_kind::TokenKind;
 
 use super::Context;
+use super::state::{outcome, unknown_like};
 
 impl Context {
     pub(super) async fn session_owner(&self, case: &str) -> Observation {
@@ -71,12 +71,14 @@ impl Context {
             result
         };
         let owner_answer = outcome(&send(&mut exchanges, Some(&owner), self.in_state(&id, 2)).await);
-        // An id of the same length the server never issued.
-        let unknown = format!("{:x<width$}", "unknown-", width = id.chars().count().max(8));
-        let unknown_answer = outcome(&send(&mut exchanges, Some(&owner), self.in_state(&unknown, 2)).await);
-        // A state that stands in for the token is rs.token.every-request's verdict.
-        let no_token = outcome(&send(&mut exchanges, None, self.in_state(&id, 3)).await);
-        let observed = send(&mut exchanges, Some(&other), self.in_state(&id, 4)).await;
+        let observed = send(&mut exchanges, Some(&other), self.in_state(&id, 3)).await;
+        // Controls, after the other user's request: the state still serves its owner (nothing
+        // evicted it meanwhile), an id of its shape never issued is refused, and the state
+        // without a token is refused (else the state stands in for the token:
+        // rs.token.every-request's verdict).
+        let owner_after = outcome(&send(&mut exchanges, Some(&owner), self.in_state(&id, 4)).await);
+        let unknown_answer = outcome(&send(&mut exchanges, Some(&owner), self.in_state(&unknown_like(&id), 2)).await);
+        let no_token = outcome(&send(&mut exchanges, None, self.in_state(&id, 5)).await);
         // The other user's own state, for the same request: their token is served there.
         let theirs = self.open_state(&other).await;
         exchanges.extend(theirs.exchanges);
@@ -84,12 +86,15 @@ impl Context {
             Ok(their_id) => outcome(&send(&mut exchanges, Some(&other), self.in_state(&their_id, 2)).await),
             Err(why) => why,
         };
+        let other_answer = outcome(&observed);
         observation(
             label,
             exchanges,
             observed,
             [
                 ("session_owner.owner", owner_answer),
+                ("session_owner.other", other_answer),
+                ("session_owner.owner_after", owner_after),
                 ("session_owner.unknown", unknown_answer),
                 ("session_owner.no_token", no_token),
                 ("session_owner.other_alone", other_alone),
@@ -117,21 +122,11 @@ fn same_user(owner: &str, other: &str) -> Option<String> {
     }
 }
 
-/// `served`, `refused` or what else came back (a 5xx, no answer).
-fn outcome(answer: &Result<Response, HttpError>) -> String {
-    match answer {
-        Ok(r) if jsonrpc::served(r) => "served".to_owned(),
-        Ok(r) if jsonrpc::refused(r) => "refused".to_owned(),
-        Ok(r) => format!("neither served nor refused (status {})", r.status),
-        Err(e) => format!("no answer: {e}"),
-    }
-}
-
 fn observation(
     label: &str,
     exchanges: Vec<Exchange>,
     observed: Result<Response, HttpError>,
-    vars: [(&str, String); 4],
+    vars: [(&str, String); 6],
 ) -> Observation {
     Observation {
         label: label.to_owned(),

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::http::{Exchange, Response};
+use crate::http::{Exchange, HttpError, Response, jsonrpc};
 use crate::run::bearer;
 use crate::spec::SpecVersion;
 
@@ -15,6 +15,10 @@ use super::Context;
 
 /// What a client sends once its session is open (MCP lifecycle: before any other request).
 const INITIALIZED: &str = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+
+/// Why a 2026-07-28 run cannot judge state handles.
+pub(super) const NO_STATE_HANDLE: &str = "needs `[state_handle]` in the target configuration (--config): how your server mints a state handle and how a \
+     request uses one";
 
 /// What opening one session, or minting one state handle, gave.
 pub(super) struct Opened {
@@ -39,12 +43,10 @@ impl Context {
             (false, _) => Vec::new(),
             (true, Some(config)) => vec![("body".to_owned(), Value::from(config.mint.as_str()))],
             (true, None) => {
-                let why = "needs `[state_handle]` in the target configuration (--config): how your server mints a \
-                           state handle and how a request uses one";
                 return Opened {
                     exchanges: Vec::new(),
                     response: None,
-                    id: Err(why.to_owned()),
+                    id: Err(NO_STATE_HANDLE.to_owned()),
                 };
             }
         };
@@ -125,11 +127,53 @@ impl Context {
     }
 }
 
-/// The configured use request with `handle` in place of `{state_handle}`, escaped as the JSON
-/// string content it stands in.
+/// The configured use request with `handle` in place of `{state_handle}`: inside quotes as
+/// JSON string content (escaped), bare as a number (or, if it is none, a JSON string).
 pub(super) fn handle_request(template: &str, handle: &str) -> String {
     let quoted = Value::from(handle).to_string();
-    template.replace("{state_handle}", &quoted[1..quoted.len() - 1])
+    let bare = match serde_json::from_str::<serde_json::Number>(handle) {
+        Ok(number) => number.to_string(),
+        Err(_) => quoted.clone(),
+    };
+    template
+        .replace("\"{state_handle}\"", &quoted)
+        .replace("{state_handle}", &bare)
+}
+
+/// An id of the same shape as `id` that the server never issued: its last six letters and
+/// digits changed within their kind (digit to digit, hex letter to hex letter, other letters
+/// within their case), so a server checking the format still looks it up.
+pub(super) fn unknown_like(id: &str) -> String {
+    let mut chars: Vec<char> = id.chars().collect();
+    let shift = |c: char| match c {
+        '0'..='8' => char::from(c as u8 + 1),
+        '9' => '0',
+        'a'..='e' | 'A'..='E' => char::from(c as u8 + 1),
+        'f' => 'a',
+        'F' => 'A',
+        'g'..='y' | 'G'..='Y' => char::from(c as u8 + 1),
+        'z' => 'g',
+        'Z' => 'G',
+        other => other,
+    };
+    for c in chars.iter_mut().rev().filter(|c| c.is_ascii_alphanumeric()).take(6) {
+        *c = shift(*c);
+    }
+    let unknown: String = chars.into_iter().collect();
+    match unknown == id {
+        true => format!("{id}-unknown"),
+        false => unknown,
+    }
+}
+
+/// `served`, `refused` or what else came back (a 5xx, a 429, no answer).
+pub(super) fn outcome(answer: &Result<Response, HttpError>) -> String {
+    match answer {
+        Ok(r) if jsonrpc::served(r) => "served".to_owned(),
+        Ok(r) if jsonrpc::refused(r) => "refused".to_owned(),
+        Ok(r) => format!("neither served nor refused (status {})", r.status),
+        Err(e) => format!("no answer: {e}"),
+    }
 }
 
 /// The handle at `pointer` in a JSON-RPC answer (JSON, or the response event of an SSE
@@ -145,6 +189,34 @@ fn handle_in(response: &Response, pointer: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::handle_request;
+
+    #[test]
+    fn an_unknown_id_keeps_the_shape_of_a_real_one() {
+        use super::unknown_like;
+        let uuid = "3f2b8c1e-9a4d-4e6f-b0c2-7d9e1f3a5b6c";
+        let unknown = unknown_like(uuid);
+        assert_ne!(unknown, uuid);
+        assert_eq!(unknown.len(), uuid.len());
+        assert_eq!(
+            &unknown[..24],
+            &uuid[..24],
+            "only the last six letters and digits change"
+        );
+        assert!(unknown[24..].chars().all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(unknown_like("ab-41"), "bc-52");
+        assert_eq!(unknown_like("1999"), "2000");
+        assert_eq!(unknown_like("---"), "----unknown");
+    }
+
+    #[test]
+    fn a_numeric_handle_goes_in_bare_where_the_template_has_no_quotes() {
+        let bare = r#"{"params":{"arguments":{"cart":{state_handle}}}}"#;
+        assert_eq!(handle_request(bare, "42"), r#"{"params":{"arguments":{"cart":42}}}"#);
+        assert_eq!(
+            handle_request(bare, "a-1"),
+            r#"{"params":{"arguments":{"cart":"a-1"}}}"#
+        );
+    }
 
     #[test]
     fn a_handle_is_written_as_json_string_content() {
