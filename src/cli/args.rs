@@ -140,6 +140,10 @@ pub(super) struct RunArgs {
     /// (where a challenge or metadata points elsewhere); repeatable.
     #[arg(long = "allow-host", value_name = "HOST")]
     pub(super) allow_hosts: Vec<String>,
+    /// Reach HOST at IP without DNS, as curl's --resolve: a server tested under its public
+    /// name on another machine; repeatable.
+    #[arg(long = "resolve", value_name = "HOST=IP", value_parser = resolve_arg)]
+    pub(super) resolves: Vec<(String, std::net::IpAddr)>,
     /// Colour on the console: auto (a terminal, and NO_COLOR unset), always or never.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub(super) color: Color,
@@ -173,6 +177,18 @@ pub(super) struct RunArgs {
     /// configuration's `narrow_scope`.
     #[arg(long, value_name = "SCOPES")]
     pub(super) narrow_scope: Option<String>,
+}
+
+fn resolve_arg(s: &str) -> Result<(String, std::net::IpAddr), String> {
+    let (host, ip) = s
+        .split_once('=')
+        .ok_or("expected HOST=IP, e.g. mcp.example.com=127.0.0.1")?;
+    let ip = ip.trim_matches(['[', ']']);
+    match (host.is_empty(), ip.parse()) {
+        (false, Ok(ip)) => Ok((host.to_ascii_lowercase(), ip)),
+        (true, _) => Err("expected HOST=IP: the host is empty".to_owned()),
+        (false, Err(_)) => Err(format!("`{ip}` is not an IP address")),
+    }
 }
 
 fn token_arg(s: &str) -> Result<(TokenKind, String), String> {

@@ -48,6 +48,9 @@ pub(super) fn reference_command(faults: &[Fault], list: bool, list_variations: b
                 // What a run against it needs and cannot discover, as `--config` lines.
                 let mut config = TargetConfig::default();
                 reference.fill_config(&mut config);
+                for (name, ip) in reference.resolves() {
+                    eprintln!("its servers answer under public names: run with --resolve {name}={ip}");
+                }
                 eprintln!("target configuration for `run --config`:");
                 eprintln!("  second_resource = {:?}", reference.second_resource);
                 eprintln!(

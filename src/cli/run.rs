@@ -216,10 +216,12 @@ fn http_client(args: &RunArgs) -> Result<HttpClient, u8> {
             Err(e) => return Err(usage_error(format!("--ca-cert {}: {e}", path.display()))),
         }
     }
-    HttpClient::trusting(Duration::from_secs(args.timeout), Redactor::default(), roots).map_err(|e| {
-        eprintln!("error: cannot build the HTTP client: {e}");
-        exit::UNREACHABLE
-    })
+    HttpClient::trusting(Duration::from_secs(args.timeout), Redactor::default(), roots)
+        .and_then(|client| client.resolving(args.resolves.clone()))
+        .map_err(|e| {
+            eprintln!("error: cannot build the HTTP client: {e}");
+            exit::UNREACHABLE
+        })
 }
 
 /// The command line's additions to a target configuration.

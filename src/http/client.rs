@@ -107,6 +107,8 @@ pub struct HttpClient {
     body_cap: usize,
     redactor: Redactor,
     hosts: HostPolicy,
+    /// Names answered without DNS (`--resolve`): a server reached by its public name.
+    resolves: Vec<(String, std::net::SocketAddr)>,
 }
 
 impl HttpClient {
@@ -134,7 +136,7 @@ impl HttpClient {
             .with_custom_certificate_verifier(std::sync::Arc::new(verifier))
             .with_no_client_auth();
         let tls = std::sync::Arc::new(tls);
-        let inner = Self::builder(timeout, &tls)
+        let inner = Self::builder(timeout, &tls, &[])
             .build()
             .map_err(|e| HttpError::Other(e.to_string()))?;
         Ok(HttpClient {
@@ -144,21 +146,47 @@ impl HttpClient {
             body_cap: DEFAULT_BODY_CAP,
             redactor,
             hosts: HostPolicy::default(),
+            resolves: Vec::new(),
+        })
+    }
+
+    /// This client, and every session made from it, reaching each `(name, address)` without
+    /// DNS (`--resolve`): a server tested under its public name on another machine.
+    pub fn resolving(self, resolves: Vec<(String, std::net::IpAddr)>) -> Result<Self, HttpError> {
+        // Port 0: the URL's own port is used.
+        let resolves: Vec<_> = resolves
+            .into_iter()
+            .map(|(name, ip)| (name, std::net::SocketAddr::new(ip, 0)))
+            .collect();
+        let inner = Self::builder(self.timeout, &self.tls, &resolves)
+            .build()
+            .map_err(|e| HttpError::Other(e.to_string()))?;
+        Ok(HttpClient {
+            inner,
+            resolves,
+            ..self
         })
     }
 
     /// A client with its own cookie jar (a browser session for one authorization chain),
     /// otherwise configured as this one.
     pub fn session(&self) -> Result<HttpClient, HttpError> {
-        let inner = Self::builder(self.timeout, &self.tls)
+        let inner = Self::builder(self.timeout, &self.tls, &self.resolves)
             .cookie_store(true)
             .build()
             .map_err(|e| HttpError::Other(e.to_string()))?;
         Ok(HttpClient { inner, ..self.clone() })
     }
 
-    fn builder(timeout: Duration, tls: &rustls::ClientConfig) -> reqwest::ClientBuilder {
-        reqwest::Client::builder()
+    fn builder(
+        timeout: Duration,
+        tls: &rustls::ClientConfig,
+        resolves: &[(String, std::net::SocketAddr)],
+    ) -> reqwest::ClientBuilder {
+        let builder = resolves
+            .iter()
+            .fold(reqwest::Client::builder(), |b, (name, addr)| b.resolve(name, *addr));
+        builder
             .use_preconfigured_tls(tls.clone())
             // Redirects are evidence, not something to follow silently (discovery rules
             // and redirect-URI checks depend on seeing them).

@@ -192,6 +192,11 @@ impl State {
     }
 }
 
+/// Fault public-plain-http's names for the resource server and the AS (RFC 6761 `.test`: never
+/// a real host).
+const PUBLIC_RS_NAME: &str = "mcp.reference.test";
+const PUBLIC_AS_NAME: &str = "as.reference.test";
+
 /// A running reference target; stops when dropped.
 pub struct Reference {
     pub mcp_url: String,
@@ -202,6 +207,7 @@ pub struct Reference {
     pub mint_endpoint: String,
     /// The public keys of its access tokens.
     pub jwks_uri: String,
+    resolves: Vec<(String, std::net::IpAddr)>,
     state: Arc<State>,
     _stop: Vec<oneshot::Sender<()>>,
 }
@@ -220,12 +226,26 @@ impl Reference {
             Some(port) => TcpListener::bind(("127.0.0.1", port)).await?,
             None => bind(seeded.port("reference authorization server")).await?,
         };
-        let origin = |addr: SocketAddr| format!("http://{addr}");
+        let (rs_addr, as_addr) = (rs_listener.local_addr()?, as_listener.local_addr()?);
+        // Fault public-plain-http: both servers under public names, still plain http (a run
+        // reaches them with `--resolve`, as `resolves` says).
+        let public = faults.contains(&Fault::PublicPlainHttp);
+        let origin = |addr: SocketAddr, name: &str| match public {
+            true => format!("http://{name}:{}", addr.port()),
+            false => format!("http://{addr}"),
+        };
+        let resolves = match public {
+            true => vec![
+                (PUBLIC_RS_NAME.to_owned(), rs_addr.ip()),
+                (PUBLIC_AS_NAME.to_owned(), as_addr.ip()),
+            ],
+            false => Vec::new(),
+        };
         let state = Arc::new(State {
             faults: faults.iter().copied().collect(),
             variations: options.variations.iter().copied().collect(),
-            rs_origin: origin(rs_listener.local_addr()?),
-            as_origin: origin(as_listener.local_addr()?),
+            rs_origin: origin(rs_addr, PUBLIC_RS_NAME),
+            as_origin: origin(as_addr, PUBLIC_AS_NAME),
             store: flow_endpoints::new_store(seeded.rng("reference ids")),
             login_form: options.login_form,
             code_lifetime: options.code_lifetime.unwrap_or(std::time::Duration::from_secs(60)),
@@ -260,9 +280,16 @@ impl Reference {
             second_resource,
             mint_endpoint,
             jwks_uri,
+            resolves,
             state,
             _stop: stop,
         })
+    }
+
+    /// The names a run must resolve itself to reach this target (`run --resolve`): none,
+    /// unless fault public-plain-http gave its servers public names.
+    pub fn resolves(&self) -> &[(String, std::net::IpAddr)] {
+        &self.resolves
     }
 
     /// Fills what a run against this target needs and a black box cannot discover (unless

@@ -160,6 +160,7 @@ fn usage_errors_exit_2_with_one_clear_line() {
         &["run", "--token", "valid=MCP_CONFORMANCE_UNSET_VARIABLE"],
         &["run", "--mint-endpoint", "127.0.0.1:9400/as/mint"],
         &["run", "--registration", "oidc"],
+        &["run", "--resolve", "mcp.example.com=not-an-ip"],
         &["run", "--registration", "preregistered"],
     ];
     let mut transcript = String::new();

@@ -51,7 +51,9 @@ async fn run_with(
         .await
         .expect("reference target starts");
     // Generous: dozens of suites share two cores here, and no check is about latency.
-    let client = HttpClient::new(Duration::from_secs(20), Redactor::default()).expect("client");
+    let client = HttpClient::new(Duration::from_secs(20), Redactor::default())
+        .and_then(|c| c.resolving(reference.resolves().to_vec()))
+        .expect("client");
     let target = Target::new(&reference.mcp_url, version).expect("target URL");
     let mut config = TargetConfig {
         slow,
