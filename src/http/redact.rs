@@ -15,8 +15,9 @@ use std::sync::{Arc, RwLock};
 
 pub const REDACTED: &str = "[redacted]";
 
-/// Header fields whose whole value is a credential.
-const SECRET_HEADERS: &[&str] = &["cookie", "set-cookie", "proxy-authorization"];
+/// Header fields whose whole value is a credential (a session id is one to a server that
+/// lets it stand in for the token, or does not bind it to its user).
+const SECRET_HEADERS: &[&str] = &["cookie", "set-cookie", "proxy-authorization", "mcp-session-id"];
 
 /// Parameter and JSON member names that carry credentials (RFC 6749, 7591, 7636, OIDC).
 const SECRET_FIELDS: &[&str] = &[
@@ -113,6 +114,7 @@ impl Redactor {
                     self.learn(pair.split_once('=').map_or(pair, |(_, v)| v).trim());
                 }
                 "content-type" => content_type = value.to_ascii_lowercase(),
+                "mcp-session-id" => self.learn(value.trim()),
                 _ => {}
             }
         }
@@ -323,6 +325,16 @@ mod tests {
         assert_eq!(r.header("Authorization", "Bearer abc.def"), "Bearer [redacted]");
         assert_eq!(r.header("Set-Cookie", "sid=1; HttpOnly"), "[redacted]");
         assert_eq!(r.header("Content-Type", "application/json"), "application/json");
+    }
+
+    /// A session id stands in for a user where the server does not bind it: hidden in its
+    /// header, and wherever else a response showed it.
+    #[test]
+    fn a_session_id_is_hidden() {
+        let r = Redactor::default();
+        assert_eq!(r.header("Mcp-Session-Id", "session-7-zEiMHt-7LrX0"), "[redacted]");
+        r.learn_response(&[("mcp-session-id".to_owned(), "session-7-zEiMHt-7LrX0".to_owned())], b"");
+        assert_eq!(r.text("resumed session-7-zEiMHt-7LrX0"), "resumed [redacted]");
     }
 
     #[test]
