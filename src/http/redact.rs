@@ -333,7 +333,10 @@ mod tests {
     fn a_session_id_is_hidden() {
         let r = Redactor::default();
         assert_eq!(r.header("Mcp-Session-Id", "session-7-zEiMHt-7LrX0"), "[redacted]");
-        r.learn_response(&[("mcp-session-id".to_owned(), "session-7-zEiMHt-7LrX0".to_owned())], b"");
+        r.learn_response(
+            &[("mcp-session-id".to_owned(), "session-7-zEiMHt-7LrX0".to_owned())],
+            b"",
+        );
         assert_eq!(r.text("resumed session-7-zEiMHt-7LrX0"), "resumed [redacted]");
     }
 

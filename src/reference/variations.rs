@@ -74,7 +74,7 @@ variations! {
     WebDefaultRegistration = "web-default-registration", [],
         "a registration without application_type is a web client: no loopback port flexibility",
         "OpenID Connect Registration §2: application_type \"The default, if omitted, is web.\"";
-    OpaqueAccessTokens = "opaque-access-tokens", ["as.token.audience-bound", "rs.session.bound-to-user"],
+    OpaqueAccessTokens = "opaque-access-tokens", ["as.token.audience-bound", "rs.session.bound-to-user", "rs.token.expired-401", "rs.token.not-yet-valid", "rs.token.foreign-issuer"],
         "access tokens are opaque strings the resource server looks up, not JWTs (a test issuer's minted JWTs are not among them)",
         "RFC 6749 §1.4: \"The string is usually opaque to the client.\" (RFC 9068 JWTs are optional)";
     CimdCacheFloor = "cimd-cache-floor", [],

@@ -270,6 +270,40 @@ async fn supplied_tokens_are_used_instead_of_flows_and_minting() {
     assert!(evidence.contains("Bearer [redacted]") && !evidence.contains("supplied-garbage-token"));
 }
 
+/// A minting issuer the server does not trust (another reference's) makes every minted token
+/// refused: the checks of minted kinds skip, naming the control that failed, rather than pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untrusted_minting_issuer_proves_nothing() {
+    let cases = case::load_embedded().expect("embedded cases load");
+    let stranger = Reference::start(&[]).await.expect("a second reference starts");
+    let elsewhere = async |config: &mut TargetConfig, _: &Reference| {
+        config.mint_endpoint = Some(stranger.mint_endpoint.clone());
+    };
+    let verdicts = run_with(
+        &cases,
+        &[],
+        matrix_options(),
+        SpecVersion::LATEST,
+        false,
+        Some("rs.token"),
+        elsewhere,
+    )
+    .await;
+    for minted in [
+        "rs.token.foreign-issuer",
+        "rs.token.not-yet-valid",
+        "rs.token.expired-401",
+    ] {
+        let verdict = verdicts.iter().find(|v| v.requirement == minted).expect("planned");
+        assert_eq!(verdict.outcome, Outcome::Skip, "{}", show(&verdicts));
+        assert!(
+            verdict.message.contains("does not trust that issuer"),
+            "{}",
+            verdict.message
+        );
+    }
+}
+
 /// Without a configured privileged request, a scope the AS advertises and the server does not
 /// ask for makes the low-scope token, and the first request the privileged one: the
 /// insufficient-scope checks run, and fail where scopes are not enforced.

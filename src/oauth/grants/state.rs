@@ -49,6 +49,9 @@ pub struct Grants {
     pub(super) mode: OnceCell<ClientMode>,
     /// The valid flow of the shared registration's client, where the flows run on another.
     pub(super) registered_token: OnceCell<Observations>,
+    /// Whether the server serves a valid token the minting issuer makes (the control of every
+    /// minted kind): None if it does, else why not and the exchanges that showed it.
+    pub(super) minting_trusted: OnceCell<Option<(String, Vec<crate::http::Exchange>)>>,
 }
 
 impl Grants {
@@ -77,6 +80,7 @@ impl Grants {
             cimd_authorization: OnceCell::new(),
             mode: OnceCell::new(),
             registered_token: OnceCell::new(),
+            minting_trusted: OnceCell::new(),
         }
     }
 

@@ -147,6 +147,14 @@ impl Grants {
             };
         }
         if let Some(endpoint) = &self.config.mint_endpoint {
+            // A refusal of a minted token means something only where the server trusts the
+            // minting issuer: its valid token is served.
+            if let Some((why, exchanges)) = self.minting_untrusted(endpoint).await {
+                return Err(Observation {
+                    exchanges: exchanges.clone(),
+                    ..Observation::skipped(label, why.clone())
+                });
+            }
             let scope = self.requested_scope().await;
             // Another user of the same client: only the user differs from the valid token.
             let client_id = match kind {
@@ -183,6 +191,38 @@ impl Grants {
                 ),
             )),
         }
+    }
+
+    /// Why the server does not trust the minting issuer at `endpoint` (its valid token, sent
+    /// with the version's first request, is not served), with the exchanges; None: it does.
+    /// Asked once per run.
+    async fn minting_untrusted(&self, endpoint: &str) -> &Option<(String, Vec<crate::http::Exchange>)> {
+        let init = || async {
+            let target = &self.discovered.target;
+            let scope = self.requested_scope().await;
+            let minted = tokens::mint(
+                &self.client,
+                endpoint,
+                TokenKind::Valid,
+                &target.mcp_url,
+                scope.as_deref(),
+                None,
+            );
+            let (token, minting) = match minted.await {
+                Ok(got) => got,
+                Err((why, exchange)) => return Some((why, exchange.into_iter().collect())),
+            };
+            let request = crate::discovery::first_request(target).header("Authorization", &format!("Bearer {token}"));
+            let (exchange, answer) = self.client.send(&request).await;
+            let served = answer.as_ref().is_ok_and(crate::http::jsonrpc::accepted);
+            let why = format!(
+                "the server did not serve a valid token the minting endpoint <{endpoint}> made (status {}): it does not \
+                 trust that issuer, so a refusal of its other tokens would prove nothing",
+                answer.as_ref().map_or_else(|e| e.to_string(), |r| r.status.to_string())
+            );
+            (!served).then(|| (why, vec![minting, exchange]))
+        };
+        self.minting_trusted.get_or_init(init).await
     }
 
     /// A fresh token, once its `expires_in` has passed (slow: only with `--slow`, and only
