@@ -211,6 +211,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "`served`, `refused` or what else came back, for an MCP request (step `mcp`)",
     ),
     (
+        "state.with_token_after",
+        "the same, for the session or handle used with the valid token after the observed request (step `mcp`)",
+    ),
+    (
         "state_handle.with_token",
         "the same, for the `{state_handle_request}` use sent with the valid token (step `mcp`)",
     ),

@@ -179,15 +179,27 @@ pub(super) struct RunArgs {
     pub(super) narrow_scope: Option<String>,
 }
 
+/// `HOST=IP`: a domain name (no port: the URL's is used) and an address. Anything the HTTP
+/// client would not look up by name (an IP literal, `host:port`) is refused, so the run never
+/// falls back to DNS for a host the user meant to pin; `localhost` must stay on loopback, as the
+/// suite judges it local.
 fn resolve_arg(s: &str) -> Result<(String, std::net::IpAddr), String> {
     let (host, ip) = s
         .split_once('=')
         .ok_or("expected HOST=IP, e.g. mcp.example.com=127.0.0.1")?;
-    let ip = ip.trim_matches(['[', ']']);
-    match (host.is_empty(), ip.parse()) {
-        (false, Ok(ip)) => Ok((host.to_ascii_lowercase(), ip)),
-        (true, _) => Err("expected HOST=IP: the host is empty".to_owned()),
-        (false, Err(_)) => Err(format!("`{ip}` is not an IP address")),
+    let ip: std::net::IpAddr =
+        (ip.trim_matches(['[', ']']).parse()).map_err(|_| format!("`{ip}` is not an IP address"))?;
+    match url::Host::parse(host) {
+        Ok(url::Host::Domain(name)) if !name.contains([':', ' ']) => {
+            let local = name == "localhost" || name.ends_with(".localhost");
+            match local && !ip.is_loopback() {
+                true => Err(format!(
+                    "`{name}` is judged local: it may only resolve to a loopback address"
+                )),
+                false => Ok((name, ip)),
+            }
+        }
+        _ => Err(format!("`{host}` is not a host name (no port, no IP address)")),
     }
 }
 

@@ -72,9 +72,14 @@ impl HostPolicy {
     }
 }
 
-/// Whether `url` is on loopback: `localhost` or a loopback IP literal.
+/// Whether `url` is on loopback: `localhost` (or a name under it, RFC 6761 §6.3) or a loopback
+/// IP literal.
 pub fn is_loopback(url: &url::Url) -> bool {
-    is_loopback_ip(url) || matches!(url.host(), Some(url::Host::Domain(d)) if d.eq_ignore_ascii_case("localhost"))
+    let localhost = |d: &str| {
+        let d = d.trim_end_matches('.').to_ascii_lowercase();
+        d == "localhost" || d.ends_with(".localhost")
+    };
+    is_loopback_ip(url) || matches!(url.host(), Some(url::Host::Domain(d)) if localhost(d))
 }
 
 /// Whether `url`'s host is a loopback IP literal (OAuth 2.1 §8.4.2's port rule is for these,

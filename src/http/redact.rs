@@ -95,6 +95,12 @@ impl Redactor {
         known.sort_by_key(|k| std::cmp::Reverse(k.len()));
     }
 
+    /// Hides `value` from now on where it is long enough to be no common word or number: a
+    /// credential the server chose (a session id, a state handle).
+    pub fn learn_secret(&self, value: &str) {
+        self.learn(value);
+    }
+
     fn learn(&self, value: &str) {
         if value.len() >= Self::MIN_LEARNED_LEN {
             self.know(value);

@@ -387,8 +387,8 @@ faults! {
         "PRM scopes_supported is a space-separated string (OAuth's scope syntax), not an array";
     PrmScopesMissChallenge = "prm-scopes-miss-challenge", ["rs.prm.scopes-cover-challenge"], LATEST, Blunt,
         "PRM scopes_supported lists mcp:read while the 401 challenge asks for mcp:tools";
-    PublicPlainHttp = "public-plain-http", ["rs.transport.https", "rs.discovery.resource-metadata-url-valid", "as.metadata.issuer-format", "as.metadata.endpoint-urls-https"], LATEST, Realistic,
-        "both servers answer under public names (mcp.reference.test, as.reference.test) over plain http: the MCP URL, the PRM's, the issuer and the AS endpoints are each plain http";
+    PublicPlainHttp = "public-plain-http", ["rs.transport.https", "rs.discovery.www-authenticate-resource-metadata", "as.metadata.issuer-format", "as.metadata.endpoint-urls-https"], LATEST, Realistic,
+        "both servers answer under public names (mcp.reference.test, as.reference.test) over plain http, and the 401 has no resource_metadata (the PRM is at the well-known URL)";
     SignedMetadataUnsigned = "signed-metadata-unsigned", ["rs.prm.signed-metadata"], LATEST, Realistic,
         "the PRM's signed_metadata is an Unsecured JWS (alg none, empty signature)";
     SignedMetadataWithoutIss = "signed-metadata-without-iss", ["rs.prm.signed-metadata"], LATEST, Blunt,

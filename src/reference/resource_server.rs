@@ -426,6 +426,7 @@ fn challenge(s: &State, error: Option<&str>) -> Option<String> {
     }
     let pointer_dropped = s.has(Fault::NoResourceMetadata)
         || s.has(Fault::NoResourceMetadata0618)
+        || s.has(Fault::PublicPlainHttp)
         || s.has(Fault::NoPrm)
         || (error.is_some() && s.has(Fault::BadTokenWithoutResourceMetadata));
     if s.has(Fault::RelativeResourceMetadata) {

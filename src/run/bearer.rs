@@ -68,6 +68,16 @@ pub fn request(
         };
         headers.extend(values.into_iter().map(|v| (name.clone(), v)));
     }
+    // 2025-06-18 and 2025-11-25: a request inside a session carries the negotiated version
+    // (the client MUST send it on every request after initialization).
+    let in_session = headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("mcp-session-id"));
+    let versioned = headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("mcp-protocol-version"));
+    if in_session && !versioned && (SpecVersion::V2025_06_18..SpecVersion::V2026_07_28).contains(&target.version) {
+        let version = target.version.protocol_version().to_owned();
+        headers.push(("MCP-Protocol-Version".to_owned(), version));
+    }
     headers.retain(|(n, _)| !omit.iter().any(|o| o.eq_ignore_ascii_case(n)));
     request
         .headers

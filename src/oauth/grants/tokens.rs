@@ -146,15 +146,21 @@ impl Grants {
                 }),
             };
         }
-        if let Some(endpoint) = &self.config.mint_endpoint {
-            // A refusal of a minted token means something only where the server trusts the
-            // minting issuer: its valid token is served.
-            if let Some((why, exchanges)) = self.minting_untrusted(endpoint).await {
-                return Err(Observation {
-                    exchanges: exchanges.clone(),
-                    ..Observation::skipped(label, why.clone())
-                });
-            }
+        // A refusal of a minted token means something only where the server trusts the minting
+        // issuer: its valid token is served. (An other_user token has a control of its own:
+        // it is served in a state of its own.) Untrusted, an expired token may still be waited
+        // out (`--slow`).
+        let untrusted = match (&self.config.mint_endpoint, kind) {
+            (Some(endpoint), kind) if kind != TokenKind::OtherUser => self.minting_untrusted(endpoint).await.clone(),
+            _ => None,
+        };
+        if let Some((why, exchanges)) = untrusted.as_ref().filter(|_| kind != TokenKind::Expired) {
+            return Err(Observation {
+                exchanges: exchanges.clone(),
+                ..Observation::skipped(label, why.clone())
+            });
+        }
+        if let Some(endpoint) = self.config.mint_endpoint.as_ref().filter(|_| untrusted.is_none()) {
             let scope = self.requested_scope().await;
             // Another user of the same client: only the user differs from the valid token.
             let client_id = match kind {
@@ -214,13 +220,21 @@ impl Grants {
             };
             let request = crate::discovery::first_request(target).header("Authorization", &format!("Bearer {token}"));
             let (exchange, answer) = self.client.send(&request).await;
-            let served = answer.as_ref().is_ok_and(crate::http::jsonrpc::accepted);
-            let why = format!(
-                "the server did not serve a valid token the minting endpoint <{endpoint}> made (status {}): it does not \
-                 trust that issuer, so a refusal of its other tokens would prove nothing",
-                answer.as_ref().map_or_else(|e| e.to_string(), |r| r.status.to_string())
-            );
-            (!served).then(|| (why, vec![minting, exchange]))
+            let why = match answer {
+                Ok(r) if crate::http::jsonrpc::accepted(&r) => return None,
+                Ok(r) if crate::http::jsonrpc::refused(&r) => format!(
+                    "the server refused a valid token the minting endpoint <{endpoint}> made (status {}): it does not \
+                     trust that issuer, so a refusal of its other tokens would prove nothing",
+                    r.status
+                ),
+                Ok(r) => format!(
+                    "the server neither served nor refused a valid token the minting endpoint <{endpoint}> made (status \
+                     {}): whether it trusts that issuer is unknown",
+                    r.status
+                ),
+                Err(e) => format!("a valid token the minting endpoint <{endpoint}> made got no answer: {e}"),
+            };
+            Some((why, vec![minting, exchange]))
         };
         self.minting_trusted.get_or_init(init).await
     }

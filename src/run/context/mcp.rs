@@ -129,27 +129,32 @@ impl Context {
                     }
                 }
             }
+            // The same state used with the valid token after the observed request: it still
+            // serves (nothing ended it meanwhile, and it was no single-use thing).
+            let mut after = None;
             if wants_session {
-                let opening = bearer::request(&self.target, &[], &[], &vars);
-                let (exchange, result) = self.client.send(&opening).await;
-                exchanges.push(exchange);
-                let session = result
-                    .ok()
-                    .and_then(|r| r.header_values("mcp-session-id").next().map(str::to_owned));
-                let Some(session) = session else {
-                    let why = "the valid request opened no session (no Mcp-Session-Id)";
-                    out.push(Observation {
-                        exchanges,
-                        ..Observation::skipped(label, why)
-                    });
-                    continue;
-                };
-                vars.insert("session_id".to_owned(), session);
+                let token = vars.get("access_token").cloned().unwrap_or_default();
+                let opened = self.open_state(&token).await;
+                exchanges.extend(opened.exchanges);
+                match opened.id {
+                    Ok(session) => {
+                        after = Some(self.in_state(&session, 9));
+                        vars.insert("session_id".to_owned(), session);
+                    }
+                    Err(why) => {
+                        out.push(Observation {
+                            exchanges,
+                            ..Observation::skipped(label, why)
+                        });
+                        continue;
+                    }
+                }
             }
             let mut handle_vars = Vec::new();
             if wants_handle {
                 match self.handle_use(&mut exchanges).await {
                     Ok((request, with_token)) => {
+                        after = Some(vec![("body".to_owned(), serde_json::Value::from(request.as_str()))]);
                         vars.insert("state_handle_request".to_owned(), request);
                         handle_vars.push(("state_handle.with_token".to_owned(), with_token));
                     }
@@ -166,6 +171,16 @@ impl Context {
             let (exchange, result) = self.client.send(&request).await;
             exchanges.push(exchange);
             handle_vars.push(("mcp.answer".to_owned(), super::state::outcome(&result)));
+            if let Some(changes) = after {
+                let token = self.grants.valid_token().await.unwrap_or_default();
+                let with_token = std::collections::BTreeMap::from([("access_token".to_owned(), token)]);
+                let (exchange, answer) = self
+                    .client
+                    .send(&bearer::request(&self.target, &changes, &[], &with_token))
+                    .await;
+                exchanges.push(exchange);
+                handle_vars.push(("state.with_token_after".to_owned(), super::state::outcome(&answer)));
+            }
             out.push(Observation {
                 label,
                 exchanges,

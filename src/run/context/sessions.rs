@@ -35,8 +35,9 @@ impl Context {
         let mut exchanges = Vec::new();
         let mut ids = Vec::new();
         let mut last = None;
-        for _ in 0..SESSIONS {
-            let opened = self.open_state(&access).await;
+        // At once: eight requests are no load, and the run waits for none of them in turn.
+        let opened = futures::future::join_all((0..SESSIONS).map(|_| self.open_state(&access))).await;
+        for opened in opened {
             exchanges.extend(opened.exchanges);
             match opened.id {
                 Ok(id) => ids.push(id),

@@ -83,6 +83,10 @@ impl Context {
                 )
             }),
         };
+        // A session id or handle is a credential where the server lets it stand for the user.
+        if let Ok(id) = &id {
+            self.client.redactor().learn_secret(id);
+        }
         let mut exchanges = vec![exchange];
         if let (Ok(session), false) = (&id, handles) {
             let mut changes = self.session_headers(session);
