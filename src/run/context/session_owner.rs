@@ -2,8 +2,9 @@
 //! token, then presented with another user's token (MCP Security Best Practices, Session
 //! Hijacking: "MCP servers SHOULD bind session IDs to user-specific information"; State Handle
 //! Hijacking: "reject a handle presented by any other principal"). Its controls say whether a
-//! refusal means anything: the state serves its own user, an id never issued is refused (the
-//! server checks ids at all), and the other user's token is served on its own.
+//! refusal means anything: the state serves its own user before and after, an id of its shape
+//! never issued is refused (the server checks ids at all), the state without a token is not
+//! served, and the other user's token is served in a state of its own.
 
 use std::collections::BTreeMap;
 
