@@ -202,6 +202,14 @@ impl HttpClient {
             .user_agent(concat!("mcp-auth-conformance/", env!("CARGO_PKG_VERSION")))
     }
 
+    /// The names this client reaches without DNS, and where (`--resolve`).
+    pub fn resolves(&self) -> Vec<(String, std::net::IpAddr)> {
+        self.resolves
+            .iter()
+            .map(|(name, addr)| (name.clone(), addr.ip()))
+            .collect()
+    }
+
     /// The deadline of each exchange.
     pub fn timeout(&self) -> Duration {
         self.timeout

@@ -20,7 +20,25 @@ use crate::verdict::RunReport;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_report_shows_an_issued_secret() {
-    let faults = [
+    audit(SpecVersion::LATEST, &[]).await;
+}
+
+/// Up to 2025-11-25 a session id is a credential too: sessions that stand in for the token,
+/// or serve another user, put live ids in failing evidence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_report_shows_a_session_id() {
+    let sessions = [Fault::SessionAuthenticates, Fault::SessionNotBoundToUser];
+    let broken = audit(SpecVersion::V2025_11_25, &sessions).await;
+    assert!(
+        broken.iter().any(|r| r == "rs.token.every-request"),
+        "a session stood in for the token, in failing evidence: {broken:?}"
+    );
+}
+
+/// Runs the suite at `version` under secret-showing faults and `extra`, and asserts no
+/// rendering shows an issued secret; the requirements that failed.
+async fn audit(version: SpecVersion, extra: &[Fault]) -> Vec<String> {
+    let mut faults = vec![
         Fault::CodeReusable,
         Fault::VerifierNotCompared,
         Fault::TokenResponseCacheable,
@@ -30,6 +48,7 @@ async fn no_report_shows_an_issued_secret() {
         Fault::TwoTokenMethodsAccepted,
         Fault::AnyTokenAccepted,
     ];
+    faults.extend(extra);
     // Behind a login form, so the form driver's password and the session cookie are in play.
     let options = Options {
         login_form: true,
@@ -57,8 +76,8 @@ async fn no_report_shows_an_issued_secret() {
         .tokens
         .insert(TokenKind::ForeignIssuer, Secret::new(supplied.as_str()));
     let client = HttpClient::new(Duration::from_secs(5), Redactor::default()).unwrap();
-    let target = Target::new(&reference.mcp_url, SpecVersion::LATEST).unwrap();
-    let suite = Suite::new(run::plan(&cases, SpecVersion::LATEST, None), client, target, config);
+    let target = Target::new(&reference.mcp_url, version).unwrap();
+    let suite = Suite::new(run::plan(&cases, version, None), client, target, config);
     let verdicts = suite.verdicts().await;
     let failing = verdicts.iter().filter(|v| v.outcome == Outcome::Fail).count();
     assert!(failing >= 4, "the faults produce failures with flow evidence");
@@ -68,24 +87,13 @@ async fn no_report_shows_an_issued_secret() {
         verdicts.iter().any(|v| shows_supplied(&v)),
         "the supplied token is in failing evidence"
     );
-    let report = RunReport::new(
-        reference.mcp_url.clone(),
-        SpecVersion::LATEST,
-        SystemTime::now(),
-        1,
-        verdicts,
-    );
+    let report = RunReport::new(reference.mcp_url.clone(), version, SystemTime::now(), 1, verdicts);
 
     let mut rendered: Vec<String> = [Format::Json, Format::Junit, Format::Markdown, Format::Html]
         .iter()
         .map(|f| report::render(*f, &report))
         .collect();
-    rendered.extend(
-        report
-            .verdicts
-            .iter()
-            .map(|v| console::failure_block(v, SpecVersion::LATEST)),
-    );
+    rendered.extend(report.verdicts.iter().map(|v| console::failure_block(v, version)));
     let everything = rendered.join("\n");
     let secrets = reference.issued_secrets();
     // Access tokens are JWTs (`eyJ`: base64url of `{"`).
@@ -106,4 +114,6 @@ async fn no_report_shows_an_issued_secret() {
         everything.contains("[redacted]"),
         "the evidence still shows where secrets were"
     );
+    let failed = report.verdicts.iter().filter(|v| v.outcome == Outcome::Fail);
+    failed.map(|v| v.requirement.clone()).collect()
 }

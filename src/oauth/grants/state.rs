@@ -128,7 +128,10 @@ impl Grants {
             Some(dir) => {
                 let root = LoopbackCa::in_dir(dir).and_then(|(ca, _)| ca.root())?;
                 let (timeout, redactor) = (self.client.timeout(), self.client.redactor().clone());
-                let trusting = crate::http::HttpClient::trusting(timeout, redactor, vec![root]);
+                // The run's own names and hosts still hold for it.
+                let trusting = crate::http::HttpClient::trusting(timeout, redactor, vec![root])
+                    .and_then(|c| c.resolving(self.client.resolves()))
+                    .map(|c| c.restricted_to(self.client.hosts().clone()));
                 trusting.map_err(|e| e.to_string())?
             }
             None => self.client.clone(),

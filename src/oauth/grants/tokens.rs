@@ -105,7 +105,7 @@ impl Grants {
         vars: &BTreeMap<String, String>,
         purpose: &str,
     ) -> Result<(String, Vec<crate::http::Exchange>, Option<Lease<'_>>), Observation> {
-        let label = format!("authenticated MCP request with a {kind} token");
+        let label = format!("authenticated MCP request with a token of kind {kind}");
         if let Some(token) = self.config.tokens.get(&kind) {
             // A not-yet-valid token ages into a valid one: sent too late, it proves nothing; and
             // one that expires before it starts could never be accepted.
@@ -192,7 +192,7 @@ impl Grants {
             _ => Err(Observation::skipped(
                 label,
                 format!(
-                    "needs a {kind} token: supply one (--token {kind}=ENV_VAR or config [tokens]) or have a \
+                    "needs a token of kind {kind}: supply one (--token {kind}=ENV_VAR or config [tokens]) or have a \
                      test issuer your server trusts mint it (reference --issuer-only, --mint-endpoint)"
                 ),
             )),

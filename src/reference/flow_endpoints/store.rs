@@ -157,6 +157,7 @@ impl Store {
             false => self.id("session"),
         };
         self.sessions.insert(id.clone(), user.to_owned());
+        self.issued.push(id.clone());
         id
     }
 
@@ -174,6 +175,7 @@ impl Store {
             false => self.id("cart"),
         };
         self.handles.insert(id.clone(), user.to_owned());
+        self.issued.push(id.clone());
         id
     }
 
