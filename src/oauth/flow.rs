@@ -464,7 +464,7 @@ impl Flow<'_> {
 
 /// The scope a successful token response grants: its `scope`, else the one asked for (OAuth
 /// 2.1 §3.2.3 and RFC 6749 §5.1: `scope` may be left out only when it is the one requested).
-fn granted_scope(answer: Option<&Value>, asked: Option<&String>) -> Option<String> {
+pub(crate) fn granted_scope(answer: Option<&Value>, asked: Option<&String>) -> Option<String> {
     answer
         .and_then(|d| d.get("scope")?.as_str().map(str::to_owned))
         .or_else(|| asked.cloned())

@@ -149,14 +149,21 @@ impl Store {
 
     /// A session id for `user`: random, unless `sequential` (fault sequential-session-ids).
     pub(in crate::reference) fn new_session(&mut self, sequential: bool, user: &str) -> String {
+        let id = self.state_id("session", sequential);
+        self.sessions.insert(id.clone(), user.to_owned());
+        id
+    }
+
+    /// An id for state a user keeps (a session, a handle), remembered as issued: random, or
+    /// counting up where `sequential`.
+    fn state_id(&mut self, prefix: &str, sequential: bool) -> String {
         let id = match sequential {
             true => {
                 self.next += 1;
-                format!("session-{}", self.next)
+                format!("{prefix}-{}", self.next)
             }
-            false => self.id("session"),
+            false => self.id(prefix),
         };
-        self.sessions.insert(id.clone(), user.to_owned());
         self.issued.push(id.clone());
         id
     }
@@ -167,15 +174,8 @@ impl Store {
 
     /// A state handle for `user`: random, unless `sequential` (fault sequential-state-handles).
     pub(in crate::reference) fn new_handle(&mut self, sequential: bool, user: &str) -> String {
-        let id = match sequential {
-            true => {
-                self.next += 1;
-                format!("cart-{}", self.next)
-            }
-            false => self.id("cart"),
-        };
+        let id = self.state_id("cart", sequential);
         self.handles.insert(id.clone(), user.to_owned());
-        self.issued.push(id.clone());
         id
     }
 

@@ -114,7 +114,7 @@ impl Context {
             if let Some(asked) = scope.clone() {
                 match self.grants.token_for(None, scope, purpose).await {
                     Ok((token, got, lease)) => {
-                        granted = Some(granted_scope(&got).unwrap_or(asked));
+                        granted = crate::oauth::flow::granted_scope(token_answer(&got).as_ref(), Some(&asked));
                         exchanges.extend(got);
                         vars.insert("access_token".to_owned(), token);
                         _lease = Some(lease);
@@ -150,13 +150,13 @@ impl Context {
                     }
                 }
             }
-            let mut handle_vars = Vec::new();
+            let mut answer_vars = Vec::new();
             if wants_handle {
                 match self.handle_use(&mut exchanges).await {
                     Ok((request, with_token)) => {
                         after = Some(vec![("body".to_owned(), serde_json::Value::from(request.as_str()))]);
                         vars.insert("state_handle_request".to_owned(), request);
-                        handle_vars.push(("state_handle.with_token".to_owned(), with_token));
+                        answer_vars.push(("state_handle.with_token".to_owned(), with_token));
                     }
                     Err(why) => {
                         out.push(Observation {
@@ -170,16 +170,11 @@ impl Context {
             let request = bearer::request(&self.target, &changes, &overrides.omit, &vars);
             let (exchange, result) = self.client.send(&request).await;
             exchanges.push(exchange);
-            handle_vars.push(("mcp.answer".to_owned(), super::state::outcome(&result)));
+            answer_vars.push(("mcp.answer".to_owned(), super::state::outcome(&result)));
             if let Some(changes) = after {
                 let token = self.grants.valid_token().await.unwrap_or_default();
-                let with_token = std::collections::BTreeMap::from([("access_token".to_owned(), token)]);
-                let (exchange, answer) = self
-                    .client
-                    .send(&bearer::request(&self.target, &changes, &[], &with_token))
-                    .await;
-                exchanges.push(exchange);
-                handle_vars.push(("state.with_token_after".to_owned(), super::state::outcome(&answer)));
+                let answer = self.with_token(&token, &changes, &mut exchanges).await;
+                answer_vars.push(("state.with_token_after".to_owned(), answer));
             }
             out.push(Observation {
                 label,
@@ -195,7 +190,7 @@ impl Context {
                     .chain(vars.get_key_value("resource_metadata"))
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .chain(granted.map(|g| ("token_scope.granted".to_owned(), g)))
-                    .chain(handle_vars)
+                    .chain(answer_vars)
                     .collect(),
             });
         }
@@ -233,16 +228,14 @@ impl Context {
     }
 }
 
-/// The scope the last successful token response of `exchanges` names; None where it names
-/// none (RFC 6749 §5.1: then it granted what was asked).
-fn granted_scope(exchanges: &[crate::http::Exchange]) -> Option<String> {
+/// The last successful token response of `exchanges`, as JSON.
+fn token_answer(exchanges: &[crate::http::Exchange]) -> Option<serde_json::Value> {
     let response = exchanges
         .iter()
         .rev()
         .filter_map(|e| e.response.as_ref())
         .find(|r| r.status == 200)?;
-    let doc: serde_json::Value = serde_json::from_str(&response.body).ok()?;
-    doc.get("scope")?.as_str().map(str::to_owned)
+    serde_json::from_str(&response.body).ok()
 }
 
 impl Context {
@@ -257,13 +250,24 @@ impl Context {
         let opened = self.open_state(&token).await;
         exchanges.extend(opened.exchanges);
         let request = super::state::handle_request(&config.request, &opened.id?);
-        let vars = std::collections::BTreeMap::from([("access_token".to_owned(), token)]);
         let changes = [("body".to_owned(), serde_json::Value::from(request.as_str()))];
-        let (exchange, result) = self
+        let answer = self.with_token(&token, &changes, exchanges).await;
+        Ok((request, answer))
+    }
+
+    /// How the valid request with `changes`, sent with `token`, fared (see [`super::state::outcome`]).
+    async fn with_token(
+        &self,
+        token: &str,
+        changes: &[(String, serde_json::Value)],
+        exchanges: &mut Vec<crate::http::Exchange>,
+    ) -> String {
+        let vars = std::collections::BTreeMap::from([("access_token".to_owned(), token.to_owned())]);
+        let (exchange, answer) = self
             .client
-            .send(&bearer::request(&self.target, &changes, &[], &vars))
+            .send(&bearer::request(&self.target, changes, &[], &vars))
             .await;
         exchanges.push(exchange);
-        Ok((request, super::state::outcome(&result)))
+        super::state::outcome(&answer)
     }
 }
