@@ -22,6 +22,9 @@
 //! pointer = "/result/structuredContent/cart_id"  # where the mint's answer holds the handle
 //! use = '{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"cart_show","arguments":{"cart_id":"{state_handle}"}}}'
 //!
+//! [proxy]                             # the server is an MCP proxy to a third-party AS
+//! upstream_authorization_endpoint = "https://github.com/login/oauth/authorize"
+//!
 //! [cimd]                              # where the run's client ID metadata documents are served
 //! https_ca_dir = "ca"                 # over https, with the loopback CA kept there (`--cimd-https`)
 //! base_url = "https://ci.example/t"   # a public URL your proxy forwards to the host (`--cimd-base-url`)
@@ -73,6 +76,8 @@ pub struct TargetConfig {
     pub broad_scope: Option<String>,
     /// How the server mints a state handle and how a request uses one (2026-07-28+).
     pub state_handle: Option<StateHandle>,
+    /// The server is an MCP proxy to a third-party authorization server (its proxy checks run).
+    pub proxy: Option<Proxy>,
     pub client: Option<PreRegisteredClient>,
     /// How the flows' client identifies itself.
     pub registration: Registration,
@@ -238,6 +243,7 @@ struct ConfigFile {
     privileged_scope: Option<String>,
     broad_scope: Option<String>,
     state_handle: Option<StateHandleSpec>,
+    proxy: Option<ProxySpec>,
     client: Option<ClientSpec>,
     registration: Option<Spanned<String>>,
     cimd: Option<CimdSpec>,
@@ -256,6 +262,21 @@ struct StateHandleSpec {
     pointer: Spanned<String>,
     #[serde(rename = "use")]
     request: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProxySpec {
+    upstream_authorization_endpoint: Spanned<String>,
+}
+
+/// An MCP proxy (MCP Confused Deputy Problem): a server that sends its users on to a
+/// third-party authorization server under one static client id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Proxy {
+    /// The third-party AS's authorization endpoint: a redirect there is the proxy
+    /// forwarding (compared by scheme, host, port and path).
+    pub upstream_authorization_endpoint: String,
 }
 
 /// A state handle (MCP 2026-07-28 State Handle Hijacking): servers that keep state across
@@ -458,6 +479,14 @@ pub fn parse(file: &SourceFile, env: &dyn Fn(&str) -> Option<String>) -> Result<
             errors.push(FileError::new(file, h.request.span(), why));
         }
     }
+    if let Some(p) = &spec.proxy {
+        let url = p.upstream_authorization_endpoint.get_ref();
+        let web = url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
+        if !web {
+            let why = "proxy.upstream_authorization_endpoint must be an absolute http(s) URL";
+            errors.push(FileError::new(file, p.upstream_authorization_endpoint.span(), why));
+        }
+    }
     // A shorter wait could not show a code outliving OAuth 2.1's recommended 10 minutes.
     if let Some(w) = &spec.code_wait_seconds
         && *w.get_ref() <= 600
@@ -525,6 +554,9 @@ pub fn parse(file: &SourceFile, env: &dyn Fn(&str) -> Option<String>) -> Result<
                 mint: h.mint.into_inner(),
                 pointer: h.pointer.into_inner(),
                 request: h.request.into_inner(),
+            }),
+            proxy: spec.proxy.map(|p| Proxy {
+                upstream_authorization_endpoint: p.upstream_authorization_endpoint.into_inner(),
             }),
             client,
             registration,

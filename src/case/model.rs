@@ -139,6 +139,15 @@ pub enum Step {
     /// `var:session_owner.unknown_status` (an id never issued) and
     /// `var:session_owner.other_alone_status` (the other token with no session).
     SessionOwner,
+    /// An MCP proxy (config `[proxy]`): a client registered now sent to `/authorize`, walked
+    /// to the upstream AS (`var:proxy_consent.end`: `page` when the proxy showed one first;
+    /// `var:proxy_consent.cookie_flaws`: what the approval's new cookies lack). The page is
+    /// observed.
+    ProxyConsent,
+    /// An MCP proxy: an authorization walked through the upstream AS, whose callback to the
+    /// proxy is sent with an altered state, none, as it came and again
+    /// (`var:proxy_callback.<altered|missing|genuine|replay>`; the replay is observed).
+    ProxyCallback,
     /// A raw request of the case's own.
     Http(Arc<RequestTemplate>),
 }
@@ -248,7 +257,7 @@ pub enum ClientKind {
 }
 
 impl Step {
-    pub const BUILT_IN: [(&'static str, Step); 18] = [
+    pub const BUILT_IN: [(&'static str, Step); 20] = [
         ("mcp_unauthenticated", Step::McpUnauthenticated),
         ("prm", Step::Prm),
         ("prm_from_header", Step::PrmFromHeader),
@@ -266,6 +275,8 @@ impl Step {
         ("sessions", Step::Sessions),
         ("session_owner", Step::SessionOwner),
         ("replay_code", Step::ReplayCode),
+        ("proxy_consent", Step::ProxyConsent),
+        ("proxy_callback", Step::ProxyCallback),
         ("mcp", Step::Mcp(None)),
     ];
 

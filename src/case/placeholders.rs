@@ -234,6 +234,34 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "sessions.random_bits",
         "the bits that vary between step `sessions`' ids",
     ),
+    (
+        "proxy_consent.end",
+        "`page` when the proxy showed a page before the upstream AS, `forwarded`, `served` (a code at once) or else (step `proxy_consent`)",
+    ),
+    (
+        "proxy_consent.cookie_flaws",
+        "what each cookie the consent approval set first lacks (`__Host-`, Secure, HttpOnly, SameSite=Lax); empty: nothing (step `proxy_consent`)",
+    ),
+    (
+        "proxy_callback.altered",
+        "`served`, `refused` or else: the proxy's callback with an altered state (step `proxy_callback`)",
+    ),
+    (
+        "proxy_callback.missing",
+        "the same, for the callback without a state (step `proxy_callback`)",
+    ),
+    (
+        "proxy_callback.genuine",
+        "the same, for the callback as the upstream AS sent it (step `proxy_callback`)",
+    ),
+    (
+        "proxy_callback.issued",
+        "`true` when any of step `proxy_callback`'s four callbacks gave the client a code",
+    ),
+    (
+        "proxy_callback.replay",
+        "the same, for that callback sent again (step `proxy_callback`)",
+    ),
     ("prm_url", "where the PRM was found"),
     ("hops", "how many redirects the consent driver followed to the callback"),
     ("issuer", "the issuer an AS metadata observation is for"),

@@ -1,5 +1,6 @@
 //! Checks: pure functions from observations to outcomes. No I/O here.
 
+mod cookies;
 mod expect;
 mod judge;
 mod predicate;
@@ -8,6 +9,7 @@ pub mod schema;
 mod subject;
 pub mod www_authenticate;
 
+pub use cookies::consent_cookie_flaws;
 pub use expect::{Broken, evaluate};
 pub use judge::{MAY_NOT_SHOWN, judge};
 pub use predicate::{Invalid, Predicate};

@@ -43,10 +43,13 @@ pub enum Property {
     /// An MCP answer that refuses: a 4xx, a JSON-RPC error, or a tool result flagged
     /// `isError` (a 5xx is the server failing, not refusing).
     Refusal,
+    /// A page no other site may frame: `X-Frame-Options: DENY`, or a CSP `frame-ancestors`
+    /// directive (a header: CSP 3 ignores it in `<meta>`) that lets no site in at large.
+    FrameProtected,
 }
 
 impl Property {
-    pub const ALL: [(&'static str, Property); 14] = [
+    pub const ALL: [(&'static str, Property); 15] = [
         ("absolute-url", Property::AbsoluteUrl),
         ("https-or-loopback-url", Property::HttpsOrLoopbackUrl),
         ("issuer-url", Property::IssuerUrl),
@@ -61,6 +64,7 @@ impl Property {
         ("error-chars", Property::ErrorChars),
         ("signed-jws", Property::SignedJws),
         ("refusal", Property::Refusal),
+        ("frame-protected", Property::FrameProtected),
     ];
 
     pub fn name(self) -> &'static str {
@@ -92,7 +96,7 @@ impl Property {
             P::Parsable | P::UniqueParams => matches!(subject, Subject::WwwAuthenticate),
             P::WithParams => matches!(subject, Subject::Challenge { param: None, .. }),
             P::JsonObject => subject.is_json() || matches!(subject, Subject::Body),
-            P::Refusal => matches!(subject, Subject::Body),
+            P::Refusal | P::FrameProtected => matches!(subject, Subject::Body),
             P::NonEmptyArray | P::ArrayOfUrls => subject.is_json(),
             P::AbsoluteUrl
             | P::HttpsOrLoopbackUrl
@@ -129,6 +133,9 @@ impl Property {
             P::ScopeTokens => "space-separated scope tokens (RFC 6749 §3.3)",
             P::ErrorChars => "printable ASCII without `\"` or `\\` (RFC 6750 §3)",
             P::Refusal => "a refusal: a 4xx, a JSON-RPC error or a tool result with isError",
+            P::FrameProtected => {
+                "a page that forbids framing: `X-Frame-Options: DENY` or a CSP `frame-ancestors` directive"
+            }
             P::SignedJws => {
                 "a signed JWS: header, payload and signature, with an `alg` other than `none` (RFC 7515 §7.1)"
             }
@@ -212,6 +219,21 @@ impl Property {
                 .text()
                 .is_some_and(|s| s.bytes().all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5b | 0x5d..=0x7e))),
             P::SignedJws => found.text().is_some_and(signed_jws),
+            P::FrameProtected => {
+                return match frame_protected(response) {
+                    true => Ok(()),
+                    false => {
+                        let shown = |name: &str| {
+                            let values: Vec<&str> = response.header_values(name).collect();
+                            match values.is_empty() {
+                                true => format!("no {name}"),
+                                false => format!("{name}: {}", values.join(", ")),
+                            }
+                        };
+                        broken(format!("{}; {}", shown("x-frame-options"), shown("content-security-policy")))
+                    }
+                };
+            }
             P::Refusal => {
                 return match crate::http::jsonrpc::refused(response) {
                     true => Ok(()),
@@ -221,6 +243,23 @@ impl Property {
         };
         if holds { Ok(()) } else { broken(found.show()) }
     }
+}
+
+/// `X-Frame-Options: DENY` (RFC 7034), or a `frame-ancestors` directive (CSP 3 §6.4.2) whose
+/// sources are not `*`, `http:` or `https:` (any site). `SAMEORIGIN` is not the DENY the text
+/// names; `frame-ancestors 'self'` is a directive the text accepts.
+fn frame_protected(response: &Response) -> bool {
+    let deny = response
+        .header_values("x-frame-options")
+        .any(|v| v.trim().eq_ignore_ascii_case("deny"));
+    let ancestors = response.header_values("content-security-policy").any(|policy| {
+        policy.split(';').any(|directive| {
+            let mut words = directive.split_whitespace();
+            words.next().is_some_and(|name| name.eq_ignore_ascii_case("frame-ancestors"))
+                && words.all(|source| !matches!(source, "*" | "http:" | "https:"))
+        })
+    });
+    deny || ancestors
 }
 
 /// Whether `token` is a JWS compact serialization that claims protection: its header a JSON

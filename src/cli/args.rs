@@ -59,6 +59,11 @@ pub(super) enum Command {
         /// for trying the `form` consent driver.
         #[arg(long)]
         login_form: bool,
+        /// Run the AS as an MCP proxy: its own consent page (pass it with the `form` consent
+        /// driver), then an upstream AS of its own under one static client id, then its
+        /// callback (the proxy checks: config [proxy]).
+        #[arg(long)]
+        proxy: bool,
         /// Serve a test issuer for your own MCP server: its AS issues JWT access tokens (ES256,
         /// JWKS at `<issuer>/jwks`) for any resource, and mints the tokens no flow gives. The
         /// first stdout line is then its issuer.

@@ -25,6 +25,7 @@ pub fn main() -> ExitCode {
             variations,
             list_variations,
             login_form,
+            proxy,
             issuer_only,
             port,
             scopes,
@@ -35,6 +36,7 @@ pub fn main() -> ExitCode {
             Options {
                 variations,
                 login_form,
+                proxy,
                 any_resource: issuer_only,
                 as_port: port,
                 scopes,

@@ -66,6 +66,16 @@ pub(super) fn reference_command(faults: &[Fault], list: bool, list_variations: b
                     eprintln!("  pointer = {:?}", handle.pointer);
                     eprintln!("  use = '{}'", handle.request);
                 }
+                if let Some(proxy) = &config.proxy {
+                    eprintln!("  [proxy]");
+                    eprintln!(
+                        "  upstream_authorization_endpoint = {:?}",
+                        proxy.upstream_authorization_endpoint
+                    );
+                    eprintln!("  [consent]");
+                    eprintln!("  driver = \"form\"");
+                    eprintln!("  submit = \"approve\"");
+                }
                 std::future::pending::<()>().await;
                 exit::OK
             }

@@ -7,5 +7,6 @@ pub mod consent;
 pub mod flow;
 pub mod grants;
 pub mod pkce;
+pub mod proxy;
 pub mod requests;
 pub mod tokens;

@@ -35,6 +35,11 @@ macro_rules! faults {
             pub fn form(self) -> Form {
                 match self { $(Fault::$variant => Form::$form,)+ }
             }
+
+            /// Whether the fault is one of an MCP proxy: the reference then runs as one.
+            pub fn needs_proxy(self) -> bool {
+                self.requirements().iter().any(|r| crate::reference::PROXY_REQUIREMENTS.contains(r))
+            }
         }
     };
 }
@@ -349,6 +354,16 @@ faults! {
         "a state handle serves whoever presents it with any valid token";
     StateHandleAuthenticates = "state-handle-authenticates", ["rs.token.every-request"], LATEST, Realistic,
         "a request using a state handle that exists needs no token";
+    ProxyForwardsWithoutConsent = "proxy-forwards-without-consent", ["as.authz.consent-proxy"], LATEST, Realistic,
+        "the proxy sends a never-approved client straight on to the upstream AS, where its static client id already holds the user's consent";
+    ConsentPageFrameable = "consent-page-frameable", ["as.authz.consent-page-hardening"], LATEST, Realistic,
+        "the proxy's consent page has a CSP of `default-src 'self'` (which does not govern framing) and no X-Frame-Options";
+    ConsentCookieWeak = "consent-cookie-weak", ["as.authz.consent-page-hardening"], LATEST, Realistic,
+        "the cookie the proxy sets on approval has no `__Host-` prefix, no Secure and no SameSite (`mcp_consent=...; Path=/; HttpOnly`)";
+    ProxyCallbackStateUnchecked = "proxy-callback-state-unchecked", ["as.authz.proxy-state-single-use"], LATEST, Realistic,
+        "the proxy's upstream callback takes any state, or none, and completes the browser session's latest authorization";
+    ProxyCallbackReplayServed = "proxy-callback-replay-served", ["as.authz.proxy-state-single-use"], LATEST, Realistic,
+        "the proxy's upstream callback serves a completed state again (an idempotent callback), issuing another code";
     SessionNotBoundToUser = "session-not-bound-to-user", ["rs.session.bound-to-user"], SpecVersion::V2025_11_25, Realistic,
         "a session serves whoever presents its id with any valid token (sessions are not bound to their user)";
     SessionAuthenticates = "session-authenticates", ["rs.token.every-request"], SpecVersion::V2025_11_25, Realistic,

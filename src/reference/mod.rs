@@ -12,12 +12,21 @@ mod resource_server;
 mod server;
 mod signing;
 mod state_handles;
+mod upstream;
 mod variations;
 
 pub use faults::{Fault, Form};
 pub use flow_endpoints::{LOGIN_PASSWORD, LOGIN_USER};
 pub use server::{Options, Reference, name_documents_for_guard};
 pub use variations::Variation;
+
+/// The requirements only an MCP proxy has (a reference with [`Options::proxy`] keeps them;
+/// without, their checks skip: the target is not declared a proxy).
+pub const PROXY_REQUIREMENTS: &[&str] = &[
+    "as.authz.consent-proxy",
+    "as.authz.consent-page-hardening",
+    "as.authz.proxy-state-single-use",
+];
 
 // The servers' shared state, for the handlers in the modules above.
 use server::State;

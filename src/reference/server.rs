@@ -7,15 +7,21 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
+
+use crate::oauth::consent::{ConsentDriver, FormSettings};
 use tokio::sync::oneshot;
 
-use super::{Fault, LOGIN_USER, Variation, authorization_server, flow_endpoints, resource_server, signing};
+use super::{Fault, LOGIN_USER, Variation, authorization_server, flow_endpoints, resource_server, signing, upstream};
 
 /// How the reference target behaves apart from its faults.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     /// Consent shows a login form (user `conformance`, password `reference-password`).
     pub login_form: bool,
+    /// The AS is an MCP proxy to an upstream AS of its own (a third server) under one static
+    /// client id: its consent page comes first, then the upstream, then its callback. A
+    /// proxy's fault or variation implies it.
+    pub proxy: bool,
     /// How long a code lives (default 60 s); tests shorten it to prove the slow lifetime check.
     pub code_lifetime: Option<std::time::Duration>,
     /// How long an access token lives (default 3600 s); tests shorten it for the expiry check.
@@ -72,6 +78,8 @@ pub(crate) struct State {
     pub(super) store: std::sync::Mutex<flow_endpoints::Store>,
     /// Consent needs a login form (exercises the `form` consent driver).
     pub(super) login_form: bool,
+    /// The origin of the upstream AS, where the AS is a proxy to one ([`Options::proxy`]).
+    pub(super) upstream_origin: Option<String>,
     pub(super) code_lifetime: std::time::Duration,
     pub(super) token_lifetime: std::time::Duration,
     pub(super) any_resource: bool,
@@ -227,6 +235,17 @@ impl Reference {
             None => bind(seeded.port("reference authorization server")).await?,
         };
         let (rs_addr, as_addr) = (rs_listener.local_addr()?, as_listener.local_addr()?);
+        let proxy = options.proxy
+            || faults.iter().any(|f| f.needs_proxy())
+            || options.variations.contains(&Variation::ProxyRemembersConsent);
+        let upstream_listener = match proxy {
+            true => Some(bind(seeded.port("reference upstream authorization server")).await?),
+            false => None,
+        };
+        let upstream_origin = match &upstream_listener {
+            Some(l) => Some(format!("http://{}", l.local_addr()?)),
+            None => None,
+        };
         // Fault public-plain-http: both servers under public names, still plain http (a run
         // reaches them with `--resolve`, as `resolves` says).
         let public = faults.contains(&Fault::PublicPlainHttp);
@@ -248,6 +267,7 @@ impl Reference {
             as_origin: origin(as_addr, PUBLIC_AS_NAME),
             store: flow_endpoints::new_store(seeded.rng("reference ids")),
             login_form: options.login_form,
+            upstream_origin,
             code_lifetime: options.code_lifetime.unwrap_or(std::time::Duration::from_secs(60)),
             token_lifetime: options.token_lifetime.unwrap_or(std::time::Duration::from_secs(3600)),
             any_resource: options.any_resource,
@@ -270,10 +290,13 @@ impl Reference {
         let mint_endpoint = format!("{}/as/mint", state.as_origin);
         let jwks_uri = format!("{}/as/jwks", state.as_origin);
         let close_idle = state.varies(Variation::CloseIdleConnections);
-        let stop = vec![
+        let mut stop = vec![
             serve(rs_listener, resource_server::router(state.clone()), close_idle),
             serve(as_listener, authorization_server::router(state.clone()), close_idle),
         ];
+        if let Some(listener) = upstream_listener {
+            stop.push(serve(listener, upstream::router(state.clone()), close_idle));
+        }
         Ok(Reference {
             mcp_url,
             issuer,
@@ -306,6 +329,18 @@ impl Reference {
             .privileged_scope
             .get_or_insert_with(|| resource_server::PRIVILEGED_SCOPE.to_owned());
         config.state_handle.get_or_insert_with(super::state_handles::config);
+        // A proxy: where its upstream AS authorizes, and a driver that passes its consent page.
+        if let Some(upstream) = &self.state.upstream_origin {
+            config.proxy.get_or_insert_with(|| crate::config::Proxy {
+                upstream_authorization_endpoint: format!("{upstream}{}", upstream::AUTHORIZE),
+            });
+            if matches!(config.consent, ConsentDriver::Redirects) {
+                config.consent = ConsentDriver::Form(FormSettings {
+                    fields: Vec::new(),
+                    submit: Some("approve".to_owned()),
+                });
+            }
+        }
         // Its scope hierarchy: the privileged scope implies the basic one.
         config
             .broad_scope

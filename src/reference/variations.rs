@@ -128,6 +128,9 @@ variations! {
     ShortRateLimit = "short-rate-limit", [],
         "the first token and registration requests are answered 429 with Retry-After: 1",
         "RFC 6585 §4: 429 \"MAY include a Retry-After header\"; RFC 9110 §10.2.3";
+    ProxyRemembersConsent = "proxy-remembers-consent", [],
+        "an MCP proxy (the reference runs as one) that remembers each client its user approved and sends it on to the upstream AS without asking again",
+        "MCP Security Best Practices, Per-Client Consent Storage: proxies \"MUST: Maintain a registry of approved `client_id` values per user; Check this registry before initiating the third-party authorization flow\"";
 }
 
 impl std::str::FromStr for Variation {

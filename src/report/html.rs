@@ -139,8 +139,8 @@ pub fn matrix(m: &Matrix) -> String {
     )
 }
 
-/// Text for HTML element content and attribute values.
-fn escape(s: &str) -> String {
+/// Text for HTML element content and attribute values (also the reference's pages).
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -4,7 +4,7 @@
 pub mod console;
 mod format;
 mod headline;
-mod html;
+pub(crate) mod html;
 mod json;
 mod junit;
 mod markdown;

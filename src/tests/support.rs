@@ -54,3 +54,11 @@ pub fn assert_outcome(verdicts: &[Verdict], id: &str, outcome: Outcome) {
     let v = verdict(verdicts, id);
     assert_eq!(v.outcome, outcome, "{id}: {}", v.message);
 }
+
+/// A proxy's check skipped because the target is not declared one (config `[proxy]`): right
+/// for every target that is not a proxy.
+pub fn undeclared_proxy(v: &Verdict) -> bool {
+    v.outcome == Outcome::Skip
+        && v.message.contains("not declared an MCP proxy")
+        && crate::reference::PROXY_REQUIREMENTS.contains(&v.requirement.as_str())
+}

@@ -9,7 +9,7 @@ use crate::http::{HttpClient, Request, Response};
 use crate::observation::{Observation, Observed};
 
 /// Forms submitted in one chain at most: login, consent, and a spare.
-const MAX_FORMS: usize = 3;
+pub(crate) const MAX_FORMS: usize = 3;
 
 /// More hops than any real login/consent chain takes; a loop ends here.
 pub const MAX_HOPS: usize = 20;
@@ -119,7 +119,7 @@ fn interaction_page(response: &Response) -> Option<String> {
 
 /// The request that submits the page's form with `settings` (hidden fields kept), or None
 /// when the page has no form. Err when it has one the settings cannot fill.
-fn submit_form(response: &Response, page_url: &str, settings: &FormSettings) -> Option<Result<Request, String>> {
+pub(crate) fn submit_form(response: &Response, page_url: &str, settings: &FormSettings) -> Option<Result<Request, String>> {
     interaction_page(response)?;
     let text = String::from_utf8_lossy(&response.body);
     let doc = scraper::Html::parse_document(&text);

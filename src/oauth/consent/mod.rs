@@ -17,3 +17,4 @@ mod tests;
 
 pub use driver::{ConsentDriver, FormSettings, drive};
 pub use follow::MAX_HOPS;
+pub(crate) use follow::{MAX_FORMS, submit_form};

@@ -276,7 +276,9 @@ pub(in crate::reference) async fn consent(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let txn = q.get("txn").cloned().unwrap_or_default();
-    let pending = if s.login_form {
+    // A page keeps the transaction for its submission.
+    let page = s.login_form || s.upstream_origin.is_some();
+    let pending = if page {
         store(&s).consents.get(&txn).cloned()
     } else {
         store(&s).consents.remove(&txn)
@@ -295,18 +297,16 @@ pub(in crate::reference) async fn consent(
     if unknown && s.varies(Variation::UnknownScopeRefusedOnPage) {
         return error_page("invalid_scope: the requested scope is unknown");
     }
-    if s.login_form {
-        // Deny comes first: a driver must press the button it was told to.
-        let html = format!(
-            "<!doctype html><html><head><title>Sign in to the reference AS</title></head><body>\
-             <form method=\"post\" action=\"consent\">\
-             <input type=\"hidden\" name=\"txn\" value=\"{txn}\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-             <label>User <input name=\"username\"></label><label>Password <input name=\"password\" type=\"password\"></label>\
-             <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button>\
-             <button type=\"submit\" name=\"decision\" value=\"approve\">Approve</button></form></body></html>",
-            pending.csrf
-        );
-        return ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
+    // A fault: the proxy skips its own consent, and the upstream AS has the user's already.
+    // Legal: a client the user approved before (its registry of approved clients).
+    let approved = s.varies(Variation::ProxyRemembersConsent)
+        && store(&s).approved_clients.contains(&pending.grant.client_id);
+    if s.upstream_origin.is_some() && (s.has(Fault::ProxyForwardsWithoutConsent) || approved) {
+        store(&s).consents.remove(&txn);
+        return forward_upstream(&s, pending);
+    }
+    if page {
+        return consent_page(&s, &txn, &pending);
     }
     complete(&s, pending)
 }
@@ -324,7 +324,8 @@ pub(in crate::reference) async fn login(
     if !has_session(&headers, &pending) || field("csrf") != pending.csrf {
         return error_page("the form was not submitted from this browser session");
     }
-    if field("username") != LOGIN_USER || field("password") != LOGIN_PASSWORD {
+    let credentials = field("username") == LOGIN_USER && field("password") == LOGIN_PASSWORD;
+    if s.login_form && !credentials {
         return (
             StatusCode::UNAUTHORIZED,
             [(header::CONTENT_TYPE, "text/html")],
@@ -344,7 +345,8 @@ pub(in crate::reference) async fn login(
             "access_denied",
         );
     }
-    complete(&s, pending)
+    store(&s).approved_clients.insert(pending.grant.client_id.clone());
+    forward_upstream(&s, pending)
 }
 
 /// Issues the code and redirects to the client (consent given).

@@ -5,6 +5,7 @@
 
 mod authorization;
 mod cimd;
+mod proxy;
 mod registration;
 mod revocation;
 mod routes;
@@ -13,6 +14,7 @@ mod token;
 
 pub use authorization::{LOGIN_PASSWORD, LOGIN_USER};
 pub(super) use routes::router;
+pub(super) use proxy::upstream_code;
 pub(super) use store::{Base, Store, new_store, remember_issued};
 
 // One module in five files: each file sees the reference's state and the others' items
@@ -20,6 +22,7 @@ pub(super) use store::{Base, Store, new_store, remember_issued};
 use super::{Fault, State, Variation};
 use authorization::*;
 use cimd::*;
+use proxy::*;
 use registration::*;
 use revocation::*;
 use routes::*;

@@ -19,6 +19,7 @@ pub(in crate::reference) fn router(state: Arc<State>, mut base: Base) -> Router 
         .route("/register", post(register))
         .route("/authorize", get(authorize))
         .route("/consent", get(consent).post(login))
+        .route("/callback", get(callback))
         .route("/token", post(token).get(token_by_get))
         .route("/revoke", post(revoke))
         .route("/introspect", post(introspect))

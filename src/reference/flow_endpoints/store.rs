@@ -43,6 +43,16 @@ pub(in crate::reference) struct Store {
     pub(in crate::reference) cimd_cache: HashMap<String, (RegisteredClient, std::time::Instant)>,
     /// When each client id's document was last refused (only a fault reads it).
     pub(in crate::reference) cimd_refused: HashMap<String, std::time::Instant>,
+    /// A proxy's upstream `state` values, each with the authorization it continues.
+    pub(in crate::reference) upstream_states: HashMap<String, Pending>,
+    /// Each browser session's latest upstream `state` (only a fault reads it).
+    pub(in crate::reference) latest_upstream: HashMap<String, String>,
+    /// Upstream states already completed (only a fault reads it).
+    pub(in crate::reference) completed_upstream: HashMap<String, Pending>,
+    /// Clients the user approved at the proxy (variation `proxy-remembers-consent`).
+    pub(in crate::reference) approved_clients: std::collections::HashSet<String>,
+    /// Codes the upstream AS issued and its proxy has not yet redeemed.
+    pub(in crate::reference) upstream_codes: std::collections::HashSet<String>,
     pub(in crate::reference) next: u64,
     /// Where ids and secrets come from (seeded under `run --seed`).
     pub(in crate::reference) rng: rand::rngs::StdRng,
@@ -136,6 +146,11 @@ pub(in crate::reference) fn new_store(rng: rand::rngs::StdRng) -> Mutex<Store> {
         revoked: Default::default(),
         held: HashMap::new(),
         code_tokens: HashMap::new(),
+        upstream_states: HashMap::new(),
+        latest_upstream: HashMap::new(),
+        completed_upstream: HashMap::new(),
+        upstream_codes: Default::default(),
+        approved_clients: Default::default(),
         next: 0,
         rng,
         issued: Vec::new(),

@@ -2,6 +2,7 @@
 //! run's OAuth, and the dispatch of each step to what observes it.
 
 mod mcp;
+mod proxy;
 mod revocation;
 mod session_owner;
 mod sessions;

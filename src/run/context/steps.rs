@@ -38,6 +38,10 @@ impl Context {
         if let Some(mint) = &config.mint_endpoint {
             client.hosts().allow_host_of(mint);
         }
+        // A proxy's upstream AS: its authorization chain passes there.
+        if let Some(proxy) = &config.proxy {
+            client.hosts().allow_host_of(&proxy.upstream_authorization_endpoint);
+        }
         // The configuration's secrets may be echoed before the suite sends them; every other
         // secret the redactor learns as it passes (see `http::redact`).
         for secret in config.secrets() {
@@ -103,6 +107,8 @@ impl Context {
             Step::Sessions => one(self.sessions().await),
             Step::SessionOwner => one(self.session_owner(case).await),
             Step::ReplayCode => one(self.replayed_code(case).await),
+            Step::ProxyConsent => one(self.proxy_consent().await),
+            Step::ProxyCallback => one(self.proxy_callback().await),
             Step::Token(Some(plan)) => Arc::new(grants.private_chains(plan, ChainEnd::Token, case).await),
             Step::Refresh(Some(plan)) => Arc::new(grants.private_chains(plan, ChainEnd::Refresh, case).await),
         }

@@ -1,0 +1,77 @@
+//! Consent cookies (MCP Security Best Practices, Confused Deputy Problem, Consent Cookie
+//! Security): "If using cookies to track consent decisions, they MUST: Use `__Host-` prefix
+//! for cookie names; Set `Secure`, `HttpOnly`, and `SameSite=Lax` attributes".
+
+use std::collections::BTreeSet;
+
+use cookie::{Cookie, SameSite};
+
+use crate::http::Response;
+
+/// What is wrong with each cookie the approval's answer sets for the first time (one set
+/// earlier in the chain, a load balancer's or the session's, tracks no consent decision):
+/// `name: flaw, flaw`, one per cookie, `; `-separated. Empty: none is wrong (or none is new).
+/// `SameSite=Strict` is stricter than the Lax the text names, and passes.
+pub fn consent_cookie_flaws(approval: &Response, set_before: &BTreeSet<String>) -> String {
+    let flawed: Vec<String> = approval
+        .header_values("set-cookie")
+        .filter_map(|line| Cookie::parse(line).ok())
+        .filter(|c| !set_before.contains(c.name()))
+        .filter_map(|c| {
+            let mut flaws = Vec::new();
+            if !c.name().starts_with("__Host-") {
+                flaws.push("no __Host- prefix");
+            }
+            if c.secure() != Some(true) {
+                flaws.push("no Secure");
+            }
+            if c.http_only() != Some(true) {
+                flaws.push("no HttpOnly");
+            }
+            if !matches!(c.same_site(), Some(SameSite::Lax | SameSite::Strict)) {
+                flaws.push("no SameSite=Lax");
+            }
+            (!flaws.is_empty()).then(|| format!("{}: {}", c.name(), flaws.join(", ")))
+        })
+        .collect();
+    flawed.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(cookies: &[&str]) -> Response {
+        Response {
+            status: 302,
+            headers: cookies.iter().map(|c| ("set-cookie".to_owned(), (*c).to_owned())).collect(),
+            body: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_hardened_cookie_passes_and_each_flaw_is_named() {
+        let none = BTreeSet::new();
+        let good = "__Host-consent=v; Path=/; Secure; HttpOnly; SameSite=Lax";
+        assert_eq!(consent_cookie_flaws(&answer(&[good]), &none), "");
+        let strict = "__Host-consent=v; Path=/; Secure; HttpOnly; SameSite=Strict";
+        assert_eq!(consent_cookie_flaws(&answer(&[strict]), &none), "");
+        assert_eq!(
+            consent_cookie_flaws(&answer(&["consent=v; Path=/; HttpOnly", good]), &none),
+            "consent: no __Host- prefix, no Secure, no SameSite=Lax"
+        );
+        let lax_none = "__Host-c=v; Path=/; Secure; SameSite=None";
+        assert_eq!(
+            consent_cookie_flaws(&answer(&[lax_none]), &none),
+            "__Host-c: no HttpOnly, no SameSite=Lax"
+        );
+    }
+
+    #[test]
+    fn cookies_set_before_the_approval_are_not_judged() {
+        let before = BTreeSet::from(["AWSALB".to_owned()]);
+        let lb = "AWSALB=x; Expires=Wed, 09 Dec 2026 19:00:00 GMT; Path=/";
+        assert_eq!(consent_cookie_flaws(&answer(&[lb]), &before), "");
+        assert_eq!(consent_cookie_flaws(&answer(&["junk"]), &before), "", "an unparsable line is no cookie");
+    }
+}

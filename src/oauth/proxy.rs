@@ -1,0 +1,161 @@
+//! Walking an MCP proxy's authorization chain (MCP Confused Deputy Problem): whether it stops
+//! for the user before it hands over to the upstream AS, what its consent sets, and where the
+//! upstream AS sends the browser back. Nothing past the upstream's answer is requested unless
+//! asked, so the run holds the proxy's callback URL before the proxy sees it.
+
+use std::collections::BTreeSet;
+
+use super::consent::{FormSettings, MAX_FORMS, MAX_HOPS, submit_form};
+use crate::http::{Exchange, HttpClient, Request, Response};
+
+/// Where a walk ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum End {
+    /// A page for the user (200, HTML) that the walk did not submit.
+    Page,
+    /// A redirect to the upstream AS's authorization endpoint (not followed).
+    Upstream,
+    /// The upstream AS sending the browser back (not followed): the proxy's callback URL.
+    Returning(String),
+    /// A redirect to the client's redirect URI (never requested); `code`: it carries one.
+    Callback { code: bool },
+    /// Any other answer (its status).
+    Other(u16),
+    /// No usable answer.
+    Failed(String),
+}
+
+/// A walk's exchanges and where it ended; with the page met first, if any, and the answer to
+/// the first form submitted (the approval), with the cookies set before it.
+#[derive(Debug)]
+pub struct Walked {
+    pub exchanges: Vec<Exchange>,
+    pub end: End,
+    /// The last response seen.
+    pub last: Option<Response>,
+    pub first_page: Option<Response>,
+    pub approval: Option<Response>,
+    /// Names of the cookies set before the approval's answer.
+    pub cookies_before: BTreeSet<String>,
+}
+
+/// How to walk.
+pub struct Walk<'a> {
+    /// A client with a cookie jar: the browser.
+    pub session: &'a HttpClient,
+    /// The client's redirect URI: a redirect to its origin ends the walk.
+    pub redirect_uri: &'a str,
+    /// The upstream AS's authorization endpoint.
+    pub upstream: &'a str,
+    /// Submit pages with these settings (the `form` consent driver's); else a page ends it.
+    pub form: Option<&'a FormSettings>,
+    /// Follow into the upstream AS, ending when it sends the browser back; else a redirect to
+    /// it ends the walk.
+    pub through_upstream: bool,
+}
+
+/// Whether `a` and `b` are the same endpoint: scheme, host, port and path (a query differs
+/// from request to request).
+pub fn same_endpoint(a: &url::Url, b: &url::Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
+        && a.path() == b.path()
+}
+
+impl Walk<'_> {
+    /// Walks from `start` (a GET).
+    pub async fn from(&self, start: &str) -> Walked {
+        let mut walked = Walked {
+            exchanges: Vec::new(),
+            end: End::Failed(format!("no answer after {MAX_HOPS} hops (a redirect loop?)")),
+            last: None,
+            first_page: None,
+            approval: None,
+            cookies_before: BTreeSet::new(),
+        };
+        let Ok(upstream) = url::Url::parse(self.upstream) else {
+            walked.end = End::Failed(format!("the upstream endpoint <{}> is not a URL", self.upstream));
+            return walked;
+        };
+        let callback = url::Url::parse(self.redirect_uri).ok().map(|u| u.origin());
+        let mut url = start.to_owned();
+        let mut request = Request::get(&url);
+        let (mut forms, mut submitted) = (0, false);
+        for _ in 0..MAX_HOPS {
+            let (exchange, result) = self.session.send(&request).await;
+            walked.exchanges.push(exchange);
+            let response = match result {
+                Ok(r) => r,
+                Err(e) => {
+                    walked.end = End::Failed(e.to_string());
+                    return walked;
+                }
+            };
+            if std::mem::take(&mut submitted) {
+                walked.approval.get_or_insert_with(|| response.clone());
+            }
+            if walked.approval.is_none() {
+                walked.cookies_before.extend(cookie_names(&response));
+            }
+            walked.last = Some(response.clone());
+            let here = url::Url::parse(&url).ok();
+            let location = response.header_values("location").next().map(str::to_owned);
+            let next = match (response.status, location) {
+                (300..=399, Some(location)) => here.as_ref().and_then(|h| h.join(&location).ok()),
+                _ => None,
+            };
+            let Some(next) = next else {
+                let page = response.status == 200 && response.media_type().is_some_and(|m| m == "text/html");
+                if page && walked.first_page.is_none() {
+                    walked.first_page = Some(response.clone());
+                }
+                let submission = match (page, self.form) {
+                    (true, Some(form)) if forms < MAX_FORMS => submit_form(&response, &url, form),
+                    _ => None,
+                };
+                match submission {
+                    Some(Ok(next)) if self.session.hosts().allows(&next.url) => {
+                        (forms, submitted) = (forms + 1, true);
+                        url = next.url.clone();
+                        request = next;
+                        continue;
+                    }
+                    Some(Ok(next)) => {
+                        walked.end = End::Failed(format!("the form posts to {}, outside the hosts of this run", next.url));
+                    }
+                    Some(Err(why)) => walked.end = End::Failed(why),
+                    None if page => walked.end = End::Page,
+                    None => walked.end = End::Other(response.status),
+                }
+                return walked;
+            };
+            let in_upstream = |u: &url::Url| u.origin() == upstream.origin();
+            walked.end = if Some(next.origin()) == callback {
+                let code = next.query_pairs().any(|(name, _)| name == "code");
+                End::Callback { code }
+            } else if same_endpoint(&next, &upstream) && !self.through_upstream {
+                End::Upstream
+            } else if here.as_ref().is_some_and(in_upstream) && !in_upstream(&next) {
+                End::Returning(next.to_string())
+            } else if !self.session.hosts().allows(next.as_str()) {
+                End::Failed(format!("the chain redirected to {}, outside the hosts of this run", next.origin().ascii_serialization()))
+            } else {
+                url = next.to_string();
+                request = Request::get(&url);
+                continue;
+            };
+            return walked;
+        }
+        walked
+    }
+}
+
+/// The names of the cookies a response sets.
+fn cookie_names(response: &Response) -> Vec<String> {
+    response
+        .header_values("set-cookie")
+        .filter_map(|line| cookie::Cookie::parse(line).ok())
+        .map(|c| c.name().to_owned())
+        .collect()
+}

@@ -1,0 +1,274 @@
+//! The steps of an MCP proxy (config `[proxy]`: a server that sends its users on to a
+//! third-party AS under one static client id; MCP Confused Deputy Problem, and the Security
+//! Best Practices' Required Protections for it).
+//! - `proxy_consent`: a client registered now, never approved, is sent to `/authorize`; the
+//!   walk stops at the upstream AS. Did the proxy show a page first (its consent), and what
+//!   did its approval set (the `form` driver submits it)?
+//! - `proxy_callback`: an authorization walked through the upstream AS, held when the
+//!   upstream sends the browser back; the proxy's callback is then sent with an altered
+//!   `state`, with none, as it came (the control: served) and again (the replay).
+
+use std::collections::BTreeMap;
+
+use crate::check::consent_cookie_flaws;
+use crate::oauth::consent::{ConsentDriver, FormSettings};
+use crate::oauth::flow::{Attempt, Flow};
+use crate::oauth::proxy::{End, Walk, Walked};
+use crate::oauth::requests::{self, Client};
+use crate::observation::{Observation, Observed};
+
+use super::Context;
+use super::state::unknown_like;
+
+/// Why a run has no proxy checks.
+const NOT_A_PROXY: &str = "the target is not declared an MCP proxy (config [proxy] upstream_authorization_endpoint)";
+
+impl Context {
+    /// Step `proxy_consent` (`var:proxy_consent.end`, `var:proxy_consent.cookie_flaws`).
+    pub(super) async fn proxy_consent(&self) -> Observation {
+        let label = "a never-approved client's authorization request, up to the upstream AS";
+        let (upstream, form) = match self.proxy_setup() {
+            Ok(setup) => setup,
+            Err(why) => return Observation::skipped(label, why),
+        };
+        // A client of its own, registered now: the proxy cannot have its consent yet.
+        let flow = match self.grants.flow().await {
+            Ok(flow) => flow,
+            Err(why) => return Observation::skipped(label, why),
+        };
+        let registration = flow
+            .register("never-approved client registration", &self.grants.registration_body().await)
+            .await;
+        let client = match self.grants.registered_client(&registration, "no never-approved client") {
+            Ok(client) => client,
+            Err(why) => {
+                return Observation {
+                    exchanges: registration.exchanges,
+                    ..why.observation(label)
+                };
+            }
+        };
+        let start = match authorization_url(&flow, &client, &upstream, self.client.redactor(), "proxy consent") {
+            Ok(url) => url,
+            Err(why) => return Observation::skipped(label, why),
+        };
+        let session = match self.client.session() {
+            Ok(s) => s,
+            Err(e) => return Observation::skipped(label, e.to_string()),
+        };
+        let walk = Walk {
+            session: &session,
+            redirect_uri: &client.redirect_uri,
+            upstream: &upstream,
+            form: form.as_ref(),
+            through_upstream: false,
+        };
+        let walked = walk.from(&start).await;
+        let end = match (&walked.first_page, &walked.end) {
+            (Some(_), _) => "page".to_owned(),
+            (None, End::Upstream) => "forwarded".to_owned(),
+            (None, end) => outcome(end),
+        };
+        let mut vars = BTreeMap::from([("proxy_consent.end".to_owned(), end)]);
+        if let Some(approval) = &walked.approval {
+            let flaws = consent_cookie_flaws(approval, &walked.cookies_before);
+            vars.insert("proxy_consent.cookie_flaws".to_owned(), flaws);
+        }
+        let mut exchanges = registration.exchanges;
+        exchanges.extend(walked.exchanges);
+        // The page is what the hardening rule judges; without one, where the walk ended.
+        let observed = match (walked.first_page, walked.last, walked.end) {
+            (Some(page), _, _) => Observed::Response(page),
+            (None, _, End::Failed(why)) => Observed::Error(why),
+            (None, Some(last), _) => Observed::Response(last),
+            (None, None, _) => Observed::Error("no answer".to_owned()),
+        };
+        Observation {
+            label: label.to_owned(),
+            exchanges,
+            observed,
+            vars,
+        }
+    }
+
+    /// Step `proxy_callback` (`var:proxy_callback.<altered|missing|genuine|replay>`: `served`
+    /// when the answer leads to the client's redirect URI with a code;
+    /// `var:proxy_callback.issued`: whether any did).
+    pub(super) async fn proxy_callback(&self) -> Observation {
+        let label = "the proxy's callback from the upstream AS, replayed";
+        let (upstream, form) = match self.proxy_setup() {
+            Ok(setup) => setup,
+            Err(why) => return Observation::skipped(label, why),
+        };
+        let (flow, client) = match self.grants.flow_and_client().await {
+            Ok(pair) => pair,
+            Err(why) => return why.observation(label),
+        };
+        let start = match authorization_url(&flow, &client, &upstream, self.client.redactor(), "proxy callback") {
+            Ok(url) => url,
+            Err(why) => return Observation::skipped(label, why),
+        };
+        let session = match self.client.session() {
+            Ok(s) => s,
+            Err(e) => return Observation::skipped(label, e.to_string()),
+        };
+        let mut walk = Walk {
+            session: &session,
+            redirect_uri: &client.redirect_uri,
+            upstream: &upstream,
+            form: form.as_ref(),
+            through_upstream: true,
+        };
+        let walked = walk.from(&start).await;
+        let mut exchanges = walked.exchanges;
+        let returning = match walked.end {
+            End::Returning(url) => url,
+            End::Page => {
+                let why = "the authorization stopped at a page: the `form` consent driver passes it (config [consent])";
+                return with(label, exchanges, Observed::Skipped(why.to_owned()), BTreeMap::new());
+            }
+            End::Failed(why) => return with(label, exchanges, Observed::Error(why), BTreeMap::new()),
+            end => {
+                let why = format!("the authorization did not come back from the upstream AS ({})", outcome(&end));
+                return with(label, exchanges, Observed::Skipped(why), BTreeMap::new());
+            }
+        };
+        let Some(state) = query_param(&returning, "state") else {
+            let why = "the upstream AS sent the browser back without a state: nothing to alter or replay";
+            return with(label, exchanges, Observed::Skipped(why.to_owned()), BTreeMap::new());
+        };
+        // The callback's answers are followed to where they lead, never into a form or upstream.
+        (walk.form, walk.through_upstream) = (None, false);
+        let mut vars = BTreeMap::new();
+        let mut last = None;
+        // Before the genuine one: a proxy that takes another state would spend the code there.
+        let variants = [
+            ("altered", with_state(&returning, Some(&unknown_like(&state)))),
+            ("missing", with_state(&returning, None)),
+            ("genuine", returning.clone()),
+            ("replay", returning),
+        ];
+        let mut issued = false;
+        for (name, url) in variants {
+            let sent: Walked = walk.from(&url).await;
+            exchanges.extend(sent.exchanges);
+            issued |= sent.end == End::Callback { code: true };
+            vars.insert(format!("proxy_callback.{name}"), outcome(&sent.end));
+            last = sent.last;
+        }
+        // The control: the callback URL gives the client a code at all (the genuine one's,
+        // unless a variant took it first: then that variant broke the rule).
+        vars.insert("proxy_callback.issued".to_owned(), issued.to_string());
+        let observed = match last {
+            Some(response) => Observed::Response(response),
+            None => Observed::Error("the replay got no answer".to_owned()),
+        };
+        with(label, exchanges, observed, vars)
+    }
+
+    /// The upstream AS's authorization endpoint and the form settings to pass pages with, or
+    /// why the proxy steps cannot run.
+    fn proxy_setup(&self) -> Result<(String, Option<FormSettings>), String> {
+        let proxy = self.config.proxy.as_ref().ok_or(NOT_A_PROXY)?;
+        let form = match &self.config.consent {
+            ConsentDriver::Redirects => None,
+            ConsentDriver::Form(form) => Some(form.clone()),
+            ConsentDriver::Command { .. } | ConsentDriver::Manual { .. } => {
+                return Err("the proxy checks walk the chain themselves: they need the `redirects` or `form` consent driver".to_owned());
+            }
+        };
+        Ok((proxy.upstream_authorization_endpoint.clone(), form))
+    }
+}
+
+/// The valid authorization request of `client`, as a URL (a fresh attempt for `purpose`), or
+/// why there is none.
+fn authorization_url(
+    flow: &Flow<'_>,
+    client: &Client,
+    upstream: &str,
+    redactor: &crate::http::redact::Redactor,
+    purpose: &str,
+) -> Result<String, String> {
+    let endpoint = flow.reachable("authorization_endpoint", flow.server.authorization_endpoint.as_ref())?;
+    // The walk tells the upstream AS from the proxy by origin.
+    let origin = |u: &str| url::Url::parse(u).ok().map(|u| u.origin());
+    if origin(endpoint) == origin(upstream) {
+        return Err(format!(
+            "the upstream authorization endpoint <{upstream}> shares the proxy's origin: the walk cannot tell them apart"
+        ));
+    }
+    let attempt = Attempt::new(flow.randomness, &format!("{} {purpose}", flow.purpose), redactor);
+    let challenge = crate::oauth::pkce::s256(attempt.verifier.expose());
+    let params = requests::authorization_params(
+        client,
+        &attempt.state,
+        &challenge,
+        flow.scope.as_deref(),
+        flow.resource.as_deref(),
+    );
+    requests::with_query(endpoint, &params)
+}
+
+/// What an answer to the proxy led to: `served` (the client's redirect URI with a code),
+/// `refused` (an error redirect, a page, a 4xx, the upstream again) or what else.
+fn outcome(end: &End) -> String {
+    match end {
+        End::Callback { code: true } => "served".to_owned(),
+        End::Callback { code: false } | End::Page | End::Upstream => "refused".to_owned(),
+        End::Other(status @ 400..=499) => format!("refused ({status})"),
+        End::Other(status) => format!("answered {status}"),
+        End::Returning(_) => "sent back from the upstream AS".to_owned(),
+        End::Failed(why) => format!("no answer: {why}"),
+    }
+}
+
+fn query_param(url: &str, name: &str) -> Option<String> {
+    let url = url::Url::parse(url).ok()?;
+    url.query_pairs().find(|(n, _)| n == name).map(|(_, v)| v.into_owned())
+}
+
+/// `url` with its `state` replaced by `state`, or removed.
+fn with_state(url: &str, state: Option<&str>) -> String {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return url.to_owned();
+    };
+    let pairs: Vec<(String, String)> = parsed
+        .query_pairs()
+        .filter(|(n, _)| n != "state")
+        .map(|(n, v)| (n.into_owned(), v.into_owned()))
+        .collect();
+    let mut query = parsed.query_pairs_mut();
+    query.clear().extend_pairs(pairs);
+    if let Some(state) = state {
+        query.append_pair("state", state);
+    }
+    drop(query);
+    parsed.to_string()
+}
+
+fn with(
+    label: &str,
+    exchanges: Vec<crate::http::Exchange>,
+    observed: Observed,
+    vars: BTreeMap<String, String>,
+) -> Observation {
+    Observation {
+        label: label.to_owned(),
+        exchanges,
+        observed,
+        vars,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_state_is_replaced_or_removed_and_the_rest_kept() {
+        let url = "http://127.0.0.1:1/as/callback?code=c%2B1&state=s1";
+        assert_eq!(with_state(url, Some("s2")), "http://127.0.0.1:1/as/callback?code=c%2B1&state=s2");
+        assert_eq!(with_state(url, None), "http://127.0.0.1:1/as/callback?code=c%2B1");
+    }
+}
