@@ -236,7 +236,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
     (
         "proxy_consent.end",
-        "`page` when the proxy showed a page before the upstream AS, `forwarded`, `served` (a code at once) or else (step `proxy_consent`)",
+        "`page` when the proxy showed a page before the upstream AS, `forwarded` (under a static client id), `passthrough` (under the client's own), `served` (a code at once) or else (step `proxy_consent`)",
     ),
     (
         "proxy_consent.cookie_flaws",

@@ -44,7 +44,10 @@ mod tests {
     fn answer(cookies: &[&str]) -> Response {
         Response {
             status: 302,
-            headers: cookies.iter().map(|c| ("set-cookie".to_owned(), (*c).to_owned())).collect(),
+            headers: cookies
+                .iter()
+                .map(|c| ("set-cookie".to_owned(), (*c).to_owned()))
+                .collect(),
             body: Vec::new(),
         }
     }
@@ -72,6 +75,10 @@ mod tests {
         let before = BTreeSet::from(["AWSALB".to_owned()]);
         let lb = "AWSALB=x; Expires=Wed, 09 Dec 2026 19:00:00 GMT; Path=/";
         assert_eq!(consent_cookie_flaws(&answer(&[lb]), &before), "");
-        assert_eq!(consent_cookie_flaws(&answer(&["junk"]), &before), "", "an unparsable line is no cookie");
+        assert_eq!(
+            consent_cookie_flaws(&answer(&["junk"]), &before),
+            "",
+            "an unparsable line is no cookie"
+        );
     }
 }

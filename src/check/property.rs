@@ -230,7 +230,11 @@ impl Property {
                                 false => format!("{name}: {}", values.join(", ")),
                             }
                         };
-                        broken(format!("{}; {}", shown("x-frame-options"), shown("content-security-policy")))
+                        broken(format!(
+                            "{}; {}",
+                            shown("x-frame-options"),
+                            shown("content-security-policy")
+                        ))
                     }
                 };
             }
@@ -255,7 +259,9 @@ fn frame_protected(response: &Response) -> bool {
     let ancestors = response.header_values("content-security-policy").any(|policy| {
         policy.split(';').any(|directive| {
             let mut words = directive.split_whitespace();
-            words.next().is_some_and(|name| name.eq_ignore_ascii_case("frame-ancestors"))
+            words
+                .next()
+                .is_some_and(|name| name.eq_ignore_ascii_case("frame-ancestors"))
                 && words.all(|source| !matches!(source, "*" | "http:" | "https:"))
         })
     });

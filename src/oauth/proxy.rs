@@ -122,7 +122,8 @@ impl Walk<'_> {
                         continue;
                     }
                     Some(Ok(next)) => {
-                        walked.end = End::Failed(format!("the form posts to {}, outside the hosts of this run", next.url));
+                        walked.end =
+                            End::Failed(format!("the form posts to {}, outside the hosts of this run", next.url));
                     }
                     Some(Err(why)) => walked.end = End::Failed(why),
                     None if page => walked.end = End::Page,
@@ -139,7 +140,10 @@ impl Walk<'_> {
             } else if here.as_ref().is_some_and(in_upstream) && !in_upstream(&next) {
                 End::Returning(next.to_string())
             } else if !self.session.hosts().allows(next.as_str()) {
-                End::Failed(format!("the chain redirected to {}, outside the hosts of this run", next.origin().ascii_serialization()))
+                End::Failed(format!(
+                    "the chain redirected to {}, outside the hosts of this run",
+                    next.origin().ascii_serialization()
+                ))
             } else {
                 url = next.to_string();
                 request = Request::get(&url);

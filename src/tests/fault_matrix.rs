@@ -127,9 +127,8 @@ async fn as_a_proxy_without_faults_every_check_passes_in_every_version() {
         proxy: true,
         ..matrix_options()
     };
-    let runs = SpecVersion::ALL.map(|version| {
-        run_with(&cases, &[], options.clone(), version, false, None, async |_, _| {})
-    });
+    let runs =
+        SpecVersion::ALL.map(|version| run_with(&cases, &[], options.clone(), version, false, None, async |_, _| {}));
     for (version, verdicts) in SpecVersion::ALL.into_iter().zip(futures::future::join_all(runs).await) {
         let slow = |v: &&Verdict| v.outcome == Outcome::Skip && v.message.contains("--slow");
         let not_passing: Vec<&Verdict> = verdicts

@@ -119,7 +119,11 @@ fn interaction_page(response: &Response) -> Option<String> {
 
 /// The request that submits the page's form with `settings` (hidden fields kept), or None
 /// when the page has no form. Err when it has one the settings cannot fill.
-pub(crate) fn submit_form(response: &Response, page_url: &str, settings: &FormSettings) -> Option<Result<Request, String>> {
+pub(crate) fn submit_form(
+    response: &Response,
+    page_url: &str,
+    settings: &FormSettings,
+) -> Option<Result<Request, String>> {
     interaction_page(response)?;
     let text = String::from_utf8_lossy(&response.body);
     let doc = scraper::Html::parse_document(&text);

@@ -299,8 +299,8 @@ pub(in crate::reference) async fn consent(
     }
     // A fault: the proxy skips its own consent, and the upstream AS has the user's already.
     // Legal: a client the user approved before (its registry of approved clients).
-    let approved = s.varies(Variation::ProxyRemembersConsent)
-        && store(&s).approved_clients.contains(&pending.grant.client_id);
+    let approved =
+        s.varies(Variation::ProxyRemembersConsent) && store(&s).approved_clients.contains(&pending.grant.client_id);
     if s.upstream_origin.is_some() && (s.has(Fault::ProxyForwardsWithoutConsent) || approved) {
         store(&s).consents.remove(&txn);
         return forward_upstream(&s, pending);

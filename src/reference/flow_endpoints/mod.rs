@@ -13,8 +13,8 @@ mod store;
 mod token;
 
 pub use authorization::{LOGIN_PASSWORD, LOGIN_USER};
-pub(super) use routes::router;
 pub(super) use proxy::upstream_code;
+pub(super) use routes::router;
 pub(super) use store::{Base, Store, new_store, remember_issued};
 
 // One module in five files: each file sees the reference's state and the others' items

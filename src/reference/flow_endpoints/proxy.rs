@@ -18,8 +18,10 @@ use crate::report::html::escape;
 /// under `--login-form`. Framing is forbidden (unless faulty).
 pub(in crate::reference) fn consent_page(s: &State, txn: &str, pending: &Pending) -> Response {
     let login = match s.login_form {
-        true => "<label>User <input name=\"username\"></label>\
-                 <label>Password <input name=\"password\" type=\"password\"></label>",
+        true => {
+            "<label>User <input name=\"username\"></label>\
+                 <label>Password <input name=\"password\" type=\"password\"></label>"
+        }
         false => "",
     };
     let scope = pending.grant.scope.as_deref().unwrap_or("(none)");
@@ -42,7 +44,10 @@ pub(in crate::reference) fn consent_page(s: &State, txn: &str, pending: &Pending
         let headers = response.headers_mut();
         if s.has(Fault::ConsentPageFrameable) {
             // `default-src` does not govern framing (CSP 3 §6.4.2).
-            headers.insert(header::CONTENT_SECURITY_POLICY, "default-src 'self'".parse().expect("a header value"));
+            headers.insert(
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'self'".parse().expect("a header value"),
+            );
         } else {
             headers.insert(header::X_FRAME_OPTIONS, "DENY".parse().expect("a header value"));
             let policy = "frame-ancestors 'none'".parse().expect("a header value");
@@ -59,7 +64,12 @@ pub(in crate::reference) fn forward_upstream(s: &State, pending: Pending) -> Res
         return complete(s, pending);
     };
     // The callback under the mount this authorization came through.
-    let mount = pending.issuer.split('?').next().unwrap_or_default().trim_end_matches('/');
+    let mount = pending
+        .issuer
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches('/');
     let callback = format!("{mount}/callback");
     let (state, consent) = {
         let mut st = store(s);

@@ -37,7 +37,10 @@ impl Context {
             Err(why) => return Observation::skipped(label, why),
         };
         let registration = flow
-            .register("never-approved client registration", &self.grants.registration_body().await)
+            .register(
+                "never-approved client registration",
+                &self.grants.registration_body().await,
+            )
             .await;
         let client = match self.grants.registered_client(&registration, "no never-approved client") {
             Ok(client) => client,
@@ -64,11 +67,7 @@ impl Context {
             through_upstream: false,
         };
         let walked = walk.from(&start).await;
-        let end = match (&walked.first_page, &walked.end) {
-            (Some(_), _) => "page".to_owned(),
-            (None, End::Upstream) => "forwarded".to_owned(),
-            (None, end) => outcome(end),
-        };
+        let end = consent_end(&walked, &client.client_id);
         let mut vars = BTreeMap::from([("proxy_consent.end".to_owned(), end)]);
         if let Some(approval) = &walked.approval {
             let flaws = consent_cookie_flaws(approval, &walked.cookies_before);
@@ -129,7 +128,10 @@ impl Context {
             }
             End::Failed(why) => return with(label, exchanges, Observed::Error(why), BTreeMap::new()),
             end => {
-                let why = format!("the authorization did not come back from the upstream AS ({})", outcome(&end));
+                let why = format!(
+                    "the authorization did not come back from the upstream AS ({})",
+                    outcome(&end)
+                );
                 return with(label, exchanges, Observed::Skipped(why), BTreeMap::new());
             }
         };
@@ -174,7 +176,10 @@ impl Context {
             ConsentDriver::Redirects => None,
             ConsentDriver::Form(form) => Some(form.clone()),
             ConsentDriver::Command { .. } | ConsentDriver::Manual { .. } => {
-                return Err("the proxy checks walk the chain themselves: they need the `redirects` or `form` consent driver".to_owned());
+                return Err(
+                    "the proxy checks walk the chain themselves: they need the `redirects` or `form` consent driver"
+                        .to_owned(),
+                );
             }
         };
         Ok((proxy.upstream_authorization_endpoint.clone(), form))
@@ -208,6 +213,26 @@ fn authorization_url(
         flow.resource.as_deref(),
     );
     requests::with_query(endpoint, &params)
+}
+
+/// How a never-approved client's walk went: `page` (the proxy stopped for the user first),
+/// `forwarded` (on to the upstream AS under another client id: the proxy's static one),
+/// `passthrough` (under the client's own id: a proxy without a static client id, whom the
+/// rule does not address, like the TypeScript SDK's ProxyOAuthServerProvider), else what the
+/// answer led to.
+fn consent_end(walked: &Walked, client_id: &str) -> String {
+    if walked.first_page.is_some() {
+        return "page".to_owned();
+    }
+    if walked.end != End::Upstream {
+        return outcome(&walked.end);
+    }
+    let location = walked.last.as_ref().and_then(|r| r.header_values("location").next());
+    let upstream_client = location.and_then(|l| query_param(l, "client_id"));
+    match upstream_client.as_deref() == Some(client_id) {
+        true => "passthrough".to_owned(),
+        false => "forwarded".to_owned(),
+    }
 }
 
 /// What an answer to the proxy led to: `served` (the client's redirect URI with a code),
@@ -265,10 +290,48 @@ fn with(
 mod tests {
     use super::*;
 
+    fn walked(end: End, location: &str, page: bool) -> Walked {
+        let redirect = crate::http::Response {
+            status: 302,
+            headers: vec![("location".to_owned(), location.to_owned())],
+            body: Vec::new(),
+        };
+        let html = crate::http::Response {
+            status: 200,
+            headers: vec![("content-type".to_owned(), "text/html".to_owned())],
+            body: b"<form></form>".to_vec(),
+        };
+        Walked {
+            exchanges: Vec::new(),
+            end,
+            last: Some(redirect),
+            first_page: page.then_some(html),
+            approval: None,
+            cookies_before: Default::default(),
+        }
+    }
+
+    #[test]
+    fn only_a_static_client_id_upstream_is_forwarding() {
+        let upstream = "https://up.example/authorize?client_id=static-proxy&state=x";
+        assert_eq!(consent_end(&walked(End::Upstream, upstream, false), "c1"), "forwarded");
+        assert_eq!(consent_end(&walked(End::Upstream, upstream, true), "c1"), "page");
+        // The client's own id passed through: no static client id, no confused deputy.
+        let own = "https://up.example/authorize?client_id=c1&state=x";
+        assert_eq!(consent_end(&walked(End::Upstream, own, false), "c1"), "passthrough");
+        let coded = walked(End::Callback { code: true }, "http://127.0.0.1:1/cb?code=x", false);
+        assert_eq!(consent_end(&coded, "c1"), "served");
+        let refused = walked(End::Other(400), "", false);
+        assert_eq!(consent_end(&refused, "c1"), "refused (400)");
+    }
+
     #[test]
     fn the_state_is_replaced_or_removed_and_the_rest_kept() {
         let url = "http://127.0.0.1:1/as/callback?code=c%2B1&state=s1";
-        assert_eq!(with_state(url, Some("s2")), "http://127.0.0.1:1/as/callback?code=c%2B1&state=s2");
+        assert_eq!(
+            with_state(url, Some("s2")),
+            "http://127.0.0.1:1/as/callback?code=c%2B1&state=s2"
+        );
         assert_eq!(with_state(url, None), "http://127.0.0.1:1/as/callback?code=c%2B1");
     }
 }
