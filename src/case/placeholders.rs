@@ -251,16 +251,20 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "the same, for the callback without a state (step `proxy_callback`)",
     ),
     (
-        "proxy_callback.genuine",
-        "the same, for the callback as the upstream AS sent it (step `proxy_callback`)",
-    ),
-    (
-        "proxy_callback.issued",
-        "`true` when any of step `proxy_callback`'s four callbacks gave the client a code",
+        "proxy_callback.other_browser",
+        "the same, for the callback sent from another browser, without its cookies (step `proxy_callback`)",
     ),
     (
         "proxy_callback.replay",
-        "the same, for that callback sent again (step `proxy_callback`)",
+        "the same, for the callback sent again after it was served (step `proxy_callback`)",
+    ),
+    (
+        "proxy_callback.reused",
+        "the same, for the replayed (spent) state with a fresh upstream code (step `proxy_callback`)",
+    ),
+    (
+        "proxy_callback.controls",
+        "`held` when every tampered callback was answered and the genuine one after it served (or one gave a code: that needs no control), else which not (step `proxy_callback`)",
     ),
     ("prm_url", "where the PRM was found"),
     ("hops", "how many redirects the consent driver followed to the callback"),

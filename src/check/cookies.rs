@@ -6,17 +6,20 @@ use std::collections::BTreeSet;
 
 use cookie::{Cookie, SameSite};
 
-use crate::http::Response;
-
-/// What is wrong with each cookie the approval's answer sets for the first time (one set
-/// earlier in the chain, a load balancer's or the session's, tracks no consent decision):
-/// `name: flaw, flaw`, one per cookie, `; `-separated. Empty: none is wrong (or none is new).
-/// `SameSite=Strict` is stricter than the Lax the text names, and passes.
-pub fn consent_cookie_flaws(approval: &Response, set_before: &BTreeSet<String>) -> String {
-    let flawed: Vec<String> = approval
-        .header_values("set-cookie")
-        .filter_map(|line| Cookie::parse(line).ok())
-        .filter(|c| !set_before.contains(c.name()))
+/// What is wrong with each cookie the approval's answers set (`set_cookie` lines) for the first
+/// time (one set earlier in the chain, a load balancer's or the session's, tracks no consent
+/// decision; a deletion sets nothing): `name: flaw, flaw`, one per cookie, `; `-separated.
+/// Empty: none is wrong (or none is new). `SameSite=Strict` is stricter than the Lax the text
+/// names, and passes.
+pub fn consent_cookie_flaws(set_cookie: &[String], set_before: &BTreeSet<String>) -> String {
+    let deletion = |c: &Cookie| {
+        c.max_age().is_some_and(|age| age.whole_seconds() <= 0)
+            || c.expires_datetime().is_some_and(|at| at <= cookie::time::OffsetDateTime::now_utc())
+    };
+    let flawed: Vec<String> = set_cookie
+        .iter()
+        .filter_map(|line| Cookie::parse(line.as_str()).ok())
+        .filter(|c| !set_before.contains(c.name()) && !deletion(c))
         .filter_map(|c| {
             let mut flaws = Vec::new();
             if !c.name().starts_with("__Host-") {
@@ -41,15 +44,8 @@ pub fn consent_cookie_flaws(approval: &Response, set_before: &BTreeSet<String>) 
 mod tests {
     use super::*;
 
-    fn answer(cookies: &[&str]) -> Response {
-        Response {
-            status: 302,
-            headers: cookies
-                .iter()
-                .map(|c| ("set-cookie".to_owned(), (*c).to_owned()))
-                .collect(),
-            body: Vec::new(),
-        }
+    fn answer(cookies: &[&str]) -> Vec<String> {
+        cookies.iter().map(|c| (*c).to_owned()).collect()
     }
 
     #[test]
@@ -80,5 +76,7 @@ mod tests {
             "",
             "an unparsable line is no cookie"
         );
+        let deleted = ["old=; Max-Age=0; Path=/", "older=; Expires=Thu, 01 Jan 1970 00:00:00 GMT"];
+        assert_eq!(consent_cookie_flaws(&answer(&deleted), &before), "", "a deletion sets nothing");
     }
 }

@@ -249,23 +249,30 @@ impl Property {
     }
 }
 
-/// `X-Frame-Options: DENY` (RFC 7034), or a `frame-ancestors` directive (CSP 3 §6.4.2) whose
-/// sources are not `*`, `http:` or `https:` (any site). `SAMEORIGIN` is not the DENY the text
-/// names; `frame-ancestors 'self'` is a directive the text accepts.
+/// A CSP `frame-ancestors` directive (CSP 3 §6.4.2) that lets no site at large frame the
+/// page (no source with `*`, nor a bare `http:` or `https:`), else `X-Frame-Options: DENY`
+/// (RFC 7034; browsers ignore it where a policy has `frame-ancestors`). Several policies (a
+/// header each, or comma-separated) all apply: one restrictive directive protects.
+/// `SAMEORIGIN` is not the DENY the text names; `frame-ancestors 'self'` is a directive.
 fn frame_protected(response: &Response) -> bool {
-    let deny = response
-        .header_values("x-frame-options")
-        .any(|v| v.trim().eq_ignore_ascii_case("deny"));
-    let ancestors = response.header_values("content-security-policy").any(|policy| {
-        policy.split(';').any(|directive| {
-            let mut words = directive.split_whitespace();
-            words
-                .next()
-                .is_some_and(|name| name.eq_ignore_ascii_case("frame-ancestors"))
-                && words.all(|source| !matches!(source, "*" | "http:" | "https:"))
-        })
-    });
-    deny || ancestors
+    let directives: Vec<Vec<String>> = response
+        .header_values("content-security-policy")
+        .flat_map(|header| header.split(','))
+        .flat_map(|policy| policy.split(';'))
+        .map(|d| d.split_whitespace().map(str::to_ascii_lowercase).collect::<Vec<_>>())
+        .filter(|words| words.first().is_some_and(|name| name == "frame-ancestors"))
+        .collect();
+    if !directives.is_empty() {
+        let restrictive = |words: &Vec<String>| {
+            words[1..]
+                .iter()
+                .all(|source| !source.contains('*') && !matches!(source.as_str(), "http:" | "https:"))
+        };
+        return directives.iter().any(restrictive);
+    }
+    let mut options = response.header_values("x-frame-options").flat_map(|v| v.split(','));
+    let first = options.next();
+    first.is_some_and(|v| v.trim().eq_ignore_ascii_case("deny")) && options.all(|v| v.trim().eq_ignore_ascii_case("deny"))
 }
 
 /// Whether `token` is a JWS compact serialization that claims protection: its header a JSON
@@ -300,4 +307,45 @@ fn local(vars: &BTreeMap<String, String>) -> bool {
         .iter()
         .filter_map(|name| vars.get(*name))
         .all(|home| url::Url::parse(home).is_ok_and(|u| is_loopback(&u)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(headers: &[(&str, &str)]) -> Response {
+        Response {
+            status: 200,
+            headers: headers.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect(),
+            body: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn framing_is_forbidden_by_deny_or_a_restrictive_frame_ancestors() {
+        let protected = [
+            vec![("X-Frame-Options", "DENY")],
+            vec![("X-Frame-Options", "deny, DENY")],
+            vec![("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")],
+            vec![("Content-Security-Policy", "frame-ancestors 'self' https://app.example")],
+            vec![("Content-Security-Policy", "default-src 'self', frame-ancestors 'none'")],
+            vec![("Content-Security-Policy", "frame-ancestors *"), ("Content-Security-Policy", "frame-ancestors 'none'")],
+        ];
+        for headers in protected {
+            assert!(frame_protected(&page(&headers)), "{headers:?}");
+        }
+        let frameable = [
+            vec![],
+            vec![("X-Frame-Options", "SAMEORIGIN")],
+            vec![("X-Frame-Options", "DENY, SAMEORIGIN")],
+            vec![("Content-Security-Policy", "default-src 'self'")],
+            // Browsers ignore X-Frame-Options where frame-ancestors is present.
+            vec![("X-Frame-Options", "DENY"), ("Content-Security-Policy", "frame-ancestors *")],
+            vec![("Content-Security-Policy", "frame-ancestors https://*")],
+            vec![("Content-Security-Policy", "frame-ancestors https:")],
+        ];
+        for headers in frameable {
+            assert!(!frame_protected(&page(&headers)), "{headers:?}");
+        }
+    }
 }

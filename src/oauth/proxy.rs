@@ -11,10 +11,10 @@ use crate::http::{Exchange, HttpClient, Request, Response};
 /// Where a walk ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum End {
-    /// A page for the user (200, HTML) that the walk did not submit.
+    /// A page for the user (200, HTML, with a form) that the walk did not submit.
     Page,
-    /// A redirect to the upstream AS's authorization endpoint (not followed).
-    Upstream,
+    /// A redirect to the upstream AS's origin (not followed), resolved.
+    Upstream(String),
     /// The upstream AS sending the browser back (not followed): the proxy's callback URL.
     Returning(String),
     /// A redirect to the client's redirect URI (never requested); `code`: it carries one.
@@ -25,17 +25,22 @@ pub enum End {
     Failed(String),
 }
 
-/// A walk's exchanges and where it ended; with the page met first, if any, and the answer to
-/// the first form submitted (the approval), with the cookies set before it.
+/// A walk's exchanges and where it ended; with the last page met before the upstream AS (the
+/// consent page, where a login page comes first), and the cookies set between that page's
+/// submission (the approval) and the upstream AS.
 #[derive(Debug)]
 pub struct Walked {
     pub exchanges: Vec<Exchange>,
     pub end: End,
     /// The last response seen.
     pub last: Option<Response>,
-    pub first_page: Option<Response>,
-    pub approval: Option<Response>,
-    /// Names of the cookies set before the approval's answer.
+    /// The last page (200, HTML, with a form) on the proxy's side of the chain.
+    pub page: Option<Response>,
+    /// Whether that page was submitted (the `form` settings passed it).
+    pub approved: bool,
+    /// The `Set-Cookie` lines of the answers from the approval up to the upstream AS.
+    pub approval_cookies: Vec<String>,
+    /// Names of the cookies set before the approval.
     pub cookies_before: BTreeSet<String>,
 }
 
@@ -45,22 +50,13 @@ pub struct Walk<'a> {
     pub session: &'a HttpClient,
     /// The client's redirect URI: a redirect to its origin ends the walk.
     pub redirect_uri: &'a str,
-    /// The upstream AS's authorization endpoint.
+    /// The upstream AS's authorization endpoint: a redirect to its origin is the hand-over.
     pub upstream: &'a str,
     /// Submit pages with these settings (the `form` consent driver's); else a page ends it.
     pub form: Option<&'a FormSettings>,
     /// Follow into the upstream AS, ending when it sends the browser back; else a redirect to
     /// it ends the walk.
     pub through_upstream: bool,
-}
-
-/// Whether `a` and `b` are the same endpoint: scheme, host, port and path (a query differs
-/// from request to request).
-pub fn same_endpoint(a: &url::Url, b: &url::Url) -> bool {
-    a.scheme() == b.scheme()
-        && a.host_str() == b.host_str()
-        && a.port_or_known_default() == b.port_or_known_default()
-        && a.path() == b.path()
 }
 
 impl Walk<'_> {
@@ -70,8 +66,9 @@ impl Walk<'_> {
             exchanges: Vec::new(),
             end: End::Failed(format!("no answer after {MAX_HOPS} hops (a redirect loop?)")),
             last: None,
-            first_page: None,
-            approval: None,
+            page: None,
+            approved: false,
+            approval_cookies: Vec::new(),
             cookies_before: BTreeSet::new(),
         };
         let Ok(upstream) = url::Url::parse(self.upstream) else {
@@ -92,11 +89,18 @@ impl Walk<'_> {
                     return walked;
                 }
             };
-            if std::mem::take(&mut submitted) {
-                walked.approval.get_or_insert_with(|| response.clone());
+            let upstream_side = url::Url::parse(&url).is_ok_and(|u| u.origin() == upstream.origin());
+            if std::mem::take(&mut submitted) && !upstream_side {
+                // A later page's submission is the approval: the earlier ones were a login's.
+                walked.cookies_before.extend(walked.approval_cookies.drain(..).filter_map(|l| cookie_name(&l)));
+                walked.approved = true;
             }
-            if walked.approval.is_none() {
-                walked.cookies_before.extend(cookie_names(&response));
+            if !upstream_side {
+                let lines = response.header_values("set-cookie").map(str::to_owned);
+                match walked.approved {
+                    true => walked.approval_cookies.extend(lines),
+                    false => walked.cookies_before.extend(lines.filter_map(|l| cookie_name(&l))),
+                }
             }
             walked.last = Some(response.clone());
             let here = url::Url::parse(&url).ok();
@@ -106,9 +110,12 @@ impl Walk<'_> {
                 _ => None,
             };
             let Some(next) = next else {
-                let page = response.status == 200 && response.media_type().is_some_and(|m| m == "text/html");
-                if page && walked.first_page.is_none() {
-                    walked.first_page = Some(response.clone());
+                let page = response.status == 200
+                    && response.media_type().is_some_and(|m| m == "text/html")
+                    && has_form(&response);
+                if page && !upstream_side {
+                    walked.page = Some(response.clone());
+                    walked.approved = false;
                 }
                 let submission = match (page, self.form) {
                     (true, Some(form)) if forms < MAX_FORMS => submit_form(&response, &url, form),
@@ -135,9 +142,9 @@ impl Walk<'_> {
             walked.end = if Some(next.origin()) == callback {
                 let code = next.query_pairs().any(|(name, _)| name == "code");
                 End::Callback { code }
-            } else if same_endpoint(&next, &upstream) && !self.through_upstream {
-                End::Upstream
-            } else if here.as_ref().is_some_and(in_upstream) && !in_upstream(&next) {
+            } else if in_upstream(&next) && !upstream_side && !self.through_upstream {
+                End::Upstream(next.to_string())
+            } else if upstream_side && !in_upstream(&next) {
                 End::Returning(next.to_string())
             } else if !self.session.hosts().allows(next.as_str()) {
                 End::Failed(format!(
@@ -155,11 +162,13 @@ impl Walk<'_> {
     }
 }
 
-/// The names of the cookies a response sets.
-fn cookie_names(response: &Response) -> Vec<String> {
-    response
-        .header_values("set-cookie")
-        .filter_map(|line| cookie::Cookie::parse(line).ok())
-        .map(|c| c.name().to_owned())
-        .collect()
+fn cookie_name(line: &str) -> Option<String> {
+    cookie::Cookie::parse(line).ok().map(|c| c.name().to_owned())
+}
+
+/// Whether an HTML page has a form (a page for the user to act on, not an interstitial).
+fn has_form(response: &Response) -> bool {
+    let text = String::from_utf8_lossy(&response.body);
+    let form = scraper::Selector::parse("form").expect("a valid selector");
+    scraper::Html::parse_document(&text).select(&form).next().is_some()
 }

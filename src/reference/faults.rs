@@ -362,8 +362,10 @@ faults! {
         "the cookie the proxy sets on approval has no `__Host-` prefix, no Secure and no SameSite (`mcp_consent=...; Path=/; HttpOnly`)";
     ProxyCallbackStateUnchecked = "proxy-callback-state-unchecked", ["as.authz.proxy-state-single-use"], LATEST, Realistic,
         "the proxy's upstream callback takes any state, or none, and completes the browser session's latest authorization";
-    ProxyCallbackReplayServed = "proxy-callback-replay-served", ["as.authz.proxy-state-single-use"], LATEST, Realistic,
-        "the proxy's upstream callback serves a completed state again (an idempotent callback), issuing another code";
+    ProxyCallbackStateReusable = "proxy-callback-state-reusable", ["as.authz.proxy-state-single-use"], LATEST, Realistic,
+        "the proxy's upstream callback keeps a state after use: a later callback with it and a fresh upstream code completes its authorization again";
+    ProxyCallbackNotBound = "proxy-callback-not-bound", ["as.authz.proxy-state-single-use"], LATEST, Realistic,
+        "the proxy stores upstream states server-side only: its callback takes one from any browser, without the cookies it was stored with";
     SessionNotBoundToUser = "session-not-bound-to-user", ["rs.session.bound-to-user"], SpecVersion::V2025_11_25, Realistic,
         "a session serves whoever presents its id with any valid token (sessions are not bound to their user)";
     SessionAuthenticates = "session-authenticates", ["rs.token.every-request"], SpecVersion::V2025_11_25, Realistic,

@@ -68,6 +68,7 @@ pub(in crate::reference) fn around_port(uri: &str) -> Option<(&str, &str)> {
 pub(in crate::reference) async fn authorize(
     Extract(s): Extract<Arc<State>>,
     Extension(base): Extension<Base>,
+    headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     // A URL client_id names a client metadata document: fetched and checked, it is the
@@ -224,7 +225,11 @@ pub(in crate::reference) async fn authorize(
         issued: None,
     };
     let mut st = store(&s);
-    let (txn, session) = (st.id("txn"), st.secret("session"));
+    // A browser keeps its session across authorizations, as with any login (a proxy's
+    // callback checks the state it stored against it).
+    let presented = session_cookie(&headers).filter(|id| id.starts_with("session-") && st.issued.contains(id));
+    let txn = st.id("txn");
+    let session = presented.unwrap_or_else(|| st.secret("session"));
     let issuer = base.issuer.clone();
     let csrf = st.id("csrf");
     st.consents.insert(

@@ -114,23 +114,24 @@ pub(in crate::reference) async fn callback(
     let state = q.get("state").cloned().unwrap_or_default();
     let pending = {
         let mut st = store(&s);
-        // A stored state and an unspent upstream code (neither is spent by a request that
-        // has only one of them).
+        // A state stored for this browser session (unless faulty) and an unspent upstream
+        // code: neither is spent by a request that lacks the other.
         let fresh = |st: &mut Store, state: &str| {
             let code = q.get("code").filter(|c| st.upstream_codes.contains(*c))?;
-            let pending = st.upstream_states.remove(state)?;
+            let stored = st.upstream_states.get(state)?;
+            if !has_session(&headers, stored) && !s.has(Fault::ProxyCallbackNotBound) {
+                return None;
+            }
+            let pending = match s.has(Fault::ProxyCallbackStateReusable) {
+                true => st.upstream_states.get(state).cloned()?,
+                false => st.upstream_states.remove(state)?,
+            };
             st.upstream_codes.remove(code);
             Some(pending)
         };
         match fresh(&mut st, &state) {
-            Some(pending) => {
-                if s.has(Fault::ProxyCallbackReplayServed) {
-                    st.completed_upstream.insert(state.clone(), pending.clone());
-                }
-                Some(pending)
-            }
-            // Faults: a completed state served again; any state standing for the session's.
-            None if s.has(Fault::ProxyCallbackReplayServed) => st.completed_upstream.get(&state).cloned(),
+            Some(pending) => Some(pending),
+            // A fault: any state, or none, stands for the browser session's latest.
             None if s.has(Fault::ProxyCallbackStateUnchecked) => {
                 let latest = session_cookie(&headers).and_then(|session| st.latest_upstream.get(&session).cloned());
                 latest.and_then(|latest| fresh(&mut st, &latest))
@@ -139,13 +140,13 @@ pub(in crate::reference) async fn callback(
         }
     };
     match pending {
-        Some(pending) if has_session(&headers, &pending) => complete(&s, pending),
-        _ => error_page("invalid_request: unknown, used or mismatched state at the proxy callback"),
+        Some(pending) => complete(&s, pending),
+        None => error_page("invalid_request: unknown, used or mismatched state at the proxy callback"),
     }
 }
 
 /// The browser session's id, from its cookie.
-fn session_cookie(headers: &HeaderMap) -> Option<String> {
+pub(in crate::reference) fn session_cookie(headers: &HeaderMap) -> Option<String> {
     let cookie = headers.get(header::COOKIE)?.to_str().ok()?;
     cookie
         .split(';')

@@ -47,8 +47,6 @@ pub(in crate::reference) struct Store {
     pub(in crate::reference) upstream_states: HashMap<String, Pending>,
     /// Each browser session's latest upstream `state` (only a fault reads it).
     pub(in crate::reference) latest_upstream: HashMap<String, String>,
-    /// Upstream states already completed (only a fault reads it).
-    pub(in crate::reference) completed_upstream: HashMap<String, Pending>,
     /// Clients the user approved at the proxy (variation `proxy-remembers-consent`).
     pub(in crate::reference) approved_clients: std::collections::HashSet<String>,
     /// Codes the upstream AS issued and its proxy has not yet redeemed.
@@ -148,7 +146,6 @@ pub(in crate::reference) fn new_store(rng: rand::rngs::StdRng) -> Mutex<Store> {
         code_tokens: HashMap::new(),
         upstream_states: HashMap::new(),
         latest_upstream: HashMap::new(),
-        completed_upstream: HashMap::new(),
         upstream_codes: Default::default(),
         approved_clients: Default::default(),
         next: 0,

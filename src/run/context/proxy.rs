@@ -4,9 +4,11 @@
 //! - `proxy_consent`: a client registered now, never approved, is sent to `/authorize`; the
 //!   walk stops at the upstream AS. Did the proxy show a page first (its consent), and what
 //!   did its approval set (the `form` driver submits it)?
-//! - `proxy_callback`: an authorization walked through the upstream AS, held when the
+//! - `proxy_callback`: authorizations walked through the upstream AS, each held where the
 //!   upstream sends the browser back; the proxy's callback is then sent with an altered
-//!   `state`, with none, as it came (the control: served) and again (the replay).
+//!   `state`, with none, from another browser, again after it was served, and with that spent
+//!   state and a fresh upstream code. Each but the replay has the callback as it came sent
+//!   after it as its control (the replay's comes before it).
 
 use std::collections::BTreeMap;
 
@@ -69,14 +71,15 @@ impl Context {
         let walked = walk.from(&start).await;
         let end = consent_end(&walked, &client.client_id);
         let mut vars = BTreeMap::from([("proxy_consent.end".to_owned(), end)]);
-        if let Some(approval) = &walked.approval {
-            let flaws = consent_cookie_flaws(approval, &walked.cookies_before);
+        if walked.approved {
+            let flaws = consent_cookie_flaws(&walked.approval_cookies, &walked.cookies_before);
             vars.insert("proxy_consent.cookie_flaws".to_owned(), flaws);
         }
         let mut exchanges = registration.exchanges;
         exchanges.extend(walked.exchanges);
-        // The page is what the hardening rule judges; without one, where the walk ended.
-        let observed = match (walked.first_page, walked.last, walked.end) {
+        // The page (the last before the upstream: the consent page, where a login page comes
+        // first) is what the hardening rule judges; without one, where the walk ended.
+        let observed = match (walked.page, walked.last, walked.end) {
             (Some(page), _, _) => Observed::Response(page),
             (None, _, End::Failed(why)) => Observed::Error(why),
             (None, Some(last), _) => Observed::Response(last),
@@ -90,11 +93,13 @@ impl Context {
         }
     }
 
-    /// Step `proxy_callback` (`var:proxy_callback.<altered|missing|genuine|replay>`: `served`
-    /// when the answer leads to the client's redirect URI with a code;
-    /// `var:proxy_callback.issued`: whether any did).
+    /// Step `proxy_callback`: per variant, an authorization of its own walked through the
+    /// upstream AS and held where it sends the browser back; then the variant and, as its
+    /// control, the callback as it came (served, unless the variant took its place).
+    /// `var:proxy_callback.<variant>`: `served` when an answer leads to the client's redirect
+    /// URI with a code; `var:proxy_callback.controls`: `held`, or which did not and why.
     pub(super) async fn proxy_callback(&self) -> Observation {
-        let label = "the proxy's callback from the upstream AS, replayed";
+        let label = "the proxy's callback from the upstream AS, tampered with and replayed";
         let (upstream, form) = match self.proxy_setup() {
             Ok(setup) => setup,
             Err(why) => return Observation::skipped(label, why),
@@ -103,67 +108,118 @@ impl Context {
             Ok(pair) => pair,
             Err(why) => return why.observation(label),
         };
-        let start = match authorization_url(&flow, &client, &upstream, self.client.redactor(), "proxy callback") {
-            Ok(url) => url,
-            Err(why) => return Observation::skipped(label, why),
+        // The browser: one cookie jar for every authorization, as a user's.
+        let (browser, other_browser) = match (self.client.session(), self.client.session()) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(e), _) | (_, Err(e)) => return Observation::skipped(label, e.to_string()),
         };
-        let session = match self.client.session() {
-            Ok(s) => s,
-            Err(e) => return Observation::skipped(label, e.to_string()),
-        };
-        let mut walk = Walk {
-            session: &session,
+        let through = Walk {
+            session: &browser,
             redirect_uri: &client.redirect_uri,
             upstream: &upstream,
             form: form.as_ref(),
             through_upstream: true,
         };
-        let walked = walk.from(&start).await;
-        let mut exchanges = walked.exchanges;
-        let returning = match walked.end {
-            End::Returning(url) => url,
-            End::Page => {
-                let why = "the authorization stopped at a page: the `form` consent driver passes it (config [consent])";
-                return with(label, exchanges, Observed::Skipped(why.to_owned()), BTreeMap::new());
-            }
-            End::Failed(why) => return with(label, exchanges, Observed::Error(why), BTreeMap::new()),
-            end => {
-                let why = format!(
-                    "the authorization did not come back from the upstream AS ({})",
-                    outcome(&end)
-                );
-                return with(label, exchanges, Observed::Skipped(why), BTreeMap::new());
-            }
-        };
-        let Some(state) = query_param(&returning, "state") else {
-            let why = "the upstream AS sent the browser back without a state: nothing to alter or replay";
-            return with(label, exchanges, Observed::Skipped(why.to_owned()), BTreeMap::new());
-        };
         // The callback's answers are followed to where they lead, never into a form or upstream.
-        (walk.form, walk.through_upstream) = (None, false);
-        let mut vars = BTreeMap::new();
+        let answer = |session| Walk {
+            session,
+            form: None,
+            through_upstream: false,
+            ..through
+        };
+        let (mut exchanges, mut vars, mut unmet) = (Vec::new(), BTreeMap::new(), Vec::new());
         let mut last = None;
-        // Before the genuine one: a proxy that takes another state would spend the code there.
-        let variants = [
-            ("altered", with_state(&returning, Some(&unknown_like(&state)))),
-            ("missing", with_state(&returning, None)),
-            ("genuine", returning.clone()),
-            ("replay", returning),
-        ];
-        let mut issued = false;
-        for (name, url) in variants {
-            let sent: Walked = walk.from(&url).await;
-            exchanges.extend(sent.exchanges);
-            issued |= sent.end == End::Callback { code: true };
-            vars.insert(format!("proxy_callback.{name}"), outcome(&sent.end));
+        // The replay's state, spent: `reused` presents it with a fresh upstream code.
+        let mut spent: Option<String> = None;
+        for variant in CallbackVariant::ALL {
+            let name = variant.name();
+            let start = match authorization_url(&flow, &client, &upstream, self.client.redactor(), name) {
+                Ok(url) => url,
+                Err(why) => return Observation::skipped(label, why),
+            };
+            let walked = through.from(&start).await;
+            exchanges.extend(walked.exchanges);
+            let returning = match walked.end {
+                End::Returning(url) => url,
+                End::Page => {
+                    let why = "the authorization stopped at a page: the `form` consent driver passes it (config [consent])";
+                    return with(label, exchanges, Observed::Skipped(why.to_owned()), BTreeMap::new());
+                }
+                End::Failed(why) => return with(label, exchanges, Observed::Error(why), BTreeMap::new()),
+                end => {
+                    let why = format!(
+                        "the authorization did not come back from the upstream AS ({})",
+                        outcome(&end)
+                    );
+                    return with(label, exchanges, Observed::Skipped(why), BTreeMap::new());
+                }
+            };
+            let Some(state) = query_param(&returning, "state") else {
+                let why = "the upstream AS sent the browser back without a state: nothing to alter or replay";
+                return with(label, exchanges, Observed::Skipped(why.to_owned()), BTreeMap::new());
+            };
+            let tampered = match variant {
+                CallbackVariant::Altered => Some(with_state(&returning, Some(&unknown_like(&state)))),
+                CallbackVariant::Missing => Some(with_state(&returning, None)),
+                CallbackVariant::Reused => spent.as_deref().map(|old| with_state(&returning, Some(old))),
+                CallbackVariant::OtherBrowser | CallbackVariant::Replay => Some(returning.clone()),
+            };
+            let Some(tampered) = tampered else {
+                let why = "not sent: no spent state to present (the replay's control failed)";
+                unmet.push(format!("{name}: {why}"));
+                vars.insert(format!("proxy_callback.{name}"), why.to_owned());
+                continue;
+            };
+            let session = match variant {
+                CallbackVariant::OtherBrowser => &other_browser,
+                _ => &browser,
+            };
+            // The replay's control comes first: the state is spent by the genuine callback.
+            let replay = variant == CallbackVariant::Replay;
+            let control = match replay {
+                true => Some(answer(&browser).from(&returning).await),
+                false => None,
+            };
+            let sent = answer(session).from(&tampered).await;
+            let control = match control {
+                Some(control) => control,
+                None if sent.end == (End::Callback { code: true }) => {
+                    exchanges.extend(sent.exchanges);
+                    vars.insert(format!("proxy_callback.{name}"), outcome(&sent.end));
+                    last = sent.last;
+                    continue;
+                }
+                None => answer(&browser).from(&returning).await,
+            };
+            let (verdict, genuine) = (outcome(&sent.end), outcome(&control.end));
+            if replay {
+                exchanges.extend(control.exchanges);
+                exchanges.extend(sent.exchanges);
+            } else {
+                exchanges.extend(sent.exchanges);
+                exchanges.extend(control.exchanges);
+            }
+            if !verdict.starts_with("refused") && verdict != "served" {
+                unmet.push(format!("{name}: {verdict}"));
+            } else if genuine != "served" {
+                unmet.push(format!("{name}: the genuine callback was {genuine}"));
+            }
+            if replay && genuine == "served" {
+                spent = Some(state);
+            }
+            vars.insert(format!("proxy_callback.{name}"), verdict);
             last = sent.last;
         }
-        // The control: the callback URL gives the client a code at all (the genuine one's,
-        // unless a variant took it first: then that variant broke the rule).
-        vars.insert("proxy_callback.issued".to_owned(), issued.to_string());
+        // A code for a tampered callback needs no control: it is the breach.
+        let served = vars.values().any(|v| v == "served");
+        let controls = match unmet.is_empty() || served {
+            true => "held".to_owned(),
+            false => unmet.join("; "),
+        };
+        vars.insert("proxy_callback.controls".to_owned(), controls);
         let observed = match last {
             Some(response) => Observed::Response(response),
-            None => Observed::Error("the replay got no answer".to_owned()),
+            None => Observed::Error("the last callback got no answer".to_owned()),
         };
         with(label, exchanges, observed, vars)
     }
@@ -183,6 +239,44 @@ impl Context {
             }
         };
         Ok((proxy.upstream_authorization_endpoint.clone(), form))
+    }
+}
+
+/// What step `proxy_callback` does to a callback from the upstream AS (MCP Security Best
+/// Practices, OAuth State Parameter Validation): each a refusal the proxy owes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum CallbackVariant {
+    /// Another state of the same shape, never issued ("does not match").
+    Altered,
+    /// No state ("missing").
+    Missing,
+    /// Sent from another browser, without the cookies the state was stored with ("matches the
+    /// stored value in the callback request's cookies or ... cookie-based session").
+    OtherBrowser,
+    /// Sent again after it was served ("single-use").
+    Replay,
+    /// The replayed (spent) state with a fresh upstream code: single use, whatever the
+    /// upstream AS does with a spent code.
+    Reused,
+}
+
+impl CallbackVariant {
+    const ALL: [CallbackVariant; 5] = [
+        CallbackVariant::Altered,
+        CallbackVariant::Missing,
+        CallbackVariant::OtherBrowser,
+        CallbackVariant::Replay,
+        CallbackVariant::Reused,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            CallbackVariant::Altered => "altered",
+            CallbackVariant::Missing => "missing",
+            CallbackVariant::OtherBrowser => "other_browser",
+            CallbackVariant::Replay => "replay",
+            CallbackVariant::Reused => "reused",
+        }
     }
 }
 
@@ -221,15 +315,13 @@ fn authorization_url(
 /// rule does not address, like the TypeScript SDK's ProxyOAuthServerProvider), else what the
 /// answer led to.
 fn consent_end(walked: &Walked, client_id: &str) -> String {
-    if walked.first_page.is_some() {
+    if walked.page.is_some() {
         return "page".to_owned();
     }
-    if walked.end != End::Upstream {
+    let End::Upstream(location) = &walked.end else {
         return outcome(&walked.end);
-    }
-    let location = walked.last.as_ref().and_then(|r| r.header_values("location").next());
-    let upstream_client = location.and_then(|l| query_param(l, "client_id"));
-    match upstream_client.as_deref() == Some(client_id) {
+    };
+    match query_param(location, "client_id").as_deref() == Some(client_id) {
         true => "passthrough".to_owned(),
         false => "forwarded".to_owned(),
     }
@@ -240,7 +332,7 @@ fn consent_end(walked: &Walked, client_id: &str) -> String {
 fn outcome(end: &End) -> String {
     match end {
         End::Callback { code: true } => "served".to_owned(),
-        End::Callback { code: false } | End::Page | End::Upstream => "refused".to_owned(),
+        End::Callback { code: false } | End::Page | End::Upstream(_) => "refused".to_owned(),
         End::Other(status @ 400..=499) => format!("refused ({status})"),
         End::Other(status) => format!("answered {status}"),
         End::Returning(_) => "sent back from the upstream AS".to_owned(),
@@ -305,8 +397,9 @@ mod tests {
             exchanges: Vec::new(),
             end,
             last: Some(redirect),
-            first_page: page.then_some(html),
-            approval: None,
+            page: page.then_some(html),
+            approved: false,
+            approval_cookies: Vec::new(),
             cookies_before: Default::default(),
         }
     }
@@ -314,11 +407,12 @@ mod tests {
     #[test]
     fn only_a_static_client_id_upstream_is_forwarding() {
         let upstream = "https://up.example/authorize?client_id=static-proxy&state=x";
-        assert_eq!(consent_end(&walked(End::Upstream, upstream, false), "c1"), "forwarded");
-        assert_eq!(consent_end(&walked(End::Upstream, upstream, true), "c1"), "page");
+        let to = |url: &str| End::Upstream(url.to_owned());
+        assert_eq!(consent_end(&walked(to(upstream), upstream, false), "c1"), "forwarded");
+        assert_eq!(consent_end(&walked(to(upstream), upstream, true), "c1"), "page");
         // The client's own id passed through: no static client id, no confused deputy.
         let own = "https://up.example/authorize?client_id=c1&state=x";
-        assert_eq!(consent_end(&walked(End::Upstream, own, false), "c1"), "passthrough");
+        assert_eq!(consent_end(&walked(to(own), own, false), "c1"), "passthrough");
         let coded = walked(End::Callback { code: true }, "http://127.0.0.1:1/cb?code=x", false);
         assert_eq!(consent_end(&coded, "c1"), "served");
         let refused = walked(End::Other(400), "", false);
