@@ -14,7 +14,8 @@ use cookie::{Cookie, SameSite};
 pub fn consent_cookie_flaws(set_cookie: &[String], set_before: &BTreeSet<String>) -> String {
     let deletion = |c: &Cookie| {
         c.max_age().is_some_and(|age| age.whole_seconds() <= 0)
-            || c.expires_datetime().is_some_and(|at| at <= cookie::time::OffsetDateTime::now_utc())
+            || c.expires_datetime()
+                .is_some_and(|at| at <= cookie::time::OffsetDateTime::now_utc())
     };
     let flawed: Vec<String> = set_cookie
         .iter()
@@ -76,7 +77,14 @@ mod tests {
             "",
             "an unparsable line is no cookie"
         );
-        let deleted = ["old=; Max-Age=0; Path=/", "older=; Expires=Thu, 01 Jan 1970 00:00:00 GMT"];
-        assert_eq!(consent_cookie_flaws(&answer(&deleted), &before), "", "a deletion sets nothing");
+        let deleted = [
+            "old=; Max-Age=0; Path=/",
+            "older=; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+        ];
+        assert_eq!(
+            consent_cookie_flaws(&answer(&deleted), &before),
+            "",
+            "a deletion sets nothing"
+        );
     }
 }

@@ -272,7 +272,8 @@ fn frame_protected(response: &Response) -> bool {
     }
     let mut options = response.header_values("x-frame-options").flat_map(|v| v.split(','));
     let first = options.next();
-    first.is_some_and(|v| v.trim().eq_ignore_ascii_case("deny")) && options.all(|v| v.trim().eq_ignore_ascii_case("deny"))
+    first.is_some_and(|v| v.trim().eq_ignore_ascii_case("deny"))
+        && options.all(|v| v.trim().eq_ignore_ascii_case("deny"))
 }
 
 /// Whether `token` is a JWS compact serialization that claims protection: its header a JSON
@@ -316,7 +317,10 @@ mod tests {
     fn page(headers: &[(&str, &str)]) -> Response {
         Response {
             status: 200,
-            headers: headers.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect(),
             body: Vec::new(),
         }
     }
@@ -329,7 +333,10 @@ mod tests {
             vec![("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")],
             vec![("Content-Security-Policy", "frame-ancestors 'self' https://app.example")],
             vec![("Content-Security-Policy", "default-src 'self', frame-ancestors 'none'")],
-            vec![("Content-Security-Policy", "frame-ancestors *"), ("Content-Security-Policy", "frame-ancestors 'none'")],
+            vec![
+                ("Content-Security-Policy", "frame-ancestors *"),
+                ("Content-Security-Policy", "frame-ancestors 'none'"),
+            ],
         ];
         for headers in protected {
             assert!(frame_protected(&page(&headers)), "{headers:?}");
@@ -340,7 +347,10 @@ mod tests {
             vec![("X-Frame-Options", "DENY, SAMEORIGIN")],
             vec![("Content-Security-Policy", "default-src 'self'")],
             // Browsers ignore X-Frame-Options where frame-ancestors is present.
-            vec![("X-Frame-Options", "DENY"), ("Content-Security-Policy", "frame-ancestors *")],
+            vec![
+                ("X-Frame-Options", "DENY"),
+                ("Content-Security-Policy", "frame-ancestors *"),
+            ],
             vec![("Content-Security-Policy", "frame-ancestors https://*")],
             vec![("Content-Security-Policy", "frame-ancestors https:")],
         ];

@@ -92,7 +92,9 @@ impl Walk<'_> {
             let upstream_side = url::Url::parse(&url).is_ok_and(|u| u.origin() == upstream.origin());
             if std::mem::take(&mut submitted) && !upstream_side {
                 // A later page's submission is the approval: the earlier ones were a login's.
-                walked.cookies_before.extend(walked.approval_cookies.drain(..).filter_map(|l| cookie_name(&l)));
+                walked
+                    .cookies_before
+                    .extend(walked.approval_cookies.drain(..).filter_map(|l| cookie_name(&l)));
                 walked.approved = true;
             }
             if !upstream_side {
@@ -112,7 +114,7 @@ impl Walk<'_> {
             let Some(next) = next else {
                 let page = response.status == 200
                     && response.media_type().is_some_and(|m| m == "text/html")
-                    && has_form(&response);
+                    && for_the_user(&response);
                 if page && !upstream_side {
                     walked.page = Some(response.clone());
                     walked.approved = false;
@@ -166,9 +168,47 @@ fn cookie_name(line: &str) -> Option<String> {
     cookie::Cookie::parse(line).ok().map(|c| c.name().to_owned())
 }
 
-/// Whether an HTML page has a form (a page for the user to act on, not an interstitial).
-fn has_form(response: &Response) -> bool {
+/// Whether an HTML page is one for the user to act on: a form with a button to press, and no
+/// script that submits it (an auto-posting interstitial hands over without the user).
+fn for_the_user(response: &Response) -> bool {
     let text = String::from_utf8_lossy(&response.body);
-    let form = scraper::Selector::parse("form").expect("a valid selector");
-    scraper::Html::parse_document(&text).select(&form).next().is_some()
+    let doc = scraper::Html::parse_document(&text);
+    let select = |css: &str| scraper::Selector::parse(css).expect("a valid selector");
+    let button = doc
+        .select(&select("form button, form input[type=submit], form input[type=image]"))
+        .next()
+        .is_some();
+    let scripted = doc
+        .select(&select("script"))
+        .any(|s| s.text().any(|t| t.contains(".submit(")))
+        || doc
+            .select(&select("[onload]"))
+            .any(|e| e.value().attr("onload").is_some_and(|a| a.contains("submit")));
+    button && !scripted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn html(body: &str) -> Response {
+        Response {
+            status: 200,
+            headers: vec![("content-type".to_owned(), "text/html".to_owned())],
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_page_for_the_user_has_a_button_and_submits_itself_never() {
+        let consent = r#"<form method="post"><button name="decision" value="approve">Allow</button></form>"#;
+        assert!(for_the_user(&html(consent)));
+        let no_button = r#"<form method="post" action="/go"><input type="hidden" name="x"></form>"#;
+        assert!(!for_the_user(&html(no_button)));
+        let auto_post = r#"<body onload="document.forms[0].submit()"><form method="post"><input type="submit" value="Continue"></form></body>"#;
+        assert!(!for_the_user(&html(auto_post)));
+        let scripted = r#"<form id="f" method="post"><button>Go</button></form><script>document.getElementById('f').submit();</script>"#;
+        assert!(!for_the_user(&html(scripted)));
+        assert!(!for_the_user(&html("<p>Redirecting...</p>")));
+    }
 }

@@ -237,7 +237,8 @@ impl Reference {
         let (rs_addr, as_addr) = (rs_listener.local_addr()?, as_listener.local_addr()?);
         let proxy = options.proxy
             || faults.iter().any(|f| f.needs_proxy())
-            || options.variations.contains(&Variation::ProxyRemembersConsent);
+            || options.variations.contains(&Variation::ProxyRemembersConsent)
+            || options.variations.contains(&Variation::ProxyLoginPageFirst);
         let upstream_listener = match proxy {
             true => Some(bind(seeded.port("reference upstream authorization server")).await?),
             false => None,

@@ -128,6 +128,9 @@ variations! {
     ShortRateLimit = "short-rate-limit", [],
         "the first token and registration requests are answered 429 with Retry-After: 1",
         "RFC 6585 §4: 429 \"MAY include a Retry-After header\"; RFC 9110 §10.2.3";
+    ProxyLoginPageFirst = "proxy-login-page-first", [],
+        "an MCP proxy (the reference runs as one) whose user signs in to it first: a login page without framing protection, setting a plain session cookie, then the consent page",
+        "MCP Security Best Practices, Consent UI Requirements: the framing duty is the consent page's (\"The MCP-level consent page MUST: ... Prevent iframing\"), and the cookie duties are those of cookies that \"track consent decisions\"";
     ProxyRemembersConsent = "proxy-remembers-consent", [],
         "an MCP proxy (the reference runs as one) that remembers each client its user approved and sends it on to the upstream AS without asking again",
         "MCP Security Best Practices, Per-Client Consent Storage: proxies \"MUST: Maintain a registry of approved `client_id` values per user; Check this registry before initiating the third-party authorization flow\"";

@@ -12,7 +12,7 @@ use crate::discovery::Target;
 use crate::http::HttpClient;
 use crate::http::redact::{Redactor, Secret};
 use crate::oauth::tokens;
-use crate::reference::{Fault, Options, PROXY_REQUIREMENTS, Reference};
+use crate::reference::{Fault, Options, PROXY_REQUIREMENTS, Reference, Variation};
 use crate::run;
 use crate::spec::SpecVersion;
 use crate::suite::Suite;
@@ -119,27 +119,37 @@ async fn without_faults_every_check_passes_in_every_version() {
 }
 
 /// The reference as an MCP proxy (its consent page passed by the `form` driver, then its
-/// upstream AS and callback): every check passes, the proxy's among them.
+/// upstream AS and callback): every check passes, the proxy's among them; in every version,
+/// and in the latest under each legal way of being a proxy (there the proxy's checks must
+/// pass, not only avoid failing as the variation matrix asks).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn as_a_proxy_without_faults_every_check_passes_in_every_version() {
     let cases = case::load_embedded().expect("embedded cases load");
-    let options = Options {
+    let proxy = |variations: Vec<Variation>| Options {
         proxy: true,
+        variations,
         ..matrix_options()
     };
-    let runs =
-        SpecVersion::ALL.map(|version| run_with(&cases, &[], options.clone(), version, false, None, async |_, _| {}));
-    for (version, verdicts) in SpecVersion::ALL.into_iter().zip(futures::future::join_all(runs).await) {
+    let mut setups: Vec<(SpecVersion, Options)> = SpecVersion::ALL.map(|v| (v, proxy(Vec::new()))).to_vec();
+    for variation in [Variation::ProxyRemembersConsent, Variation::ProxyLoginPageFirst] {
+        setups.push((SpecVersion::LATEST, proxy(vec![variation])));
+    }
+    let runs = setups
+        .iter()
+        .map(|(version, options)| run_with(&cases, &[], options.clone(), *version, false, None, async |_, _| {}));
+    let finished = futures::future::join_all(runs).await;
+    for ((version, options), verdicts) in setups.iter().zip(finished) {
+        let setup = format!("{version} {:?}", options.variations);
         let slow = |v: &&Verdict| v.outcome == Outcome::Skip && v.message.contains("--slow");
         let not_passing: Vec<&Verdict> = verdicts
             .iter()
             .filter(|v| v.outcome != Outcome::Pass && !slow(v))
             .collect();
-        assert!(not_passing.is_empty(), "{version}, as a proxy:\n{}", show(&verdicts));
+        assert!(not_passing.is_empty(), "{setup}, as a proxy:\n{}", show(&verdicts));
         for id in PROXY_REQUIREMENTS {
             let judged = verdicts.iter().any(|v| v.requirement == *id);
-            let applies = cases.registry.get(id).is_some_and(|r| r.applies_to(version));
-            assert_eq!(judged, applies, "{version}: {id} ran only where it applies");
+            let applies = cases.registry.get(id).is_some_and(|r| r.applies_to(*version));
+            assert_eq!(judged, applies, "{setup}: {id} ran only where it applies");
         }
     }
 }

@@ -35,6 +35,19 @@ async fn no_report_shows_a_session_id() {
     );
 }
 
+/// A proxy's failing evidence holds upstream codes in its callback URLs and consent cookies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_report_shows_a_proxy_secret() {
+    let proxy = [Fault::ProxyCallbackStateUnchecked, Fault::ConsentCookieWeak];
+    let broken = audit(SpecVersion::LATEST, &proxy).await;
+    for id in ["as.authz.proxy-state-single-use", "as.authz.consent-page-hardening"] {
+        assert!(
+            broken.iter().any(|r| r == id),
+            "{id} failed, its evidence shown: {broken:?}"
+        );
+    }
+}
+
 /// Runs the suite at `version` under secret-showing faults and `extra`, and asserts no
 /// rendering shows an issued secret; the requirements that failed.
 async fn audit(version: SpecVersion, extra: &[Fault]) -> Vec<String> {

@@ -302,6 +302,11 @@ pub(in crate::reference) async fn consent(
     if unknown && s.varies(Variation::UnknownScopeRefusedOnPage) {
         return error_page("invalid_scope: the requested scope is unknown");
     }
+    // A proxy whose user signs in to it first (variation `proxy-login-page-first`).
+    let signed_in = store(&s).signed_in.contains(&pending.session);
+    if s.upstream_origin.is_some() && s.varies(Variation::ProxyLoginPageFirst) && !signed_in {
+        return login_page(&txn, &pending);
+    }
     // A fault: the proxy skips its own consent, and the upstream AS has the user's already.
     // Legal: a client the user approved before (its registry of approved clients).
     let approved =
@@ -323,11 +328,20 @@ pub(in crate::reference) async fn login(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     let field = |name: &str| form.get(name).map(String::as_str).unwrap_or("");
-    let Some(pending) = store(&s).consents.remove(field("txn")) else {
+    // A proxy's own login page (variation `proxy-login-page-first`) keeps the transaction.
+    let signing_in = field("stage") == "login";
+    let pending = match signing_in {
+        true => store(&s).consents.get(field("txn")).cloned(),
+        false => store(&s).consents.remove(field("txn")),
+    };
+    let Some(pending) = pending else {
         return error_page("unknown or finished authorization transaction");
     };
     if !has_session(&headers, &pending) || field("csrf") != pending.csrf {
         return error_page("the form was not submitted from this browser session");
+    }
+    if signing_in {
+        return signed_in(&s, field("txn"), &pending);
     }
     let credentials = field("username") == LOGIN_USER && field("password") == LOGIN_PASSWORD;
     if s.login_form && !credentials {

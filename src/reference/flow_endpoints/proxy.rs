@@ -57,6 +57,36 @@ pub(in crate::reference) fn consent_page(s: &State, txn: &str, pending: &Pending
     response
 }
 
+/// The proxy's own login page (variation `proxy-login-page-first`): no consent, so the
+/// framing duties of a consent page are not its.
+pub(in crate::reference) fn login_page(txn: &str, pending: &Pending) -> Response {
+    let html = format!(
+        "<!doctype html><html><head><title>Sign in to the MCP proxy</title></head><body>\
+         <form method=\"post\" action=\"consent\">\
+         <input type=\"hidden\" name=\"txn\" value=\"{}\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+         <input type=\"hidden\" name=\"stage\" value=\"login\">\
+         <button type=\"submit\" name=\"decision\" value=\"approve\">Sign in</button></form></body></html>",
+        escape(txn),
+        escape(&pending.csrf),
+    );
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
+}
+
+/// Signed in to the proxy: a session cookie of its own (no consent cookie), then the consent
+/// page.
+pub(in crate::reference) fn signed_in(s: &State, txn: &str, pending: &Pending) -> Response {
+    store(s).signed_in.insert(pending.session.clone());
+    let sid = store(s).secret("proxy-sid");
+    (
+        StatusCode::FOUND,
+        [
+            (header::LOCATION, format!("consent?txn={txn}")),
+            (header::SET_COOKIE, format!("proxy_sid={sid}; Path=/")),
+        ],
+    )
+        .into_response()
+}
+
 /// Consent given: the authorization goes on at the upstream AS, its `state` stored only now
 /// and a consent cookie set just before the redirect (not before approval).
 pub(in crate::reference) fn forward_upstream(s: &State, pending: Pending) -> Response {

@@ -47,6 +47,8 @@ pub(in crate::reference) struct Store {
     pub(in crate::reference) upstream_states: HashMap<String, Pending>,
     /// Each browser session's latest upstream `state` (only a fault reads it).
     pub(in crate::reference) latest_upstream: HashMap<String, String>,
+    /// Browser sessions signed in to the proxy (variation `proxy-login-page-first`).
+    pub(in crate::reference) signed_in: std::collections::HashSet<String>,
     /// Clients the user approved at the proxy (variation `proxy-remembers-consent`).
     pub(in crate::reference) approved_clients: std::collections::HashSet<String>,
     /// Codes the upstream AS issued and its proxy has not yet redeemed.
@@ -148,6 +150,7 @@ pub(in crate::reference) fn new_store(rng: rand::rngs::StdRng) -> Mutex<Store> {
         latest_upstream: HashMap::new(),
         upstream_codes: Default::default(),
         approved_clients: Default::default(),
+        signed_in: Default::default(),
         next: 0,
         rng,
         issued: Vec::new(),

@@ -142,7 +142,8 @@ impl Context {
             let returning = match walked.end {
                 End::Returning(url) => url,
                 End::Page => {
-                    let why = "the authorization stopped at a page: the `form` consent driver passes it (config [consent])";
+                    let why =
+                        "the authorization stopped at a page: the `form` consent driver passes it (config [consent])";
                     return with(label, exchanges, Observed::Skipped(why.to_owned()), BTreeMap::new());
                 }
                 End::Failed(why) => return with(label, exchanges, Observed::Error(why), BTreeMap::new()),
