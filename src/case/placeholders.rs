@@ -267,6 +267,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "`held` when every tampered callback was answered and the genuine one after it served (or one gave a code: that needs no control), else which not (step `proxy_callback`)",
     ),
     ("prm_url", "where the PRM was found"),
+    (
+        "mcp_url",
+        "the MCP server's URL the run was given (step `mcp_unauthenticated`)",
+    ),
     ("hops", "how many redirects the consent driver followed to the callback"),
     ("issuer", "the issuer an AS metadata observation is for"),
     ("challenge_scope", "the 401 challenge's scope (step `prm`)"),

@@ -134,7 +134,7 @@ pub async fn mcp_unauthenticated(client: &HttpClient, target: &Target) -> Observ
         label: "unauthenticated MCP request".to_owned(),
         exchanges: vec![exchange],
         observed,
-        vars: BTreeMap::new(),
+        vars: BTreeMap::from([("mcp_url".to_owned(), target.mcp_url.clone())]),
     }
 }
 

@@ -406,6 +406,8 @@ faults! {
         "PRM scopes_supported lists mcp:read while the 401 challenge asks for mcp:tools";
     PublicPlainHttp = "public-plain-http", ["rs.transport.https", "rs.discovery.www-authenticate-resource-metadata", "as.metadata.issuer-format", "as.metadata.endpoint-urls-https"], LATEST, Realistic,
         "both servers answer under public names (mcp.reference.test, as.reference.test) over plain http, and the 401 has no resource_metadata (the PRM is at the well-known URL)";
+    PublicPlainHttp0326 = "public-plain-http-2025-03-26", ["rs.transport.https", "as.metadata.issuer-format", "as.metadata.endpoint-urls-https"], SpecVersion::V2025_03_26, Realistic,
+        "as public-plain-http, in 2025-03-26 (no PRM): the MCP server itself is reached over plain http under a public name";
     SignedMetadataUnsigned = "signed-metadata-unsigned", ["rs.prm.signed-metadata"], LATEST, Realistic,
         "the PRM's signed_metadata is an Unsecured JWS (alg none, empty signature)";
     SignedMetadataWithoutIss = "signed-metadata-without-iss", ["rs.prm.signed-metadata"], LATEST, Blunt,

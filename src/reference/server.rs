@@ -249,7 +249,7 @@ impl Reference {
         };
         // Fault public-plain-http: both servers under public names, still plain http (a run
         // reaches them with `--resolve`, as `resolves` says).
-        let public = faults.contains(&Fault::PublicPlainHttp);
+        let public = faults.contains(&Fault::PublicPlainHttp) || faults.contains(&Fault::PublicPlainHttp0326);
         let origin = |addr: SocketAddr, name: &str| match public {
             true => format!("http://{name}:{}", addr.port()),
             false => format!("http://{addr}"),
