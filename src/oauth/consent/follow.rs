@@ -66,7 +66,10 @@ pub(super) async fn follow(
                         return observation(label, exchanges, Observed::Error(why), BTreeMap::new());
                     }
                     Some(Err(why)) => return observation(label, exchanges, Observed::Error(why), BTreeMap::new()),
-                    None => return ended(label, exchanges, response),
+                    None => {
+                        let driver = if form.is_some() { "form" } else { "redirects" };
+                        return ended(label, exchanges, response, driver);
+                    }
                 }
             }
         };
@@ -88,33 +91,24 @@ pub(super) async fn follow(
 }
 
 /// The chain ended without reaching the callback: an error page (judged by the case), or a
-/// page that needs a person (then nobody can tell: `error`, never a false `fail`).
-fn ended(label: &str, exchanges: Vec<crate::http::Exchange>, response: Response) -> Observation {
-    if let Some(title) = interaction_page(&response) {
+/// page that needs a person (then nobody can tell: `error`, never a false `fail`), described
+/// with the configuration most likely to pass it.
+fn ended(label: &str, exchanges: Vec<crate::http::Exchange>, response: Response, driver: &str) -> Observation {
+    if let Some(page) = super::page::for_a_person(&response) {
         let why = format!(
-            "interaction required: the authorization endpoint showed a page the `redirects` consent driver cannot pass (title: {title:?})"
+            "interaction required: the authorization endpoint showed a page the `{driver}` consent driver cannot pass ({}); {}",
+            page.describe(),
+            page.hint()
         );
         return observation(label, exchanges, Observed::Error(why), BTreeMap::new());
     }
     observation(label, exchanges, Observed::Response(response), BTreeMap::new())
 }
 
-/// A successful HTML page with a form (login, consent): its title.
-fn interaction_page(response: &Response) -> Option<String> {
-    let html = response.media_type().is_some_and(|m| m == "text/html");
-    if response.status != 200 || !html {
-        return None;
-    }
-    let text = String::from_utf8_lossy(&response.body);
-    let doc = scraper::Html::parse_document(&text);
-    let form = scraper::Selector::parse("form").ok()?;
-    doc.select(&form).next()?;
-    let title = scraper::Selector::parse("title").ok()?;
-    let title = doc
-        .select(&title)
-        .next()
-        .map(|t| t.text().collect::<String>().trim().to_owned());
-    Some(title.unwrap_or_default())
+/// A successful HTML page with a form (login, consent).
+fn interaction_page(response: &Response) -> Option<()> {
+    let page = super::page::for_a_person(response)?;
+    (!page.forms.is_empty()).then_some(())
 }
 
 /// The request that submits the page's form with `settings` (hidden fields kept), or None
@@ -152,10 +146,21 @@ pub(crate) fn submit_form(
         wanted.is_none_or(|w| name == Some(w) || value == Some(w) || b.text().any(|t| t.trim() == w))
     });
     if let (Some(w), None) = (wanted, button) {
+        let labels: Vec<String> = super::page::for_a_person(response)
+            .map(|page| {
+                page.forms
+                    .into_iter()
+                    .flat_map(|f| f.buttons)
+                    .map(|b| format!("{b:?}"))
+                    .collect()
+            })
+            .unwrap_or_default();
         return Some(Err(format!(
-            "interaction required: the form has no button `{w}` to press"
+            "interaction required: the form has no button `{w}` to press (its buttons: {})",
+            labels.join(", ")
         )));
     }
+
     if let Some((Some(name), value)) = button.map(|b| (b.value().attr("name"), b.value().attr("value").unwrap_or(""))) {
         fields.push((name.to_owned(), value.to_owned()));
     }

@@ -11,6 +11,7 @@ mod command;
 mod driver;
 mod follow;
 mod manual;
+mod page;
 mod reported;
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,200 @@
+//! A page the authorization chain stopped at, as a user needs it described: what it offers
+//! (its forms, their fields and buttons, whether it runs script), and the `[consent]` lines
+//! most likely to pass it.
+
+use scraper::{ElementRef, Html, Selector};
+
+use crate::http::Response;
+
+/// Words of a button that gives consent or signs in, most telling first.
+const APPROVING: [&str; 12] = [
+    "approve",
+    "allow",
+    "accept",
+    "authorize",
+    "authorise",
+    "consent",
+    "grant",
+    "yes",
+    "continue",
+    "sign in",
+    "log in",
+    "login",
+];
+
+/// What a page offers a person.
+#[derive(Debug, Default, PartialEq)]
+pub struct Page {
+    pub title: String,
+    pub forms: Vec<Form>,
+    /// It has `<script>` elements: a page that builds or submits its form in the browser.
+    pub scripted: bool,
+}
+
+#[derive(Debug, Default, PartialEq)]
+pub struct Form {
+    pub method: String,
+    /// Fields a person fills in: (name, type), hidden ones left out (a driver keeps them).
+    pub fields: Vec<(String, String)>,
+    /// Each button's label: its text, else its value, else its name.
+    pub buttons: Vec<String>,
+}
+
+/// A page for a person (200, HTML, with a form or a script), described; None for any other
+/// answer (an error page is the case's to judge).
+pub fn for_a_person(response: &Response) -> Option<Page> {
+    let html = response.media_type().is_some_and(|m| m == "text/html");
+    if response.status != 200 || !html {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&response.body);
+    let doc = Html::parse_document(&text);
+    let select = |css: &str| Selector::parse(css).expect("a valid selector");
+    let title = doc
+        .select(&select("title"))
+        .next()
+        .map(|t| t.text().collect::<String>().trim().to_owned())
+        .unwrap_or_default();
+    let forms: Vec<Form> = doc.select(&select("form")).map(describe_form).collect();
+    let scripted = doc.select(&select("script")).next().is_some();
+    (!forms.is_empty() || scripted).then_some(Page { title, forms, scripted })
+}
+
+fn describe_form(form: ElementRef) -> Form {
+    let select = |css: &str| Selector::parse(css).expect("a valid selector");
+    let fields = form
+        .select(&select("input[name], select[name], textarea[name]"))
+        .filter_map(|input| {
+            let kind = input.value().attr("type").unwrap_or("text").to_ascii_lowercase();
+            let hidden = matches!(kind.as_str(), "hidden" | "submit" | "button" | "image" | "reset");
+            let name = input.value().attr("name")?.to_owned();
+            (!hidden).then_some((name, kind))
+        })
+        .collect();
+    let buttons = form
+        .select(&select("button, input[type=submit]"))
+        .filter_map(|b| {
+            let text = b.text().collect::<String>().trim().to_owned();
+            let label = [Some(text.as_str()), b.value().attr("value"), b.value().attr("name")]
+                .into_iter()
+                .flatten()
+                .find(|l| !l.is_empty())?;
+            Some(label.to_owned())
+        })
+        .collect();
+    Form {
+        method: form.value().attr("method").unwrap_or("get").to_ascii_uppercase(),
+        fields,
+        buttons,
+    }
+}
+
+impl Page {
+    /// One line: the title and what the page offers.
+    pub fn describe(&self) -> String {
+        let mut parts = vec![format!("title: {:?}", self.title)];
+        for form in &self.forms {
+            let fields: Vec<String> = form
+                .fields
+                .iter()
+                .map(|(name, kind)| match kind.as_str() {
+                    "text" => name.clone(),
+                    kind => format!("{name} ({kind})"),
+                })
+                .collect();
+            let buttons: Vec<String> = form.buttons.iter().map(|b| format!("{b:?}")).collect();
+            parts.push(format!(
+                "a {} form with fields [{}] and buttons [{}]",
+                form.method,
+                fields.join(", "),
+                buttons.join(", ")
+            ));
+        }
+        match (self.forms.is_empty(), self.scripted) {
+            (true, _) => parts.push("no form in its HTML, and it runs script".to_owned()),
+            (false, true) => parts.push("it runs script".to_owned()),
+            (false, false) => {}
+        }
+        parts.join("; ")
+    }
+
+    /// The `[consent]` lines most likely to pass the page (values to fill in are shown as
+    /// `<...>`), or what to use where the `form` driver cannot.
+    pub fn hint(&self) -> String {
+        let Some(form) = self.forms.iter().find(|f| !f.buttons.is_empty()).or(self.forms.first()) else {
+            return "it builds its page in the browser, which the `form` driver cannot do: use \
+                    `[consent] driver = \"command\"` (a browser automation of your own) or \"manual\""
+                .to_owned();
+        };
+        let mut lines = vec!["driver = \"form\"".to_owned()];
+        let approving = APPROVING
+            .iter()
+            .find_map(|word| form.buttons.iter().find(|b| b.to_lowercase().contains(word)));
+        if let Some(button) = approving.or(form.buttons.last()) {
+            lines.push(format!("submit = {button:?}"));
+        }
+        let (secret, plain): (Vec<_>, Vec<_>) = form.fields.iter().partition(|(_, kind)| kind == "password");
+        if !plain.is_empty() {
+            let values: Vec<String> = plain.iter().map(|(name, _)| format!("{name} = \"<{name}>\"")).collect();
+            lines.push(format!("fields = {{ {} }}", values.join(", ")));
+        }
+        if !secret.is_empty() {
+            let envs: Vec<String> = secret
+                .iter()
+                .map(|(name, _)| format!("{name} = \"<ENV VAR holding it>\""))
+                .collect();
+            lines.push(format!("fields_env = {{ {} }}", envs.join(", ")));
+        }
+        format!("to pass it, try in --config: [consent] {}", lines.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn html(body: &str) -> Response {
+        Response {
+            status: 200,
+            headers: vec![("content-type".to_owned(), "text/html; charset=utf-8".to_owned())],
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_login_and_consent_form_is_described_with_the_lines_that_pass_it() {
+        let page = r#"<title>Authorize mcp</title><form method="post" action="/consent">
+            <input type="hidden" name="csrf" value="x"><input name="username"><input name="password" type="password">
+            <button name="decision" value="deny">Deny</button><button name="decision" value="approve">Allow access</button></form>"#;
+        let page = for_a_person(&html(page)).unwrap();
+        assert_eq!(
+            page.describe(),
+            r#"title: "Authorize mcp"; a POST form with fields [username, password (password)] and buttons ["Deny", "Allow access"]"#
+        );
+        assert_eq!(
+            page.hint(),
+            r#"to pass it, try in --config: [consent] driver = "form", submit = "Allow access", fields = { username = "<username>" }, fields_env = { password = "<ENV VAR holding it>" }"#
+        );
+    }
+
+    #[test]
+    fn a_page_built_by_script_points_at_the_drivers_that_can_pass_it() {
+        let page = for_a_person(&html(
+            "<title>Sign in</title><div id=app></div><script src=app.js></script>",
+        ))
+        .unwrap();
+        assert!(page.describe().contains("no form in its HTML, and it runs script"));
+        assert!(page.hint().contains("\"command\""), "{}", page.hint());
+    }
+
+    #[test]
+    fn an_error_page_or_a_redirect_is_not_for_a_person() {
+        assert_eq!(
+            for_a_person(&html("<title>Error</title><p>invalid redirect_uri</p>")),
+            None
+        );
+        let mut bad = html("<form><button>Retry</button></form>");
+        bad.status = 400;
+        assert_eq!(for_a_person(&bad), None);
+    }
+}
