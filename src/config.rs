@@ -24,6 +24,7 @@
 //!
 //! [proxy]                             # the server is an MCP proxy to a third-party AS
 //! upstream_authorization_endpoint = "https://github.com/login/oauth/authorize"
+//! fill_upstream_forms = false         # the form driver fills the upstream's pages too
 //!
 //! [cimd]                              # where the run's client ID metadata documents are served
 //! https_ca_dir = "ca"                 # over https, with the loopback CA kept there (`--cimd-https`)
@@ -268,15 +269,19 @@ struct StateHandleSpec {
 #[serde(deny_unknown_fields)]
 struct ProxySpec {
     upstream_authorization_endpoint: Spanned<String>,
+    fill_upstream_forms: Option<bool>,
 }
 
 /// An MCP proxy (MCP Confused Deputy Problem): a server that sends its users on to a
 /// third-party authorization server under one static client id.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Proxy {
-    /// The third-party AS's authorization endpoint: a redirect there is the proxy
-    /// forwarding (compared by scheme, host, port and path).
+    /// The third-party AS's authorization endpoint: a redirect to its origin is the proxy
+    /// forwarding.
     pub upstream_authorization_endpoint: String,
+    /// The `form` driver fills the upstream's pages too (its login: the fields must then be
+    /// for an account there). Off by default: the configured fields are the target's.
+    pub fill_upstream_forms: bool,
 }
 
 /// A state handle (MCP 2026-07-28 State Handle Hijacking): servers that keep state across
@@ -397,6 +402,7 @@ pub fn parse(file: &SourceFile, env: &dyn Fn(&str) -> Option<String>) -> Result<
                     ConsentDriver::Form(FormSettings {
                         fields,
                         submit: c.submit,
+                        refused_origins: Vec::new(),
                     })
                 }
                 "command" => match c.command {
@@ -557,6 +563,7 @@ pub fn parse(file: &SourceFile, env: &dyn Fn(&str) -> Option<String>) -> Result<
             }),
             proxy: spec.proxy.map(|p| Proxy {
                 upstream_authorization_endpoint: p.upstream_authorization_endpoint.into_inner(),
+                fill_upstream_forms: p.fill_upstream_forms.unwrap_or(false),
             }),
             client,
             registration,

@@ -236,7 +236,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
     (
         "proxy_consent.end",
-        "`page` when the proxy showed a page before the upstream AS, `forwarded` (under a static client id), `passthrough` (under the client's own), `served` (a code at once) or else (step `proxy_consent`)",
+        "`consent` when a page of the proxy's naming the client came before the upstream AS, `forwarded` (under a static client id, no page), `forwarded after a page naming no client`, `passthrough` (under the client's own id), `served` (a code at once) or else (step `proxy_consent`)",
     ),
     (
         "proxy_consent.cookie_flaws",
@@ -264,7 +264,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
     (
         "proxy_callback.controls",
-        "`held` when every tampered callback was answered and the genuine one after it served (or one gave a code: that needs no control), else which not (step `proxy_callback`)",
+        "`held` when the genuine callback before the replay was served and every tampered one got an answer (or one gave a code: that needs no control), else why not (step `proxy_callback`)",
     ),
     ("prm_url", "where the PRM was found"),
     (

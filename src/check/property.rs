@@ -250,25 +250,30 @@ impl Property {
 }
 
 /// A CSP `frame-ancestors` directive (CSP 3 §6.4.2) that lets no site at large frame the
-/// page (no source with `*`, nor a bare `http:` or `https:`), else `X-Frame-Options: DENY`
-/// (RFC 7034; browsers ignore it where a policy has `frame-ancestors`). Several policies (a
-/// header each, or comma-separated) all apply: one restrictive directive protects.
+/// page (no `*`, `http://*`, `https://*` or bare scheme source; a subdomain wildcard of a site
+/// is that site's), else `X-Frame-Options: DENY` (RFC 7034; browsers ignore it where a policy
+/// has `frame-ancestors`). Several policies (a header each, or comma-separated) all apply: one
+/// restrictive directive protects; within a policy the first directive of a name counts.
 /// `SAMEORIGIN` is not the DENY the text names; `frame-ancestors 'self'` is a directive.
 fn frame_protected(response: &Response) -> bool {
-    let directives: Vec<Vec<String>> = response
+    let policies: Vec<Vec<String>> = response
         .header_values("content-security-policy")
         .flat_map(|header| header.split(','))
-        .flat_map(|policy| policy.split(';'))
-        .map(|d| d.split_whitespace().map(str::to_ascii_lowercase).collect::<Vec<_>>())
-        .filter(|words| words.first().is_some_and(|name| name == "frame-ancestors"))
+        .filter_map(|policy| {
+            policy
+                .split(';')
+                .map(|d| d.split_whitespace().map(str::to_ascii_lowercase).collect::<Vec<_>>())
+                .find(|words| words.first().is_some_and(|name| name == "frame-ancestors"))
+        })
         .collect();
-    if !directives.is_empty() {
-        let restrictive = |words: &Vec<String>| {
-            words[1..]
-                .iter()
-                .all(|source| !source.contains('*') && !matches!(source.as_str(), "http:" | "https:"))
+    if !policies.is_empty() {
+        let anyone = |source: &str| {
+            matches!(
+                source,
+                "*" | "http://*" | "https://*" | "http:" | "https:" | "ws:" | "wss:"
+            )
         };
-        return directives.iter().any(restrictive);
+        return policies.iter().any(|words| !words[1..].iter().any(|s| anyone(s)));
     }
     let mut options = response.header_values("x-frame-options").flat_map(|v| v.split(','));
     let first = options.next();
@@ -353,6 +358,8 @@ mod tests {
             ],
             vec![("Content-Security-Policy", "frame-ancestors https://*")],
             vec![("Content-Security-Policy", "frame-ancestors https:")],
+            // Browsers take the first directive of a name.
+            vec![("Content-Security-Policy", "frame-ancestors *; frame-ancestors 'none'")],
         ];
         for headers in frameable {
             assert!(!frame_protected(&page(&headers)), "{headers:?}");

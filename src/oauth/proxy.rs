@@ -25,20 +25,23 @@ pub enum End {
     Failed(String),
 }
 
-/// A walk's exchanges and where it ended; with the last page met before the upstream AS (the
-/// consent page, where a login page comes first), and the cookies set between that page's
-/// submission (the approval) and the upstream AS.
+/// A walk's exchanges and where it ended; with the consent page met before the upstream AS
+/// (the last page on the proxy's side that names the client: a login page does not), and the
+/// cookies its approval set.
 #[derive(Debug)]
 pub struct Walked {
     pub exchanges: Vec<Exchange>,
     pub end: End,
     /// The last response seen.
     pub last: Option<Response>,
-    /// The last page (200, HTML, with a form) on the proxy's side of the chain.
-    pub page: Option<Response>,
-    /// Whether that page was submitted (the `form` settings passed it).
+    /// Whether any page for the user (200, HTML, a form with a button) came on the proxy's side.
+    pub paged: bool,
+    /// The consent page: the last page on the proxy's side naming the client.
+    pub consent: Option<Response>,
+    /// Whether the consent page was submitted (the `form` settings passed it).
     pub approved: bool,
-    /// The `Set-Cookie` lines of the answers from the approval up to the upstream AS.
+    /// The `Set-Cookie` lines of the answers to the approval, up to the next page or the
+    /// upstream AS.
     pub approval_cookies: Vec<String>,
     /// Names of the cookies set before the approval.
     pub cookies_before: BTreeSet<String>,
@@ -52,11 +55,19 @@ pub struct Walk<'a> {
     pub redirect_uri: &'a str,
     /// The upstream AS's authorization endpoint: a redirect to its origin is the hand-over.
     pub upstream: &'a str,
+    /// What names the client on a consent page (its client_id, client_name, redirect URI).
+    pub client_marks: &'a [String],
     /// Submit pages with these settings (the `form` consent driver's); else a page ends it.
+    /// Pages on the upstream's origin are filled only where the settings allow it.
     pub form: Option<&'a FormSettings>,
-    /// Follow into the upstream AS, ending when it sends the browser back; else a redirect to
-    /// it ends the walk.
+    /// Follow into the upstream AS, ending when it sends the browser back to the proxy; else
+    /// a redirect (or a form) to it ends the walk.
     pub through_upstream: bool,
+}
+
+/// Whether `a` and `b` are the same endpoint: scheme, host, port and path.
+fn same_endpoint(a: &url::Url, b: &url::Url) -> bool {
+    a.origin() == b.origin() && a.path() == b.path()
 }
 
 impl Walk<'_> {
@@ -66,7 +77,8 @@ impl Walk<'_> {
             exchanges: Vec::new(),
             end: End::Failed(format!("no answer after {MAX_HOPS} hops (a redirect loop?)")),
             last: None,
-            page: None,
+            paged: false,
+            consent: None,
             approved: false,
             approval_cookies: Vec::new(),
             cookies_before: BTreeSet::new(),
@@ -75,10 +87,15 @@ impl Walk<'_> {
             walked.end = End::Failed(format!("the upstream endpoint <{}> is not a URL", self.upstream));
             return walked;
         };
+        let in_upstream = |u: &url::Url| u.origin() == upstream.origin();
         let callback = url::Url::parse(self.redirect_uri).ok().map(|u| u.origin());
+        // The proxy's own callback, as it told the upstream AS (its `redirect_uri`): the
+        // upstream's way back, past any hop of its own (a federated login's).
+        let mut proxy_callback: Option<url::Url> = None;
         let mut url = start.to_owned();
         let mut request = Request::get(&url);
-        let (mut forms, mut submitted) = (0, false);
+        // `collecting`: the approval's answers are being read (until a page or the upstream).
+        let (mut forms, mut submitted_consent, mut collecting) = (0, false, false);
         for _ in 0..MAX_HOPS {
             let (exchange, result) = self.session.send(&request).await;
             walked.exchanges.push(exchange);
@@ -89,43 +106,55 @@ impl Walk<'_> {
                     return walked;
                 }
             };
-            let upstream_side = url::Url::parse(&url).is_ok_and(|u| u.origin() == upstream.origin());
-            if std::mem::take(&mut submitted) && !upstream_side {
-                // A later page's submission is the approval: the earlier ones were a login's.
-                walked
-                    .cookies_before
-                    .extend(walked.approval_cookies.drain(..).filter_map(|l| cookie_name(&l)));
+            let here = url::Url::parse(&url).ok();
+            let upstream_side = here.as_ref().is_some_and(in_upstream);
+            if std::mem::take(&mut submitted_consent) {
                 walked.approved = true;
+                collecting = true;
             }
             if !upstream_side {
                 let lines = response.header_values("set-cookie").map(str::to_owned);
-                match walked.approved {
-                    true => walked.approval_cookies.extend(lines),
-                    false => walked.cookies_before.extend(lines.filter_map(|l| cookie_name(&l))),
+                match (collecting, walked.approved) {
+                    (true, _) => walked.approval_cookies.extend(lines),
+                    (false, false) => walked.cookies_before.extend(lines.filter_map(|l| cookie_name(&l))),
+                    (false, true) => {}
                 }
             }
             walked.last = Some(response.clone());
-            let here = url::Url::parse(&url).ok();
             let location = response.header_values("location").next().map(str::to_owned);
             let next = match (response.status, location) {
                 (300..=399, Some(location)) => here.as_ref().and_then(|h| h.join(&location).ok()),
                 _ => None,
             };
             let Some(next) = next else {
-                let page = response.status == 200
-                    && response.media_type().is_some_and(|m| m == "text/html")
-                    && for_the_user(&response);
+                collecting = false;
+                let page = for_the_user(&response);
+                let consent = page && !upstream_side && names_client(&response, self.client_marks);
                 if page && !upstream_side {
-                    walked.page = Some(response.clone());
+                    walked.paged = true;
+                }
+                if consent {
+                    walked.consent = Some(response.clone());
+                    // A consent page shown again (or after a login) is approved anew.
                     walked.approved = false;
+                    walked.approval_cookies.clear();
                 }
                 let submission = match (page, self.form) {
                     (true, Some(form)) if forms < MAX_FORMS => submit_form(&response, &url, form),
                     _ => None,
                 };
                 match submission {
+                    // A form that posts to the upstream AS hands over, as a redirect does.
+                    Some(Ok(next))
+                        if !self.through_upstream
+                            && !upstream_side
+                            && url::Url::parse(&next.url).is_ok_and(|u| in_upstream(&u)) =>
+                    {
+                        walked.end = End::Upstream(next.url.clone());
+                    }
                     Some(Ok(next)) if self.session.hosts().allows(&next.url) => {
-                        (forms, submitted) = (forms + 1, true);
+                        forms += 1;
+                        submitted_consent = consent;
                         url = next.url.clone();
                         request = next;
                         continue;
@@ -140,13 +169,21 @@ impl Walk<'_> {
                 }
                 return walked;
             };
-            let in_upstream = |u: &url::Url| u.origin() == upstream.origin();
+            if in_upstream(&next) && !upstream_side {
+                collecting = false;
+                let told = next.query_pairs().find(|(n, _)| n == "redirect_uri");
+                proxy_callback = proxy_callback.or_else(|| told.and_then(|(_, v)| url::Url::parse(&v).ok()));
+            }
+            let returning = match &proxy_callback {
+                Some(told) => same_endpoint(&next, told),
+                None => upstream_side && !in_upstream(&next),
+            };
             walked.end = if Some(next.origin()) == callback {
                 let code = next.query_pairs().any(|(name, _)| name == "code");
                 End::Callback { code }
             } else if in_upstream(&next) && !upstream_side && !self.through_upstream {
                 End::Upstream(next.to_string())
-            } else if upstream_side && !in_upstream(&next) {
+            } else if returning && self.through_upstream {
                 End::Returning(next.to_string())
             } else if !self.session.hosts().allows(next.as_str()) {
                 End::Failed(format!(
@@ -164,13 +201,27 @@ impl Walk<'_> {
     }
 }
 
+/// Whether a page names the client: one of `marks` (its client_id, client_name, redirect URI)
+/// in its text (MCP Security Best Practices, Consent UI Requirements: "Clearly identify the
+/// requesting MCP client by name", "Show the registered `redirect_uri`").
+fn names_client(response: &Response, marks: &[String]) -> bool {
+    let text = String::from_utf8_lossy(&response.body);
+    let doc = scraper::Html::parse_document(&text);
+    let shown: String = doc.root_element().text().collect::<Vec<_>>().join(" ");
+    marks.iter().any(|m| !m.is_empty() && shown.contains(m.as_str()))
+}
+
 fn cookie_name(line: &str) -> Option<String> {
     cookie::Cookie::parse(line).ok().map(|c| c.name().to_owned())
 }
 
-/// Whether an HTML page is one for the user to act on: a form with a button to press, and no
-/// script that submits it (an auto-posting interstitial hands over without the user).
+/// Whether an answer is a page for the user to act on: 200, HTML, a form with a button to
+/// press, and no script that submits it (an auto-posting interstitial hands over without the
+/// user; a handler bound with jQuery's `.submit(function ...)` submits nothing by itself).
 fn for_the_user(response: &Response) -> bool {
+    if response.status != 200 || !response.media_type().is_some_and(|m| m == "text/html") {
+        return false;
+    }
     let text = String::from_utf8_lossy(&response.body);
     let doc = scraper::Html::parse_document(&text);
     let select = |css: &str| scraper::Selector::parse(css).expect("a valid selector");
@@ -178,12 +229,11 @@ fn for_the_user(response: &Response) -> bool {
         .select(&select("form button, form input[type=submit], form input[type=image]"))
         .next()
         .is_some();
-    let scripted = doc
-        .select(&select("script"))
-        .any(|s| s.text().any(|t| t.contains(".submit(")))
+    let submits = |code: &str| code.contains(".submit()") || code.contains(".requestSubmit(");
+    let scripted = doc.select(&select("script")).any(|s| s.text().any(submits))
         || doc
             .select(&select("[onload]"))
-            .any(|e| e.value().attr("onload").is_some_and(|a| a.contains("submit")));
+            .any(|e| e.value().attr("onload").is_some_and(submits));
     button && !scripted
 }
 
@@ -201,6 +251,8 @@ mod tests {
 
     #[test]
     fn a_page_for_the_user_has_a_button_and_submits_itself_never() {
+        let jquery = r#"<form id="f" method="post"><button>Allow</button></form><script>$('#f').submit(function(){ return true; });</script>"#;
+        assert!(for_the_user(&html(jquery)), "binding a handler submits nothing");
         let consent = r#"<form method="post"><button name="decision" value="approve">Allow</button></form>"#;
         assert!(for_the_user(&html(consent)));
         let no_button = r#"<form method="post" action="/go"><input type="hidden" name="x"></form>"#;

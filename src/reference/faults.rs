@@ -356,6 +356,8 @@ faults! {
         "a request using a state handle that exists needs no token";
     ProxyForwardsWithoutConsent = "proxy-forwards-without-consent", ["as.authz.consent-proxy"], LATEST, Realistic,
         "the proxy sends a never-approved client straight on to the upstream AS, where its static client id already holds the user's consent";
+    ProxyLoginWithoutConsent = "proxy-login-without-consent", ["as.authz.consent-proxy"], LATEST, Realistic,
+        "the proxy has its user sign in (a login page naming no client), then sends the never-approved client on to the upstream AS under its static client id";
     ConsentPageFrameable = "consent-page-frameable", ["as.authz.consent-page-hardening"], LATEST, Realistic,
         "the proxy's consent page has a CSP of `default-src 'self'` (which does not govern framing) and no X-Frame-Options";
     ConsentCookieWeak = "consent-cookie-weak", ["as.authz.consent-page-hardening"], LATEST, Realistic,

@@ -334,11 +334,13 @@ impl Reference {
         if let Some(upstream) = &self.state.upstream_origin {
             config.proxy.get_or_insert_with(|| crate::config::Proxy {
                 upstream_authorization_endpoint: format!("{upstream}{}", upstream::AUTHORIZE),
+                fill_upstream_forms: false,
             });
             if matches!(config.consent, ConsentDriver::Redirects) {
                 config.consent = ConsentDriver::Form(FormSettings {
                     fields: Vec::new(),
                     submit: Some("approve".to_owned()),
+                    refused_origins: Vec::new(),
                 });
             }
         }

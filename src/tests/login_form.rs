@@ -31,6 +31,7 @@ pub(super) fn form_driver() -> ConsentDriver {
             ("password".into(), Secret::new(LOGIN_PASSWORD)),
         ],
         submit: Some("approve".into()),
+        refused_origins: Vec::new(),
     })
 }
 

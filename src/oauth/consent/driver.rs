@@ -33,6 +33,9 @@ pub struct FormSettings {
     pub fields: Vec<(String, Secret)>,
     /// The name or value of the button to press (default: the form's first submit button).
     pub submit: Option<String>,
+    /// Origins whose pages are never filled: a proxy's upstream AS (its login is not the
+    /// target's; config `[proxy] fill_upstream_forms` allows it).
+    pub refused_origins: Vec<String>,
 }
 
 /// Carries the authorization URL `start` to the callback with `driver`.

@@ -119,6 +119,14 @@ pub(crate) fn submit_form(
     settings: &FormSettings,
 ) -> Option<Result<Request, String>> {
     interaction_page(response)?;
+    let origin = |u: &str| url::Url::parse(u).map(|u| u.origin().ascii_serialization());
+    if origin(page_url).is_ok_and(|o| settings.refused_origins.contains(&o)) {
+        return Some(Err(format!(
+            "interaction required: a page of the upstream AS <{}> that the configured fields are not for \
+             (config [proxy] fill_upstream_forms = true fills it)",
+            origin(page_url).unwrap_or_default()
+        )));
+    }
     let text = String::from_utf8_lossy(&response.body);
     let doc = scraper::Html::parse_document(&text);
     let select = |css: &str| scraper::Selector::parse(css).ok();
@@ -132,7 +140,16 @@ pub(crate) fn submit_form(
         let name = input.value().attr("name").unwrap_or_default().to_owned();
         fields.push((name, input.value().attr("value").unwrap_or_default().to_owned()));
     }
-    for (name, value) in &settings.fields {
+    let action = form.value().attr("action").unwrap_or("");
+    let target = match url::Url::parse(page_url).and_then(|base| base.join(action)) {
+        Ok(t) => t,
+        Err(e) => return Some(Err(format!("unusable form action <{action}>: {e}"))),
+    };
+    // The configured values go only where they are for: never to a refused origin.
+    let refused = settings
+        .refused_origins
+        .contains(&target.origin().ascii_serialization());
+    for (name, value) in settings.fields.iter().filter(|_| !refused) {
         match fields.iter_mut().find(|(n, _)| n == name) {
             Some(field) => field.1 = value.expose().to_owned(),
             None => fields.push((name.clone(), value.expose().to_owned())),
@@ -164,11 +181,6 @@ pub(crate) fn submit_form(
     if let Some((Some(name), value)) = button.map(|b| (b.value().attr("name"), b.value().attr("value").unwrap_or(""))) {
         fields.push((name.to_owned(), value.to_owned()));
     }
-    let action = form.value().attr("action").unwrap_or("");
-    let target = match url::Url::parse(page_url).and_then(|base| base.join(action)) {
-        Ok(t) => t,
-        Err(e) => return Some(Err(format!("unusable form action <{action}>: {e}"))),
-    };
     let body = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(&fields)
         .finish();

@@ -248,3 +248,40 @@ async fn the_manual_driver_waits_for_the_browser_on_the_redirect_port() {
     .await;
     assert!(matches!(&none.observed, Observed::Error(why) if why.contains("no browser reached the redirect URI")));
 }
+
+#[test]
+fn the_configured_fields_never_go_to_a_refused_origin() {
+    use crate::http::Response;
+    use crate::http::redact::Secret;
+    let settings = FormSettings {
+        fields: vec![("password".into(), Secret::new("hunter2"))],
+        submit: None,
+        refused_origins: vec!["https://upstream.example".into()],
+    };
+    let page = |action: &str| {
+        Response {
+        status: 200,
+        headers: vec![("content-type".into(), "text/html".into())],
+        body: format!(r#"<form method="post" action="{action}"><input type="hidden" name="t" value="1"><button>Go</button></form>"#)
+            .into_bytes(),
+    }
+    };
+    // A page of the upstream: not filled at all.
+    let upstream = super::follow::submit_form(&page("/login"), "https://upstream.example/login", &settings);
+    assert!(matches!(upstream, Some(Err(why)) if why.contains("fill_upstream_forms")));
+    // The proxy's page posting to the upstream: its own fields only.
+    let handover = super::follow::submit_form(
+        &page("https://upstream.example/go"),
+        "http://127.0.0.1:1/consent",
+        &settings,
+    );
+    let body = handover.unwrap().unwrap().body.unwrap();
+    assert_eq!(String::from_utf8(body).unwrap(), "t=1");
+    // Its own form: filled.
+    let own = super::follow::submit_form(&page("/consent"), "http://127.0.0.1:1/consent", &settings);
+    assert!(
+        String::from_utf8(own.unwrap().unwrap().body.unwrap())
+            .unwrap()
+            .contains("password=hunter2")
+    );
+}

@@ -68,7 +68,6 @@ pub(in crate::reference) fn around_port(uri: &str) -> Option<(&str, &str)> {
 pub(in crate::reference) async fn authorize(
     Extract(s): Extract<Arc<State>>,
     Extension(base): Extension<Base>,
-    headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     // A URL client_id names a client metadata document: fetched and checked, it is the
@@ -225,11 +224,7 @@ pub(in crate::reference) async fn authorize(
         issued: None,
     };
     let mut st = store(&s);
-    // A browser keeps its session across authorizations, as with any login (a proxy's
-    // callback checks the state it stored against it).
-    let presented = session_cookie(&headers).filter(|id| id.starts_with("session-") && st.issued.contains(id));
-    let txn = st.id("txn");
-    let session = presented.unwrap_or_else(|| st.secret("session"));
+    let (txn, session) = (st.id("txn"), st.secret("session"));
     let issuer = base.issuer.clone();
     let csrf = st.id("csrf");
     st.consents.insert(
@@ -304,14 +299,16 @@ pub(in crate::reference) async fn consent(
     }
     // A proxy whose user signs in to it first (variation `proxy-login-page-first`).
     let signed_in = store(&s).signed_in.contains(&pending.session);
-    if s.upstream_origin.is_some() && s.varies(Variation::ProxyLoginPageFirst) && !signed_in {
+    let login_first = s.varies(Variation::ProxyLoginPageFirst) || s.has(Fault::ProxyLoginWithoutConsent);
+    if s.upstream_origin.is_some() && login_first && !signed_in {
         return login_page(&txn, &pending);
     }
     // A fault: the proxy skips its own consent, and the upstream AS has the user's already.
     // Legal: a client the user approved before (its registry of approved clients).
     let approved =
         s.varies(Variation::ProxyRemembersConsent) && store(&s).approved_clients.contains(&pending.grant.client_id);
-    if s.upstream_origin.is_some() && (s.has(Fault::ProxyForwardsWithoutConsent) || approved) {
+    let skips_consent = s.has(Fault::ProxyForwardsWithoutConsent) || s.has(Fault::ProxyLoginWithoutConsent);
+    if s.upstream_origin.is_some() && (skips_consent || approved) {
         store(&s).consents.remove(&txn);
         return forward_upstream(&s, pending);
     }

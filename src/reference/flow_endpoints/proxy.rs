@@ -176,7 +176,7 @@ pub(in crate::reference) async fn callback(
 }
 
 /// The browser session's id, from its cookie.
-pub(in crate::reference) fn session_cookie(headers: &HeaderMap) -> Option<String> {
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
     let cookie = headers.get(header::COOKIE)?.to_str().ok()?;
     cookie
         .split(';')

@@ -1,18 +1,20 @@
 //! The steps of an MCP proxy (config `[proxy]`: a server that sends its users on to a
 //! third-party AS under one static client id; MCP Confused Deputy Problem, and the Security
-//! Best Practices' Required Protections for it).
-//! - `proxy_consent`: a client registered now, never approved, is sent to `/authorize`; the
-//!   walk stops at the upstream AS. Did the proxy show a page first (its consent), and what
-//!   did its approval set (the `form` driver submits it)?
-//! - `proxy_callback`: authorizations walked through the upstream AS, each held where the
-//!   upstream sends the browser back; the proxy's callback is then sent with an altered
-//!   `state`, with none, from another browser, again after it was served, and with that spent
-//!   state and a fresh upstream code. Each but the replay has the callback as it came sent
-//!   after it as its control (the replay's comes before it).
+//! Best Practices' Required Protections for it). Each registers a client of its own (DCR), so
+//! no other case's grant depends on what they do, and walks the chain itself.
+//! - `proxy_consent`: the new client, never approved, is sent to `/authorize`; the walk stops
+//!   at the upstream AS. Did a consent page of the proxy's own, naming the client, come first,
+//!   and what did its approval set (the `form` driver submits it)?
+//! - `proxy_callback`: authorizations walked through the upstream AS, each in a browser (a
+//!   cookie jar) of its own and held where the upstream sends the browser back; the proxy's
+//!   callback is then sent with an altered `state`, with none, from another user's browser,
+//!   again after it was served (the control: served first), and, in the browser it belongs
+//!   to, that spent state with a fresh upstream code.
 
 use std::collections::BTreeMap;
 
 use crate::check::consent_cookie_flaws;
+use crate::http::HttpClient;
 use crate::oauth::consent::{ConsentDriver, FormSettings};
 use crate::oauth::flow::{Attempt, Flow};
 use crate::oauth::proxy::{End, Walk, Walked};
@@ -25,35 +27,25 @@ use super::state::unknown_like;
 /// Why a run has no proxy checks.
 const NOT_A_PROXY: &str = "the target is not declared an MCP proxy (config [proxy] upstream_authorization_endpoint)";
 
+/// What a proxy step runs on: the upstream endpoint, the form settings, a flow and a client
+/// registered for the step, and what names that client on a page.
+struct ProxySetup<'a> {
+    upstream: String,
+    form: Option<FormSettings>,
+    flow: Flow<'a>,
+    client: Client,
+    marks: Vec<String>,
+}
+
 impl Context {
     /// Step `proxy_consent` (`var:proxy_consent.end`, `var:proxy_consent.cookie_flaws`).
     pub(super) async fn proxy_consent(&self) -> Observation {
         let label = "a never-approved client's authorization request, up to the upstream AS";
-        let (upstream, form) = match self.proxy_setup() {
+        let (setup, registration) = match self.proxy_setup(label).await {
             Ok(setup) => setup,
-            Err(why) => return Observation::skipped(label, why),
+            Err(obs) => return obs,
         };
-        // A client of its own, registered now: the proxy cannot have its consent yet.
-        let flow = match self.grants.flow().await {
-            Ok(flow) => flow,
-            Err(why) => return Observation::skipped(label, why),
-        };
-        let registration = flow
-            .register(
-                "never-approved client registration",
-                &self.grants.registration_body().await,
-            )
-            .await;
-        let client = match self.grants.registered_client(&registration, "no never-approved client") {
-            Ok(client) => client,
-            Err(why) => {
-                return Observation {
-                    exchanges: registration.exchanges,
-                    ..why.observation(label)
-                };
-            }
-        };
-        let start = match authorization_url(&flow, &client, &upstream, self.client.redactor(), "proxy consent") {
+        let start = match authorization_url(&setup, self.client.redactor(), "proxy consent") {
             Ok(url) => url,
             Err(why) => return Observation::skipped(label, why),
         };
@@ -61,25 +53,18 @@ impl Context {
             Ok(s) => s,
             Err(e) => return Observation::skipped(label, e.to_string()),
         };
-        let walk = Walk {
-            session: &session,
-            redirect_uri: &client.redirect_uri,
-            upstream: &upstream,
-            form: form.as_ref(),
-            through_upstream: false,
-        };
-        let walked = walk.from(&start).await;
-        let end = consent_end(&walked, &client.client_id);
+        let walked = setup.walk(&session, false).from(&start).await;
+        let end = consent_end(&walked, &setup.client.client_id);
         let mut vars = BTreeMap::from([("proxy_consent.end".to_owned(), end)]);
         if walked.approved {
             let flaws = consent_cookie_flaws(&walked.approval_cookies, &walked.cookies_before);
             vars.insert("proxy_consent.cookie_flaws".to_owned(), flaws);
         }
-        let mut exchanges = registration.exchanges;
+        let mut exchanges = registration;
         exchanges.extend(walked.exchanges);
-        // The page (the last before the upstream: the consent page, where a login page comes
-        // first) is what the hardening rule judges; without one, where the walk ended.
-        let observed = match (walked.page, walked.last, walked.end) {
+        // The consent page is what the hardening rule judges; without one, where the walk
+        // ended.
+        let observed = match (walked.consent, walked.last, walked.end) {
             (Some(page), _, _) => Observed::Response(page),
             (None, _, End::Failed(why)) => Observed::Error(why),
             (None, Some(last), _) => Observed::Response(last),
@@ -94,56 +79,42 @@ impl Context {
     }
 
     /// Step `proxy_callback`: per variant, an authorization of its own walked through the
-    /// upstream AS and held where it sends the browser back; then the variant and, as its
-    /// control, the callback as it came (served, unless the variant took its place).
+    /// upstream AS and held where it sends the browser back, then the variant.
     /// `var:proxy_callback.<variant>`: `served` when an answer leads to the client's redirect
-    /// URI with a code; `var:proxy_callback.controls`: `held`, or which did not and why.
+    /// URI with a code, `refused...` or `answered <status>` otherwise, `no answer: ...`;
+    /// `var:proxy_callback.controls`: `held` when the replay's genuine callback was served (the
+    /// held callback URLs work) and every variant got an answer, else why not.
     pub(super) async fn proxy_callback(&self) -> Observation {
         let label = "the proxy's callback from the upstream AS, tampered with and replayed";
-        let (upstream, form) = match self.proxy_setup() {
+        let (setup, mut exchanges) = match self.proxy_setup(label).await {
             Ok(setup) => setup,
-            Err(why) => return Observation::skipped(label, why),
+            Err(obs) => return obs,
         };
-        let (flow, client) = match self.grants.flow_and_client().await {
-            Ok(pair) => pair,
-            Err(why) => return why.observation(label),
-        };
-        // The browser: one cookie jar for every authorization, as a user's.
-        let (browser, other_browser) = match (self.client.session(), self.client.session()) {
-            (Ok(a), Ok(b)) => (a, b),
-            (Err(e), _) | (_, Err(e)) => return Observation::skipped(label, e.to_string()),
-        };
-        let through = Walk {
-            session: &browser,
-            redirect_uri: &client.redirect_uri,
-            upstream: &upstream,
-            form: form.as_ref(),
-            through_upstream: true,
-        };
-        // The callback's answers are followed to where they lead, never into a form or upstream.
-        let answer = |session| Walk {
-            session,
-            form: None,
-            through_upstream: false,
-            ..through
-        };
-        let (mut exchanges, mut vars, mut unmet) = (Vec::new(), BTreeMap::new(), Vec::new());
+        let mut browsers = Vec::new();
+        for _ in CallbackVariant::ALL {
+            match self.client.session() {
+                Ok(browser) => browsers.push(browser),
+                Err(e) => return Observation::skipped(label, e.to_string()),
+            }
+        }
+        let (mut vars, mut unmet) = (BTreeMap::new(), Vec::new());
         let mut last = None;
-        // The replay's state, spent: `reused` presents it with a fresh upstream code.
-        let mut spent: Option<String> = None;
-        for variant in CallbackVariant::ALL {
-            let name = variant.name();
-            let start = match authorization_url(&flow, &client, &upstream, self.client.redactor(), name) {
+        // The replay's callback, served: `reused` presents its state again, from its browser.
+        let mut spent: Option<(String, &HttpClient)> = None;
+        let mut control = None;
+        for (i, variant) in CallbackVariant::ALL.into_iter().enumerate() {
+            let (name, browser) = (variant.name(), &browsers[i]);
+            let start = match authorization_url(&setup, self.client.redactor(), name) {
                 Ok(url) => url,
                 Err(why) => return Observation::skipped(label, why),
             };
-            let walked = through.from(&start).await;
+            let walked = setup.walk(browser, true).from(&start).await;
             exchanges.extend(walked.exchanges);
             let returning = match walked.end {
                 End::Returning(url) => url,
                 End::Page => {
-                    let why =
-                        "the authorization stopped at a page: the `form` consent driver passes it (config [consent])";
+                    let why = "the authorization stopped at a page the consent driver did not pass (config [consent]; the \
+                               upstream's pages are filled only with [proxy] fill_upstream_forms)";
                     return with(label, exchanges, Observed::Skipped(why.to_owned()), BTreeMap::new());
                 }
                 End::Failed(why) => return with(label, exchanges, Observed::Error(why), BTreeMap::new()),
@@ -159,57 +130,44 @@ impl Context {
                 let why = "the upstream AS sent the browser back without a state: nothing to alter or replay";
                 return with(label, exchanges, Observed::Skipped(why.to_owned()), BTreeMap::new());
             };
-            let tampered = match variant {
-                CallbackVariant::Altered => Some(with_state(&returning, Some(&unknown_like(&state)))),
-                CallbackVariant::Missing => Some(with_state(&returning, None)),
-                CallbackVariant::Reused => spent.as_deref().map(|old| with_state(&returning, Some(old))),
-                CallbackVariant::OtherBrowser | CallbackVariant::Replay => Some(returning.clone()),
-            };
-            let Some(tampered) = tampered else {
-                let why = "not sent: no spent state to present (the replay's control failed)";
-                unmet.push(format!("{name}: {why}"));
-                vars.insert(format!("proxy_callback.{name}"), why.to_owned());
-                continue;
-            };
-            let session = match variant {
-                CallbackVariant::OtherBrowser => &other_browser,
-                _ => &browser,
-            };
-            // The replay's control comes first: the state is spent by the genuine callback.
-            let replay = variant == CallbackVariant::Replay;
-            let control = match replay {
-                true => Some(answer(&browser).from(&returning).await),
-                false => None,
-            };
-            let sent = answer(session).from(&tampered).await;
-            let control = match control {
-                Some(control) => control,
-                None if sent.end == (End::Callback { code: true }) => {
-                    exchanges.extend(sent.exchanges);
-                    vars.insert(format!("proxy_callback.{name}"), outcome(&sent.end));
-                    last = sent.last;
-                    continue;
+            // The answers are followed to where they lead, never into a form or upstream.
+            let send = async |browser: &HttpClient, url: &str| setup.answers(browser).from(url).await;
+            let sent = match variant {
+                CallbackVariant::Altered => send(browser, &with_state(&returning, Some(&unknown_like(&state)))).await,
+                CallbackVariant::Missing => send(browser, &with_state(&returning, None)).await,
+                // Another user's browser, with a session of its own at the proxy (the
+                // altered variant's).
+                CallbackVariant::OtherBrowser => send(&browsers[0], &returning).await,
+                CallbackVariant::Replay => {
+                    let genuine = send(browser, &returning).await;
+                    exchanges.extend(genuine.exchanges);
+                    control = Some(outcome(&genuine.end));
+                    if genuine.end == (End::Callback { code: true }) {
+                        spent = Some((state.clone(), browser));
+                    }
+                    send(browser, &returning).await
                 }
-                None => answer(&browser).from(&returning).await,
+                CallbackVariant::Reused => match &spent {
+                    Some((old, owner)) => send(owner, &with_state(&returning, Some(old))).await,
+                    None => {
+                        let why = "not sent: the replay's genuine callback was not served";
+                        vars.insert(format!("proxy_callback.{name}"), why.to_owned());
+                        continue;
+                    }
+                },
             };
-            let (verdict, genuine) = (outcome(&sent.end), outcome(&control.end));
-            if replay {
-                exchanges.extend(control.exchanges);
-                exchanges.extend(sent.exchanges);
-            } else {
-                exchanges.extend(sent.exchanges);
-                exchanges.extend(control.exchanges);
+            exchanges.extend(sent.exchanges);
+            let answer = outcome(&sent.end);
+            if answer.starts_with("no answer") {
+                unmet.push(format!("{name}: {answer}"));
             }
-            if !verdict.starts_with("refused") && verdict != "served" {
-                unmet.push(format!("{name}: {verdict}"));
-            } else if genuine != "served" {
-                unmet.push(format!("{name}: the genuine callback was {genuine}"));
-            }
-            if replay && genuine == "served" {
-                spent = Some(state);
-            }
-            vars.insert(format!("proxy_callback.{name}"), verdict);
+            vars.insert(format!("proxy_callback.{name}"), answer);
             last = sent.last;
+        }
+        match control.as_deref() {
+            Some("served") => {}
+            Some(other) => unmet.push(format!("the genuine callback (before the replay) was {other}")),
+            None => unmet.push("the genuine callback was not sent".to_owned()),
         }
         // A code for a tampered callback needs no control: it is the breach.
         let served = vars.values().any(|v| v == "served");
@@ -225,21 +183,78 @@ impl Context {
         with(label, exchanges, observed, vars)
     }
 
-    /// The upstream AS's authorization endpoint and the form settings to pass pages with, or
-    /// why the proxy steps cannot run.
-    fn proxy_setup(&self) -> Result<(String, Option<FormSettings>), String> {
-        let proxy = self.config.proxy.as_ref().ok_or(NOT_A_PROXY)?;
+    /// What the proxy steps run on, with the registration's exchanges; or the observation
+    /// (labelled `label`) of why they cannot run.
+    async fn proxy_setup(&self, label: &str) -> Result<(ProxySetup<'_>, Vec<crate::http::Exchange>), Observation> {
+        let proxy = self
+            .config
+            .proxy
+            .as_ref()
+            .ok_or_else(|| Observation::skipped(label, NOT_A_PROXY))?;
         let form = match &self.config.consent {
             ConsentDriver::Redirects => None,
             ConsentDriver::Form(form) => Some(form.clone()),
             ConsentDriver::Command { .. } | ConsentDriver::Manual { .. } => {
-                return Err(
-                    "the proxy checks walk the chain themselves: they need the `redirects` or `form` consent driver"
-                        .to_owned(),
-                );
+                let why =
+                    "the proxy checks walk the chain themselves: they need the `redirects` or `form` consent driver";
+                return Err(Observation::skipped(label, why));
             }
         };
-        Ok((proxy.upstream_authorization_endpoint.clone(), form))
+        let flow = self
+            .grants
+            .flow()
+            .await
+            .map_err(|why| Observation::skipped(label, why))?;
+        // A client of its own, registered now: never approved, and no other case's grant is
+        // touched by what the step does with it (an AS may revoke a client's earlier grants
+        // when it authorizes again).
+        let body = self.grants.registration_body().await;
+        let registration = flow.register("the proxy step's own client registration", &body).await;
+        let client = match self
+            .grants
+            .registered_client(&registration, "no client of the step's own")
+        {
+            Ok(client) => client,
+            Err(why) => {
+                return Err(Observation {
+                    exchanges: registration.exchanges,
+                    ..why.observation(label)
+                });
+            }
+        };
+        let name = body.get("client_name").and_then(|n| n.as_str()).unwrap_or_default();
+        let marks = vec![client.client_id.clone(), name.to_owned(), client.redirect_uri.clone()];
+        let setup = ProxySetup {
+            upstream: proxy.upstream_authorization_endpoint.clone(),
+            form,
+            flow,
+            client,
+            marks,
+        };
+        Ok((setup, registration.exchanges))
+    }
+}
+
+impl ProxySetup<'_> {
+    /// A walk in `browser` that fills pages as configured; `through_upstream`: on past the
+    /// upstream AS to its way back.
+    fn walk<'w>(&'w self, browser: &'w HttpClient, through_upstream: bool) -> Walk<'w> {
+        Walk {
+            session: browser,
+            redirect_uri: &self.client.redirect_uri,
+            upstream: &self.upstream,
+            client_marks: &self.marks,
+            form: self.form.as_ref(),
+            through_upstream,
+        }
+    }
+
+    /// A walk of the proxy's answers to a callback: followed, never into a form or upstream.
+    fn answers<'w>(&'w self, browser: &'w HttpClient) -> Walk<'w> {
+        Walk {
+            form: None,
+            ..self.walk(browser, false)
+        }
     }
 }
 
@@ -281,15 +296,14 @@ impl CallbackVariant {
     }
 }
 
-/// The valid authorization request of `client`, as a URL (a fresh attempt for `purpose`), or
-/// why there is none.
+/// The valid authorization request of the step's client, as a URL (a fresh attempt for
+/// `purpose`), or why there is none.
 fn authorization_url(
-    flow: &Flow<'_>,
-    client: &Client,
-    upstream: &str,
+    setup: &ProxySetup<'_>,
     redactor: &crate::http::redact::Redactor,
     purpose: &str,
 ) -> Result<String, String> {
+    let (flow, client, upstream) = (&setup.flow, &setup.client, setup.upstream.as_str());
     let endpoint = flow.reachable("authorization_endpoint", flow.server.authorization_endpoint.as_ref())?;
     // The walk tells the upstream AS from the proxy by origin.
     let origin = |u: &str| url::Url::parse(u).ok().map(|u| u.origin());
@@ -310,21 +324,29 @@ fn authorization_url(
     requests::with_query(endpoint, &params)
 }
 
-/// How a never-approved client's walk went: `page` (the proxy stopped for the user first),
-/// `forwarded` (on to the upstream AS under another client id: the proxy's static one),
-/// `passthrough` (under the client's own id: a proxy without a static client id, whom the
-/// rule does not address, like the TypeScript SDK's ProxyOAuthServerProvider), else what the
-/// answer led to.
+/// How a never-approved client's walk went: `consent` (a page of the proxy's naming the
+/// client came before the upstream AS), `forwarded` (on to the upstream AS under another
+/// client id, the proxy's static one, with no page at all), `forwarded after a page naming no
+/// client` (a login page, say), `passthrough` (under the client's own id: a proxy without a
+/// static client id, which the rule does not address, like the TypeScript SDK's
+/// ProxyOAuthServerProvider), `a page naming no client` (where the walk stopped: a login page
+/// the driver did not pass), else what the answer led to.
 fn consent_end(walked: &Walked, client_id: &str) -> String {
-    if walked.page.is_some() {
-        return "page".to_owned();
+    if walked.consent.is_some() {
+        return "consent".to_owned();
     }
-    let End::Upstream(location) = &walked.end else {
-        return outcome(&walked.end);
+    let location = match &walked.end {
+        End::Upstream(location) => location,
+        End::Page => return "a page naming no client".to_owned(),
+        end => return outcome(end),
     };
-    match query_param(location, "client_id").as_deref() == Some(client_id) {
-        true => "passthrough".to_owned(),
-        false => "forwarded".to_owned(),
+    match (
+        query_param(location, "client_id").as_deref() == Some(client_id),
+        walked.paged,
+    ) {
+        (true, _) => "passthrough".to_owned(),
+        (false, false) => "forwarded".to_owned(),
+        (false, true) => "forwarded after a page naming no client".to_owned(),
     }
 }
 
@@ -398,7 +420,8 @@ mod tests {
             exchanges: Vec::new(),
             end,
             last: Some(redirect),
-            page: page.then_some(html),
+            paged: page,
+            consent: page.then_some(html),
             approved: false,
             approval_cookies: Vec::new(),
             cookies_before: Default::default(),
@@ -410,7 +433,13 @@ mod tests {
         let upstream = "https://up.example/authorize?client_id=static-proxy&state=x";
         let to = |url: &str| End::Upstream(url.to_owned());
         assert_eq!(consent_end(&walked(to(upstream), upstream, false), "c1"), "forwarded");
-        assert_eq!(consent_end(&walked(to(upstream), upstream, true), "c1"), "page");
+        assert_eq!(consent_end(&walked(to(upstream), upstream, true), "c1"), "consent");
+        let mut login_only = walked(to(upstream), upstream, true);
+        login_only.consent = None;
+        assert_eq!(
+            consent_end(&login_only, "c1"),
+            "forwarded after a page naming no client"
+        );
         // The client's own id passed through: no static client id, no confused deputy.
         let own = "https://up.example/authorize?client_id=c1&state=x";
         assert_eq!(consent_end(&walked(to(own), own, false), "c1"), "passthrough");

@@ -10,6 +10,7 @@ use crate::case::{RequestTemplate, Step, expand_placeholders};
 use crate::config::TargetConfig;
 use crate::discovery::{Discovered, Target};
 use crate::http::{HostPolicy, HttpClient, Request};
+use crate::oauth::consent::ConsentDriver;
 use crate::oauth::grants::{ChainEnd, Grants};
 use crate::observation::{Observation, Observations, Observed};
 
@@ -31,16 +32,23 @@ impl Context {
         Self::with_config(client, target, TargetConfig::default())
     }
 
-    pub fn with_config(client: HttpClient, target: Target, config: TargetConfig) -> Self {
+    pub fn with_config(client: HttpClient, target: Target, mut config: TargetConfig) -> Self {
         // The run contacts the target's hosts, the issuers discovery finds it advertising, and
         // the endpoints its configuration names; the client refuses any other.
         let client = client.restricted_to(HostPolicy::only(target.hosts()));
         if let Some(mint) = &config.mint_endpoint {
             client.hosts().allow_host_of(mint);
         }
-        // A proxy's upstream AS: its authorization chain passes there.
+        // A proxy's upstream AS: its authorization chain passes there; its pages are not
+        // filled with the target's fields unless the configuration says so.
         if let Some(proxy) = &config.proxy {
             client.hosts().allow_host_of(&proxy.upstream_authorization_endpoint);
+            let upstream = url::Url::parse(&proxy.upstream_authorization_endpoint).map(|u| u.origin());
+            if let (ConsentDriver::Form(form), Ok(origin), false) =
+                (&mut config.consent, upstream, proxy.fill_upstream_forms)
+            {
+                form.refused_origins.push(origin.ascii_serialization());
+            }
         }
         // The configuration's secrets may be echoed before the suite sends them; every other
         // secret the redactor learns as it passes (see `http::redact`).
