@@ -219,7 +219,7 @@ fn cookie_name(line: &str) -> Option<String> {
 /// press, and no script that submits it (an auto-posting interstitial hands over without the
 /// user; a handler bound with jQuery's `.submit(function ...)` submits nothing by itself).
 fn for_the_user(response: &Response) -> bool {
-    if response.status != 200 || !response.media_type().is_some_and(|m| m == "text/html") {
+    if response.status != 200 || response.media_type().is_none_or(|m| m != "text/html") {
         return false;
     }
     let text = String::from_utf8_lossy(&response.body);
