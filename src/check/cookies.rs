@@ -10,8 +10,10 @@ use cookie::{Cookie, SameSite};
 /// time (one set earlier in the chain, a load balancer's or the session's, tracks no consent
 /// decision; a deletion sets nothing): `name: flaw, flaw`, one per cookie, `; `-separated.
 /// Empty: none is wrong (or none is new). `SameSite=Strict` is stricter than the Lax the text
-/// names, and passes.
-pub fn consent_cookie_flaws(set_cookie: &[String], set_before: &BTreeSet<String>) -> String {
+/// names, and passes. `development`: the page is plain http on loopback, where a server may
+/// leave out what only https carries (`Secure`, hence `__Host-`), as the run's transport rule
+/// lets loopback http be (judge the deployed cookies over https).
+pub fn consent_cookie_flaws(set_cookie: &[String], set_before: &BTreeSet<String>, development: bool) -> String {
     let deletion = |c: &Cookie| {
         c.max_age().is_some_and(|age| age.whole_seconds() <= 0)
             || c.expires_datetime()
@@ -23,10 +25,10 @@ pub fn consent_cookie_flaws(set_cookie: &[String], set_before: &BTreeSet<String>
         .filter(|c| !set_before.contains(c.name()) && !deletion(c))
         .filter_map(|c| {
             let mut flaws = Vec::new();
-            if !c.name().starts_with("__Host-") {
+            if !c.name().starts_with("__Host-") && !development {
                 flaws.push("no __Host- prefix");
             }
-            if c.secure() != Some(true) {
+            if c.secure() != Some(true) && !development {
                 flaws.push("no Secure");
             }
             if c.http_only() != Some(true) {
@@ -45,6 +47,21 @@ pub fn consent_cookie_flaws(set_cookie: &[String], set_before: &BTreeSet<String>
 mod tests {
     use super::*;
 
+    fn consent_cookie_flaws_(lines: &[String], before: &BTreeSet<String>) -> String {
+        consent_cookie_flaws(lines, before, false)
+    }
+
+    #[test]
+    fn on_loopback_http_only_what_https_carries_is_left_out() {
+        let dev = ["mcp_consent=v; Path=/; HttpOnly; SameSite=Lax".to_owned()];
+        assert_eq!(consent_cookie_flaws(&dev, &BTreeSet::new(), true), "");
+        let lax_missing = ["mcp_consent=v; Path=/; HttpOnly".to_owned()];
+        assert_eq!(
+            consent_cookie_flaws(&lax_missing, &BTreeSet::new(), true),
+            "mcp_consent: no SameSite=Lax"
+        );
+    }
+
     fn answer(cookies: &[&str]) -> Vec<String> {
         cookies.iter().map(|c| (*c).to_owned()).collect()
     }
@@ -53,16 +70,16 @@ mod tests {
     fn a_hardened_cookie_passes_and_each_flaw_is_named() {
         let none = BTreeSet::new();
         let good = "__Host-consent=v; Path=/; Secure; HttpOnly; SameSite=Lax";
-        assert_eq!(consent_cookie_flaws(&answer(&[good]), &none), "");
+        assert_eq!(consent_cookie_flaws_(&answer(&[good]), &none), "");
         let strict = "__Host-consent=v; Path=/; Secure; HttpOnly; SameSite=Strict";
-        assert_eq!(consent_cookie_flaws(&answer(&[strict]), &none), "");
+        assert_eq!(consent_cookie_flaws_(&answer(&[strict]), &none), "");
         assert_eq!(
-            consent_cookie_flaws(&answer(&["consent=v; Path=/; HttpOnly", good]), &none),
+            consent_cookie_flaws_(&answer(&["consent=v; Path=/; HttpOnly", good]), &none),
             "consent: no __Host- prefix, no Secure, no SameSite=Lax"
         );
         let lax_none = "__Host-c=v; Path=/; Secure; SameSite=None";
         assert_eq!(
-            consent_cookie_flaws(&answer(&[lax_none]), &none),
+            consent_cookie_flaws_(&answer(&[lax_none]), &none),
             "__Host-c: no HttpOnly, no SameSite=Lax"
         );
     }
@@ -71,9 +88,9 @@ mod tests {
     fn cookies_set_before_the_approval_are_not_judged() {
         let before = BTreeSet::from(["AWSALB".to_owned()]);
         let lb = "AWSALB=x; Expires=Wed, 09 Dec 2026 19:00:00 GMT; Path=/";
-        assert_eq!(consent_cookie_flaws(&answer(&[lb]), &before), "");
+        assert_eq!(consent_cookie_flaws_(&answer(&[lb]), &before), "");
         assert_eq!(
-            consent_cookie_flaws(&answer(&["junk"]), &before),
+            consent_cookie_flaws_(&answer(&["junk"]), &before),
             "",
             "an unparsable line is no cookie"
         );
@@ -82,7 +99,7 @@ mod tests {
             "older=; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
         ];
         assert_eq!(
-            consent_cookie_flaws(&answer(&deleted), &before),
+            consent_cookie_flaws_(&answer(&deleted), &before),
             "",
             "a deletion sets nothing"
         );

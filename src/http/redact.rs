@@ -192,6 +192,22 @@ impl Redactor {
     /// non-credential parameters.
     pub fn header(&self, name: &str, value: &str) -> String {
         let lower = name.to_ascii_lowercase();
+        // A cookie's value is the secret; its name and attributes are what consent-cookie
+        // checks judge, so they stay readable (unknown learned values in them still go).
+        if lower == "set-cookie" {
+            let (pair, attributes) = value.split_once(';').map_or((value, ""), |(p, a)| (p, a));
+            return match pair.split_once('=') {
+                Some((cookie, _)) => format!(
+                    "{}={REDACTED}{}",
+                    self.text(cookie.trim()),
+                    match attributes {
+                        "" => String::new(),
+                        a => format!(";{}", self.text(a)),
+                    }
+                ),
+                None => REDACTED.to_owned(),
+            };
+        }
         if SECRET_HEADERS.contains(&lower.as_str()) {
             return REDACTED.to_owned();
         }
@@ -326,10 +342,16 @@ mod tests {
     }
 
     #[test]
-    fn headers_keep_scheme_only() {
+    fn headers_keep_scheme_and_cookie_attributes_only() {
         let r = Redactor::default();
         assert_eq!(r.header("Authorization", "Bearer abc.def"), "Bearer [redacted]");
-        assert_eq!(r.header("Set-Cookie", "sid=1; HttpOnly"), "[redacted]");
+        // A cookie keeps its name and attributes (what consent-cookie checks judge).
+        assert_eq!(r.header("Set-Cookie", "sid=1; HttpOnly"), "sid=[redacted]; HttpOnly");
+        assert_eq!(
+            r.header("Set-Cookie", "__Host-c=v=x; Path=/; Secure; SameSite=Lax"),
+            "__Host-c=[redacted]; Path=/; Secure; SameSite=Lax"
+        );
+        assert_eq!(r.header("Set-Cookie", "no-pair"), "[redacted]");
         assert_eq!(r.header("Content-Type", "application/json"), "application/json");
     }
 

@@ -57,7 +57,9 @@ impl Context {
         let end = consent_end(&walked, &setup.client.client_id);
         let mut vars = BTreeMap::from([("proxy_consent.end".to_owned(), end)]);
         if walked.approved {
-            let flaws = consent_cookie_flaws(&walked.approval_cookies, &walked.cookies_before);
+            let plain_loopback =
+                url::Url::parse(&start).is_ok_and(|u| u.scheme() == "http" && crate::http::hosts::is_loopback(&u));
+            let flaws = consent_cookie_flaws(&walked.approval_cookies, &walked.cookies_before, plain_loopback);
             vars.insert("proxy_consent.cookie_flaws".to_owned(), flaws);
         }
         let mut exchanges = registration;
