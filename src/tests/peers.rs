@@ -40,6 +40,8 @@ struct Peer {
     /// documents with it, named `https://localhost:3462` (the peer's SSRF guard allows that
     /// name only); only the versions that have CIMD (2025-11-25+) run.
     cimd: bool,
+    /// The requirements its pins hold (empty: all): a peer there for some rules only.
+    only: &'static [&'static str],
 }
 
 const TS_SDK: Peer = Peer {
@@ -49,6 +51,7 @@ const TS_SDK: Peer = Peer {
     target: "http://localhost:3160/mcp",
     config: None,
     cimd: false,
+    only: &[],
 };
 
 const TS_SDK_STRICT: Peer = Peer {
@@ -58,6 +61,7 @@ const TS_SDK_STRICT: Peer = Peer {
     target: "http://localhost:3160/mcp",
     config: None,
     cimd: false,
+    only: &[],
 };
 
 const OIDC_PROVIDER: Peer = Peer {
@@ -67,6 +71,7 @@ const OIDC_PROVIDER: Peer = Peer {
     target: "http://127.0.0.1:3461/mcp",
     config: None,
     cimd: false,
+    only: &[],
 };
 
 const OIDC_PROVIDER_CIMD: Peer = Peer {
@@ -76,6 +81,7 @@ const OIDC_PROVIDER_CIMD: Peer = Peer {
     target: "http://127.0.0.1:3461/mcp",
     config: None,
     cimd: true,
+    only: &[],
 };
 
 const OIDC_PROVIDER_CONFIGURED: Peer = Peer {
@@ -85,6 +91,28 @@ const OIDC_PROVIDER_CONFIGURED: Peer = Peer {
     target: "http://127.0.0.1:3461/mcp",
     config: Some("target.toml"),
     cimd: false,
+    only: &[],
+};
+
+/// FastMCP's OAuthProxy (PyPI fastmcp 4.2.3) in front of an oidc-provider upstream under one
+/// static client id: a real MCP proxy, pinned for the proxy rules (its other verdicts are its
+/// AS's and the MCP SDK's, pinned with the other peers).
+const FASTMCP_PROXY: Peer = Peer {
+    pins: "fastmcp-proxy",
+    dir: "fastmcp-proxy",
+    env: &[("OIDC_AS_PORT", "3470"), ("PROXY_PORT", "3471")],
+    target: "http://127.0.0.1:3471/mcp",
+    config: Some("target.toml"),
+    cimd: false,
+    only: mcp_auth_conformance::reference::PROXY_REQUIREMENTS,
+};
+
+/// The same with its consent screen off (`require_authorization_consent=False`, which FastMCP
+/// documents as insecure): the proxy rules' known failures on a real proxy.
+const FASTMCP_PROXY_NO_CONSENT: Peer = Peer {
+    pins: "fastmcp-proxy-no-consent",
+    env: &[("OIDC_AS_PORT", "3470"), ("PROXY_PORT", "3471"), ("CONSENT", "false")],
+    ..FASTMCP_PROXY
 };
 
 /// The pinned verdicts of one peer set-up: by spec version, requirement id -> outcome; and
@@ -166,7 +194,9 @@ async fn verdicts(cases: &CaseSet, peer: &Peer, version: SpecVersion) -> BTreeMa
     }
     let client = HttpClient::new(Duration::from_secs(10), Redactor::default()).expect("client");
     let target = Target::new(peer.target, version).expect("target URL");
-    Suite::new(run::plan(cases, version, None), client, target, config)
+    let mut plan = run::plan(cases, version, None);
+    plan.retain(|p| peer.only.is_empty() || peer.only.contains(&p.requirement.id.as_str()));
+    Suite::new(plan, client, target, config)
         .verdicts()
         .await
         .into_iter()
@@ -262,12 +292,14 @@ fn render(peer: &Peer, pins: &Pins) -> String {
 }
 
 /// All pinned set-ups, in the order of the README's table.
-const ALL: [&Peer; 5] = [
+const ALL: [&Peer; 7] = [
     &TS_SDK,
     &TS_SDK_STRICT,
     &OIDC_PROVIDER,
     &OIDC_PROVIDER_CONFIGURED,
     &OIDC_PROVIDER_CIMD,
+    &FASTMCP_PROXY,
+    &FASTMCP_PROXY_NO_CONSENT,
 ];
 
 fn load_pins(peer: &Peer) -> Pins {
@@ -389,7 +421,15 @@ async fn ts_sdk_verdicts_are_the_pinned_ones() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs Node 20+ and npm; .ci/run runs it"]
+#[ignore = "needs Node 20+ and npm (and Python 3 with PyPI for FastMCP); .ci/run runs it"]
 async fn oidc_provider_verdicts_are_the_pinned_ones() {
-    check(&[&OIDC_PROVIDER, &OIDC_PROVIDER_CONFIGURED, &OIDC_PROVIDER_CIMD]).await;
+    // FastMCP's upstream is an oidc-provider from the same install: one after the other.
+    check(&[
+        &OIDC_PROVIDER,
+        &OIDC_PROVIDER_CONFIGURED,
+        &OIDC_PROVIDER_CIMD,
+        &FASTMCP_PROXY,
+        &FASTMCP_PROXY_NO_CONSENT,
+    ])
+    .await;
 }
