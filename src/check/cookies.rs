@@ -2,18 +2,18 @@
 //! Security): "If using cookies to track consent decisions, they MUST: Use `__Host-` prefix
 //! for cookie names; Set `Secure`, `HttpOnly`, and `SameSite=Lax` attributes".
 
-use std::collections::BTreeSet;
-
 use cookie::{Cookie, SameSite};
 
-/// What is wrong with each cookie the approval's answers set (`set_cookie` lines) for the first
-/// time (one set earlier in the chain, a load balancer's or the session's, tracks no consent
-/// decision; a deletion sets nothing): `name: flaw, flaw`, one per cookie, `; `-separated.
-/// Empty: none is wrong (or none is new). `SameSite=Strict` is stricter than the Lax the text
-/// names, and passes. `development`: the page is plain http on loopback, where a server may
-/// leave out what only https carries (`Secure`, hence `__Host-`), as the run's transport rule
-/// lets loopback http be (judge the deployed cookies over https).
-pub fn consent_cookie_flaws(set_cookie: &[String], set_before: &BTreeSet<String>, development: bool) -> String {
+/// What is wrong with each consent cookie the approval's answers set (`set_cookie` lines):
+/// `name: flaw, flaw`, one per cookie, `; `-separated; empty: none is wrong, or none was set.
+/// A consent cookie is one whose name says so (`consent`, any case), set anew or again at
+/// approval: a load balancer's, a flash message's or the upstream hop's state cookie tracks
+/// no consent decision (a consent cookie named otherwise goes unjudged). A deletion sets
+/// nothing. `SameSite=Strict` is stricter than the Lax the text names, and passes.
+/// `development`: the page is plain http on loopback, where a server may leave out what only
+/// https carries (`Secure`, hence `__Host-`), as the run's transport rule lets loopback http
+/// be (judge the deployed cookies over https).
+pub fn consent_cookie_flaws(set_cookie: &[String], development: bool) -> String {
     let deletion = |c: &Cookie| {
         c.max_age().is_some_and(|age| age.whole_seconds() <= 0)
             || c.expires_datetime()
@@ -22,7 +22,7 @@ pub fn consent_cookie_flaws(set_cookie: &[String], set_before: &BTreeSet<String>
     let flawed: Vec<String> = set_cookie
         .iter()
         .filter_map(|line| Cookie::parse(line.as_str()).ok())
-        .filter(|c| !set_before.contains(c.name()) && !deletion(c))
+        .filter(|c| c.name().to_ascii_lowercase().contains("consent") && !deletion(c))
         .filter_map(|c| {
             let mut flaws = Vec::new();
             if !c.name().starts_with("__Host-") && !development {
@@ -47,61 +47,52 @@ pub fn consent_cookie_flaws(set_cookie: &[String], set_before: &BTreeSet<String>
 mod tests {
     use super::*;
 
-    fn consent_cookie_flaws_(lines: &[String], before: &BTreeSet<String>) -> String {
-        consent_cookie_flaws(lines, before, false)
+    fn lines(cookies: &[&str]) -> Vec<String> {
+        cookies.iter().map(|c| (*c).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_hardened_consent_cookie_passes_and_each_flaw_is_named() {
+        let good = "__Host-consent=v; Path=/; Secure; HttpOnly; SameSite=Lax";
+        assert_eq!(consent_cookie_flaws(&lines(&[good]), false), "");
+        let strict = "__Host-consent=v; Path=/; Secure; HttpOnly; SameSite=Strict";
+        assert_eq!(consent_cookie_flaws(&lines(&[strict]), false), "");
+        assert_eq!(
+            consent_cookie_flaws(&lines(&["mcp_consent=v; Path=/; HttpOnly", good]), false),
+            "mcp_consent: no __Host- prefix, no Secure, no SameSite=Lax"
+        );
+        let none = "__Host-Consent=v; Path=/; Secure; SameSite=None";
+        assert_eq!(
+            consent_cookie_flaws(&lines(&[none]), false),
+            "__Host-Consent: no HttpOnly, no SameSite=Lax"
+        );
+    }
+
+    #[test]
+    fn only_consent_cookies_are_judged_and_a_deletion_sets_nothing() {
+        let others = [
+            "AWSALB=x; Path=/",
+            "flash=approved; Path=/",
+            "__Secure-authjs.state=s; Secure; HttpOnly",
+        ];
+        assert_eq!(consent_cookie_flaws(&lines(&others), false), "");
+        assert_eq!(
+            consent_cookie_flaws(&lines(&["junk"]), false),
+            "",
+            "an unparsable line is no cookie"
+        );
+        let deleted = [
+            "consent=; Max-Age=0; Path=/",
+            "consent2=; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+        ];
+        assert_eq!(consent_cookie_flaws(&lines(&deleted), false), "");
     }
 
     #[test]
     fn on_loopback_http_only_what_https_carries_is_left_out() {
         let dev = ["mcp_consent=v; Path=/; HttpOnly; SameSite=Lax".to_owned()];
-        assert_eq!(consent_cookie_flaws(&dev, &BTreeSet::new(), true), "");
+        assert_eq!(consent_cookie_flaws(&dev, true), "");
         let lax_missing = ["mcp_consent=v; Path=/; HttpOnly".to_owned()];
-        assert_eq!(
-            consent_cookie_flaws(&lax_missing, &BTreeSet::new(), true),
-            "mcp_consent: no SameSite=Lax"
-        );
-    }
-
-    fn answer(cookies: &[&str]) -> Vec<String> {
-        cookies.iter().map(|c| (*c).to_owned()).collect()
-    }
-
-    #[test]
-    fn a_hardened_cookie_passes_and_each_flaw_is_named() {
-        let none = BTreeSet::new();
-        let good = "__Host-consent=v; Path=/; Secure; HttpOnly; SameSite=Lax";
-        assert_eq!(consent_cookie_flaws_(&answer(&[good]), &none), "");
-        let strict = "__Host-consent=v; Path=/; Secure; HttpOnly; SameSite=Strict";
-        assert_eq!(consent_cookie_flaws_(&answer(&[strict]), &none), "");
-        assert_eq!(
-            consent_cookie_flaws_(&answer(&["consent=v; Path=/; HttpOnly", good]), &none),
-            "consent: no __Host- prefix, no Secure, no SameSite=Lax"
-        );
-        let lax_none = "__Host-c=v; Path=/; Secure; SameSite=None";
-        assert_eq!(
-            consent_cookie_flaws_(&answer(&[lax_none]), &none),
-            "__Host-c: no HttpOnly, no SameSite=Lax"
-        );
-    }
-
-    #[test]
-    fn cookies_set_before_the_approval_are_not_judged() {
-        let before = BTreeSet::from(["AWSALB".to_owned()]);
-        let lb = "AWSALB=x; Expires=Wed, 09 Dec 2026 19:00:00 GMT; Path=/";
-        assert_eq!(consent_cookie_flaws_(&answer(&[lb]), &before), "");
-        assert_eq!(
-            consent_cookie_flaws_(&answer(&["junk"]), &before),
-            "",
-            "an unparsable line is no cookie"
-        );
-        let deleted = [
-            "old=; Max-Age=0; Path=/",
-            "older=; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
-        ];
-        assert_eq!(
-            consent_cookie_flaws_(&answer(&deleted), &before),
-            "",
-            "a deletion sets nothing"
-        );
+        assert_eq!(consent_cookie_flaws(&lax_missing, true), "mcp_consent: no SameSite=Lax");
     }
 }

@@ -3,9 +3,10 @@
 //! upstream AS sends the browser back. Nothing past the upstream's answer is requested unless
 //! asked, so the run holds the proxy's callback URL before the proxy sees it.
 
-use std::collections::BTreeSet;
+use super::consent::{FormSettings, MAX_HOPS, submit_form};
 
-use super::consent::{FormSettings, MAX_FORMS, MAX_HOPS, submit_form};
+/// Forms one walk submits at most: a proxy's login and consent, and the upstream's.
+const MAX_FORMS: usize = 6;
 use crate::http::{Exchange, HttpClient, Request, Response};
 
 /// Where a walk ended.
@@ -43,8 +44,6 @@ pub struct Walked {
     /// The `Set-Cookie` lines of the answers to the approval, up to the next page or the
     /// upstream AS.
     pub approval_cookies: Vec<String>,
-    /// Names of the cookies set before the approval.
-    pub cookies_before: BTreeSet<String>,
 }
 
 /// How to walk.
@@ -81,7 +80,6 @@ impl Walk<'_> {
             consent: None,
             approved: false,
             approval_cookies: Vec::new(),
-            cookies_before: BTreeSet::new(),
         };
         let Ok(upstream) = url::Url::parse(self.upstream) else {
             walked.end = End::Failed(format!("the upstream endpoint <{}> is not a URL", self.upstream));
@@ -112,13 +110,10 @@ impl Walk<'_> {
                 walked.approved = true;
                 collecting = true;
             }
-            if !upstream_side {
-                let lines = response.header_values("set-cookie").map(str::to_owned);
-                match (collecting, walked.approved) {
-                    (true, _) => walked.approval_cookies.extend(lines),
-                    (false, false) => walked.cookies_before.extend(lines.filter_map(|l| cookie_name(&l))),
-                    (false, true) => {}
-                }
+            if !upstream_side && collecting {
+                walked
+                    .approval_cookies
+                    .extend(response.header_values("set-cookie").map(str::to_owned));
             }
             walked.last = Some(response.clone());
             let location = response.header_values("location").next().map(str::to_owned);
@@ -129,7 +124,7 @@ impl Walk<'_> {
             let Some(next) = next else {
                 collecting = false;
                 let page = for_the_user(&response);
-                let consent = page && !upstream_side && names_client(&response, self.client_marks);
+                let consent = page && !upstream_side && asks_consent(&response, self.client_marks);
                 if page && !upstream_side {
                     walked.paged = true;
                 }
@@ -201,18 +196,30 @@ impl Walk<'_> {
     }
 }
 
-/// Whether a page names the client: one of `marks` (its client_id, client_name, redirect URI)
-/// in its text (MCP Security Best Practices, Consent UI Requirements: "Clearly identify the
-/// requesting MCP client by name", "Show the registered `redirect_uri`").
-fn names_client(response: &Response, marks: &[String]) -> bool {
+/// Whether a page asks the user to consent to this client: a decision (two buttons or more,
+/// Allow and Deny) or a form that is no login (no password field), naming the client by one
+/// of `marks` (its client_id, client_name, redirect URI) in the text it shows (MCP Security
+/// Best Practices, Consent UI Requirements: "Clearly identify the requesting MCP client by
+/// name", "Show the registered `redirect_uri`"); or a decision with no password field that
+/// names none. A login page ("Sign in to continue to <client>", one button) is none, and
+/// neither is what a script carries (an embedded JSON blob).
+fn asks_consent(response: &Response, marks: &[String]) -> bool {
     let text = String::from_utf8_lossy(&response.body);
     let doc = scraper::Html::parse_document(&text);
-    let shown: String = doc.root_element().text().collect::<Vec<_>>().join(" ");
-    marks.iter().any(|m| !m.is_empty() && shown.contains(m.as_str()))
-}
-
-fn cookie_name(line: &str) -> Option<String> {
-    cookie::Cookie::parse(line).ok().map(|c| c.name().to_owned())
+    let select = |css: &str| scraper::Selector::parse(css).expect("a valid selector");
+    let hidden = select("script, style, template, noscript");
+    let unshown: Vec<_> = doc.select(&hidden).map(|e| e.id()).collect();
+    let shown: String = doc
+        .root_element()
+        .descendants()
+        .filter(|node| !node.ancestors().any(|a| unshown.contains(&a.id())))
+        .filter_map(|node| node.value().as_text().map(|t| t.to_string()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let names = marks.iter().any(|m| !m.is_empty() && shown.contains(m.as_str()));
+    let login = doc.select(&select("input[type=password]")).next().is_some();
+    let decision = doc.select(&select("form button, form input[type=submit]")).count() >= 2;
+    (decision && names) || (!login && (names || decision))
 }
 
 /// Whether an answer is a page for the user to act on: 200, HTML, a form with a button to
@@ -247,6 +254,22 @@ mod tests {
             headers: vec![("content-type".to_owned(), "text/html".to_owned())],
             body: body.as_bytes().to_vec(),
         }
+    }
+
+    #[test]
+    fn a_consent_page_is_a_decision_or_no_login_and_names_the_client_where_a_person_sees_it() {
+        let marks = ["client-1".to_owned(), "mcp-auth-conformance".to_owned()];
+        let consent = r#"<p>Allow <b>mcp-auth-conformance</b>?</p><form method="post"><button>Deny</button><button>Allow</button></form>"#;
+        assert!(asks_consent(&html(consent), &marks));
+        let unnamed =
+            r#"<p>Allow this application?</p><form method="post"><button>Deny</button><button>Allow</button></form>"#;
+        assert!(asks_consent(&html(unnamed), &marks), "a decision");
+        let login = r#"<p>Sign in to continue to mcp-auth-conformance</p><form method="post"><input name="u"><input name="p" type="password"><button>Sign in</button></form>"#;
+        assert!(!asks_consent(&html(login), &marks), "a login page");
+        let blob = r#"<form method="post"><input name="p" type="password"><button>Sign in</button></form><script id="__NEXT_DATA__">{"client_id":"client-1"}</script>"#;
+        assert!(!asks_consent(&html(blob), &marks), "a script's data is not shown");
+        let combined = r#"<p>mcp-auth-conformance asks</p><form method="post"><input name="p" type="password"><button>Deny</button><button>Approve</button></form>"#;
+        assert!(asks_consent(&html(combined), &marks), "sign in and decide on one page");
     }
 
     #[test]

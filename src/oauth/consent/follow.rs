@@ -9,7 +9,7 @@ use crate::http::{HttpClient, Request, Response};
 use crate::observation::{Observation, Observed};
 
 /// Forms submitted in one chain at most: login, consent, and a spare.
-pub(crate) const MAX_FORMS: usize = 3;
+const MAX_FORMS: usize = 3;
 
 /// More hops than any real login/consent chain takes; a loop ends here.
 pub const MAX_HOPS: usize = 20;
@@ -119,14 +119,6 @@ pub(crate) fn submit_form(
     settings: &FormSettings,
 ) -> Option<Result<Request, String>> {
     interaction_page(response)?;
-    let origin = |u: &str| url::Url::parse(u).map(|u| u.origin().ascii_serialization());
-    if origin(page_url).is_ok_and(|o| settings.refused_origins.contains(&o)) {
-        return Some(Err(format!(
-            "interaction required: a page of the upstream AS <{}> that the configured fields are not for \
-             (config [proxy] fill_upstream_forms = true fills it)",
-            origin(page_url).unwrap_or_default()
-        )));
-    }
     let text = String::from_utf8_lossy(&response.body);
     let doc = scraper::Html::parse_document(&text);
     let select = |css: &str| scraper::Selector::parse(css).ok();
@@ -145,10 +137,12 @@ pub(crate) fn submit_form(
         Ok(t) => t,
         Err(e) => return Some(Err(format!("unusable form action <{action}>: {e}"))),
     };
-    // The configured values go only where they are for: never to a refused origin.
-    let refused = settings
-        .refused_origins
-        .contains(&target.origin().ascii_serialization());
+    // The configured values go only where they are for: never to a refused origin, nor from
+    // a page of one (its own fields and buttons are submitted as they are).
+    let origin = |u: &url::Url| u.origin().ascii_serialization();
+    let page_origin = url::Url::parse(page_url).map(|u| origin(&u)).unwrap_or_default();
+    let refused =
+        settings.refused_origins.contains(&origin(&target)) || settings.refused_origins.contains(&page_origin);
     for (name, value) in settings.fields.iter().filter(|_| !refused) {
         match fields.iter_mut().find(|(n, _)| n == name) {
             Some(field) => field.1 = value.expose().to_owned(),

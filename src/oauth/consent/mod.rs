@@ -18,4 +18,4 @@ mod tests;
 
 pub use driver::{ConsentDriver, FormSettings, drive};
 pub use follow::MAX_HOPS;
-pub(crate) use follow::{MAX_FORMS, submit_form};
+pub(crate) use follow::submit_form;

@@ -22,6 +22,27 @@ const APPROVING: [&str; 12] = [
     "login",
 ];
 
+/// The most text a page built by script shows in its HTML.
+const SHELL_TEXT: usize = 80;
+
+/// The text of the body a person sees without scripts (no script, style or template text).
+fn shown_text(doc: &Html) -> String {
+    let select = |css: &str| Selector::parse(css).expect("a valid selector");
+    let Some(body) = doc.select(&select("body")).next() else {
+        return String::new();
+    };
+    let unshown: Vec<_> = body
+        .select(&select("script, style, template, noscript"))
+        .map(|e| e.id())
+        .collect();
+    body.descendants()
+        .filter(|node| !node.ancestors().any(|a| unshown.contains(&a.id())))
+        .filter_map(|node| node.value().as_text().map(|t| t.trim().to_owned()))
+        .filter(|t| !t.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// What a page offers a person.
 #[derive(Debug, Default, PartialEq)]
 pub struct Page {
@@ -57,7 +78,10 @@ pub fn for_a_person(response: &Response) -> Option<Page> {
         .unwrap_or_default();
     let forms: Vec<Form> = doc.select(&select("form")).map(describe_form).collect();
     let scripted = doc.select(&select("script")).next().is_some();
-    (!forms.is_empty() || scripted).then_some(Page { title, forms, scripted })
+    // A page built by script shows next to nothing before it runs; an error page that loads
+    // a script (analytics, a theme) says what went wrong, and is the case's to judge.
+    let shell = scripted && shown_text(&doc).chars().count() < SHELL_TEXT;
+    (!forms.is_empty() || shell).then_some(Page { title, forms, scripted })
 }
 
 fn describe_form(form: ElementRef) -> Form {
@@ -193,6 +217,9 @@ mod tests {
             for_a_person(&html("<title>Error</title><p>invalid redirect_uri</p>")),
             None
         );
+        let analytics = "<title>Error</title><p>The redirect_uri is not registered for this client; \
+                         check the client's registration and try again.</p><script src=/ga.js></script>";
+        assert_eq!(for_a_person(&html(analytics)), None, "an error page loading a script");
         let mut bad = html("<form><button>Retry</button></form>");
         bad.status = 400;
         assert_eq!(for_a_person(&bad), None);

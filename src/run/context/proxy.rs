@@ -59,7 +59,7 @@ impl Context {
         if walked.approved {
             let plain_loopback =
                 url::Url::parse(&start).is_ok_and(|u| u.scheme() == "http" && crate::http::hosts::is_loopback(&u));
-            let flaws = consent_cookie_flaws(&walked.approval_cookies, &walked.cookies_before, plain_loopback);
+            let flaws = consent_cookie_flaws(&walked.approval_cookies, plain_loopback);
             vars.insert("proxy_consent.cookie_flaws".to_owned(), flaws);
         }
         let mut exchanges = registration;
@@ -104,6 +104,11 @@ impl Context {
         // The replay's callback, served: `reused` presents its state again, from its browser.
         let mut spent: Option<(String, &HttpClient)> = None;
         let mut control = None;
+        // Unspent where the proxy keeps the rule: the altered variant's genuine state (its
+        // browser's pending one) and the missing variant's upstream code. Sent together at
+        // the end, they show whether the proxy ties an upstream code to its state (PKCE
+        // towards the upstream): then a spent state with a fresh code is refused either way.
+        let (mut pending_state, mut unspent_code): (Option<String>, Option<String>) = (None, None);
         for (i, variant) in CallbackVariant::ALL.into_iter().enumerate() {
             let (name, browser) = (variant.name(), &browsers[i]);
             let start = match authorization_url(&setup, self.client.redactor(), name) {
@@ -116,7 +121,7 @@ impl Context {
                 End::Returning(url) => url,
                 End::Page => {
                     let why = "the authorization stopped at a page the consent driver did not pass (config [consent]; the \
-                               upstream's pages are filled only with [proxy] fill_upstream_forms)";
+                               upstream's pages get the configured fields only with [proxy] fill_upstream_forms = true)";
                     return with(label, exchanges, Observed::Skipped(why.to_owned()), BTreeMap::new());
                 }
                 End::Failed(why) => return with(label, exchanges, Observed::Error(why), BTreeMap::new()),
@@ -133,10 +138,16 @@ impl Context {
                 return with(label, exchanges, Observed::Skipped(why.to_owned()), BTreeMap::new());
             };
             // The answers are followed to where they lead, never into a form or upstream.
-            let send = async |browser: &HttpClient, url: &str| setup.answers(browser).from(url).await;
+            let send = async |browser: &HttpClient, url: &str| send_answer(&setup, browser, url).await;
             let sent = match variant {
-                CallbackVariant::Altered => send(browser, &with_state(&returning, Some(&unknown_like(&state)))).await,
-                CallbackVariant::Missing => send(browser, &with_state(&returning, None)).await,
+                CallbackVariant::Altered => {
+                    pending_state = Some(state.clone());
+                    send(browser, &with_state(&returning, Some(&unknown_like(&state)))).await
+                }
+                CallbackVariant::Missing => {
+                    unspent_code = Some(returning.clone());
+                    send(browser, &with_state(&returning, None)).await
+                }
                 // Another user's browser, with a session of its own at the proxy (the
                 // altered variant's).
                 CallbackVariant::OtherBrowser => send(&browsers[0], &returning).await,
@@ -165,6 +176,23 @@ impl Context {
             }
             vars.insert(format!("proxy_callback.{name}"), answer);
             last = sent.last;
+        }
+        // The binding control: a refused reuse counts only where codes are not tied to states.
+        let reuse_refused = vars
+            .get("proxy_callback.reused")
+            .is_some_and(|v| v != "served" && !v.starts_with("not"));
+        if let (true, Some(state), Some(code_url)) = (reuse_refused, pending_state, unspent_code) {
+            let crossed = send_answer(&setup, &browsers[0], &with_state(&code_url, Some(&state))).await;
+            exchanges.extend(crossed.exchanges);
+            if crossed.end != (End::Callback { code: true }) {
+                let why = format!(
+                    "not judged: a pending state with another authorization's upstream code was {} too, so the proxy \
+                     ties codes to states (PKCE towards the upstream) and a spent state with a fresh code is refused \
+                     either way",
+                    outcome(&crossed.end)
+                );
+                vars.insert("proxy_callback.reused".to_owned(), why);
+            }
         }
         match control.as_deref() {
             Some("served") => {}
@@ -258,6 +286,11 @@ impl ProxySetup<'_> {
             ..self.walk(browser, false)
         }
     }
+}
+
+/// The proxy's answer to a callback, followed to where it leads.
+async fn send_answer(setup: &ProxySetup<'_>, browser: &HttpClient, url: &str) -> Walked {
+    setup.answers(browser).from(url).await
 }
 
 /// What step `proxy_callback` does to a callback from the upstream AS (MCP Security Best
@@ -426,7 +459,6 @@ mod tests {
             consent: page.then_some(html),
             approved: false,
             approval_cookies: Vec::new(),
-            cookies_before: Default::default(),
         }
     }
 
