@@ -236,7 +236,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
     (
         "proxy_consent.end",
-        "`consent` when a page of the proxy's naming the client came before the upstream AS, `forwarded` (under a static client id, no page), `forwarded after a page naming no client`, `passthrough` (under the client's own id), `served` (a code at once) or else (step `proxy_consent`)",
+        "`consent` when a page of the proxy's asking consent for the client came before the upstream AS, `forwarded` (under a static client id, no page), `forwarded after a page asking no consent`, `passthrough` (under the client's own id), `served` (a code at once) or else (step `proxy_consent`)",
     ),
     (
         "proxy_consent.cookie_flaws",

@@ -4,10 +4,10 @@
 //! asked, so the run holds the proxy's callback URL before the proxy sees it.
 
 use super::consent::{FormSettings, MAX_HOPS, submit_form};
+use crate::http::{Exchange, HttpClient, Request, Response};
 
 /// Forms one walk submits at most: a proxy's login and consent, and the upstream's.
 const MAX_FORMS: usize = 6;
-use crate::http::{Exchange, HttpClient, Request, Response};
 
 /// Where a walk ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,8 +27,8 @@ pub enum End {
 }
 
 /// A walk's exchanges and where it ended; with the consent page met before the upstream AS
-/// (the last page on the proxy's side that names the client: a login page does not), and the
-/// cookies its approval set.
+/// (the last page on the proxy's side that asks consent for the client: a login page does
+/// not), and the cookies its approval set.
 #[derive(Debug)]
 pub struct Walked {
     pub exchanges: Vec<Exchange>,
@@ -37,7 +37,7 @@ pub struct Walked {
     pub last: Option<Response>,
     /// Whether any page for the user (200, HTML, a form with a button) came on the proxy's side.
     pub paged: bool,
-    /// The consent page: the last page on the proxy's side naming the client.
+    /// The consent page: the last page on the proxy's side asking consent for the client.
     pub consent: Option<Response>,
     /// Whether the consent page was submitted (the `form` settings passed it).
     pub approved: bool,
@@ -57,7 +57,7 @@ pub struct Walk<'a> {
     /// What names the client on a consent page (its client_id, client_name, redirect URI).
     pub client_marks: &'a [String],
     /// Submit pages with these settings (the `form` consent driver's); else a page ends it.
-    /// Pages on the upstream's origin are filled only where the settings allow it.
+    /// The upstream's pages get the configured fields only where the settings allow it.
     pub form: Option<&'a FormSettings>,
     /// Follow into the upstream AS, ending when it sends the browser back to the proxy; else
     /// a redirect (or a form) to it ends the walk.

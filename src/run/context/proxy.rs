@@ -3,7 +3,7 @@
 //! Best Practices' Required Protections for it). Each registers a client of its own (DCR), so
 //! no other case's grant depends on what they do, and walks the chain itself.
 //! - `proxy_consent`: the new client, never approved, is sent to `/authorize`; the walk stops
-//!   at the upstream AS. Did a consent page of the proxy's own, naming the client, come first,
+//!   at the upstream AS. Did a consent page of the proxy's own (a decision on the client) come first,
 //!   and what did its approval set (the `form` driver submits it)?
 //! - `proxy_callback`: authorizations walked through the upstream AS, each in a browser (a
 //!   cookie jar) of its own and held where the upstream sends the browser back; the proxy's
@@ -359,12 +359,12 @@ fn authorization_url(
     requests::with_query(endpoint, &params)
 }
 
-/// How a never-approved client's walk went: `consent` (a page of the proxy's naming the
-/// client came before the upstream AS), `forwarded` (on to the upstream AS under another
-/// client id, the proxy's static one, with no page at all), `forwarded after a page naming no
-/// client` (a login page, say), `passthrough` (under the client's own id: a proxy without a
+/// How a never-approved client's walk went: `consent` (a page of the proxy's asking consent
+/// for the client came before the upstream AS), `forwarded` (on to the upstream AS under
+/// another client id, the proxy's static one, with no page at all), `forwarded after a page
+/// asking no consent` (a login page, say), `passthrough` (under the client's own id: a proxy without a
 /// static client id, which the rule does not address, like the TypeScript SDK's
-/// ProxyOAuthServerProvider), `a page naming no client` (where the walk stopped: a login page
+/// ProxyOAuthServerProvider), `a page asking no consent` (where the walk stopped: a login page
 /// the driver did not pass), else what the answer led to.
 fn consent_end(walked: &Walked, client_id: &str) -> String {
     if walked.consent.is_some() {
@@ -372,7 +372,7 @@ fn consent_end(walked: &Walked, client_id: &str) -> String {
     }
     let location = match &walked.end {
         End::Upstream(location) => location,
-        End::Page => return "a page naming no client".to_owned(),
+        End::Page => return "a page asking no consent".to_owned(),
         end => return outcome(end),
     };
     match (
@@ -381,7 +381,7 @@ fn consent_end(walked: &Walked, client_id: &str) -> String {
     ) {
         (true, _) => "passthrough".to_owned(),
         (false, false) => "forwarded".to_owned(),
-        (false, true) => "forwarded after a page naming no client".to_owned(),
+        (false, true) => "forwarded after a page asking no consent".to_owned(),
     }
 }
 
@@ -472,7 +472,7 @@ mod tests {
         login_only.consent = None;
         assert_eq!(
             consent_end(&login_only, "c1"),
-            "forwarded after a page naming no client"
+            "forwarded after a page asking no consent"
         );
         // The client's own id passed through: no static client id, no confused deputy.
         let own = "https://up.example/authorize?client_id=c1&state=x";
