@@ -107,6 +107,31 @@ impl Redactor {
         }
     }
 
+    /// `name=[redacted]` and the cookie's flags (Secure, HttpOnly, SameSite, a plain Path), or
+    /// None for a line that is not one cookie.
+    fn cookie_flags(&self, line: &str) -> Option<String> {
+        let plain = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.~/".contains(&b));
+        let cookie = cookie::Cookie::parse(line).ok()?;
+        let name = cookie.name();
+        if !plain(name) || line.matches('=').count() > 4 {
+            return None;
+        }
+        let mut out = format!("{}={REDACTED}", self.text(name));
+        if let Some(path) = cookie.path().filter(|p| plain(p)) {
+            out.push_str(&format!("; Path={path}"));
+        }
+        if cookie.secure() == Some(true) {
+            out.push_str("; Secure");
+        }
+        if cookie.http_only() == Some(true) {
+            out.push_str("; HttpOnly");
+        }
+        if let Some(same_site) = cookie.same_site() {
+            out.push_str(&format!("; SameSite={same_site}"));
+        }
+        Some(out)
+    }
+
     /// Learns the credentials a response carries by name: a redirect's code or tokens, a
     /// cookie, a token response's or a registration's secrets, a form_post page's code.
     /// (What the suite sends is its own: the case literals stay readable.)
@@ -192,21 +217,11 @@ impl Redactor {
     /// non-credential parameters.
     pub fn header(&self, name: &str, value: &str) -> String {
         let lower = name.to_ascii_lowercase();
-        // A cookie's value is the secret; its name and attributes are what consent-cookie
-        // checks judge, so they stay readable (unknown learned values in them still go).
+        // A cookie's value is the secret; its name and flags are what consent-cookie checks
+        // judge. Only what parses as one cookie is shown, rebuilt from the flags alone (never
+        // the raw text: a folded second cookie or a quoted value would ride along).
         if lower == "set-cookie" {
-            let (pair, attributes) = value.split_once(';').map_or((value, ""), |(p, a)| (p, a));
-            return match pair.split_once('=') {
-                Some((cookie, _)) => format!(
-                    "{}={REDACTED}{}",
-                    self.text(cookie.trim()),
-                    match attributes {
-                        "" => String::new(),
-                        a => format!(";{}", self.text(a)),
-                    }
-                ),
-                None => REDACTED.to_owned(),
-            };
+            return self.cookie_flags(value).unwrap_or_else(|| REDACTED.to_owned());
         }
         if SECRET_HEADERS.contains(&lower.as_str()) {
             return REDACTED.to_owned();
@@ -352,6 +367,15 @@ mod tests {
             "__Host-c=[redacted]; Path=/; Secure; SameSite=Lax"
         );
         assert_eq!(r.header("Set-Cookie", "no-pair"), "[redacted]");
+        // Never the raw text: a folded second cookie, a quoted value with `;`, odd attributes.
+        for line in [
+            "a=s1; Path=/, b=SECRET2; HttpOnly",
+            "a=\"x;SECRET3\"; Path=/",
+            "a=v; Domain=SECRET4.example; X-Odd=SECRET5",
+        ] {
+            let shown = r.header("Set-Cookie", line);
+            assert!(!shown.contains("SECRET"), "{line} -> {shown}");
+        }
         assert_eq!(r.header("Content-Type", "application/json"), "application/json");
     }
 

@@ -207,15 +207,8 @@ fn asks_consent(response: &Response, marks: &[String]) -> bool {
     let text = String::from_utf8_lossy(&response.body);
     let doc = scraper::Html::parse_document(&text);
     let select = |css: &str| scraper::Selector::parse(css).expect("a valid selector");
-    let hidden = select("script, style, template, noscript");
-    let unshown: Vec<_> = doc.select(&hidden).map(|e| e.id()).collect();
-    let shown: String = doc
-        .root_element()
-        .descendants()
-        .filter(|node| !node.ancestors().any(|a| unshown.contains(&a.id())))
-        .filter_map(|node| node.value().as_text().map(|t| t.to_string()))
-        .collect::<Vec<_>>()
-        .join(" ");
+    // Enough text for any page that names its client; a page is capped at 1 MiB anyway.
+    let shown = super::consent::shown_text(doc.root_element(), 64 * 1024);
     let names = marks.iter().any(|m| !m.is_empty() && shown.contains(m.as_str()));
     let login = doc.select(&select("input[type=password]")).next().is_some();
     let decision = doc.select(&select("form button, form input[type=submit]")).count() >= 2;

@@ -154,7 +154,8 @@ pub(crate) fn submit_form(
     let wanted = settings.submit.as_deref();
     let button = buttons.iter().find(|b| {
         let (name, value) = (b.value().attr("name"), b.value().attr("value"));
-        wanted.is_none_or(|w| name == Some(w) || value == Some(w) || b.text().any(|t| t.trim() == w))
+        let text = b.text().collect::<String>();
+        wanted.is_none_or(|w| name == Some(w) || value == Some(w) || text.trim() == w)
     });
     if let (Some(w), None) = (wanted, button) {
         let labels: Vec<String> = super::page::for_a_person(response)

@@ -19,3 +19,4 @@ mod tests;
 pub use driver::{ConsentDriver, FormSettings, drive};
 pub use follow::MAX_HOPS;
 pub(crate) use follow::submit_form;
+pub(crate) use page::shown_text;

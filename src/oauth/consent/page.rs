@@ -25,22 +25,43 @@ const APPROVING: [&str; 12] = [
 /// The most text a page built by script shows in its HTML.
 const SHELL_TEXT: usize = 80;
 
-/// The text of the body a person sees without scripts (no script, style or template text).
-fn shown_text(doc: &Html) -> String {
-    let select = |css: &str| Selector::parse(css).expect("a valid selector");
-    let Some(body) = doc.select(&select("body")).next() else {
-        return String::new();
-    };
-    let unshown: Vec<_> = body
-        .select(&select("script, style, template, noscript"))
-        .map(|e| e.id())
-        .collect();
-    body.descendants()
-        .filter(|node| !node.ancestors().any(|a| unshown.contains(&a.id())))
-        .filter_map(|node| node.value().as_text().map(|t| t.trim().to_owned()))
-        .filter(|t| !t.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+/// The text a person sees without scripts (script, style, template and noscript left out),
+/// from `root`, up to about `limit` characters: one pass over the tree, stopping there (a
+/// hostile page may nest deep or be large).
+pub(crate) fn shown_text(root: ElementRef, limit: usize) -> String {
+    let mut out = String::new();
+    let mut stack: Vec<_> = root.children().rev().collect();
+    while let Some(node) = stack.pop() {
+        if out.len() >= limit {
+            break;
+        }
+        match node.value() {
+            scraper::Node::Text(text) => {
+                let text = text.trim();
+                if !text.is_empty() {
+                    out.push_str(text);
+                    out.push(' ');
+                }
+            }
+            scraper::Node::Element(e) if matches!(e.name(), "script" | "style" | "template" | "noscript") => {}
+            _ => stack.extend(node.children().rev()),
+        }
+    }
+    out
+}
+
+/// Words of a button that refuses (checked first: "Don't allow" is no approval).
+const REFUSING: [&str; 7] = ["deny", "don't", "do not", "cancel", "reject", "decline", "no,"];
+
+/// `s` as a TOML string (the config file's syntax).
+fn toml_string(s: &str) -> String {
+    toml::Value::String(s.to_owned()).to_string()
+}
+
+/// `key` as a TOML key: bare where it may be, else quoted.
+fn toml_key(key: &str) -> String {
+    let bare = !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if bare { key.to_owned() } else { toml_string(key) }
 }
 
 /// What a page offers a person.
@@ -80,7 +101,8 @@ pub fn for_a_person(response: &Response) -> Option<Page> {
     let scripted = doc.select(&select("script")).next().is_some();
     // A page built by script shows next to nothing before it runs; an error page that loads
     // a script (analytics, a theme) says what went wrong, and is the case's to judge.
-    let shell = scripted && shown_text(&doc).chars().count() < SHELL_TEXT;
+    let body = doc.select(&select("body")).next();
+    let shell = scripted && body.is_none_or(|b| shown_text(b, SHELL_TEXT).chars().count() < SHELL_TEXT);
     (!forms.is_empty() || shell).then_some(Page { title, forms, scripted })
 }
 
@@ -145,27 +167,38 @@ impl Page {
     /// The `[consent]` lines most likely to pass the page (values to fill in are shown as
     /// `<...>`), or what to use where the `form` driver cannot.
     pub fn hint(&self) -> String {
-        let Some(form) = self.forms.iter().find(|f| !f.buttons.is_empty()).or(self.forms.first()) else {
+        // The form the `form` driver submits: the page's first.
+        let Some(form) = self.forms.first() else {
             return "it builds its page in the browser, which the `form` driver cannot do: use \
                     `[consent] driver = \"command\"` (a browser automation of your own) or \"manual\""
                 .to_owned();
         };
         let mut lines = vec!["driver = \"form\"".to_owned()];
-        let approving = APPROVING
-            .iter()
-            .find_map(|word| form.buttons.iter().find(|b| b.to_lowercase().contains(word)));
-        if let Some(button) = approving.or(form.buttons.last()) {
-            lines.push(format!("submit = {button:?}"));
+        let refusing = |b: &&String| {
+            let b = b.to_lowercase();
+            REFUSING.iter().any(|word| b.contains(word))
+        };
+        let approving = APPROVING.iter().find_map(|word| {
+            form.buttons
+                .iter()
+                .filter(|b| !refusing(b))
+                .find(|b| b.to_lowercase().contains(word))
+        });
+        if let Some(button) = approving.or(form.buttons.iter().rfind(|b| !refusing(b))) {
+            lines.push(format!("submit = {}", toml_string(button)));
         }
         let (secret, plain): (Vec<_>, Vec<_>) = form.fields.iter().partition(|(_, kind)| kind == "password");
         if !plain.is_empty() {
-            let values: Vec<String> = plain.iter().map(|(name, _)| format!("{name} = \"<{name}>\"")).collect();
+            let values: Vec<String> = plain
+                .iter()
+                .map(|(name, _)| format!("{} = {}", toml_key(name), toml_string(&format!("<{name}>"))))
+                .collect();
             lines.push(format!("fields = {{ {} }}", values.join(", ")));
         }
         if !secret.is_empty() {
             let envs: Vec<String> = secret
                 .iter()
-                .map(|(name, _)| format!("{name} = \"<ENV VAR holding it>\""))
+                .map(|(name, _)| format!("{} = \"<ENV VAR holding it>\"", toml_key(name)))
                 .collect();
             lines.push(format!("fields_env = {{ {} }}", envs.join(", ")));
         }
@@ -209,6 +242,19 @@ mod tests {
         .unwrap();
         assert!(page.describe().contains("no form in its HTML, and it runs script"));
         assert!(page.hint().contains("\"command\""), "{}", page.hint());
+    }
+
+    #[test]
+    fn the_suggested_lines_are_toml_and_never_press_a_refusal() {
+        let page = r#"<form method="post"><input name="user[email]"><button>Don't allow</button><button>Allow&nbsp;access</button></form>"#;
+        let hint = for_a_person(&html(page)).unwrap().hint();
+        let lines = hint
+            .trim_start_matches("to pass it, try in --config: [consent] ")
+            .replace(", submit", "\nsubmit")
+            .replace(", fields", "\nfields");
+        let parsed: toml::Table = toml::from_str(&lines).unwrap_or_else(|e| panic!("{lines}: {e}"));
+        assert_eq!(parsed["submit"].as_str(), Some("Allow\u{a0}access"));
+        assert!(parsed["fields"].as_table().unwrap().contains_key("user[email]"));
     }
 
     #[test]
