@@ -31,6 +31,20 @@ pub enum Observed {
 }
 
 impl Observation {
+    pub fn new(
+        label: &str,
+        exchanges: Vec<crate::http::Exchange>,
+        observed: Observed,
+        vars: BTreeMap<String, String>,
+    ) -> Self {
+        Observation {
+            label: label.to_owned(),
+            exchanges,
+            observed,
+            vars,
+        }
+    }
+
     pub fn skipped(label: impl Into<String>, reason: impl Into<String>) -> Self {
         Observation {
             label: label.into(),

@@ -1,6 +1,5 @@
 //! The drivers a configuration names, and dispatch to each.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::command::run_command;
@@ -9,7 +8,7 @@ use super::manual::wait_for_browser;
 use super::reported::reported_callback;
 use crate::http::HttpClient;
 use crate::http::redact::Secret;
-use crate::observation::{Observation, Observed};
+use crate::observation::Observation;
 
 #[derive(Debug, Clone, Default)]
 pub enum ConsentDriver {
@@ -58,19 +57,5 @@ pub async fn drive(
             let reported = wait_for_browser(start, redirect_uri, listener, *timeout).await;
             reported_callback(client, label, reported, "the browser")
         }
-    }
-}
-
-pub(super) fn observation(
-    label: &str,
-    exchanges: Vec<crate::http::Exchange>,
-    observed: Observed,
-    vars: BTreeMap<String, String>,
-) -> Observation {
-    Observation {
-        label: label.to_owned(),
-        exchanges,
-        observed,
-        vars,
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::driver::{FormSettings, observation};
+use super::driver::FormSettings;
 use super::reported::{callback_vars, origin_of};
 use crate::http::{HttpClient, Request, Response};
 use crate::observation::{Observation, Observed};
@@ -27,7 +27,7 @@ pub(super) async fn follow(
 ) -> Observation {
     let session = match client.session() {
         Ok(s) => s,
-        Err(e) => return observation(label, Vec::new(), Observed::Error(e.to_string()), BTreeMap::new()),
+        Err(e) => return Observation::new(label, Vec::new(), Observed::Error(e.to_string()), BTreeMap::new()),
     };
     let callback_origin = origin_of(redirect_uri);
     let mut url = start.to_owned();
@@ -39,7 +39,7 @@ pub(super) async fn follow(
         exchanges.push(exchange);
         let response = match result {
             Ok(r) => r,
-            Err(e) => return observation(label, exchanges, Observed::Error(e.to_string()), BTreeMap::new()),
+            Err(e) => return Observation::new(label, exchanges, Observed::Error(e.to_string()), BTreeMap::new()),
         };
         let location = response.header_values("location").next().map(str::to_owned);
         let next = match (response.status, location) {
@@ -47,7 +47,7 @@ pub(super) async fn follow(
                 Ok(next) => next,
                 Err(e) => {
                     let why = format!("unusable Location <{location}>: {e}");
-                    return observation(label, exchanges, Observed::Error(why), BTreeMap::new());
+                    return Observation::new(label, exchanges, Observed::Error(why), BTreeMap::new());
                 }
             },
             _ => {
@@ -63,9 +63,9 @@ pub(super) async fn follow(
                     }
                     Some(Ok(next)) => {
                         let why = format!("the form posts to {}, outside the hosts of this run", next.url);
-                        return observation(label, exchanges, Observed::Error(why), BTreeMap::new());
+                        return Observation::new(label, exchanges, Observed::Error(why), BTreeMap::new());
                     }
-                    Some(Err(why)) => return observation(label, exchanges, Observed::Error(why), BTreeMap::new()),
+                    Some(Err(why)) => return Observation::new(label, exchanges, Observed::Error(why), BTreeMap::new()),
                     None => {
                         let driver = if form.is_some() { "form" } else { "redirects" };
                         return ended(label, exchanges, response, driver);
@@ -76,18 +76,18 @@ pub(super) async fn follow(
         if Some(next.origin().ascii_serialization()) == callback_origin {
             let mut vars = callback_vars(&next, client);
             vars.insert("hops".to_owned(), (hop + 1).to_string());
-            return observation(label, exchanges, Observed::Response(response), vars);
+            return Observation::new(label, exchanges, Observed::Response(response), vars);
         }
         let host = next.host_str().unwrap_or("").to_owned();
         if !client.hosts().allows(next.as_str()) {
             let why = format!("the authorization chain redirected to {host}, outside the hosts of this run");
-            return observation(label, exchanges, Observed::Error(why), BTreeMap::new());
+            return Observation::new(label, exchanges, Observed::Error(why), BTreeMap::new());
         }
         url = next.to_string();
         request = Request::get(&url);
     }
     let why = format!("no callback after {MAX_HOPS} redirects (a redirect loop?)");
-    observation(label, exchanges, Observed::Error(why), BTreeMap::new())
+    Observation::new(label, exchanges, Observed::Error(why), BTreeMap::new())
 }
 
 /// The chain ended without reaching the callback: an error page (judged by the case), or a
@@ -100,9 +100,9 @@ fn ended(label: &str, exchanges: Vec<crate::http::Exchange>, response: Response,
             page.describe(),
             page.hint()
         );
-        return observation(label, exchanges, Observed::Error(why), BTreeMap::new());
+        return Observation::new(label, exchanges, Observed::Error(why), BTreeMap::new());
     }
-    observation(label, exchanges, Observed::Response(response), BTreeMap::new())
+    Observation::new(label, exchanges, Observed::Response(response), BTreeMap::new())
 }
 
 /// A successful HTML page with a form (login, consent).

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use super::driver::observation;
 use crate::http::{HttpClient, Response};
 use crate::observation::{Observation, Observed};
 
@@ -18,7 +17,7 @@ pub(super) fn reported_callback(client: &HttpClient, label: &str, reported: Repo
         client.redactor().learn_url(callback);
     }
     match reported {
-        Err(why) => observation(&label, Vec::new(), Observed::Error(why), BTreeMap::new()),
+        Err(why) => Observation::new(&label, Vec::new(), Observed::Error(why), BTreeMap::new()),
         // No HTTP exchange of ours: the observation is the redirect the user agent saw.
         Ok(Some(callback)) => match url::Url::parse(&callback) {
             Ok(url) => {
@@ -28,14 +27,14 @@ pub(super) fn reported_callback(client: &HttpClient, label: &str, reported: Repo
                     headers: vec![("location".to_owned(), location)],
                     body: Vec::new(),
                 };
-                observation(
+                Observation::new(
                     &label,
                     Vec::new(),
                     Observed::Response(response),
                     callback_vars(&url, client),
                 )
             }
-            Err(e) => observation(
+            Err(e) => Observation::new(
                 &label,
                 Vec::new(),
                 Observed::Error(format!(
@@ -51,7 +50,7 @@ pub(super) fn reported_callback(client: &HttpClient, label: &str, reported: Repo
                 headers: Vec::new(),
                 body: Vec::new(),
             };
-            observation(&label, Vec::new(), Observed::Response(response), BTreeMap::new())
+            Observation::new(&label, Vec::new(), Observed::Response(response), BTreeMap::new())
         }
     }
 }

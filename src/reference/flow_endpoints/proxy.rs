@@ -75,8 +75,11 @@ pub(in crate::reference) fn login_page(txn: &str, pending: &Pending) -> Response
 /// Signed in to the proxy: a session cookie of its own (no consent cookie), then the consent
 /// page.
 pub(in crate::reference) fn signed_in(s: &State, txn: &str, pending: &Pending) -> Response {
-    store(s).signed_in.insert(pending.session.clone());
-    let sid = store(s).secret("proxy-sid");
+    let sid = {
+        let mut st = store(s);
+        st.signed_in.insert(pending.session.clone());
+        st.secret("proxy-sid")
+    };
     (
         StatusCode::FOUND,
         [

@@ -122,20 +122,20 @@ impl Context {
                 End::Page => {
                     let why = "the authorization stopped at a page the consent driver did not pass (config [consent]; the \
                                upstream's pages get the configured fields only with [proxy] fill_upstream_forms = true)";
-                    return with(label, exchanges, Observed::Skipped(why.to_owned()), BTreeMap::new());
+                    return Observation::new(label, exchanges, Observed::Skipped(why.to_owned()), BTreeMap::new());
                 }
-                End::Failed(why) => return with(label, exchanges, Observed::Error(why), BTreeMap::new()),
+                End::Failed(why) => return Observation::new(label, exchanges, Observed::Error(why), BTreeMap::new()),
                 end => {
                     let why = format!(
                         "the authorization did not come back from the upstream AS ({})",
                         outcome(&end)
                     );
-                    return with(label, exchanges, Observed::Skipped(why), BTreeMap::new());
+                    return Observation::new(label, exchanges, Observed::Skipped(why), BTreeMap::new());
                 }
             };
             let Some(state) = query_param(&returning, "state") else {
                 let why = "the upstream AS sent the browser back without a state: nothing to alter or replay";
-                return with(label, exchanges, Observed::Skipped(why.to_owned()), BTreeMap::new());
+                return Observation::new(label, exchanges, Observed::Skipped(why.to_owned()), BTreeMap::new());
             };
             // The answers are followed to where they lead, never into a form or upstream.
             let send = async |browser: &HttpClient, url: &str| send_answer(&setup, browser, url).await;
@@ -210,7 +210,7 @@ impl Context {
             Some(response) => Observed::Response(response),
             None => Observed::Error("the last callback got no answer".to_owned()),
         };
-        with(label, exchanges, observed, vars)
+        Observation::new(label, exchanges, observed, vars)
     }
 
     /// What the proxy steps run on, with the registration's exchanges; or the observation
@@ -420,20 +420,6 @@ fn with_state(url: &str, state: Option<&str>) -> String {
     }
     drop(query);
     parsed.to_string()
-}
-
-fn with(
-    label: &str,
-    exchanges: Vec<crate::http::Exchange>,
-    observed: Observed,
-    vars: BTreeMap<String, String>,
-) -> Observation {
-    Observation {
-        label: label.to_owned(),
-        exchanges,
-        observed,
-        vars,
-    }
 }
 
 #[cfg(test)]
