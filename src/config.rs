@@ -42,11 +42,14 @@
 //! redirect_uri = "http://127.0.0.1:33418/callback"
 //!
 //! [consent]
-//! driver = "form"                     # redirects | form | command | manual
-//! timeout = 120                       # seconds a command or a person may take
-//! fields = { username = "alice" }     # form: values to fill in
-//! fields_env = { password = "MCP_TEST_PASSWORD" }
-//! submit = "approve"                  # form: name or value of the button to press
+//! driver = "form"                     # redirects | form | browser | command | manual
+//! timeout = 120                       # seconds a command, a person (120) or the browser (30) may take
+//! fields = { username = "alice" }     # form, browser: values to fill in (browser: by label,
+//! fields_env = { password = "MCP_TEST_PASSWORD" }  # name, id or CSS selector too)
+//! submit = ["Sign in", "Approve"]     # form, browser: the button to press, by name, value or
+//!                                     # text: on each page the first it has (default: the
+//!                                     # form's first submit button)
+//! chromium = "/usr/bin/chromium"      # browser: the binary (default: MCP_CHROMIUM, then PATH)
 //! command = ["node", "login.mjs"]     # command: argv; the authorization URL is appended
 //! ```
 
@@ -59,7 +62,7 @@ use toml::Spanned;
 
 use crate::diagnostic::{DataErrors, FileError, SourceFile};
 use crate::http::redact::Secret;
-use crate::oauth::consent::{ConsentDriver, FormSettings};
+use crate::oauth::consent::{BrowserSettings, ConsentDriver, FormSettings, find_chromium};
 use crate::token_kind::TokenKind;
 
 /// The validated configuration.
@@ -110,7 +113,9 @@ impl TargetConfig {
     /// Every secret the configuration holds: tokens, the client secret, form field values.
     pub fn secrets(&self) -> impl Iterator<Item = &Secret> {
         let form = match &self.consent {
-            ConsentDriver::Form(form) => form.fields.iter().map(|(_, v)| v).collect(),
+            ConsentDriver::Form(form) | ConsentDriver::Browser(BrowserSettings { form, .. }) => {
+                form.fields.iter().map(|(_, v)| v).collect()
+            }
             _ => Vec::new(),
         };
         let client = self.client.as_ref().and_then(|c| c.secret.as_ref());
@@ -327,8 +332,17 @@ struct ConsentSpec {
     fields: BTreeMap<String, String>,
     #[serde(default)]
     fields_env: BTreeMap<String, Spanned<String>>,
-    submit: Option<String>,
+    submit: Option<Submit>,
     command: Option<Spanned<Vec<String>>>,
+    chromium: Option<Spanned<std::path::PathBuf>>,
+}
+
+/// `submit = "Approve"`, or a list: on each page, the first of them it has.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Submit {
+    One(String),
+    Many(Vec<String>),
 }
 
 /// Reads and validates a configuration file; every problem at its place (exit code 2).
@@ -388,23 +402,51 @@ pub fn parse(file: &SourceFile, env: &dyn Fn(&str) -> Option<String>) -> Result<
     let consent = match spec.consent {
         None => ConsentDriver::default(),
         Some(c) => {
-            let timeout = Duration::from_secs(c.timeout.unwrap_or(120));
+            let browser = c.driver.get_ref() == "browser";
+            // A person or a command may take minutes; a browser left at a page it cannot
+            // pass ends sooner (a page that stays still ends it at once).
+            let timeout = Duration::from_secs(c.timeout.unwrap_or(if browser { 30 } else { 120 }));
+            let mut fields: Vec<(String, Secret)> = c.fields.into_iter().map(|(k, v)| (k, Secret::new(v))).collect();
+            for (field, var) in &c.fields_env {
+                if let Some(value) = secret_from(var, &format!("form field `{field}`")) {
+                    fields.push((field.clone(), value));
+                }
+            }
+            let form = FormSettings {
+                fields,
+                submit: match c.submit {
+                    None => Vec::new(),
+                    Some(Submit::One(button)) => vec![button],
+                    Some(Submit::Many(buttons)) => buttons,
+                },
+                refused_origins: Vec::new(),
+            };
             match c.driver.get_ref().as_str() {
                 "redirects" => ConsentDriver::Redirects,
-                "form" => {
-                    let mut fields: Vec<(String, Secret)> =
-                        c.fields.into_iter().map(|(k, v)| (k, Secret::new(v))).collect();
-                    for (field, var) in &c.fields_env {
-                        if let Some(value) = secret_from(var, &format!("form field `{field}`")) {
-                            fields.push((field.clone(), value));
-                        }
+                "form" => ConsentDriver::Form(form),
+                "browser" => match find_chromium(c.chromium.as_ref().map(|p| p.get_ref().as_path())) {
+                    Some(executable) if executable.is_file() => {
+                        ConsentDriver::Browser(BrowserSettings::new(form, timeout, executable))
                     }
-                    ConsentDriver::Form(FormSettings {
-                        fields,
-                        submit: c.submit,
-                        refused_origins: Vec::new(),
-                    })
-                }
+                    found => {
+                        let (span, msg) = match (&c.chromium, found) {
+                            (Some(path), _) => (path.span(), format!("no browser at `{}`", path.get_ref().display())),
+                            (None, Some(path)) => (
+                                c.driver.span(),
+                                format!("MCP_CHROMIUM names no browser: `{}`", path.display()),
+                            ),
+                            (None, None) => (
+                                c.driver.span(),
+                                "driver `browser` needs Chromium, and none is installed".to_owned(),
+                            ),
+                        };
+                        errors.push(FileError::new(file, span, msg).with_help(
+                            "install Debian's `chromium` package (apt-get install chromium), or name \
+                             a Chromium or Chrome binary: `chromium = \"/path\"` here or MCP_CHROMIUM",
+                        ));
+                        ConsentDriver::Redirects
+                    }
+                },
                 "command" => match c.command {
                     Some(argv) if !argv.get_ref().is_empty() => ConsentDriver::Command {
                         argv: argv.into_inner(),
@@ -428,7 +470,7 @@ pub fn parse(file: &SourceFile, env: &dyn Fn(&str) -> Option<String>) -> Result<
                     let msg = format!("unknown consent driver `{other}`");
                     errors.push(
                         FileError::new(file, c.driver.span(), msg)
-                            .with_help("drivers: redirects, form, command, manual"),
+                            .with_help("drivers: redirects, form, browser, command, manual"),
                     );
                     ConsentDriver::Redirects
                 }
@@ -635,10 +677,14 @@ submit = "approve"
         .unwrap_err();
         crate::tests::support::snapshot_settings()
             .bind(|| insta::assert_snapshot!("config-unknown-key", errors.render(false)));
-        let text = "code_wait_seconds = 60\n[client]\nclient_id = \"c\"\nredirect_uri = \"http://127.0.0.1:1/cb\"\nclient_secret_env = \"UNSET_VAR\"\n[consent]\ndriver = \"browser\"\n";
+        let text = "code_wait_seconds = 60\n[client]\nclient_id = \"c\"\nredirect_uri = \"http://127.0.0.1:1/cb\"\nclient_secret_env = \"UNSET_VAR\"\n[consent]\ndriver = \"selenium\"\n";
         let errors = parse(&file(text), &|_| None).unwrap_err();
         crate::tests::support::snapshot_settings()
             .bind(|| insta::assert_snapshot!("config-missing-env-and-unknown-driver", errors.render(false)));
+        let text = "[consent]\ndriver = \"browser\"\nchromium = \"/nonexistent/chromium\"\n";
+        let errors = parse(&file(text), &|_| None).unwrap_err();
+        crate::tests::support::snapshot_settings()
+            .bind(|| insta::assert_snapshot!("config-browser-without-chromium", errors.render(false)));
         let text = "mint_endpoint = \"127.0.0.1:9400\"\n[tokens]\nvalid_env = \"UNSET_TOKEN\"\nstale_env = \"X\"\n";
         let errors = parse(&file(text), &|_| None).unwrap_err();
         crate::tests::support::snapshot_settings()

@@ -55,10 +55,11 @@ pub(super) enum Command {
         /// Print each variation id with what it does, and exit.
         #[arg(long)]
         list_variations: bool,
-        /// Consent needs a login form (user `conformance`, password `reference-password`),
-        /// for trying the `form` consent driver.
-        #[arg(long)]
-        login_form: bool,
+        /// Consent needs a login form (user `conformance`, password `reference-password`), for
+        /// trying the `form` consent driver; `--login-form=script` builds it by script, in two
+        /// steps, for trying the `browser` driver.
+        #[arg(long, value_name = "KIND", num_args = 0..=1, require_equals = true, default_missing_value = "html")]
+        login_form: Option<LoginForm>,
         /// Run the AS as an MCP proxy: its own consent page (pass it with the `form` consent
         /// driver), then an upstream AS of its own under one static client id, then its
         /// callback (the proxy checks: config [proxy]).
@@ -131,6 +132,10 @@ pub(super) struct RunArgs {
     /// The loopback port the document host listens on (default: any free one).
     #[arg(long, value_name = "PORT")]
     pub(super) cimd_port: Option<u16>,
+    /// Save a PNG of each page the `browser` consent driver could not pass in DIR (made if
+    /// need be); the error names the file. Off by default: a page may show the user's data.
+    #[arg(long, value_name = "DIR")]
+    pub(super) save_failure_screenshots: Option<PathBuf>,
     /// Print only failures and the summary.
     #[arg(long, short)]
     pub(super) quiet: bool,
@@ -214,6 +219,15 @@ fn token_arg(s: &str) -> Result<(TokenKind, String), String> {
         return Err(format!("`{s}` names no environment variable"));
     }
     Ok((kind.parse()?, var.to_owned()))
+}
+
+/// How the reference's login form is served.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(super) enum LoginForm {
+    /// A plain HTML form (the `form` driver passes it).
+    Html,
+    /// Built by script after load, in two steps (the `browser` driver passes it).
+    Script,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]

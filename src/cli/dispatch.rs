@@ -35,7 +35,8 @@ pub fn main() -> ExitCode {
             list_variations,
             Options {
                 variations,
-                login_form,
+                login_form: login_form.is_some(),
+                login_script: login_form == Some(super::args::LoginForm::Script),
                 proxy,
                 any_resource: issuer_only,
                 as_port: port,

@@ -23,6 +23,7 @@ pub(super) fn reference_command(faults: &[Fault], list: bool, list_variations: b
         Ok(rt) => rt,
         Err(code) => return code,
     };
+    let (login_form, login_script) = (options.login_form, options.login_script);
     rt.block_on(async {
         let issuer_only = options.any_resource;
         match Reference::start_with(faults, options).await {
@@ -72,9 +73,9 @@ pub(super) fn reference_command(faults: &[Fault], list: bool, list_variations: b
                         "  upstream_authorization_endpoint = {:?}",
                         proxy.upstream_authorization_endpoint
                     );
-                    eprintln!("  [consent]");
-                    eprintln!("  driver = \"form\"");
-                    eprintln!("  submit = \"approve\"");
+                }
+                for line in consent_lines(login_form, login_script, config.proxy.is_some()) {
+                    eprintln!("  {line}");
                 }
                 std::future::pending::<()>().await;
                 exit::OK
@@ -85,4 +86,34 @@ pub(super) fn reference_command(faults: &[Fault], list: bool, list_variations: b
             }
         }
     })
+}
+
+/// The `[consent]` lines that pass the reference's login and consent pages (none where it
+/// has none: consent is given by redirects).
+fn consent_lines(login_form: bool, login_script: bool, proxy: bool) -> Vec<String> {
+    use mcp_auth_conformance::reference::{LOGIN_PASSWORD, LOGIN_USER};
+    let password = format!("# with MCP_REFERENCE_PASSWORD={LOGIN_PASSWORD} exported");
+    if login_script {
+        return vec![
+            "[consent]".to_owned(),
+            "driver = \"browser\"".to_owned(),
+            format!("fields = {{ \"Email or username\" = {LOGIN_USER:?} }}"),
+            "fields_env = { Password = \"MCP_REFERENCE_PASSWORD\" }".to_owned(),
+            "submit = [\"Next\", \"Approve\"]".to_owned(),
+            password,
+        ];
+    }
+    if !login_form && !proxy {
+        return Vec::new();
+    }
+    let mut lines = vec!["[consent]".to_owned(), "driver = \"form\"".to_owned()];
+    if login_form {
+        lines.push(format!("fields = {{ username = {LOGIN_USER:?} }}"));
+        lines.push("fields_env = { password = \"MCP_REFERENCE_PASSWORD\" }".to_owned());
+    }
+    lines.push("submit = \"approve\"".to_owned());
+    if login_form {
+        lines.push(password);
+    }
+    lines
 }

@@ -10,6 +10,7 @@ use mcp_auth_conformance::http::HttpClient;
 use mcp_auth_conformance::http::redact::{Redactor, Secret};
 use mcp_auth_conformance::matrix_file::{self, MatrixTarget};
 use mcp_auth_conformance::oauth::cimd::ca::LoopbackCa;
+use mcp_auth_conformance::oauth::consent::ConsentDriver;
 use mcp_auth_conformance::reference::{Options, Reference};
 use mcp_auth_conformance::report::progress::Progress;
 use mcp_auth_conformance::report::{self, Matrix, ReportSpec, console};
@@ -236,6 +237,14 @@ fn apply_flags(args: &RunArgs, config: &mut TargetConfig) -> Result<(), u8> {
     }
     if let Some(dir) = &args.cimd_https {
         config.cimd.https_ca = Some(dir.clone());
+    }
+    if let Some(dir) = &args.save_failure_screenshots {
+        let ConsentDriver::Browser(browser) = &mut config.consent else {
+            let why = "--save-failure-screenshots: screenshots are the `browser` consent driver's \
+                       (--config with [consent] driver = \"browser\")";
+            return Err(usage_error(why));
+        };
+        browser.screenshots = Some(dir.clone());
     }
     if let Some(url) = &args.cimd_base_url {
         config.cimd.base_url = Some(url.to_string());

@@ -18,6 +18,9 @@ use super::{Fault, LOGIN_USER, Variation, authorization_server, flow_endpoints, 
 pub struct Options {
     /// Consent shows a login form (user `conformance`, password `reference-password`).
     pub login_form: bool,
+    /// That login form is built by script, in two steps (`reference --login-form=script`):
+    /// only the `browser` consent driver passes it. Implies `login_form`.
+    pub login_script: bool,
     /// The AS is an MCP proxy to an upstream AS of its own (a third server) under one static
     /// client id: its consent page comes first, then the upstream, then its callback. A
     /// proxy's fault or variation implies it.
@@ -78,6 +81,8 @@ pub(crate) struct State {
     pub(super) store: std::sync::Mutex<flow_endpoints::Store>,
     /// Consent needs a login form (exercises the `form` consent driver).
     pub(super) login_form: bool,
+    /// The login form is built by script (exercises the `browser` consent driver).
+    pub(super) login_script: bool,
     /// The origin of the upstream AS, where the AS is a proxy to one ([`Options::proxy`]).
     pub(super) upstream_origin: Option<String>,
     pub(super) code_lifetime: std::time::Duration,
@@ -267,7 +272,8 @@ impl Reference {
             rs_origin: origin(rs_addr, PUBLIC_RS_NAME),
             as_origin: origin(as_addr, PUBLIC_AS_NAME),
             store: flow_endpoints::new_store(seeded.rng("reference ids")),
-            login_form: options.login_form,
+            login_form: options.login_form || options.login_script,
+            login_script: options.login_script,
             upstream_origin,
             code_lifetime: options.code_lifetime.unwrap_or(std::time::Duration::from_secs(60)),
             token_lifetime: options.token_lifetime.unwrap_or(std::time::Duration::from_secs(3600)),
@@ -339,7 +345,7 @@ impl Reference {
             if matches!(config.consent, ConsentDriver::Redirects) {
                 config.consent = ConsentDriver::Form(FormSettings {
                     fields: Vec::new(),
-                    submit: Some("approve".to_owned()),
+                    submit: vec!["approve".to_owned()],
                     refused_origins: Vec::new(),
                 });
             }

@@ -162,6 +162,8 @@ fn usage_errors_exit_2_with_one_clear_line() {
         &["run", "--registration", "oidc"],
         &["run", "--resolve", "mcp.example.com=not-an-ip"],
         &["run", "--registration", "preregistered"],
+        &["run", "--save-failure-screenshots", "shots"],
+        &["reference", "--login-form=captcha"],
     ];
     let mut transcript = String::new();
     for args in cases {

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use super::browser::{BrowserSettings, drive_browser};
 use super::command::run_command;
 use super::follow::follow;
 use super::manual::wait_for_browser;
@@ -24,14 +25,17 @@ pub enum ConsentDriver {
     Manual {
         timeout: Duration,
     },
+    /// Headless Chromium: runs the pages' scripts, fills fields and presses buttons.
+    Browser(BrowserSettings),
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct FormSettings {
     /// Field values to fill in (secrets: passwords come from the environment).
     pub fields: Vec<(String, Secret)>,
-    /// The name or value of the button to press (default: the form's first submit button).
-    pub submit: Option<String>,
+    /// The buttons to press, by name, value or text: on each page, the first of them it has
+    /// (none: the form's first submit button).
+    pub submit: Vec<String>,
     /// Origins whose pages are never filled: a proxy's upstream AS (its login is not the
     /// target's; config `[proxy] fill_upstream_forms` allows it).
     pub refused_origins: Vec<String>,
@@ -57,5 +61,6 @@ pub async fn drive(
             let reported = wait_for_browser(start, redirect_uri, listener, *timeout).await;
             reported_callback(client, label, reported, "the browser")
         }
+        ConsentDriver::Browser(settings) => drive_browser(settings, client, label, start, redirect_uri).await,
     }
 }

@@ -98,7 +98,7 @@ fn ended(label: &str, exchanges: Vec<crate::http::Exchange>, response: Response,
         let why = format!(
             "interaction required: the authorization endpoint showed a page the `{driver}` consent driver cannot pass ({}); {}",
             page.describe(),
-            page.hint()
+            page.hint(driver)
         );
         return Observation::new(label, exchanges, Observed::Error(why), BTreeMap::new());
     }
@@ -149,15 +149,19 @@ pub(crate) fn submit_form(
             None => fields.push((name.clone(), value.expose().to_owned())),
         }
     }
-    // The button to press: the configured one by name or value, else the first submit.
+    // The button to press: the first configured one the form has (by name, value or text),
+    // else its first submit button.
     let buttons: Vec<_> = form.select(&select("button, input[type=submit]")?).collect();
-    let wanted = settings.submit.as_deref();
-    let button = buttons.iter().find(|b| {
+    let matches = |b: &&scraper::ElementRef, w: &str| {
         let (name, value) = (b.value().attr("name"), b.value().attr("value"));
-        let text = b.text().collect::<String>();
-        wanted.is_none_or(|w| name == Some(w) || value == Some(w) || text.trim() == w)
-    });
-    if let (Some(w), None) = (wanted, button) {
+        name == Some(w) || value == Some(w) || b.text().collect::<String>().trim() == w
+    };
+    let button = match settings.submit.as_slice() {
+        [] => buttons.first(),
+        wanted => wanted.iter().find_map(|w| buttons.iter().find(|b| matches(b, w))),
+    };
+    if let (false, None) = (settings.submit.is_empty(), button) {
+        let w = settings.submit.join("` or `");
         let labels: Vec<String> = super::page::for_a_person(response)
             .map(|page| {
                 page.forms

@@ -5,8 +5,10 @@
 //!   recorded, never requested);
 //! - `form` does the same and also submits login/consent forms with configured values;
 //! - `command` runs a program with the authorization URL; it prints the callback URL;
-//! - `manual` prints the URL and waits for the browser on the loopback redirect URI.
+//! - `manual` prints the URL and waits for the browser on the loopback redirect URI;
+//! - `browser` drives headless Chromium through pages built by script.
 
+mod browser;
 mod command;
 mod driver;
 mod follow;
@@ -16,6 +18,7 @@ mod reported;
 #[cfg(test)]
 mod tests;
 
+pub use browser::{BrowserSettings, find_chromium};
 pub use driver::{ConsentDriver, FormSettings, drive};
 pub use follow::MAX_HOPS;
 pub(crate) use follow::submit_form;

@@ -82,6 +82,19 @@ pub struct Form {
     pub buttons: Vec<String>,
 }
 
+/// The page's title, or "" (an error page's, say).
+pub fn title_of(response: &Response) -> String {
+    title_in(&Html::parse_document(&String::from_utf8_lossy(&response.body)))
+}
+
+fn title_in(doc: &Html) -> String {
+    let select = Selector::parse("title").expect("a valid selector");
+    doc.select(&select)
+        .next()
+        .map(|t| t.text().collect::<String>().trim().to_owned())
+        .unwrap_or_default()
+}
+
 /// A page for a person (200, HTML, with a form or a script), described; None for any other
 /// answer (an error page is the case's to judge).
 pub fn for_a_person(response: &Response) -> Option<Page> {
@@ -92,11 +105,7 @@ pub fn for_a_person(response: &Response) -> Option<Page> {
     let text = String::from_utf8_lossy(&response.body);
     let doc = Html::parse_document(&text);
     let select = |css: &str| Selector::parse(css).expect("a valid selector");
-    let title = doc
-        .select(&select("title"))
-        .next()
-        .map(|t| t.text().collect::<String>().trim().to_owned())
-        .unwrap_or_default();
+    let title = title_in(&doc);
     let forms: Vec<Form> = doc.select(&select("form")).map(describe_form).collect();
     let scripted = doc.select(&select("script")).next().is_some();
     // A page built by script shows next to nothing before it runs; an error page that loads
@@ -165,15 +174,23 @@ impl Page {
     }
 
     /// The `[consent]` lines most likely to pass the page (values to fill in are shown as
-    /// `<...>`), or what to use where the `form` driver cannot.
-    pub fn hint(&self) -> String {
-        // The form the `form` driver submits: the page's first.
+    /// `<...>`) with the `form` driver, or the `browser` driver where it `stopped` (where the
+    /// page builds its form by script, the browser's); or what to use where neither can.
+    pub fn hint(&self, stopped: &str) -> String {
+        // The form a driver submits: the page's first.
         let Some(form) = self.forms.first() else {
-            return "it builds its page in the browser, which the `form` driver cannot do: use \
-                    `[consent] driver = \"command\"` (a browser automation of your own) or \"manual\""
-                .to_owned();
+            return match stopped {
+                "browser" => "it shows no form even in the browser: use `[consent] driver = \"command\"` \
+                              (a browser automation of your own) or \"manual\""
+                    .to_owned(),
+                _ => "it builds its page in the browser, which the `form` driver cannot do: use \
+                      `[consent] driver = \"browser\"` (headless Chromium), with the fields and the \
+                      button it shows there, or \"command\" (a browser automation of your own) or \"manual\""
+                    .to_owned(),
+            };
         };
-        let mut lines = vec!["driver = \"form\"".to_owned()];
+        let driver = if stopped == "browser" { "browser" } else { "form" };
+        let mut lines = vec![format!("driver = \"{driver}\"")];
         let refusing = |b: &&String| {
             let b = b.to_lowercase();
             REFUSING.iter().any(|word| b.contains(word))
@@ -229,7 +246,7 @@ mod tests {
             r#"title: "Authorize mcp"; a POST form with fields [username, password (password)] and buttons ["Deny", "Allow access"]"#
         );
         assert_eq!(
-            page.hint(),
+            page.hint("form"),
             r#"to pass it, try in --config: [consent] driver = "form", submit = "Allow access", fields = { username = "<username>" }, fields_env = { password = "<ENV VAR holding it>" }"#
         );
     }
@@ -241,13 +258,13 @@ mod tests {
         ))
         .unwrap();
         assert!(page.describe().contains("no form in its HTML, and it runs script"));
-        assert!(page.hint().contains("\"command\""), "{}", page.hint());
+        assert!(page.hint("form").contains("\"browser\""), "{}", page.hint("form"));
     }
 
     #[test]
     fn the_suggested_lines_are_toml_and_never_press_a_refusal() {
         let page = r#"<form method="post"><input name="user[email]"><button>Don't allow</button><button>Allow&nbsp;access</button></form>"#;
-        let hint = for_a_person(&html(page)).unwrap().hint();
+        let hint = for_a_person(&html(page)).unwrap().hint("form");
         let lines = hint
             .trim_start_matches("to pass it, try in --config: [consent] ")
             .replace(", submit", "\nsubmit")

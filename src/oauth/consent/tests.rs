@@ -255,7 +255,7 @@ fn the_configured_fields_never_go_to_a_refused_origin() {
     use crate::http::redact::Secret;
     let settings = FormSettings {
         fields: vec![("password".into(), Secret::new("hunter2"))],
-        submit: None,
+        submit: Vec::new(),
         refused_origins: vec!["https://upstream.example".into()],
     };
     let page = |action: &str| {

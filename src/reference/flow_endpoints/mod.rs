@@ -9,6 +9,7 @@ mod proxy;
 mod registration;
 mod revocation;
 mod routes;
+mod scripted_login;
 mod store;
 mod token;
 

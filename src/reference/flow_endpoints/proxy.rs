@@ -26,19 +26,23 @@ pub(in crate::reference) fn consent_page(s: &State, txn: &str, pending: &Pending
     };
     let scope = pending.grant.scope.as_deref().unwrap_or("(none)");
     // Deny comes first: a driver must press the button it was told to.
-    let html = format!(
-        "<!doctype html><html><head><title>Sign in to the reference AS</title></head><body>\
+    let html = if s.login_script {
+        scripted_login::page(txn, pending)
+    } else {
+        format!(
+            "<!doctype html><html><head><title>Sign in to the reference AS</title></head><body>\
          <p>The MCP client <b>{client}</b> asks for <b>{scope}</b>; its tokens go to <b>{redirect}</b>.</p>\
          <form method=\"post\" action=\"consent\">\
          <input type=\"hidden\" name=\"txn\" value=\"{txn}\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{login}\
          <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button>\
          <button type=\"submit\" name=\"decision\" value=\"approve\">Approve</button></form></body></html>",
-        client = escape(&pending.grant.client_id),
-        scope = escape(scope),
-        redirect = escape(&pending.redirect_uri),
-        txn = escape(txn),
-        csrf = escape(&pending.csrf),
-    );
+            client = escape(&pending.grant.client_id),
+            scope = escape(scope),
+            redirect = escape(&pending.redirect_uri),
+            txn = escape(txn),
+            csrf = escape(&pending.csrf),
+        )
+    };
     let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
     if s.upstream_origin.is_some() {
         let headers = response.headers_mut();

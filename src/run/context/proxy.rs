@@ -224,7 +224,7 @@ impl Context {
         let form = match &self.config.consent {
             ConsentDriver::Redirects => None,
             ConsentDriver::Form(form) => Some(form.clone()),
-            ConsentDriver::Command { .. } | ConsentDriver::Manual { .. } => {
+            ConsentDriver::Command { .. } | ConsentDriver::Manual { .. } | ConsentDriver::Browser(_) => {
                 let why =
                     "the proxy checks walk the chain themselves: they need the `redirects` or `form` consent driver";
                 return Err(Observation::skipped(label, why));

@@ -10,7 +10,7 @@ use crate::case::{RequestTemplate, Step, expand_placeholders};
 use crate::config::TargetConfig;
 use crate::discovery::{Discovered, Target};
 use crate::http::{HostPolicy, HttpClient, Request};
-use crate::oauth::consent::ConsentDriver;
+use crate::oauth::consent::{BrowserSettings, ConsentDriver};
 use crate::oauth::grants::{ChainEnd, Grants};
 use crate::observation::{Observation, Observations, Observed};
 
@@ -44,9 +44,11 @@ impl Context {
         if let Some(proxy) = &config.proxy {
             client.hosts().allow_host_of(&proxy.upstream_authorization_endpoint);
             let upstream = url::Url::parse(&proxy.upstream_authorization_endpoint).map(|u| u.origin());
-            if let (ConsentDriver::Form(form), Ok(origin), false) =
-                (&mut config.consent, upstream, proxy.fill_upstream_forms)
-            {
+            let form = match &mut config.consent {
+                ConsentDriver::Form(form) | ConsentDriver::Browser(BrowserSettings { form, .. }) => Some(form),
+                _ => None,
+            };
+            if let (Some(form), Ok(origin), false) = (form, upstream, proxy.fill_upstream_forms) {
                 form.refused_origins.push(origin.ascii_serialization());
             }
         }
