@@ -137,8 +137,10 @@ async fn walk(
     redirect_uri: &str,
 ) -> End {
     let intercept = json!({ "patterns": [{ "urlPattern": "*", "requestStage": "Request" }] });
-    if let Err(why) = page.call("Fetch.enable", intercept).await {
-        return End::Failed(format!("the browser: {why}"));
+    for (method, params) in [("Fetch.enable", intercept), ("Page.enable", json!({}))] {
+        if let Err(why) = page.call(method, params).await {
+            return End::Failed(format!("the browser: {why}"));
+        }
     }
     // Two loops side by side: the page's requests are let through (or not) while the driver
     // acts on the page; a command to a page waiting for a request is answered only once it is.
@@ -153,11 +155,19 @@ async fn walk(
 }
 
 /// Lets the page's requests through, within the run's hosts, until one goes to the callback
-/// (recorded, never sent) or the page itself is sent elsewhere.
+/// (recorded, never sent) or the page itself is sent elsewhere; answers the page's dialogs.
 async fn intercept_requests(page: &Page<'_>, client: &HttpClient, redirect_uri: &str) -> End {
     let callback_origin = origin_of(redirect_uri);
     let mut events = page.events.lock().await;
     while let Some(event) = events.recv().await {
+        // An alert, a confirmation or a "leave this page?" stops the page's script, and the
+        // driver's with it: answered as a person going on would answer it.
+        if event["method"] == "Page.javascriptDialogOpening" {
+            let _ = page
+                .call("Page.handleJavaScriptDialog", json!({ "accept": true }))
+                .await;
+            continue;
+        }
         if event["method"] != "Fetch.requestPaused" {
             continue;
         }

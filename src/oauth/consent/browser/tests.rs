@@ -198,3 +198,26 @@ async fn the_configured_fields_never_go_to_a_refused_origin() {
         .expect("the form was submitted");
     assert_eq!(login.url.query(), Some("username="), "submitted as it is, never filled");
 }
+
+/// A dialog stops the page's script until someone answers it: the driver accepts it and goes on.
+#[tokio::test]
+#[ignore = "needs Chromium (apt-get install chromium)"]
+async fn a_dialog_is_answered_and_the_page_goes_on() {
+    let s = MockServer::start().await;
+    let html = format!(
+        r#"<title>Confirm</title><button id="ok">Allow</button><script>
+        document.getElementById("ok").onclick = () => {{
+          if (confirm("Allow the MCP client?")) location = "{CALLBACK}?code=c0de";
+        }};
+        alert("Welcome");
+        </script>"#
+    );
+    page(&s, "/authorize", &html).await;
+    let obs = drive(&settings(&[], &["Allow"], Duration::from_secs(10)), &s).await;
+    assert_eq!(
+        obs.vars.get("callback.code").map(String::as_str),
+        Some("c0de"),
+        "{:?}",
+        obs.observed
+    );
+}
