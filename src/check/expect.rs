@@ -46,8 +46,11 @@ fn judge_value(expectation: &Expectation, response: &Response, vars: &BTreeMap<S
     let Expectation { subject, predicate, .. } = expectation;
     let found = match subject.resolve(response, vars) {
         Ok(found) => found,
-        // A body that is not JSON (an error page) has no member: absent is what was asked.
-        Err(_) if matches!(subject, Subject::Json(_)) && matches!(predicate, Predicate::Present(false)) => {
+        // A body that is not JSON (an error page, an empty refusal) has no member: absent is
+        // what was asked, or what an optional member may be.
+        Err(_) if matches!(subject, Subject::Json(_))
+            && (matches!(predicate, Predicate::Present(false)) || expectation.optional) =>
+        {
             return Ok(());
         }
         Err(broken) => return Err(*broken),
@@ -110,6 +113,25 @@ mod tests {
         let body = r#"{"access_token": "an-opaque-token"}"#;
         let broken = evaluate(&expect(aud, limited), &response(body, &[]), &vars).unwrap_err();
         assert_eq!(broken.actual, "`/access_token` is not a JWT (an opaque token)");
+    }
+
+    /// An empty or HTML refusal has no JSON member: an optional one may be absent (django-oauth-
+    /// toolkit refuses unauthenticated introspection with an empty 403); a required one may not.
+    #[test]
+    fn a_body_that_is_not_json_has_no_optional_member() {
+        let active = |optional| Expectation {
+            optional,
+            ..expect(
+                Subject::Json("/active".into()),
+                Predicate::NoneOf(vec![serde_json::json!(true)]),
+            )
+        };
+        let vars = BTreeMap::new();
+        for body in ["", "<h1>403 Forbidden</h1>"] {
+            assert!(evaluate(&active(true), &response(body, &[]), &vars).is_ok(), "{body:?}");
+            assert!(evaluate(&active(false), &response(body, &[]), &vars).is_err(), "{body:?}");
+        }
+        assert!(evaluate(&active(true), &response(r#"{"active": true}"#, &[]), &vars).is_err());
     }
 
     /// http on loopback is development only where the deployment is local: in the metadata

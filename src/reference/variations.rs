@@ -134,6 +134,9 @@ variations! {
     ProxyRemembersConsent = "proxy-remembers-consent", [],
         "an MCP proxy (the reference runs as one) that remembers each client its user approved and sends it on to the upstream AS without asking again",
         "MCP Security Best Practices, Per-Client Consent Storage: proxies \"MUST: Maintain a registry of approved `client_id` values per user; Check this registry before initiating the third-party authorization flow\"";
+    IntrospectionRefusedEmpty = "introspection-refused-empty", [],
+        "an introspection request without client credentials is refused with an empty 403 (django-oauth-toolkit's answer)",
+        "RFC 7662 §2.1: the endpoint \"MUST also require some form of authorization\"; how it refuses is not prescribed (§2.3 names 401 for failed client authentication, and RFC 6750's 403 for a token without the privileges)";
 }
 
 impl std::str::FromStr for Variation {

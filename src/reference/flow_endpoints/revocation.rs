@@ -65,6 +65,9 @@ pub(in crate::reference) async fn introspect(
         let confidential = authenticate(&s, &headers, &form)
             .ok()
             .is_some_and(|id| store(&s).clients.get(&id).is_some_and(|c| c.secret.is_some()));
+        if !confidential && s.varies(Variation::IntrospectionRefusedEmpty) {
+            return axum::http::StatusCode::FORBIDDEN.into_response();
+        }
         if !confidential {
             return invalid_client(&s, headers.contains_key(axum::http::header::AUTHORIZATION));
         }
