@@ -121,6 +121,12 @@ pub(super) fn metadata(s: &State, issuer: &str, endpoint_base: &str) -> Value {
             json!({"note": "a member no RFC defines"}),
         );
     }
+    if s.varies(Variation::PasswordGrantForOtherClients) {
+        fields.insert(
+            "grant_types_supported".into(),
+            json!(["authorization_code", "refresh_token", "client_credentials", "password"]),
+        );
+    }
     if s.has(Fault::ImplicitGrant) {
         fields.insert(
             "grant_types_supported".into(),

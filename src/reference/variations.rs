@@ -134,6 +134,12 @@ variations! {
     ProxyRemembersConsent = "proxy-remembers-consent", [],
         "an MCP proxy (the reference runs as one) that remembers each client its user approved and sends it on to the upstream AS without asking again",
         "MCP Security Best Practices, Per-Client Consent Storage: proxies \"MUST: Maintain a registry of approved `client_id` values per user; Check this registry before initiating the third-party authorization flow\"";
+    TokenResponseUnauthorizedClient = "token-response-unauthorized-client", [],
+        "response_type=token is refused with unauthorized_client: an AS that keeps the implicit grant for other clients (django-oauth-toolkit's answer)",
+        "RFC 6749 §4.1.2.1: unauthorized_client, \"The client is not authorized to request an authorization code using this method\", is one of the codes the error redirect may carry";
+    PasswordGrantForOtherClients = "password-grant-for-other-clients", ["as.token.unsupported-grant-type"],
+        "the AS lists the password grant in its metadata and checks a password request's credentials first: bad ones are invalid_grant (oauthlib's order, django-oauth-toolkit's answer)",
+        "RFC 6749 §5.2: invalid_grant covers invalid \"resource owner credentials\"; the RFC sets no order for a request's checks, and listing the grant is information only (as.metadata.grant-types, MAY)";
     IntrospectionRefusedEmpty = "introspection-refused-empty", [],
         "an introspection request without client credentials is refused with an empty 403 (django-oauth-toolkit's answer)",
         "RFC 7662 §2.1: the endpoint \"MUST also require some form of authorization\"; how it refuses is not prescribed (§2.3 names 401 for failed client authentication, and RFC 6750's 403 for a token without the privileges)";

@@ -134,6 +134,9 @@ pub(in crate::reference) async fn authorize(
         if s.has(Fault::UnsupportedResponseTypeServerError) {
             return fail("server_error");
         }
+        if s.varies(Variation::TokenResponseUnauthorizedClient) && q.get("response_type").is_some_and(|t| t == "token") {
+            return fail("unauthorized_client");
+        }
         return fail("unsupported_response_type");
     }
     if s.has(Fault::UnknownParameterRejected) && q.keys().any(|k| !KNOWN_AUTHORIZATION_PARAMETERS.contains(&k.as_str()))

@@ -41,6 +41,8 @@ pub(in crate::reference) async fn token(
         None if s.has(Fault::MissingGrantTypeAnsweredUnsupported) => token_error(&s, "unsupported_grant_type"),
         None => token_error(&s, "invalid_request"),
         Some("password") if s.has(Fault::UnsupportedGrantAnsweredInvalidRequest) => token_error(&s, "invalid_request"),
+        // No user has those credentials (the only password grant the suite sends).
+        Some("password") if s.varies(Variation::PasswordGrantForOtherClients) => token_error(&s, "invalid_grant"),
         Some(_) => token_error(&s, "unsupported_grant_type"),
     }
 }
