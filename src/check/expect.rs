@@ -48,8 +48,9 @@ fn judge_value(expectation: &Expectation, response: &Response, vars: &BTreeMap<S
         Ok(found) => found,
         // A body that is not JSON (an error page, an empty refusal) has no member: absent is
         // what was asked, or what an optional member may be.
-        Err(_) if matches!(subject, Subject::Json(_))
-            && (matches!(predicate, Predicate::Present(false)) || expectation.optional) =>
+        Err(_)
+            if matches!(subject, Subject::Json(_))
+                && (matches!(predicate, Predicate::Present(false)) || expectation.optional) =>
         {
             return Ok(());
         }
@@ -129,7 +130,10 @@ mod tests {
         let vars = BTreeMap::new();
         for body in ["", "<h1>403 Forbidden</h1>"] {
             assert!(evaluate(&active(true), &response(body, &[]), &vars).is_ok(), "{body:?}");
-            assert!(evaluate(&active(false), &response(body, &[]), &vars).is_err(), "{body:?}");
+            assert!(
+                evaluate(&active(false), &response(body, &[]), &vars).is_err(),
+                "{body:?}"
+            );
         }
         assert!(evaluate(&active(true), &response(r#"{"active": true}"#, &[]), &vars).is_err());
     }

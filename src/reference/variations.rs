@@ -137,7 +137,7 @@ variations! {
     TokenResponseUnauthorizedClient = "token-response-unauthorized-client", [],
         "response_type=token is refused with unauthorized_client: an AS that keeps the implicit grant for other clients (django-oauth-toolkit's answer)",
         "RFC 6749 §4.1.2.1: unauthorized_client, \"The client is not authorized to request an authorization code using this method\", is one of the codes the error redirect may carry";
-    PasswordGrantForOtherClients = "password-grant-for-other-clients", ["as.token.unsupported-grant-type"],
+    PasswordGrantForOtherClients = "password-grant-for-other-clients", ["as.token.unsupported-grant-type", "as.metadata.grant-types"],
         "the AS lists the password grant in its metadata and checks a password request's credentials first: bad ones are invalid_grant (oauthlib's order, django-oauth-toolkit's answer)",
         "RFC 6749 §5.2: invalid_grant covers invalid \"resource owner credentials\"; the RFC sets no order for a request's checks, and listing the grant is information only (as.metadata.grant-types, MAY)";
     IntrospectionRefusedEmpty = "introspection-refused-empty", [],

@@ -134,7 +134,8 @@ pub(in crate::reference) async fn authorize(
         if s.has(Fault::UnsupportedResponseTypeServerError) {
             return fail("server_error");
         }
-        if s.varies(Variation::TokenResponseUnauthorizedClient) && q.get("response_type").is_some_and(|t| t == "token") {
+        if s.varies(Variation::TokenResponseUnauthorizedClient) && q.get("response_type").is_some_and(|t| t == "token")
+        {
             return fail("unauthorized_client");
         }
         return fail("unsupported_response_type");
