@@ -339,7 +339,7 @@ struct ConsentSpec {
 
 /// `submit = "Approve"`, or a list: on each page, the first of them it has.
 #[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, expecting = "a button's label, or a list of labels")]
 enum Submit {
     One(String),
     Many(Vec<String>),
@@ -407,7 +407,9 @@ pub fn parse(file: &SourceFile, env: &dyn Fn(&str) -> Option<String>) -> Result<
             // pass ends sooner (a page that stays still ends it at once).
             let timeout = Duration::from_secs(c.timeout.unwrap_or(if browser { 30 } else { 120 }));
             let mut fields: Vec<(String, Secret)> = c.fields.into_iter().map(|(k, v)| (k, Secret::new(v))).collect();
-            for (field, var) in &c.fields_env {
+            // Only the drivers that fill fields need their secrets.
+            let fills = matches!(c.driver.get_ref().as_str(), "form" | "browser");
+            for (field, var) in c.fields_env.iter().filter(|_| fills) {
                 if let Some(value) = secret_from(var, &format!("form field `{field}`")) {
                     fields.push((field.clone(), value));
                 }

@@ -7,6 +7,7 @@
 //! `.ci/run` runs them (`cargo test --test peers -- --ignored`). After a deliberate change,
 //! `MCP_PEERS_UPDATE=1 cargo test --test peers -- --ignored` rewrites the verdicts and keeps
 //! the notes; every new fail or warn then needs its note before the test passes again.
+//! `MCP_PEERS_DEBUG=1` prints the message of every verdict that is not a pass.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -115,6 +116,19 @@ const FASTMCP_PROXY_NO_CONSENT: Peer = Peer {
     ..FASTMCP_PROXY
 };
 
+/// django-oauth-toolkit 3.4.1 (PyPI) as a separate AS: Django's login form, its consent page,
+/// one pre-registered public client (no DCR), PKCE required; the resource server is the Python
+/// MCP SDK 2.3.0's, validating tokens by RFC 7662 introspection.
+const DJANGO_OAUTH_TOOLKIT: Peer = Peer {
+    pins: "django-oauth-toolkit",
+    dir: "django-oauth-toolkit",
+    env: &[("DOT_AS_PORT", "3480"), ("DOT_RS_PORT", "3481")],
+    target: "http://127.0.0.1:3481/mcp",
+    config: Some("target.toml"),
+    cimd: false,
+    only: &[],
+};
+
 /// The pinned verdicts of one peer set-up: by spec version, requirement id -> outcome; and
 /// the evidence of every fail or warn, by requirement id.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -200,7 +214,17 @@ async fn verdicts(cases: &CaseSet, peer: &Peer, version: SpecVersion) -> BTreeMa
         .verdicts()
         .await
         .into_iter()
-        .map(|v| (v.requirement, v.outcome.as_str().to_owned()))
+        .map(|v| {
+            if std::env::var_os("MCP_PEERS_DEBUG").is_some() && v.outcome.as_str() != "pass" {
+                eprintln!(
+                    "DEBUG {version} {} {}: {}",
+                    v.requirement,
+                    v.outcome.as_str(),
+                    v.message.chars().take(400).collect::<String>()
+                );
+            }
+            (v.requirement, v.outcome.as_str().to_owned())
+        })
         .collect()
 }
 
@@ -292,7 +316,7 @@ fn render(peer: &Peer, pins: &Pins) -> String {
 }
 
 /// All pinned set-ups, in the order of the README's table.
-const ALL: [&Peer; 7] = [
+const ALL: [&Peer; 8] = [
     &TS_SDK,
     &TS_SDK_STRICT,
     &OIDC_PROVIDER,
@@ -300,6 +324,7 @@ const ALL: [&Peer; 7] = [
     &OIDC_PROVIDER_CIMD,
     &FASTMCP_PROXY,
     &FASTMCP_PROXY_NO_CONSENT,
+    &DJANGO_OAUTH_TOOLKIT,
 ];
 
 fn load_pins(peer: &Peer) -> Pins {
@@ -418,6 +443,12 @@ fn a_moved_verdict_and_a_finding_without_evidence_are_reported() {
 #[ignore = "needs Node 20+ and npm; .ci/run runs it"]
 async fn ts_sdk_verdicts_are_the_pinned_ones() {
     check(&[&TS_SDK, &TS_SDK_STRICT]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Python 3 with PyPI; .ci/run runs it"]
+async fn django_oauth_toolkit_verdicts_are_the_pinned_ones() {
+    check(&[&DJANGO_OAUTH_TOOLKIT]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

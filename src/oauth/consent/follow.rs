@@ -150,14 +150,22 @@ pub(crate) fn submit_form(
         }
     }
     // The button to press: the first configured one the form has (by name, value or text),
-    // else its first submit button.
+    // else its first submit button that does not refuse.
     let buttons: Vec<_> = form.select(&select("button, input[type=submit]")?).collect();
     let matches = |b: &&scraper::ElementRef, w: &str| {
         let (name, value) = (b.value().attr("name"), b.value().attr("value"));
         name == Some(w) || value == Some(w) || b.text().collect::<String>().trim() == w
     };
+    let refuses = |b: &&scraper::ElementRef| {
+        let text = b.text().collect::<String>().to_lowercase();
+        let value = b.value().attr("value").unwrap_or_default().to_lowercase();
+        super::page::REFUSING
+            .iter()
+            .any(|w| text.contains(w) || value.contains(w))
+    };
     let button = match settings.submit.as_slice() {
-        [] => buttons.first(),
+        // Never a refusal unless asked for ("Deny" often comes first).
+        [] => buttons.iter().find(|b| !refuses(b)),
         wanted => wanted.iter().find_map(|w| buttons.iter().find(|b| matches(b, w))),
     };
     if let (false, None) = (settings.submit.is_empty(), button) {

@@ -51,7 +51,7 @@ pub(crate) fn shown_text(root: ElementRef, limit: usize) -> String {
 }
 
 /// Words of a button that refuses (checked first: "Don't allow" is no approval).
-const REFUSING: [&str; 7] = ["deny", "don't", "do not", "cancel", "reject", "decline", "no,"];
+pub(crate) const REFUSING: [&str; 7] = ["deny", "don't", "do not", "cancel", "reject", "decline", "no,"];
 
 /// `s` as a TOML string (the config file's syntax).
 fn toml_string(s: &str) -> String {

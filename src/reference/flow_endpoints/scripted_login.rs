@@ -16,8 +16,8 @@ pub(in crate::reference) fn page(txn: &str, pending: &Pending) -> String {
         "scope": pending.grant.scope.as_deref().unwrap_or("(none)"),
         "redirect": pending.redirect_uri,
     });
-    // JSON in a script element: `</` would end the element.
-    let data = data.to_string().replace("</", "<\\/");
+    // JSON in a script element: no `<` at all (`</script>`, `<!--` change how it is parsed).
+    let data = data.to_string().replace('<', "\\u003c");
     format!(
         "<!doctype html><html><head><title>Sign in to the reference AS</title></head><body>\
          <div id=\"app\"></div><script>const data = {data};\n{SCRIPT}</script></body></html>"

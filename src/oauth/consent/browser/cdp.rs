@@ -23,7 +23,7 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Flags for a quiet headless browser on a closed network: no first-run pages, no background
 /// connections to Google's services (refused here, many at a time), no GPU.
-const FLAGS: [&str; 11] = [
+const FLAGS: [&str; 15] = [
     "--headless",
     "--disable-gpu",
     "--no-first-run",
@@ -35,22 +35,33 @@ const FLAGS: [&str; 11] = [
     "--disable-quic",
     "--password-store=basic",
     "--remote-debugging-port=0",
+    // Crash reports would be written outside the profile (Debian's wrapper turns them on).
+    "--disable-crash-reporter",
+    "--disable-breakpad",
+    // Cross-site frames in the page's own process, where its request interception sees them.
+    "--disable-site-isolation-trials",
+    "--disable-features=IsolateOrigins,site-per-process",
 ];
 
 /// Where Chromium is, in order: the configured path, `MCP_CHROMIUM`, then the usual names on
-/// `PATH`.
+/// `PATH`. A bare name (`chromium`) is looked up on `PATH`.
 pub fn find_chromium(configured: Option<&Path>) -> Option<PathBuf> {
-    if let Some(path) = configured {
-        return Some(path.to_owned());
+    let named = configured.map(Path::to_owned).or_else(|| {
+        std::env::var_os("MCP_CHROMIUM")
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
+    });
+    let on_path = |names: &[&Path]| {
+        let path = std::env::var_os("PATH")?;
+        std::env::split_paths(&path)
+            .flat_map(|dir| names.iter().map(move |name| dir.join(name)))
+            .find(|candidate| candidate.is_file())
+    };
+    match named {
+        Some(name) if name.components().count() == 1 && !name.is_file() => on_path(&[&name]).or(Some(name)),
+        Some(path) => Some(path),
+        None => on_path(&["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"].map(Path::new)),
     }
-    if let Some(path) = std::env::var_os("MCP_CHROMIUM").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(path));
-    }
-    let names = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"];
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .flat_map(|dir| names.iter().map(move |name| dir.join(name)))
-        .find(|candidate| candidate.is_file())
 }
 
 type Answer = Result<Value, String>;
@@ -226,6 +237,8 @@ impl Chromium {
             context,
             events: tokio::sync::Mutex::new(events),
             activity: tokio::sync::Notify::new(),
+            under_way: Default::default(),
+            world: Mutex::new(None),
         })
     }
 
@@ -272,8 +285,12 @@ pub struct Page<'a> {
     context: Value,
     /// The page's events (`method`, `params`), in order.
     pub events: tokio::sync::Mutex<mpsc::UnboundedReceiver<Value>>,
-    /// Told when a request of the page's is let through.
+    /// Told when a request of the page's is let through (or finishes).
     pub activity: tokio::sync::Notify,
+    /// Requests of the page's under way.
+    under_way: std::sync::atomic::AtomicUsize,
+    /// The isolated world the driver's scripts run in, for the current document.
+    world: Mutex<Option<i64>>,
 }
 
 impl Page<'_> {
@@ -281,15 +298,28 @@ impl Page<'_> {
         self.browser.call(Some(&self.session), method, params).await
     }
 
-    /// The value of the JavaScript `expression` (JSON), or why there is none (the page is
-    /// between documents, say).
-    pub async fn evaluate(&self, expression: &str) -> Answer {
-        let result = self
-            .call(
-                "Runtime.evaluate",
-                json!({ "expression": expression, "returnByValue": true, "awaitPromise": true }),
-            )
-            .await?;
+    /// The value of `expression` run in a world of its own beside the page's (same document,
+    /// separate JavaScript: the page's scripts can neither read what it is given nor change
+    /// the functions it calls).
+    pub async fn evaluate_isolated(&self, expression: &str) -> Answer {
+        let world = *self.world.lock().unwrap_or_else(|p| p.into_inner());
+        let world = match world {
+            Some(id) => id,
+            None => {
+                let params = json!({ "frameId": self.target, "worldName": "mcp-auth-conformance" });
+                let created = self.call("Page.createIsolatedWorld", params).await?;
+                let id = created["executionContextId"].as_i64().ok_or("no isolated world")?;
+                *self.world.lock().unwrap_or_else(|p| p.into_inner()) = Some(id);
+                id
+            }
+        };
+        let params = json!({ "expression": expression, "returnByValue": true, "contextId": world });
+        let result = self.call("Runtime.evaluate", params).await;
+        // The world went with its document: a new one for the next document.
+        if result.is_err() {
+            *self.world.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        }
+        let result = result?;
         match result.get("exceptionDetails") {
             Some(e) => Err(e["exception"]["description"]
                 .as_str()
@@ -298,6 +328,14 @@ impl Page<'_> {
                 .to_owned()),
             None => Ok(result["result"]["value"].clone()),
         }
+    }
+
+    pub fn set_under_way(&self, n: usize) {
+        self.under_way.store(n, Ordering::Relaxed);
+    }
+
+    pub fn under_way(&self) -> usize {
+        self.under_way.load(Ordering::Relaxed)
     }
 
     pub async fn close(self) {

