@@ -16,7 +16,10 @@
   if (location.protocol === "chrome-error:") {
     return { state: "error", text: (document.body?.innerText || "").slice(0, 300) };
   }
-  if (document.readyState === "loading") return { state: "loading" };
+  // Parsed, and loaded or given 3 s (one slow image must not stop the driver; pressing before
+  // the page's own submit handler is attached would send its form the browser's way).
+  const ready = document.readyState === "complete" || (document.readyState === "interactive" && performance.now() > 3000);
+  if (!ready) return { state: "loading" };
   const norm = (s) => (s || "").replace(/\s+/g, " ").trim().toLowerCase();
   const shown = (el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== "hidden";
   const controls = [...document.querySelectorAll("input, textarea, select")]
@@ -28,12 +31,19 @@
   // The view: where the page is and what it shows. Pressing twice on one view would repeat a
   // refused sign-in forever.
   const view = [location.href, controls.map((c) => c.name || c.id).join(","), buttons.map(label).join(",")].join("|");
+  // A search box (a site header's) is no request for input; a text field is.
+  const searching = (el) => el.type === "search" || ["q", "query", "search"].includes(norm(el.name)) ||
+    el.closest("[role=search]") !== null;
+  const asks = controls.some((el) =>
+    (el.tagName === "TEXTAREA" || ["text", "email", "password", "tel", "number", "url"].includes(el.type)) && !searching(el));
+  const refresh = document.querySelector("meta[http-equiv='refresh' i]");
   const idle = {
     state: "idle",
     view,
     plain: document.scripts.length === 0 && document.forms.length === 0,
-    moving: document.querySelector("meta[http-equiv='refresh' i]") !== null,
-    person: controls.length > 0,
+    // A refresh due within 10 s: the page is on its way.
+    moving: refresh !== null && parseFloat(refresh.content) <= 10,
+    person: asks,
   };
   if (view === args.last || !args.mayPress) return idle;
 
@@ -63,8 +73,11 @@
   if (!args.refused.includes(location.origin)) {
     for (const [key, value] of args.fields) {
       const el = find(key);
-      if (el && el.value !== value) {
+      // Once per field: a page that reshapes what was typed (lower case, a mask) keeps its way.
+      // (The mark lives in this isolated world: the page cannot see it.)
+      if (el && el.value !== value && el.mcpFilled !== value) {
         fill(el, value);
+        el.mcpFilled = value;
         filled = true;
       }
       form = form || el?.form || null;
@@ -78,11 +91,17 @@
     if (button) break;
   }
   if (!button && args.submit.length === 0) {
-    form = form || [...document.forms].find(shown);
+    // The form with the filled fields, else the first that is not a search box.
+    const search = (f) => f.getAttribute("role") === "search" ||
+      [...f.elements].some((el) => el.type === "search" || ["q", "query", "search"].includes(norm(el.name)));
+    form = form || [...document.forms].find((f) => shown(f) && !search(f));
     button = form && [...form.querySelectorAll("button, input[type=submit]")]
       .find((b) => shown(b) && (b.type || "submit").toLowerCase() === "submit" && !refuses(b));
   }
-  if (!button) return idle;
+  // A password sent in a URL lands in access logs: such a form is for a person (or a broken page).
+  const leaks = button?.form && (button.form.method || "get").toLowerCase() === "get" &&
+    [...button.form.elements].some((el) => el.type === "password" && el.value);
+  if (!button || leaks) return idle;
   button.click();
   return { state: "pressed", view };
 }

@@ -237,7 +237,8 @@ impl Chromium {
             context,
             events: tokio::sync::Mutex::new(events),
             activity: tokio::sync::Notify::new(),
-            under_way: Default::default(),
+            under_way: Mutex::default(),
+            document_status: AtomicU64::new(0),
             world: Mutex::new(None),
         })
     }
@@ -287,8 +288,10 @@ pub struct Page<'a> {
     pub events: tokio::sync::Mutex<mpsc::UnboundedReceiver<Value>>,
     /// Told when a request of the page's is let through (or finishes).
     pub activity: tokio::sync::Notify,
-    /// Requests of the page's under way.
-    under_way: std::sync::atomic::AtomicUsize,
+    /// The current document's requests under way, and when each started.
+    under_way: Mutex<HashMap<String, std::time::Instant>>,
+    /// The status of the current document's response (0: none yet).
+    document_status: AtomicU64,
     /// The isolated world the driver's scripts run in, for the current document.
     world: Mutex<Option<i64>>,
 }
@@ -330,12 +333,37 @@ impl Page<'_> {
         }
     }
 
-    pub fn set_under_way(&self, n: usize) {
-        self.under_way.store(n, Ordering::Relaxed);
+    /// A request started; a new document drops what the last one had under way.
+    pub fn request_started(&self, id: String, new_document: bool) {
+        let mut under_way = self.under_way.lock().unwrap_or_else(|p| p.into_inner());
+        if new_document {
+            under_way.clear();
+            self.document_status.store(0, Ordering::Relaxed);
+        }
+        under_way.insert(id, std::time::Instant::now());
     }
 
-    pub fn under_way(&self) -> usize {
-        self.under_way.load(Ordering::Relaxed)
+    pub fn request_ended(&self, id: &str) {
+        self.under_way.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+    }
+
+    /// Requests under way for a while (`ages`: a quick one, a page's poll, moves nothing), but
+    /// not for longer (a long poll, an event stream, a stalled image: waiting on them would wait
+    /// out every time limit).
+    pub fn under_way(&self, ages: std::ops::Range<Duration>) -> usize {
+        let under_way = self.under_way.lock().unwrap_or_else(|p| p.into_inner());
+        under_way
+            .values()
+            .filter(|started| ages.contains(&started.elapsed()))
+            .count()
+    }
+
+    pub fn set_document_status(&self, status: u64) {
+        self.document_status.store(status, Ordering::Relaxed);
+    }
+
+    pub fn document_status(&self) -> u64 {
+        self.document_status.load(Ordering::Relaxed)
     }
 
     pub async fn close(self) {

@@ -36,6 +36,11 @@ const TICK: Duration = Duration::from_millis(50);
 const SETTLE: Duration = Duration::from_millis(2000);
 const SETTLE_PLAIN: Duration = Duration::from_millis(200);
 
+/// A request under way keeps a page moving from `SLOW` (a sign-in's request takes seconds; a
+/// page's polls are quick) up to `PATIENCE` (a long poll or an event stream never ends).
+const SLOW: Duration = Duration::from_millis(300);
+const PATIENCE: Duration = Duration::from_secs(5);
+
 /// How long the page may take to be read at the time limit (a page busy in a script).
 const LAST_LOOK: Duration = Duration::from_secs(2);
 
@@ -192,14 +197,15 @@ async fn walk(
 }
 
 /// Lets the page's requests through, within the run's hosts, until the page is sent to the
-/// callback (recorded, never sent) or elsewhere; answers the page's dialogs; counts the
-/// requests under way (a page waiting for one is still moving).
+/// callback (recorded, never sent) or elsewhere; answers the page's dialogs; keeps the current
+/// page's requests under way (a page waiting for one is still moving) and its status.
 async fn intercept_requests(page: &Page<'_>, client: &HttpClient, redirect_uri: &str) -> End {
     let callback_origin = origin_of(redirect_uri);
+    let main_frame = |params: &Value| params["frameId"].as_str() == Some(&page.target);
     let mut events = page.events.lock().await;
-    let mut under_way = std::collections::HashSet::new();
     while let Some(event) = events.recv().await {
         let params = &event["params"];
+        let id = params["requestId"].to_string();
         match event["method"].as_str().unwrap_or_default() {
             // An alert, a confirmation or a "leave this page?" stops the page's script, and the
             // driver's with it: answered as a person going on would answer it.
@@ -209,10 +215,16 @@ async fn intercept_requests(page: &Page<'_>, client: &HttpClient, redirect_uri: 
                     .await;
             }
             "Network.requestWillBeSent" => {
-                under_way.insert(params["requestId"].to_string());
+                page.request_started(id, params["type"] == "Document" && main_frame(params));
+                continue;
             }
             "Network.loadingFinished" | "Network.loadingFailed" => {
-                under_way.remove(&params["requestId"].to_string());
+                page.request_ended(&id);
+                continue;
+            }
+            "Network.responseReceived" if params["type"] == "Document" && main_frame(params) => {
+                page.set_document_status(params["response"]["status"].as_u64().unwrap_or(0));
+                continue;
             }
             "Fetch.requestPaused" => {
                 let request = &params["request"];
@@ -228,7 +240,7 @@ async fn intercept_requests(page: &Page<'_>, client: &HttpClient, redirect_uri: 
                 }
                 if to_callback || !client.hosts().allows(&url) {
                     let _ = page.call("Fetch.failRequest", refuse("BlockedByClient")).await;
-                    if document && !to_callback && params["frameId"].as_str() == Some(&page.target) {
+                    if document && !to_callback && main_frame(params) {
                         let host = url::Url::parse(&url).ok().and_then(|u| u.host_str().map(str::to_owned));
                         let host = host.unwrap_or(url);
                         return End::Failed(format!(
@@ -240,11 +252,15 @@ async fn intercept_requests(page: &Page<'_>, client: &HttpClient, redirect_uri: 
                 let _ = page
                     .call("Fetch.continueRequest", json!({ "requestId": params["requestId"] }))
                     .await;
+                // A page's own requests keep it moving while under way (see `act`); a new
+                // page starts the wait anew.
+                if !document {
+                    continue;
+                }
             }
             _ => continue,
         }
         page.activity.notify_one();
-        page.set_under_way(under_way.len());
     }
     End::Failed("the browser has closed".to_owned())
 }
@@ -260,7 +276,8 @@ async fn act(page: &Page<'_>, settings: &BrowserSettings, start: &str) -> End {
         // Stopped by the interception, which ends the walk.
         return std::future::pending().await;
     }
-    if !error.is_empty() {
+    // An error status with an empty body: Chromium shows a page of its own, judged below.
+    if !error.is_empty() && !error.contains("ERR_HTTP_RESPONSE_CODE_FAILURE") {
         return End::Failed(format!("the browser could not open the authorization URL: {error}"));
     }
     let args = |last: &Value, may_press: bool| {
@@ -277,10 +294,13 @@ async fn act(page: &Page<'_>, settings: &BrowserSettings, start: &str) -> End {
     let mut presses = 0;
     let mut still_since = Instant::now();
     loop {
-        // A request let through means the page is still moving.
+        // A new page, or a request under way (not a long poll's), means the page is moving.
         if tokio::time::timeout(TICK, page.activity.notified()).await.is_ok() {
             still_since = Instant::now();
             continue;
+        }
+        if page.under_way(SLOW..PATIENCE) > 0 {
+            still_since = Instant::now();
         }
         let expression = format!("({ACT})({})", args(&last_view, presses < MAX_PRESSES));
         let step = page.evaluate_isolated(&expression).await.unwrap_or(Value::Null);
@@ -291,6 +311,20 @@ async fn act(page: &Page<'_>, settings: &BrowserSettings, start: &str) -> End {
                 still_since = Instant::now();
             }
             Some("error") => {
+                // An error status with nothing to show is the answer, as the status alone.
+                let status = page.document_status();
+                if let Ok(status @ 400..=599) = u16::try_from(status) {
+                    let answer = Response {
+                        status,
+                        headers: Vec::new(),
+                        body: Vec::new(),
+                    };
+                    return End::Page {
+                        page: answer,
+                        person: false,
+                        timed_out: false,
+                    };
+                }
                 let text = step["text"]
                     .as_str()
                     .unwrap_or_default()
@@ -299,9 +333,7 @@ async fn act(page: &Page<'_>, settings: &BrowserSettings, start: &str) -> End {
                     .join(" ");
                 return End::Failed(format!("the browser could not load a page of the chain: {text}"));
             }
-            Some("idle")
-                if step["moving"] != true && page.under_way() == 0 && still_since.elapsed() > settle(&step) =>
-            {
+            Some("idle") if step["moving"] != true && still_since.elapsed() > settle(&step) => {
                 if let Some(shown) = shown_page(page).await {
                     let person = step["person"] == true;
                     return End::Page {

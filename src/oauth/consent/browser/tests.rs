@@ -410,3 +410,48 @@ async fn nothing_reaches_a_host_outside_the_run_and_a_refused_page_reads_no_secr
         .expect("the form was submitted");
     assert_eq!(done.url.query(), Some("username="), "never filled on a refused origin");
 }
+
+/// An error page is the authorization server's answer though it has a site's header (a search
+/// form, a language menu) and polls for news; an error status with an empty body is its status.
+#[tokio::test]
+#[ignore = "needs Chromium (apt-get install chromium)"]
+async fn an_error_page_with_a_site_header_or_no_body_is_judged() {
+    let s = MockServer::start().await;
+    let html = r#"<title>Error</title><form role=search action=/search><input type=search name=q><button>Search</button></form>
+        <select><option>English</option><option>Deutsch</option></select>
+        <p>The redirect_uri is not registered for this client.</p>
+        <script>setInterval(() => fetch("/news"), 1000)</script>"#;
+    Mock::given(method("GET"))
+        .and(path("/authorize"))
+        .respond_with(ResponseTemplate::new(400).set_body_raw(html, "text/html"))
+        .mount(&s)
+        .await;
+    page(&s, "/news", "{}").await;
+    let obs = drive(&settings(&[], &[], Duration::from_secs(15)), &s).await;
+    assert!(
+        matches!(&obs.observed, Observed::Response(r) if r.status == 400),
+        "{:?}",
+        obs.observed
+    );
+    assert!(
+        !s.received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| r.url.path() == "/search"),
+        "no search"
+    );
+
+    let s = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/authorize"))
+        .respond_with(ResponseTemplate::new(400))
+        .mount(&s)
+        .await;
+    let obs = drive(&settings(&[], &[], Duration::from_secs(10)), &s).await;
+    assert!(
+        matches!(&obs.observed, Observed::Response(r) if r.status == 400 && r.body.is_empty()),
+        "{:?}",
+        obs.observed
+    );
+}
