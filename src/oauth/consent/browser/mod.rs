@@ -1,7 +1,8 @@
 //! The `browser` consent driver: headless Chromium carries the authorization request, runs the
 //! pages' scripts, fills the configured fields and presses the configured buttons, until the
 //! browser is sent to the redirect URI's origin. That request is intercepted and recorded, never
-//! sent; so is any request outside the run's hosts (refused, as the other drivers refuse).
+//! sent; any request outside the run's hosts is refused, as the other drivers refuse (but for
+//! a page's WebSockets, which the interception does not see).
 //!
 //! One Chromium serves a run: each authorization gets a browser context of its own (cookies
 //! and storage, as a private window), disposed of when it ends.
