@@ -36,3 +36,20 @@ pub fn message(response: &Response) -> Option<serde_json::Value> {
         _ => serde_json::from_slice(&response.body).ok(),
     }
 }
+
+/// An answer's status, with the JSON-RPC error it carries if any ("200 with JSON-RPC error
+/// -32601: method not found"): a refusal in band reads as one.
+pub fn describe(response: &Response) -> String {
+    let error = message(response).and_then(|m| m.get("error").cloned());
+    match error {
+        Some(error) => {
+            let code = error.get("code").map(ToString::to_string).unwrap_or_default();
+            let text: String = (error.get("message").and_then(|m| m.as_str()).unwrap_or_default())
+                .chars()
+                .take(120)
+                .collect();
+            format!("{} with JSON-RPC error {code}: {text}", response.status)
+        }
+        None => response.status.to_string(),
+    }
+}

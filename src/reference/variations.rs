@@ -71,6 +71,9 @@ variations! {
     InvalidClientAlways401 = "invalid-client-always-401", [],
         "failed client authentication is 401 also when the client did not use the Authorization header",
         "RFC 6749 §5.2: \"The authorization server MAY return an HTTP 401 (Unauthorized) status code\"";
+    NativeLoopbackOnly = "native-loopback-only", [],
+        "http loopback redirect URIs are registered for native clients only: a registration without application_type (a web client) is refused with invalid_redirect_uri (better-auth's answer)",
+        "OpenID Connect Registration §2: application_type \"The default, if omitted, is web\"; \"Native Clients MUST only register redirect_uris using custom URI schemes or loopback URLs using the http scheme\", web clients \"MUST NOT use localhost as the hostname\" (RFC 7591 §3.2.2: invalid_redirect_uri)";
     WebDefaultRegistration = "web-default-registration", [],
         "a registration without application_type is a web client: no loopback port flexibility",
         "OpenID Connect Registration §2: application_type \"The default, if omitted, is web.\"";

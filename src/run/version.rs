@@ -59,7 +59,8 @@ pub(crate) async fn refused_by(ctx: &Context, token: &str, refusal: &Response) -
             return Some(format!(
                 "the target does not speak {asked}: its first request with a valid token was answered {}, \
                  while {version}'s was answered {} (run with --spec-version {version}, or auto)",
-                refusal.status, response.status
+                jsonrpc::describe(refusal),
+                response.status
             ));
         }
     }
@@ -90,7 +91,7 @@ pub async fn negotiate(ctx: &Context) -> (SpecVersion, String) {
                 }
                 return (version, why);
             }
-            Ok(response) => refused.push(format!("{version} answered {}", response.status)),
+            Ok(response) => refused.push(format!("{version} answered {}", jsonrpc::describe(&response))),
             Err(e) => return (newest, format!("the newest; trying it gave no answer ({e})")),
         }
     }
@@ -158,8 +159,12 @@ mod tests {
     async fn a_json_rpc_error_is_a_refusal_too() {
         let error =
             serde_json::json!({"jsonrpc": "2.0", "id": 1, "error": {"code": -32601, "message": "Method not found"}});
-        let (version, _) = negotiated(ResponseTemplate::new(200).set_body_json(error)).await;
+        let (version, why) = negotiated(ResponseTemplate::new(200).set_body_json(error)).await;
         assert_eq!(version, SpecVersion::V2025_11_25);
+        assert!(
+            why.contains("2026-07-28 answered 200 with JSON-RPC error -32601: Method not found"),
+            "{why}"
+        );
     }
 
     /// Asked for a version the server does not speak (it speaks an older one), the checks

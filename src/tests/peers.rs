@@ -129,6 +129,19 @@ const DJANGO_OAUTH_TOOLKIT: Peer = Peer {
     only: &[],
 };
 
+/// better-auth 1.7.5 with its MCP plugin (npm): AS and MCP endpoint on one origin, open
+/// dynamic registration (loopback http for native clients only), in memory; the login and
+/// consent pages are the set-up's plain forms over better-auth's JSON API.
+const BETTER_AUTH: Peer = Peer {
+    pins: "better-auth",
+    dir: "better-auth",
+    env: &[("BA_PEER_PORT", "3490")],
+    target: "http://127.0.0.1:3490/mcp",
+    config: Some("target.toml"),
+    cimd: false,
+    only: &[],
+};
+
 /// The pinned verdicts of one peer set-up: by spec version, requirement id -> outcome; and
 /// the evidence of every fail or warn, by requirement id.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -316,7 +329,7 @@ fn render(peer: &Peer, pins: &Pins) -> String {
 }
 
 /// All pinned set-ups, in the order of the README's table.
-const ALL: [&Peer; 8] = [
+const ALL: [&Peer; 9] = [
     &TS_SDK,
     &TS_SDK_STRICT,
     &OIDC_PROVIDER,
@@ -325,6 +338,7 @@ const ALL: [&Peer; 8] = [
     &FASTMCP_PROXY,
     &FASTMCP_PROXY_NO_CONSENT,
     &DJANGO_OAUTH_TOOLKIT,
+    &BETTER_AUTH,
 ];
 
 fn load_pins(peer: &Peer) -> Pins {
@@ -443,6 +457,12 @@ fn a_moved_verdict_and_a_finding_without_evidence_are_reported() {
 #[ignore = "needs Node 20+ and npm; .ci/run runs it"]
 async fn ts_sdk_verdicts_are_the_pinned_ones() {
     check(&[&TS_SDK, &TS_SDK_STRICT]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Node 20+ and npm; .ci/run runs it"]
+async fn better_auth_verdicts_are_the_pinned_ones() {
+    check(&[&BETTER_AUTH]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

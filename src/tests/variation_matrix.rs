@@ -214,3 +214,22 @@ async fn a_refused_token_is_shown_with_the_refusal() {
     });
     assert!(refusal, "the refusing redirect is in the evidence");
 }
+
+/// An AS that registers loopback http redirect URIs for native clients only (better-auth)
+/// still gets every check before 2026-07-28, whose clients do not say what they are: the
+/// run's client registers again as the native application it is, and no pass is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_refused_as_web_registers_as_native() {
+    let cases = case::load_embedded().expect("embedded cases load");
+    for version in [SpecVersion::V2025_06_18, SpecVersion::V2025_11_25] {
+        let base = run_suite(&cases, &[], version).await;
+        let varied = run_suite(&cases, &[Variation::NativeLoopbackOnly], version).await;
+        let lost: Vec<String> = base
+            .iter()
+            .zip(&varied)
+            .filter(|(before, after)| before.outcome == Outcome::Pass && after.outcome != Outcome::Pass)
+            .map(|(_, after)| format!("{version} {}: {}", after.requirement, after.outcome.as_str()))
+            .collect();
+        assert!(lost.is_empty(), "passes lost:\n{}", lost.join("\n"));
+    }
+}

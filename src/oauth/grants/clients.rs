@@ -116,17 +116,21 @@ impl Grants {
         self.second_client().await
     }
 
-    /// A DCR request: the client's metadata, with the `scope` the shared registration named.
+    /// A DCR request: the client's metadata, as the shared registration's accepted one said it.
     pub(crate) async fn registration_body(&self) -> serde_json::Value {
         self.registration().await;
-        self.body_naming(self.registered_scope.get().cloned().flatten().as_deref())
+        self.body_as(&self.registered_as.get().cloned().unwrap_or_default())
     }
 
-    /// The client's metadata, asking for `scope` (RFC 7591) where there is one.
-    pub(crate) fn body_naming(&self, scope: Option<&str>) -> serde_json::Value {
+    /// The client's metadata, asking for `scope` (RFC 7591) where there is one, and saying
+    /// `application_type: native` where asked to.
+    pub(super) fn body_as(&self, how: &RegisteredAs) -> serde_json::Value {
         let mut body = requests::registration_body(&self.redirect_uri, self.discovered.target.version);
-        if let Some(scope) = scope {
+        if let Some(scope) = &how.scope {
             body["scope"] = serde_json::json!(scope);
+        }
+        if how.native {
+            body["application_type"] = serde_json::json!("native");
         }
         body
     }

@@ -23,5 +23,6 @@ pub use state::Grants;
 // One `Grants` in eight files: each file sees the others' items (`use super::*`).
 use chains::*;
 use placeholders::*;
+use state::RegisteredAs;
 
 use crate::observation::Observations;

@@ -14,7 +14,10 @@ use super::*;
 impl Grants {
     /// The shared registration (the control of the DCR checks). It asks for every scope the
     /// run requests; an AS that refuses to register scopes it does not list (oidc-provider
-    /// does) gets a second request naming only those it lists.
+    /// does) gets a second request naming only those it lists. An AS that refuses the loopback
+    /// redirect URI of a client that does not say what it is (OIDC Registration §2: such a
+    /// client is `web`; better-auth takes loopback http from `native` clients only) gets the
+    /// same request as a native application, which the run's client is.
     pub(crate) async fn registration(&self) -> Observations {
         let init = || async {
             let flow = match self.flow().await {
@@ -22,16 +25,36 @@ impl Grants {
                 Err(why) => return Arc::new(vec![Observation::skipped("registration", why)]),
             };
             let (all, listed) = self.wanted_scopes().await;
-            let body = |scopes: &[String]| self.body_naming((!scopes.is_empty()).then(|| scopes.join(" ")).as_deref());
-            let mut obs = flow.register("registration", &body(&all)).await;
-            let mut named = all.clone();
-            if obs.response().is_some_and(|r| r.status == 400) && listed != all {
-                let mut again = flow.register("registration", &body(&listed)).await;
-                again.exchanges.splice(0..0, obs.exchanges);
-                obs = again;
-                named = listed;
+            let named = |scopes: &[String]| (!scopes.is_empty()).then(|| scopes.join(" "));
+            let mut how = RegisteredAs {
+                scope: named(&all),
+                native: false,
+            };
+            let mut obs = flow.register("registration", &self.body_as(&how)).await;
+            let again = |obs: &mut Observation, next: Observation| {
+                let earlier = std::mem::take(&mut obs.exchanges);
+                *obs = next;
+                obs.exchanges.splice(0..0, earlier);
+            };
+            if refused(&obs) && listed != all {
+                how.scope = named(&listed);
+                again(&mut obs, flow.register("registration", &self.body_as(&how)).await);
             }
-            let _ = self.registered_scope.set((!named.is_empty()).then(|| named.join(" ")));
+            let untyped = self.body_as(&how).get("application_type").is_none();
+            if untyped && refused_redirect_uri(&obs) {
+                let native = RegisteredAs {
+                    native: true,
+                    ..how.clone()
+                };
+                let next = flow
+                    .register("registration as a native application", &self.body_as(&native))
+                    .await;
+                if !refused(&next) {
+                    how = native;
+                }
+                again(&mut obs, next);
+            }
+            let _ = self.registered_as.set(how);
             Arc::new(vec![obs])
         };
         self.registration.get_or_init(init).await.clone()
@@ -257,4 +280,18 @@ impl Grants {
         };
         self.cimd_authorization.get_or_init(init).await
     }
+}
+
+/// A registration answered 400.
+fn refused(obs: &Observation) -> bool {
+    obs.response().is_some_and(|r| r.status == 400)
+}
+
+/// A registration refused for its redirect URI (RFC 7591 §3.2.2's `invalid_redirect_uri`).
+fn refused_redirect_uri(obs: &Observation) -> bool {
+    obs.response().is_some_and(|r| {
+        r.status == 400
+            && serde_json::from_slice::<serde_json::Value>(&r.body)
+                .is_ok_and(|doc| doc["error"] == "invalid_redirect_uri")
+    })
 }

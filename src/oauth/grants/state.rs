@@ -17,6 +17,13 @@ use crate::observation::Observations;
 
 use super::*;
 
+/// What the shared registration's accepted request said beyond the client's metadata.
+#[derive(Debug, Clone, Default)]
+pub(super) struct RegisteredAs {
+    pub(super) scope: Option<String>,
+    pub(super) native: bool,
+}
+
 pub struct Grants {
     pub(super) client: HttpClient,
     pub(super) discovered: Arc<Discovered>,
@@ -26,8 +33,9 @@ pub struct Grants {
     pub(super) redirect_port: Option<std::net::TcpListener>,
     pub(super) auth_server: OnceCell<Result<AuthServer, String>>,
     pub(super) registration: OnceCell<Observations>,
-    /// The `scope` the shared registration named (every other registration names it too).
-    pub(super) registered_scope: std::sync::OnceLock<Option<String>>,
+    /// The `scope` the shared registration named, and whether it had to say
+    /// `application_type: native` (every other registration does the same).
+    pub(super) registered_as: std::sync::OnceLock<RegisteredAs>,
     pub(super) authorization: OnceCell<(Observations, Attempt)>,
     pub(super) token: OnceCell<Observations>,
     pub(super) refresh: OnceCell<Observations>,
@@ -65,7 +73,7 @@ impl Grants {
             redirect_port,
             auth_server: OnceCell::new(),
             registration: OnceCell::new(),
-            registered_scope: std::sync::OnceLock::new(),
+            registered_as: std::sync::OnceLock::new(),
             authorization: OnceCell::new(),
             token: OnceCell::new(),
             refresh: OnceCell::new(),

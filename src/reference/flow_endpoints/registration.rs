@@ -198,6 +198,12 @@ pub(in crate::reference) fn validate_registration(s: &State, doc: &Value) -> Res
         if !any_http && !http_for_web && !by_prefix {
             https_or_loopback(uri).map_err(|why| ("invalid_redirect_uri", why))?;
         }
+        if !native && uri.starts_with("http:") && s.varies(Variation::NativeLoopbackOnly) {
+            return Err((
+                "invalid_redirect_uri",
+                format!("`{uri}`: http is for native clients only"),
+            ));
+        }
     }
     let method = doc
         .get("token_endpoint_auth_method")
