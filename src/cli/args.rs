@@ -8,6 +8,7 @@ use mcp_auth_conformance::config::Registration;
 use mcp_auth_conformance::reference::{Fault, Variation};
 use mcp_auth_conformance::report::ReportSpec;
 use mcp_auth_conformance::run::VersionChoice;
+use mcp_auth_conformance::spec::SpecVersion;
 use mcp_auth_conformance::token_kind::TokenKind;
 
 const EXIT_CODES: &str = "Exit codes:
@@ -18,10 +19,16 @@ const EXIT_CODES: &str = "Exit codes:
      or the harness itself failed";
 
 #[derive(Parser)]
-#[command(name = "mcp-auth-conformance", version, about = "Conformance suite for MCP authorization: one verdict per spec requirement", after_help = EXIT_CODES)]
+#[command(name = "mcp-auth-conformance", version, long_version = long_version(), about = "Conformance suite for MCP authorization: one verdict per spec requirement", after_help = EXIT_CODES)]
 pub(super) struct Cli {
     #[command(subcommand)]
     pub(super) command: Command,
+}
+
+/// `--version`: the version, and the spec versions this build knows.
+fn long_version() -> String {
+    let versions: Vec<String> = SpecVersion::ALL.iter().map(ToString::to_string).collect();
+    format!("{}\nspec versions: {}", env!("CARGO_PKG_VERSION"), versions.join(", "))
 }
 
 #[derive(Subcommand)]
@@ -87,6 +94,14 @@ pub(super) enum Command {
         #[arg(value_name = "DIR")]
         dir: PathBuf,
     },
+    /// Print the shell completion script of this command line (e.g. `completions bash >
+    /// ~/.local/share/bash-completion/completions/mcp-auth-conformance`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page of this command line (roff: `manpage > mcp-auth-conformance.1`).
+    Manpage,
 }
 
 #[derive(clap::Args)]
@@ -102,7 +117,8 @@ pub(super) struct RunArgs {
     /// draft), or `auto`: the newest the target accepts (a matrix run: the newest).
     #[arg(long, value_name = "VERSION", default_value_t = VersionChoice::Auto)]
     pub(super) spec_version: VersionChoice,
-    /// Write a report: json=<path>, junit=<path>, markdown=<path> or html=<path> (repeatable).
+    /// Write a report: json=<path>, junit=<path>, markdown=<path>, html=<path> or badge=<path>
+    /// (a shields.io endpoint document) (repeatable).
     #[arg(long = "report", value_name = "FORMAT=PATH")]
     pub(super) reports: Vec<ReportSpec>,
     /// Only requirements whose id contains this substring.

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 use mcp_auth_conformance::reference::Options;
 
@@ -45,6 +45,15 @@ pub fn main() -> ExitCode {
             },
         ),
         Command::CimdCa { dir } => cimd_ca(&dir),
+        Command::Completions { shell } => {
+            let mut out = std::io::stdout();
+            clap_complete::generate(shell, &mut Cli::command(), "mcp-auth-conformance", &mut out);
+            mcp_auth_conformance::exit::OK
+        }
+        Command::Manpage => match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
+            Ok(()) => mcp_auth_conformance::exit::OK,
+            Err(e) => super::usage_error(format!("manpage: {e}")),
+        },
     };
     ExitCode::from(code)
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use super::matrix::Matrix;
-use super::{html, json, junit, markdown};
+use super::{badge, html, json, junit, markdown};
 use crate::verdict::RunReport;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +14,8 @@ pub enum Format {
     Junit,
     Markdown,
     Html,
+    /// A shields.io endpoint document: MUSTs passed of those checked.
+    Badge,
 }
 
 /// `--report <format>=<path>`.
@@ -35,9 +37,10 @@ impl FromStr for ReportSpec {
             "junit" => Format::Junit,
             "markdown" => Format::Markdown,
             "html" => Format::Html,
+            "badge" => Format::Badge,
             other => {
                 return Err(format!(
-                    "unknown report format `{other}` (known: json, junit, markdown, html)"
+                    "unknown report format `{other}` (known: json, junit, markdown, html, badge)"
                 ));
             }
         };
@@ -57,6 +60,7 @@ pub fn render(format: Format, report: &RunReport) -> String {
         Format::Junit => junit::render(report),
         Format::Markdown => markdown::render(report),
         Format::Html => html::render(report),
+        Format::Badge => badge::render(report),
     }
 }
 
@@ -70,6 +74,7 @@ pub fn render_matrix(format: Format, m: &Matrix) -> Result<String, String> {
             Ok(serde_json::to_string_pretty(&doc).expect("reports serialize"))
         }
         Format::Junit => Err("a JUnit report is one target's: run each target alone for it".to_owned()),
+        Format::Badge => Err("a badge is one target's: run each target alone for it".to_owned()),
         Format::Markdown => Ok(markdown::matrix(m)),
         Format::Html => Ok(html::matrix(m)),
     }

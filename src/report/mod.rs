@@ -1,6 +1,7 @@
 //! Reporters: each a function of the finished [`RunReport`](crate::verdict::RunReport). They
 //! print; they never judge.
 
+mod badge;
 pub mod console;
 mod format;
 mod headline;

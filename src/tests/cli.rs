@@ -252,6 +252,44 @@ fn help_documents_the_exit_codes() {
     }
 }
 
+/// `--version` names the spec versions this build knows; `-V` stays one line.
+#[test]
+fn version_names_the_spec_versions() {
+    let long = text(&cli(&["--version"]).stdout);
+    let version = env!("CARGO_PKG_VERSION");
+    assert_eq!(
+        long,
+        format!(
+            "mcp-auth-conformance {version}\nspec versions: 2025-03-26, 2025-06-18, 2025-11-25, 2026-07-28, draft\n"
+        )
+    );
+    assert_eq!(text(&cli(&["-V"]).stdout), format!("mcp-auth-conformance {version}\n"));
+}
+
+/// Shell completions and the man page come from the same grammar as `--help`: every command
+/// and `run`'s options are in them.
+#[test]
+fn completions_and_the_man_page_follow_the_grammar() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = cli(&["completions", shell]);
+        assert!(out.status.success(), "{shell}");
+        let script = text(&out.stdout);
+        for word in ["requirements", "reference", "spec-version", "report"] {
+            assert!(script.contains(word), "{shell} completions lack {word}");
+        }
+    }
+    let out = cli(&["manpage"]);
+    assert!(out.status.success());
+    let page = text(&out.stdout);
+    assert!(
+        page.starts_with(".ie") && page.contains(".TH mcp-auth-conformance 1"),
+        "{page}"
+    );
+    assert!(page.contains("Conformance suite for MCP authorization"), "{page}");
+    let bad = cli(&["completions", "nosh"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
 /// `run | head -1`: the reader leaves after one line; the run ends without a panic.
 #[test]
 fn a_reader_that_leaves_early_ends_the_run_quietly() {

@@ -102,10 +102,16 @@ async fn audit(version: SpecVersion, extra: &[Fault]) -> Vec<String> {
     );
     let report = RunReport::new(reference.mcp_url.clone(), version, SystemTime::now(), 1, verdicts);
 
-    let mut rendered: Vec<String> = [Format::Json, Format::Junit, Format::Markdown, Format::Html]
-        .iter()
-        .map(|f| report::render(*f, &report))
-        .collect();
+    let mut rendered: Vec<String> = [
+        Format::Json,
+        Format::Junit,
+        Format::Markdown,
+        Format::Html,
+        Format::Badge,
+    ]
+    .iter()
+    .map(|f| report::render(*f, &report))
+    .collect();
     rendered.extend(report.verdicts.iter().map(|v| console::failure_block(v, version)));
     let everything = rendered.join("\n");
     let secrets = reference.issued_secrets();

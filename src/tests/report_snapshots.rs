@@ -138,6 +138,49 @@ fn html_report() {
 }
 
 #[test]
+fn badge_report() {
+    crate::tests::support::snapshot_settings()
+        .bind(|| insta::assert_snapshot!("report-badge", render(Format::Badge, &report())));
+}
+
+/// The badge's colour follows the MUSTs: red while one is broken, green with a SHOULD broken,
+/// bright green when nothing is, grey when no MUST was checked.
+#[test]
+fn the_badge_colour_follows_the_musts() {
+    let colour = |verdicts: Vec<Verdict>| {
+        let mut report = report();
+        report.verdicts = verdicts;
+        let doc: serde_json::Value = serde_json::from_str(&render(Format::Badge, &report)).unwrap();
+        (
+            doc["color"].as_str().unwrap().to_owned(),
+            doc["message"].as_str().unwrap().to_owned(),
+        )
+    };
+    let must = |outcome| verdict("rs.a", Level::Must, outcome, "");
+    let should = |outcome| verdict("rs.b", Level::Should, outcome, "");
+    assert_eq!(
+        colour(vec![must(Outcome::Pass), should(Outcome::Pass)]),
+        ("brightgreen".into(), "1/1 MUSTs".into())
+    );
+    assert_eq!(
+        colour(vec![must(Outcome::Pass), should(Outcome::Warn)]),
+        ("green".into(), "1/1 MUSTs".into())
+    );
+    assert_eq!(
+        colour(vec![must(Outcome::Pass), must(Outcome::Fail)]),
+        ("red".into(), "1/2 MUSTs".into())
+    );
+    assert_eq!(
+        colour(vec![must(Outcome::Pass), must(Outcome::Error)]),
+        ("red".into(), "1/2 MUSTs".into())
+    );
+    assert_eq!(
+        colour(vec![must(Outcome::Skip), should(Outcome::Pass)]),
+        ("lightgrey".into(), "0/0 MUSTs".into())
+    );
+}
+
+#[test]
 fn matrix_reports() {
     let (a, mut b) = (report(), report());
     b.target = "http://127.0.0.1:3401/mcp".to_owned();
