@@ -112,8 +112,9 @@ pub enum Step {
     /// `client_id` is the URL of the run's own document (`var:cimd.fetched` says whether the
     /// AS fetched it).
     CimdAuthorize,
-    /// Refreshes with the shared token response's refresh token, then replays the old one
-    /// (observed; `var:refresh.rotated` says whether the first refresh gave a new one). With a
+    /// Refreshes with the shared token response's refresh token, then with the new one it
+    /// gave, then replays the old one (observed; `var:refresh.rotated` says whether the first
+    /// refresh gave a new one; `var:stage` is `reuse` once the replay was sent). With a
     /// plan: a private chain whose refresh request carries `[case.refresh]`'s changes.
     Refresh(Option<Arc<TokenPlan>>),
     /// The version's first MCP request with the shared flow's access token

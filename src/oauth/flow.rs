@@ -307,21 +307,34 @@ impl Flow<'_> {
         }
     }
 
-    /// Refreshes with `refresh_token` (OAuth 2.1 §4.3), then replays the same token. The
-    /// replay is observed (`stage` = `reuse`) unless the first refresh failed (`refresh`).
+    /// Refreshes with `refresh_token` (OAuth 2.1 §4.3), then, where that gave a new refresh
+    /// token, refreshes with the new one, then replays the first. The replay is observed
+    /// (`stage` = `reuse`) unless a refresh before it failed (`refresh`, `successor`). The new
+    /// token is used first because an AS may keep the old one valid until its successor is
+    /// used, so that a client whose refresh response was lost can retry (FAPI 2.0 asks for
+    /// exactly that; Cloudflare's workers-oauth-provider does it).
     pub async fn refresh(&self, client: &Client, refresh_token: &str) -> Observation {
         let label = "refresh token replay";
         let endpoint = match self.reachable("token_endpoint", self.server.token_endpoint.as_ref()) {
             Ok(e) => e,
             Err(why) => return Observation::skipped(label, why),
         };
-        let request = requests::token_request(endpoint, client, refresh_params(client, refresh_token));
+        let request = |token: &str| requests::token_request(endpoint, client, refresh_params(client, token));
         let mut vars = BTreeMap::from([("client.auth_method".to_owned(), client.auth_method.clone())]);
         let mut exchanges = Vec::new();
-        for attempt in ["refresh", "reuse"] {
-            let (exchange, result) = self.http.send(&request).await;
+        let mut successor: Option<String> = None;
+        for attempt in ["refresh", "successor", "reuse"] {
+            let token = match attempt {
+                "successor" => match &successor {
+                    Some(token) => token.clone(),
+                    None => continue,
+                },
+                _ => refresh_token.to_owned(),
+            };
+            let (exchange, result) = self.http.send(&request(&token)).await;
             exchanges.push(exchange);
-            let response = match result {
+            vars.insert("stage".to_owned(), attempt.to_owned());
+            let observed = match result {
                 Ok(r) => r,
                 Err(e) => {
                     return Observation {
@@ -332,26 +345,18 @@ impl Flow<'_> {
                     };
                 }
             };
-            vars.insert("stage".to_owned(), attempt.to_owned());
             if attempt == "refresh" {
-                let new = serde_json::from_slice::<Value>(&response.body)
+                successor = serde_json::from_slice::<Value>(&observed.body)
                     .ok()
-                    .and_then(|d| d.get("refresh_token")?.as_str().map(str::to_owned));
-                let rotated = new.as_deref().is_some_and(|n| n != refresh_token);
-                vars.insert("refresh.rotated".to_owned(), rotated.to_string());
-                if response.status != 200 {
-                    return Observation {
-                        label: label.to_owned(),
-                        exchanges,
-                        observed: Observed::Response(response),
-                        vars,
-                    };
-                }
-            } else {
+                    .and_then(|d| d.get("refresh_token")?.as_str().map(str::to_owned))
+                    .filter(|new| new != refresh_token);
+                vars.insert("refresh.rotated".to_owned(), successor.is_some().to_string());
+            }
+            if attempt == "reuse" || observed.status != 200 {
                 return Observation {
                     label: label.to_owned(),
                     exchanges,
-                    observed: Observed::Response(response),
+                    observed: Observed::Response(observed),
                     vars,
                 };
             }

@@ -290,6 +290,8 @@ faults! {
         "the token endpoint issues tokens for a resource the authorization did not cover";
     RefreshNotRotated = "refresh-not-rotated", ["as.refresh.rotation-public"], LATEST, Realistic,
         "refreshing returns the same refresh token, which stays valid";
+    RefreshOldTokenKept = "refresh-old-token-kept", ["as.refresh.rotation-public"], LATEST, Realistic,
+        "refreshing returns a new refresh token, but the old one stays valid, also after the new one is used (better-auth 1.7.5's answer)";
     RefreshNotBoundToClient = "refresh-not-bound-to-client", ["as.refresh.client-binding"], LATEST, Realistic,
         "a refresh token works for any client that presents it";
     RefreshScopeUnchecked = "refresh-scope-unchecked", ["as.refresh.scope-no-expansion", "as.token.invalid-scope"], LATEST, Realistic,

@@ -47,6 +47,9 @@ variations! {
     RefreshOnlyForOfflineAccess = "refresh-only-for-offline-access", [],
         "a refresh token only for a grant that includes offline_access (which the AS advertises)",
         "OAuth 2.1 §3.2.3: \"refresh_token: OPTIONAL.\" (OpenID Connect Core §11: offline_access asks for one)";
+    RefreshGraceUntilSuccessorUsed = "refresh-grace-until-successor-used", [],
+        "a public client's replaced refresh token stays valid until its successor is first used, so a client whose refresh response was lost can retry (Cloudflare workers-oauth-provider's answer)",
+        "OAuth 2.1 §4.3.1 describes rotation (\"The previous refresh token is invalidated\") without saying when; the FAPI 2.0 Security Profile asks an AS that rotates for this: \"shall not use refresh token rotation unless, in the case a response with a new refresh token is not received and stored by the client, retrying the request (with the previous refresh token) will succeed\"";
     ConfidentialRefreshNotRotated = "confidential-refresh-not-rotated", [],
         "a confidential client's refresh token stays valid after use (no rotation)",
         "OAuth 2.1 §4.3.1: rotation (or sender-constraining) is required \"for public clients\" only";

@@ -97,6 +97,9 @@ pub(in crate::reference) struct Refresh {
     pub(in crate::reference) used: bool,
     /// The access token issued with it (revoked on use under `revoke-on-refresh`).
     pub(in crate::reference) access_jti: String,
+    /// The refresh token it replaced, which dies when it is first used under
+    /// `refresh-grace-until-successor-used`.
+    pub(in crate::reference) predecessor: Option<String>,
 }
 
 #[derive(Debug, Clone)]

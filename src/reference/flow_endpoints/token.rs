@@ -125,7 +125,7 @@ pub(in crate::reference) fn client_credentials(s: &State, form: &HashMap<String,
     if s.has(Fault::ClientCredentialsRefused) {
         return token_error(s, "unsupported_grant_type");
     }
-    issue_tokens(s, &id, form.get("scope").cloned(), None, None, false)
+    issue_tokens(s, &id, form.get("scope").cloned(), None, None, None)
 }
 
 /// The token endpoint only takes POST (OAuth 2.1 §3.2): a GET is refused, unless faulty.
@@ -138,7 +138,7 @@ pub(in crate::reference) async fn token_by_get(
     }
     match q.get("grant_type").map(String::as_str) {
         Some("authorization_code") => redeem(&s, &q),
-        _ => issue_tokens(&s, "anonymous", None, None, None, false),
+        _ => issue_tokens(&s, "anonymous", None, None, None, None),
     }
 }
 
@@ -234,7 +234,7 @@ pub(in crate::reference) fn redeem(s: &State, form: &HashMap<String, String>) ->
         }
     }
     let key = (grant.client_id.clone(), grant.resource.clone());
-    let response = issue_tokens(s, &grant.client_id, grant.scope, grant.resource, None, false);
+    let response = issue_tokens(s, &grant.client_id, grant.scope, grant.resource, None, None);
     // What this code issued, to revoke should it come back.
     let mut st = store(s);
     if let Some(issued) = st.held.get(&key).and_then(|held| held.last()).cloned() {
@@ -279,8 +279,15 @@ pub(in crate::reference) fn refresh(s: &State, form: &HashMap<String, String>) -
         let confidential = st.clients.get(&previous.client_id).is_some_and(|c| c.secret.is_some());
         let kept =
             s.has(Fault::RefreshNotRotated) || (confidential && s.varies(Variation::ConfidentialRefreshNotRotated));
+        // Under the grace a replaced token lives until its successor is first used (a client
+        // whose refresh response was lost can retry); the fault never retires it.
+        let grace = s.varies(Variation::RefreshGraceUntilSuccessorUsed);
         if let Some(r) = st.refresh_tokens.get_mut(token) {
-            r.used = !kept;
+            r.used = !kept && !grace && !s.has(Fault::RefreshOldTokenKept);
+        }
+        let predecessor = previous.predecessor.as_ref().filter(|_| grace);
+        if let Some(r) = predecessor.and_then(|p| st.refresh_tokens.get_mut(p)) {
+            r.used = true;
         }
         if s.varies(Variation::RevokeOnRefresh) {
             st.revoked.insert(previous.access_jti.clone());
@@ -305,18 +312,18 @@ pub(in crate::reference) fn refresh(s: &State, form: &HashMap<String, String>) -
     let unrotated =
         s.has(Fault::RefreshNotRotated) || (confidential && s.varies(Variation::ConfidentialRefreshNotRotated));
     let keep = unrotated.then(|| token.clone());
-    issue_tokens(s, &previous.client_id, scope, previous.resource, keep, true)
+    issue_tokens(s, &previous.client_id, scope, previous.resource, keep, Some(token))
 }
 
 /// A token response with a fresh access token and a refresh token (`keep`: reuse that one;
-/// `refreshed`: for a refresh grant).
+/// `refreshed`: the refresh token a refresh grant presented).
 pub(in crate::reference) fn issue_tokens(
     s: &State,
     client_id: &str,
     scope: Option<String>,
     resource: Option<String>,
     keep: Option<String>,
-    refreshed: bool,
+    refreshed: Option<&str>,
 ) -> Response {
     let token_type = if s.has(Fault::TokenTypeNotBearer) {
         "JWT"
@@ -371,6 +378,7 @@ pub(in crate::reference) fn issue_tokens(
             resource,
             used: false,
             access_jti: jti.clone(),
+            predecessor: refreshed.filter(|r| *r != refresh).map(str::to_owned),
         };
         st.refresh_tokens.insert(refresh.clone(), record);
         body["refresh_token"] = json!(refresh);
@@ -380,7 +388,8 @@ pub(in crate::reference) fn issue_tokens(
     if let Some(scope) = scope {
         body["scope"] = json!(scope);
     }
-    let cache = if s.has(Fault::TokenResponseCacheable) || (refreshed && s.has(Fault::RefreshWithoutNoStore)) {
+    let cache = if s.has(Fault::TokenResponseCacheable) || (refreshed.is_some() && s.has(Fault::RefreshWithoutNoStore))
+    {
         "max-age=300"
     } else if s.has(Fault::TokenResponseNoCache) {
         // The Pragma-era habit: no-cache lets a cache keep it (and revalidate).
