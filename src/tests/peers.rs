@@ -142,6 +142,19 @@ const BETTER_AUTH: Peer = Peer {
     only: &[],
 };
 
+/// Cloudflare's workers-oauth-provider 1.2.3 (npm) under Node, its Workers runtime shimmed:
+/// AS and MCP endpoint on one origin, open dynamic registration, a consent page built with
+/// its consent helpers, in memory.
+const CLOUDFLARE_OAUTH: Peer = Peer {
+    pins: "cloudflare-oauth",
+    dir: "cloudflare-oauth",
+    env: &[("CF_PEER_PORT", "3500")],
+    target: "http://127.0.0.1:3500/mcp",
+    config: Some("target.toml"),
+    cimd: false,
+    only: &[],
+};
+
 /// The pinned verdicts of one peer set-up: by spec version, requirement id -> outcome; and
 /// the evidence of every fail or warn, by requirement id.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -329,7 +342,7 @@ fn render(peer: &Peer, pins: &Pins) -> String {
 }
 
 /// All pinned set-ups, in the order of the README's table.
-const ALL: [&Peer; 9] = [
+const ALL: [&Peer; 10] = [
     &TS_SDK,
     &TS_SDK_STRICT,
     &OIDC_PROVIDER,
@@ -339,6 +352,7 @@ const ALL: [&Peer; 9] = [
     &FASTMCP_PROXY_NO_CONSENT,
     &DJANGO_OAUTH_TOOLKIT,
     &BETTER_AUTH,
+    &CLOUDFLARE_OAUTH,
 ];
 
 fn load_pins(peer: &Peer) -> Pins {
@@ -463,6 +477,12 @@ async fn ts_sdk_verdicts_are_the_pinned_ones() {
 #[ignore = "needs Node 20+ and npm; .ci/run runs it"]
 async fn better_auth_verdicts_are_the_pinned_ones() {
     check(&[&BETTER_AUTH]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Node 20+ and npm; .ci/run runs it"]
+async fn cloudflare_oauth_verdicts_are_the_pinned_ones() {
+    check(&[&CLOUDFLARE_OAUTH]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
