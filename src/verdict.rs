@@ -1,14 +1,15 @@
 //! The verdict, one per requirement checked, and the run report that gathers them: the
 //! records between the engine and every reporter. Reporters print them; they never re-judge.
 
+use std::borrow::Cow;
 use std::time::SystemTime;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::http::Exchange;
 use crate::spec::{Level, SpecVersion};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     /// The target keeps the requirement.
@@ -43,7 +44,9 @@ impl Outcome {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// Reports are read back by `report merge` (Deserialize): what a report may leave out has
+/// its default.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Verdict {
     pub requirement: String,
     pub level: Level,
@@ -52,7 +55,7 @@ pub struct Verdict {
     pub evidence: Vec<Exchange>,
     /// The broken expectations behind a fail, a warn or a MAY not shown, one each (an
     /// extension of the contract; the message is their text).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<Finding>,
     /// Extensions of the report contract: what the requirement says and where.
     pub title: String,
@@ -66,11 +69,11 @@ pub struct Verdict {
     pub case: String,
     /// A fail or error the run's baseline accepts (`--expected-failures`): its reason. It
     /// stays visible and does not fail the run.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_failure: Option<String>,
     /// A pass the baseline still lists as an expected failure: its reason. The baseline is
     /// stale, and the run fails until the entry goes.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stale_expected_failure: Option<String>,
 }
 
@@ -106,7 +109,7 @@ impl Verdict {
 
 /// One broken expectation: where it was seen, what was expected (every acceptable form) and
 /// what was there.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     /// The observation that broke it: "token request (code_verifier: {other_verifier})".
     pub observation: String,
@@ -115,7 +118,7 @@ pub struct Finding {
     pub expected: String,
     pub actual: String,
     /// More lines where one is not enough (a caret under a grammar error, schema violations).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// The exchanges of that observation: indexes into the verdict's `evidence`.
     pub exchanges: Vec<usize>,
@@ -151,7 +154,7 @@ impl Finding {
 }
 
 /// Counts per outcome, in the report's `summary`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     pub pass: usize,
     pub fail: usize,
@@ -159,10 +162,10 @@ pub struct Summary {
     pub skip: usize,
     pub error: usize,
     /// Of the fails and errors, those the baseline accepts (an extension: absent when 0).
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub expected: usize,
     /// Passes the baseline still lists (an extension: absent when 0).
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub stale: usize,
 }
 
@@ -190,23 +193,23 @@ impl Summary {
 
 /// Everything a run found: the one input of every reporter. Its JSON form is the report
 /// contract (`--report json=...`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunReport {
     pub tool: Tool,
     pub target: String,
     pub spec_version: SpecVersion,
     /// `--spec-version auto` (the default): why this version (an extension of the contract).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec_version_chosen: Option<String>,
     /// `run --seed`, when given: the same seed against the same target reproduces the run.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
     /// How the flows' client identified itself (`cimd`, `dcr`, `preregistered`), once a flow
     /// ran (an extension of the contract).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registration: Option<String>,
     /// `registration = auto` (the default): why that way.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registration_chosen: Option<String>,
     pub started_at: String,
     pub duration_ms: u64,
@@ -214,10 +217,10 @@ pub struct RunReport {
     pub summary: Summary,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Tool {
-    pub name: &'static str,
-    pub version: &'static str,
+    pub name: Cow<'static, str>,
+    pub version: Cow<'static, str>,
 }
 
 impl RunReport {
@@ -230,8 +233,8 @@ impl RunReport {
     ) -> Self {
         RunReport {
             tool: Tool {
-                name: env!("CARGO_PKG_NAME"),
-                version: env!("CARGO_PKG_VERSION"),
+                name: Cow::Borrowed(env!("CARGO_PKG_NAME")),
+                version: Cow::Borrowed(env!("CARGO_PKG_VERSION")),
             },
             target,
             spec_version: version,

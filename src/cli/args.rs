@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use mcp_auth_conformance::config::Registration;
 use mcp_auth_conformance::reference::{Fault, Variation};
-use mcp_auth_conformance::report::ReportSpec;
+use mcp_auth_conformance::report::{ReportSpec, Shard};
 use mcp_auth_conformance::run::VersionChoice;
 use mcp_auth_conformance::spec::SpecVersion;
 use mcp_auth_conformance::token_kind::TokenKind;
@@ -102,6 +102,25 @@ pub(super) enum Command {
     },
     /// Print the man page of this command line (roff: `manpage > mcp-auth-conformance.1`).
     Manpage,
+    /// Work on written reports.
+    #[command(subcommand)]
+    Report(ReportCommand),
+}
+
+#[derive(Subcommand)]
+pub(super) enum ReportCommand {
+    /// Join JSON reports (the slices of a `run --matrix FILE --shard K/N`, or single runs) into
+    /// one requirement × target matrix: on the console and in --report files; the exit code is
+    /// the worst target's, as a matrix run's.
+    #[command(after_help = EXIT_CODES)]
+    Merge {
+        /// The JSON reports, in any order (slices are put back in the matrix file's order).
+        #[arg(value_name = "JSON", required = true)]
+        files: Vec<PathBuf>,
+        /// Write the merged matrix: json=<path>, markdown=<path> or html=<path> (repeatable).
+        #[arg(long = "report", value_name = "FORMAT=PATH")]
+        reports: Vec<ReportSpec>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -113,6 +132,11 @@ pub(super) struct RunArgs {
     /// A matrix file: the targets (name, URL, configuration) of a matrix run.
     #[arg(long, value_name = "FILE", conflicts_with = "targets")]
     pub(super) matrix: Option<PathBuf>,
+    /// Only the K-th of N slices of the matrix file's targets (target i, from 0, is in slice
+    /// i % N + 1), for spreading a matrix over N machines; `report merge` joins their JSON
+    /// reports into one table.
+    #[arg(long, value_name = "K/N", requires = "matrix")]
+    pub(super) shard: Option<Shard>,
     /// MCP spec version to check against (2025-03-26, 2025-06-18, 2025-11-25, 2026-07-28,
     /// draft), or `auto`: the newest the target accepts (a matrix run: the newest).
     #[arg(long, value_name = "VERSION", default_value_t = VersionChoice::Auto)]

@@ -6,8 +6,8 @@ use clap::{CommandFactory, Parser};
 
 use mcp_auth_conformance::reference::Options;
 
-use super::args::{Cli, Command};
-use super::{reference, requirements, run};
+use super::args::{Cli, Command, ReportCommand};
+use super::{merge, reference, requirements, run};
 
 pub fn main() -> ExitCode {
     quiet_broken_pipe();
@@ -54,6 +54,7 @@ pub fn main() -> ExitCode {
             Ok(()) => mcp_auth_conformance::exit::OK,
             Err(e) => super::usage_error(format!("manpage: {e}")),
         },
+        Command::Report(ReportCommand::Merge { files, reports }) => merge::merge_command(&files, &reports),
     };
     ExitCode::from(code)
 }

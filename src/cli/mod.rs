@@ -4,6 +4,7 @@
 mod args;
 mod dispatch;
 mod io;
+mod merge;
 mod reference;
 mod requirements;
 mod run;

@@ -311,12 +311,20 @@ fn matrix_run(
     version: SpecVersion,
     config: TargetConfig,
 ) -> u8 {
-    if args.reports.iter().any(|r| r.format == report::Format::Junit) {
-        return usage_error("a JUnit report is one target's: a matrix run writes json, markdown or html");
+    if args.reports.iter().any(|r| r.format.single_run_only()) {
+        return usage_error("JUnit reports and badges are one target's: a matrix run writes json, markdown or html");
     }
+    let mut positions = Vec::new();
     let targets = match &args.matrix {
         Some(path) => match matrix_file::load(path) {
-            Ok(targets) => targets,
+            Ok(targets) => match args.shard {
+                Some(shard) => {
+                    positions = shard.positions(targets.len());
+                    let mut all: Vec<Option<MatrixTarget>> = targets.into_iter().map(Some).collect();
+                    positions.iter().filter_map(|&p| all[p].take()).collect()
+                }
+                None => targets,
+            },
             Err(errors) => return data_errors(&errors),
         },
         None => args
@@ -373,16 +381,20 @@ fn matrix_run(
             .iter()
             .map(|(name, report, _)| (name.clone(), report))
             .collect(),
+        positions,
+        shard: args.shard,
     };
     if let Some(progress) = progress {
         progress.finish();
     }
-    print!("{}", console::matrix_table(&matrix));
-    for spec in &args.reports {
-        let written = report::render_matrix(spec.format, &matrix).and_then(|text| write_text(&spec.path, &text));
-        if let Err(e) = written {
-            return usage_error(e);
-        }
+    if let Some(shard) = args.shard {
+        eprintln!(
+            "slice {shard} of the matrix file: {} of its targets",
+            matrix.columns.len()
+        );
+    }
+    if let Err(code) = present_matrix(&matrix, &args.reports) {
+        return code;
     }
     for (name, report, reachable) in &finished {
         println!("{name}: {}", console::summary_line(report));
@@ -407,6 +419,16 @@ fn matrix_run(
     } else {
         code
     }
+}
+
+/// A matrix on the console and in the reports asked for.
+pub(super) fn present_matrix(matrix: &Matrix, reports: &[ReportSpec]) -> Result<(), u8> {
+    print!("{}", console::matrix_table(matrix));
+    for spec in reports {
+        let written = report::render_matrix(spec.format, matrix).and_then(|text| write_text(&spec.path, &text));
+        written.map_err(usage_error)?;
+    }
+    Ok(())
 }
 
 /// After a run: names the stale entries of the baseline (true if any) and writes the new

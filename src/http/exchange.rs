@@ -1,24 +1,24 @@
 //! The evidence record of one HTTP exchange. The client records it as it happened; a verdict
 //! redacts it once ([`Exchange::redact`]) before any report prints it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Bodies in evidence are cut here; the checks see the whole (capped) body.
 pub const EVIDENCE_BODY_LIMIT: usize = 4096;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Exchange {
     pub request: RecordedRequest,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response: Option<RecordedResponse>,
     /// Why no (complete) response was recorded: timeout, connection refused, body too large.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub duration_ms: u64,
     /// Who received the request when the run did not send it: `the run's document host`, for
     /// an authorization server's fetch of a client ID metadata document (an extension of the
     /// report contract).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub received_by: Option<String>,
     /// Which exchange this is, in this process: two exchanges can read the same once redacted
     /// (a code and its replay), yet they are two pieces of evidence. Copies keep it.
@@ -26,24 +26,24 @@ pub struct Exchange {
     pub seq: u64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RecordedRequest {
     pub method: String,
     pub url: String,
-    #[serde(serialize_with = "header_objects")]
+    #[serde(serialize_with = "header_objects", deserialize_with = "from_header_objects")]
     pub headers: Vec<(String, String)>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RecordedResponse {
     pub status: u16,
-    #[serde(serialize_with = "header_objects")]
+    #[serde(serialize_with = "header_objects", deserialize_with = "from_header_objects")]
     pub headers: Vec<(String, String)>,
     pub body: String,
     /// The body was longer than [`EVIDENCE_BODY_LIMIT`] and is cut in `body`.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub body_truncated: bool,
 }
 
@@ -60,6 +60,17 @@ fn header_objects<S: serde::Serializer>(headers: &[(String, String)], s: S) -> R
         seq.serialize_element(&Header { name, value })?;
     }
     seq.end()
+}
+
+/// Headers read back from `[{"name": ..., "value": ...}]` (`report merge`).
+fn from_header_objects<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<(String, String)>, D::Error> {
+    #[derive(Deserialize)]
+    struct Header {
+        name: String,
+        value: String,
+    }
+    let headers = Vec::<Header>::deserialize(d)?;
+    Ok(headers.into_iter().map(|h| (h.name, h.value)).collect())
 }
 
 impl Exchange {

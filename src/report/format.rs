@@ -54,6 +54,13 @@ impl FromStr for ReportSpec {
     }
 }
 
+impl Format {
+    /// JUnit and the badge describe one target: no matrix has them.
+    pub fn single_run_only(self) -> bool {
+        matches!(self, Format::Junit | Format::Badge)
+    }
+}
+
 pub fn render(format: Format, report: &RunReport) -> String {
     match format {
         Format::Json => json::render(report),
@@ -69,8 +76,25 @@ pub fn render(format: Format, report: &RunReport) -> String {
 pub fn render_matrix(format: Format, m: &Matrix) -> Result<String, String> {
     match format {
         Format::Json => {
-            let reports: Vec<&RunReport> = m.columns.iter().map(|(_, r)| *r).collect();
-            let doc = serde_json::json!({ "targets": reports });
+            // Each element is the single-run contract, with the column's name (and, for a
+            // slice, its place in the matrix file) added: what `report merge` reads back.
+            let targets: Vec<serde_json::Value> = m
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, (name, report))| {
+                    let mut doc = serde_json::to_value(report).expect("reports serialize");
+                    doc["name"] = serde_json::json!(name);
+                    if let Some(position) = m.positions.get(i) {
+                        doc["position"] = serde_json::json!(position);
+                    }
+                    doc
+                })
+                .collect();
+            let mut doc = serde_json::json!({ "targets": targets });
+            if let Some(shard) = m.shard {
+                doc["shard"] = serde_json::json!(shard);
+            }
             Ok(serde_json::to_string_pretty(&doc).expect("reports serialize"))
         }
         Format::Junit => Err("a JUnit report is one target's: run each target alone for it".to_owned()),

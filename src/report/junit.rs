@@ -8,7 +8,7 @@ use crate::verdict::RunReport;
 use crate::verdict::{Outcome, Verdict};
 
 pub fn render(report: &RunReport) -> String {
-    let mut junit = Report::new(report.tool.name);
+    let mut junit = Report::new(report.tool.name.as_ref());
     let mut suites: Vec<TestSuite> = Vec::new();
     for verdict in &report.verdicts {
         let area = super::headline::area(&verdict.requirement);

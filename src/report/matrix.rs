@@ -1,5 +1,7 @@
 //! Several targets' runs side by side: one row per requirement, one column per target.
 
+use serde::{Deserialize, Serialize};
+
 use crate::spec::{Level, SpecVersion};
 use crate::verdict::Outcome;
 use crate::verdict::RunReport;
@@ -8,6 +10,49 @@ use crate::verdict::RunReport;
 pub struct Matrix<'a> {
     pub spec_version: SpecVersion,
     pub columns: Vec<(String, &'a RunReport)>,
+    /// Each column's place among the matrix file's targets (from 0), where the run took a
+    /// slice of them (`--shard`); empty: the columns are the whole matrix, in its order.
+    pub positions: Vec<usize>,
+    pub shard: Option<Shard>,
+}
+
+/// `--shard K/N`: the K-th (from 1) of N slices of a matrix file's targets. Target `i` (from
+/// 0, in the file's order) is in slice `i % N + 1`: deterministic, and a file that lists
+/// similar servers together still spreads them over the slices (nextest's `count:` kind).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Shard {
+    /// The places (from 0) of this slice's targets among `total`.
+    pub fn positions(self, total: usize) -> Vec<usize> {
+        (0..total).filter(|i| i % self.count == self.index - 1).collect()
+    }
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("expected K/N with 1 <= K <= N (e.g. 2/4), got `{s}`");
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count) = (
+            k.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if index == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
 }
 
 pub struct Row {
@@ -54,5 +99,24 @@ pub fn cell(outcome: Outcome) -> &'static str {
         Outcome::Warn => "warn",
         Outcome::Skip => "skip",
         Outcome::Error => "ERROR",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Shard;
+
+    #[test]
+    fn shards_split_the_targets_round_robin_and_cover_each_once() {
+        let shard = |s: &str| s.parse::<Shard>().unwrap();
+        assert_eq!(shard("1/4").positions(10), [0, 4, 8]);
+        assert_eq!(shard("4/4").positions(10), [3, 7]);
+        assert_eq!(shard("3/3").positions(2), Vec::<usize>::new());
+        let mut all: Vec<usize> = (1..=4).flat_map(|k| shard(&format!("{k}/4")).positions(21)).collect();
+        all.sort();
+        assert_eq!(all, (0..21).collect::<Vec<_>>());
+        for bad in ["0/4", "5/4", "4", "a/b", "1/0", ""] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
     }
 }

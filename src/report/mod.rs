@@ -10,9 +10,10 @@ mod json;
 mod junit;
 mod markdown;
 pub mod matrix;
+pub mod merge;
 pub mod progress;
 
 pub use format::{Format, ReportSpec, render, render_matrix};
 pub use json::render as json;
 pub use junit::render as junit;
-pub use matrix::Matrix;
+pub use matrix::{Matrix, Shard};

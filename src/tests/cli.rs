@@ -356,6 +356,72 @@ fn a_matrix_run_shows_each_target_and_exits_with_the_worst() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// A certification matrix spread over machines: 20 reference targets (every fourth with a
+/// fault) run in 4 slices and merged (the files in any order) give the table one run over the
+/// whole file gives; a missing or doubled slice is refused.
+#[test]
+fn four_slices_merged_equal_the_whole_matrix() {
+    let faults = [
+        "prm-missing-resource",
+        "refresh-not-rotated",
+        "refresh-old-token-kept",
+        "token-ignores-resource",
+        "refresh-not-bound-to-client",
+    ];
+    let targets: Vec<Reference> = (0..20)
+        .map(|i| match i % 4 {
+            1 => Reference::start(&[faults[i / 4]]),
+            _ => Reference::start(&[]),
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    let matrix: String = (targets.iter().enumerate())
+        .map(|(i, t)| format!("[[target]]\nname = \"t{i:02}\"\nurl = \"{}\"\n", t.url))
+        .collect();
+    std::fs::write(path("matrix.toml"), matrix).unwrap();
+    let run = |extra: &[&str], json: &str| {
+        let (matrix, report) = (path("matrix.toml"), format!("json={}", path(json)));
+        let mut args = vec!["run", "--matrix", &matrix, "--report", &report, "-q"];
+        args.extend(extra);
+        cli(&args)
+    };
+    let whole = run(&["--report", &format!("markdown={}", path("whole.md"))], "whole.json");
+    assert_eq!(whole.status.code(), Some(1), "{}", text(&whole.stderr));
+    for k in 1..=4 {
+        let out = run(&["--shard", &format!("{k}/4")], &format!("slice-{k}.json"));
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{}", text(&out.stderr));
+        assert!(text(&out.stderr).contains(&format!("slice {k}/4 of the matrix file: 5 of its targets")));
+    }
+    let slices = |ks: &[usize]| ks.iter().map(|k| path(&format!("slice-{k}.json"))).collect::<Vec<_>>();
+    let merge = |files: Vec<String>, extra: &[String]| {
+        let mut args = vec!["report".to_owned(), "merge".to_owned()];
+        args.extend(files);
+        args.extend(extra.iter().cloned());
+        cli(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let report = ["--report".to_owned(), format!("markdown={}", path("merged.md"))];
+    let merged = merge(slices(&[3, 1, 4, 2]), &report);
+    assert_eq!(merged.status.code(), Some(1), "{}", text(&merged.stderr));
+    let table = |name: &str| std::fs::read_to_string(path(name)).unwrap();
+    assert_eq!(table("merged.md"), table("whole.md"));
+    assert!(table("whole.md").matches("FAIL").count() >= 5, "{}", table("whole.md"));
+    let missing = merge(slices(&[1, 2, 4]), &[]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        text(&missing.stderr).contains("slice 3/4 is missing"),
+        "{}",
+        text(&missing.stderr)
+    );
+    let doubled = merge(slices(&[1, 2, 2, 3, 4]), &[]);
+    assert_eq!(doubled.status.code(), Some(2));
+    assert!(
+        text(&doubled.stderr).contains("slice 2/4 is given twice"),
+        "{}",
+        text(&doubled.stderr)
+    );
+}
+
 #[test]
 fn a_bad_matrix_file_exits_2_with_file_and_line() {
     let dir = tempfile::tempdir().unwrap();

@@ -190,6 +190,8 @@ fn matrix_reports() {
     let m = Matrix {
         spec_version: SpecVersion::LATEST,
         columns: vec![("ts-sdk".to_owned(), &a), ("oidc <provider>".to_owned(), &b)],
+        positions: Vec::new(),
+        shard: None,
     };
     let markdown = render_matrix(Format::Markdown, &m).unwrap();
     let html = render_matrix(Format::Html, &m).unwrap();
@@ -198,7 +200,60 @@ fn matrix_reports() {
     let json: serde_json::Value = serde_json::from_str(&render_matrix(Format::Json, &m).unwrap()).unwrap();
     assert_eq!(json["targets"][1]["target"], "http://127.0.0.1:3401/mcp");
     assert_eq!(json["targets"][1]["summary"]["fail"], 2);
+    assert_eq!(json["targets"][1]["name"], "oidc <provider>");
     assert!(render_matrix(Format::Junit, &m).is_err());
+    assert!(render_matrix(Format::Badge, &m).is_err());
+}
+
+/// `report merge` reads back every report format's JSON it is given: a single run's and a
+/// matrix slice's, evidence and findings included, and refuses what is not one matrix.
+#[test]
+fn merge_reads_reports_back_and_refuses_what_is_not_one_matrix() {
+    use crate::report::Shard;
+    use crate::report::merge::merge;
+    let (a, mut b) = (report(), report());
+    b.target = "http://127.0.0.1:3401/mcp".to_owned();
+    let slice = |report: &crate::verdict::RunReport, index: usize, position: usize| {
+        let m = Matrix {
+            spec_version: SpecVersion::LATEST,
+            columns: vec![(format!("t{position}"), report)],
+            positions: vec![position],
+            shard: Some(Shard { index, count: 2 }),
+        };
+        render_matrix(Format::Json, &m).unwrap()
+    };
+    let input = |name: &str, text: String| (std::path::PathBuf::from(name), text);
+    let merged = merge(&[input("2.json", slice(&b, 2, 1)), input("1.json", slice(&a, 1, 0))]).unwrap();
+    let names: Vec<&str> = merged.columns.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["t0", "t1"]);
+    assert_eq!(
+        json(&merged.columns[0].1),
+        json(&a),
+        "a report reads back as it was written"
+    );
+    let single = merge(&[input("a.json", json(&a))]).unwrap();
+    assert_eq!(single.columns[0].0, a.target);
+    let errors = [
+        (vec![input("x.json", "{".to_owned())], "x.json: not JSON"),
+        (
+            vec![input("x.json", "{\"verdicts\": 3}".to_owned())],
+            "x.json: not a report",
+        ),
+        (vec![input("1.json", slice(&a, 1, 0))], "slice 2/2 is missing"),
+        (vec![], "no target in the reports"),
+    ];
+    for (inputs, expected) in errors {
+        let Err(why) = merge(&inputs) else {
+            panic!("{expected}: accepted")
+        };
+        assert!(why.contains(expected), "{why}");
+    }
+    let mut old = report();
+    old.spec_version = SpecVersion::V2025_06_18;
+    let Err(why) = merge(&[input("a.json", json(&a)), input("old.json", json(&old))]) else {
+        panic!("two versions merged")
+    };
+    assert!(why.contains("one matrix has one spec version"), "{why}");
 }
 
 #[test]
