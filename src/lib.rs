@@ -4,15 +4,18 @@
 //! Data flows: registry + cases ([`case`]) -> observations ([`discovery`], [`oauth`], [`http`],
 //! each an [`observation::Observation`]) -> judgement ([`check`]) -> [`verdict`] -> reports
 //! ([`report`]). A [`suite::Suite`] is one run, driven by [`run`]; [`reference`] is the
-//! embedded reference server with its fault switches.
+//! embedded reference server with its fault switches. From Rust, [`Conformance`] is the suite
+//! as a value, and [`harness`] puts it in `cargo test`.
 
 pub mod baseline;
 pub mod case;
 pub mod check;
 pub mod config;
+pub mod conformance;
 pub mod diagnostic;
 pub mod discovery;
 pub mod exit;
+pub mod harness;
 pub mod http;
 pub mod matrix_file;
 pub mod oauth;
@@ -26,6 +29,8 @@ pub mod spec;
 pub mod suite;
 pub mod token_kind;
 pub mod verdict;
+
+pub use conformance::Conformance;
 
 #[cfg(test)]
 mod tests;

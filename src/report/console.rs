@@ -4,7 +4,7 @@
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 
-use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use libtest_mimic::{Arguments, Completion, Conclusion, Failed, Trial};
 
 use super::progress::Progress;
 use crate::spec::SpecVersion;
@@ -13,14 +13,15 @@ use crate::verdict::{Outcome, RunReport, Verdict};
 /// Shows a run's verdicts as libtest trials, one line each in plan order, as they arrive
 /// from [`crate::suite::Suite::start`]; `unfinished` holds each case's verdict should its
 /// evaluation die. With a progress bar (a terminal) the lines come once all verdicts are in;
-/// without, each as soon as it and those before it are. Returns the verdicts in plan order.
+/// without, each as soon as it and those before it are. Returns the verdicts in plan order,
+/// and libtest's conclusion (a `cargo test` harness exits with it; the CLI, by the verdicts).
 pub fn show_trials(
     arriving: Receiver<(usize, Verdict)>,
     unfinished: Vec<Verdict>,
     version: SpecVersion,
     args: &Arguments,
     progress: Option<&Progress>,
-) -> Vec<Verdict> {
+) -> (Vec<Verdict>, Conclusion) {
     let count = unfinished.len();
     let arrived = Arc::new(Mutex::new(Arrivals {
         rx: arriving,
@@ -49,14 +50,14 @@ pub fn show_trials(
             shown
         })
     });
-    // The exit code comes from the verdicts (a warn is not a failure), not from libtest.
-    let _conclusion = libtest_mimic::run(args, trials.collect());
+    let conclusion = libtest_mimic::run(args, trials.collect());
     let results = std::mem::take(&mut *results.lock().unwrap_or_else(|p| p.into_inner()));
-    results
+    let verdicts = results
         .into_iter()
         .zip(unfinished)
         .map(|(v, fallback)| v.unwrap_or(fallback))
-        .collect()
+        .collect();
+    (verdicts, conclusion)
 }
 
 /// Verdicts as they arrive, in any order, kept until their trial takes them.

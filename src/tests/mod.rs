@@ -9,6 +9,7 @@ mod cimd_hosting;
 mod declared_names;
 mod edge_cases;
 mod fault_matrix;
+mod harness;
 mod hostile;
 mod login_form;
 mod peer_pins;
