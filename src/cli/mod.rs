@@ -11,3 +11,6 @@ mod run;
 
 pub use dispatch::main;
 use io::{data_errors, load_cases, runtime, usage_error, write_text};
+
+#[cfg(test)]
+mod action_tests;
