@@ -100,7 +100,9 @@ fn run_step(given: &[(&str, &str)], dir: &Path) -> (Option<Vec<String>>, i32, St
         };
         command.env(name.as_str().unwrap(), value);
     }
-    let status = command.status().unwrap().code().unwrap_or(-1);
+    // Its output is kept: a `::error::` line in our CI's log would be a workflow command there.
+    let finished = command.output().unwrap();
+    let status = finished.status.code().unwrap_or(-1);
     let argv = std::fs::read_to_string(&recorded)
         .ok()
         .map(|text| text.lines().map(str::to_owned).collect());
