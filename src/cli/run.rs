@@ -321,8 +321,8 @@ fn matrix_run(
             Ok(targets) => match args.shard {
                 Some(shard) => {
                     positions = shard.positions(targets.len());
-                    let mut all: Vec<Option<MatrixTarget>> = targets.into_iter().map(Some).collect();
-                    positions.iter().filter_map(|&p| all[p].take()).collect()
+                    let kept = targets.into_iter().enumerate();
+                    kept.filter(|(i, _)| positions.contains(i)).map(|(_, t)| t).collect()
                 }
                 None => targets,
             },
